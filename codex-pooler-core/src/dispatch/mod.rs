@@ -1,0 +1,18 @@
+//! Dispatch with failover: try the planned accounts in order until one answers.
+//!
+//! [`Dispatch`] calls the inner upstream service once per candidate. It moves to the next
+//! candidate on a connect or transport error, a 429 or a 5xx, and only then: the decision is
+//! taken on the response head, before any byte of the body is handed on, so nothing has reached
+//! the client when it fails over. Every answer's quota headers, and the body of a
+//! `usage_limit_reached` 429, are recorded as quota evidence on the way.
+
+mod layer;
+mod outcome;
+mod service;
+
+pub use layer::DispatchLayer;
+pub use outcome::{Attempt, AttemptResult, Outcome};
+pub use service::Dispatch;
+
+/// The most of an error body read to learn from it (a `usage_limit_reached` 429 is tiny).
+pub const ERROR_BODY_LIMIT: usize = 64 * 1024;

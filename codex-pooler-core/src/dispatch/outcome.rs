@@ -1,0 +1,62 @@
+//! What dispatching a request produced.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::body::PoolBody;
+use crate::eligibility::Exclusion;
+use crate::model::{AccountId, UpstreamAccount};
+use crate::plan::Rejection;
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptResult {
+    /// Upstream answered and the answer went to the client.
+    Answered(u16),
+    /// Upstream answered with a retryable status; the next candidate was tried.
+    Retried(u16),
+    /// The connection or transport failed.
+    TransportError,
+}
+
+/// One upstream attempt (metadata only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The account tried.
+    pub account: AccountId,
+    /// How it ended.
+    pub result: AttemptResult,
+    /// Time to the response head (or the error).
+    pub latency: Duration,
+}
+
+/// The answer to a pooled request plus what routing did to produce it.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The response to send to the client.
+    pub response: http::Response<PoolBody>,
+    /// The account whose answer is being sent, if any.
+    pub served_by: Option<Arc<UpstreamAccount>>,
+    /// The attempts made, in order.
+    pub attempts: Vec<Attempt>,
+    /// Accounts excluded by the eligibility checks.
+    pub exclusions: Vec<(AccountId, Exclusion)>,
+    /// The strategy that ordered the candidates, when planning succeeded.
+    pub strategy: Option<&'static str>,
+    /// The pooler's own error code, when the pooler (not upstream) produced the response.
+    pub error_code: Option<&'static str>,
+}
+
+impl Outcome {
+    /// The outcome of a request that could not be planned.
+    pub fn rejected(rejection: Rejection) -> Self {
+        Self {
+            response: rejection.error.to_response(),
+            served_by: None,
+            attempts: Vec::new(),
+            exclusions: rejection.exclusions,
+            strategy: None,
+            error_code: Some(rejection.error.code()),
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! OpenAI-shaped errors: what a client sees when the pooler refuses or fails a request.
+//!
+//! Every runtime error renders as
+//! `{"error":{"message":..,"type":..,"code":..,"param":..}}`, the envelope the OpenAI SDKs and
+//! the Codex CLI parse. Codes are stable, low-cardinality strings (also used as metric labels).
+//! Details about individual upstream accounts never appear here; they go to the request record.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+use crate::body::{PoolBody, full};
+
+/// An error to be answered to a client, in the OpenAI error envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct PoolerError {
+    status: StatusCode,
+    kind: ErrorType,
+    code: &'static str,
+    message: String,
+    param: Option<&'static str>,
+    retry_after: Option<Duration>,
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The `type` field of the envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorType {
+    /// The request cannot be served as sent.
+    InvalidRequestError,
+    /// The credentials were refused.
+    AuthenticationError,
+    /// The pool's quota is used up.
+    UsageLimitReached,
+    /// The gateway or upstream failed.
+    ServerError,
+}
+
+impl PoolerError {
+    /// A new error.
+    pub fn new(
+        status: StatusCode,
+        kind: ErrorType,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            code,
+            message: message.into(),
+            param: None,
+            retry_after: None,
+            extra: None,
+        }
+    }
+
+    /// Sets the `param` field.
+    #[must_use]
+    pub fn with_param(mut self, param: &'static str) -> Self {
+        self.param = Some(param);
+        self
+    }
+
+    /// Adds a `Retry-After` header.
+    #[must_use]
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// Adds a field inside the `error` object (for example `resets_at`).
+    #[must_use]
+    pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extra
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(name.to_owned(), value);
+        self
+    }
+
+    // ===== constructors for the errors the pooler itself raises =====
+
+    /// No `Authorization: Bearer` credential, or one that is malformed or unknown.
+    pub fn invalid_api_key() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AuthenticationError,
+            "invalid_api_key",
+            "missing or invalid Pool API key",
+        )
+    }
+
+    /// The key exists but is paused.
+    pub fn api_key_paused() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AuthenticationError,
+            "api_key_paused",
+            "this Pool API key is paused",
+        )
+    }
+
+    /// The key was revoked.
+    pub fn api_key_revoked() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AuthenticationError,
+            "api_key_revoked",
+            "this Pool API key was revoked",
+        )
+    }
+
+    /// The key expired.
+    pub fn api_key_expired() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorType::AuthenticationError,
+            "api_key_expired",
+            "this Pool API key has expired",
+        )
+    }
+
+    /// The key's pool is disabled.
+    pub fn pool_disabled() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::InvalidRequestError,
+            "pool_disabled",
+            "the pool behind this API key is disabled",
+        )
+    }
+
+    /// The body is not what the route expects.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            "invalid_request",
+            message,
+        )
+    }
+
+    /// The body has no `model`.
+    pub fn model_required() -> Self {
+        Self::invalid_request("the request body must name a model").with_param("model")
+    }
+
+    /// No account of the pool serves this model.
+    pub fn model_not_found(model: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequestError,
+            "model_not_found",
+            format!("the model `{model}` is not available in this pool"),
+        )
+        .with_param("model")
+    }
+
+    /// Accounts serve the model, but none can take the request right now.
+    pub fn no_eligible_account(retry_after: Option<Duration>) -> Self {
+        let err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::ServerError,
+            "no_eligible_account",
+            "no upstream account of this pool can serve the request right now",
+        )
+        .with_param("model");
+        match retry_after {
+            Some(after) => err.with_retry_after(after),
+            None => err,
+        }
+    }
+
+    /// Every account that could serve the request has used up its quota.
+    ///
+    /// Shaped like the upstream's own `usage_limit_reached` 429 so the Codex CLI shows its usual
+    /// usage-limit message: `resets_at` (epoch seconds) and `resets_in_seconds`.
+    pub fn usage_limit_reached(resets_at_unix: i64, resets_in: Duration) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorType::UsageLimitReached,
+            "usage_limit_reached",
+            "every upstream account of this pool has reached its usage limit",
+        )
+        .with_retry_after(resets_in)
+        .with_field("resets_at", resets_at_unix.into())
+        .with_field("resets_in_seconds", resets_in.as_secs().into())
+    }
+
+    /// Every attempt failed upstream in a way that was not passed through.
+    pub fn upstream_unavailable() -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorType::ServerError,
+            "upstream_unavailable",
+            "no upstream account could be reached",
+        )
+    }
+
+    /// The request body is larger than the gateway accepts.
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorType::InvalidRequestError,
+            "request_too_large",
+            format!("the request body exceeds the {limit}-byte limit"),
+        )
+    }
+
+    /// A `Content-Encoding` the gateway does not decode.
+    pub fn unsupported_encoding(encoding: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::InvalidRequestError,
+            "unsupported_content_encoding",
+            format!("content-encoding `{encoding}` is not supported; use zstd, gzip or none"),
+        )
+    }
+
+    /// Websocket transport is not offered on this route yet.
+    pub fn websocket_unsupported() -> Self {
+        Self::new(
+            StatusCode::UPGRADE_REQUIRED,
+            ErrorType::InvalidRequestError,
+            "websocket_unsupported",
+            "responses over websocket are not available here; use HTTP",
+        )
+    }
+
+    /// An OpenAI `/v1` path the pooler does not offer.
+    pub fn unsupported_endpoint() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequestError,
+            "unsupported_endpoint",
+            "Unsupported OpenAI /v1 endpoint",
+        )
+    }
+
+    /// An unexpected failure inside the gateway.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::ServerError,
+            "internal_error",
+            message,
+        )
+    }
+
+    // ===== accessors =====
+
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Stable error code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Suggested wait before retrying.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The JSON envelope.
+    pub fn body(&self) -> serde_json::Value {
+        let mut error = serde_json::Map::new();
+        error.insert("message".into(), self.message.clone().into());
+        error.insert("type".into(), serde_json::to_value(self.kind).unwrap_or_default());
+        error.insert("code".into(), self.code.into());
+        error.insert(
+            "param".into(),
+            self.param.map_or(serde_json::Value::Null, Into::into),
+        );
+        if let Some(extra) = &self.extra {
+            error.extend(extra.clone());
+        }
+        serde_json::json!({ "error": error })
+    }
+
+    /// The whole HTTP response with a streaming body type.
+    pub fn to_response(&self) -> http::Response<PoolBody> {
+        self.to_http().map(full)
+    }
+
+    /// The whole HTTP response: status, `content-type`, `Retry-After` and the JSON envelope.
+    pub fn to_http(&self) -> http::Response<Bytes> {
+        let body = Bytes::from(self.body().to_string());
+        let mut res = http::Response::new(body);
+        *res.status_mut() = self.status;
+        let headers = res.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(after) = self.retry_after {
+            // Round up: a client told "0" would retry at once into the same wall.
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_shape() {
+        let body = PoolerError::unsupported_endpoint().body();
+        assert_eq!(
+            body,
+            serde_json::json!({"error":{"message":"Unsupported OpenAI /v1 endpoint","type":"invalid_request_error","code":"unsupported_endpoint","param":null}})
+        );
+    }
+
+    #[test]
+    fn usage_limit_has_reset_fields_and_retry_after() {
+        let err = PoolerError::usage_limit_reached(1_900_000_000, Duration::from_millis(90_500));
+        let res = err.to_http();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "91");
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(body["error"]["type"], "usage_limit_reached");
+        assert_eq!(body["error"]["resets_at"], 1_900_000_000);
+        assert_eq!(body["error"]["resets_in_seconds"], 90);
+    }
+}

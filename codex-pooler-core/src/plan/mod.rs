@@ -1,0 +1,184 @@
+//! Planning: from a request and the current state to an ordered list of candidate accounts.
+//!
+//! [`Planner::plan`] is a pure function of the snapshot, the live state, the request and the
+//! time. It runs the request-level checks, then the account checks from
+//! [`eligibility`](crate::eligibility), then the pool's [`RoutingStrategy`], and keeps the first
+//! `max_attempts` candidates. The [`Plan`] service wraps it as a tower middleware.
+
+mod layer;
+mod service;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::clock::unix_seconds;
+use crate::eligibility::{Exclusion, check_account};
+use crate::error::PoolerError;
+use crate::live::LiveState;
+use crate::model::{AccountId, PoolStatus, UpstreamAccount};
+use crate::request::PoolRequest;
+use crate::snapshot::Snapshot;
+use crate::strategy::{Candidate, RoutingStrategy, StrategyInput};
+
+pub use layer::PlanLayer;
+pub use service::Plan;
+
+/// How many accounts one request may try by default (the first plus two failovers).
+pub const DEFAULT_MAX_ATTEMPTS: usize = 3;
+
+/// The ordered accounts to try for one request.
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    /// Candidates, best first; at least one.
+    pub candidates: Vec<Arc<UpstreamAccount>>,
+    /// Accounts of the pool left out, with the reason.
+    pub exclusions: Vec<(AccountId, Exclusion)>,
+    /// The strategy that ordered the candidates.
+    pub strategy: &'static str,
+}
+
+/// A request that cannot be planned: the client error plus what was excluded and why.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// What the client is told.
+    pub error: PoolerError,
+    /// Accounts left out, with the reason (for the request record only).
+    pub exclusions: Vec<(AccountId, Exclusion)>,
+}
+
+impl From<PoolerError> for Rejection {
+    fn from(error: PoolerError) -> Self {
+        Self {
+            error,
+            exclusions: Vec::new(),
+        }
+    }
+}
+
+/// Builds route plans with a strategy.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    strategy: Arc<dyn RoutingStrategy>,
+    max_attempts: usize,
+}
+
+impl Planner {
+    /// A planner using `strategy` and at most [`DEFAULT_MAX_ATTEMPTS`] attempts per request.
+    pub fn new(strategy: Arc<dyn RoutingStrategy>) -> Self {
+        Self {
+            strategy,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+
+    /// Sets how many accounts one request may try (at least one).
+    #[must_use]
+    pub fn with_max_attempts(mut self, max_attempts: usize) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+
+    /// The strategy in use.
+    pub fn strategy(&self) -> &Arc<dyn RoutingStrategy> {
+        &self.strategy
+    }
+
+    /// Plans `request` against `snapshot` and `live` at time `now`.
+    pub fn plan(
+        &self,
+        snapshot: &Snapshot,
+        live: &LiveState,
+        request: &PoolRequest,
+        now: SystemTime,
+    ) -> Result<RoutePlan, Rejection> {
+        let pool = snapshot
+            .pool(request.ctx.pool)
+            .ok_or_else(PoolerError::invalid_api_key)?;
+        if pool.status != PoolStatus::Active {
+            return Err(PoolerError::pool_disabled().into());
+        }
+        let model = request
+            .facts
+            .model
+            .as_deref()
+            .ok_or_else(PoolerError::model_required)?;
+        let accounts = snapshot.pool_accounts(pool.id);
+        if !accounts.iter().any(|a| a.supports_model(model)) {
+            return Err(PoolerError::model_not_found(model).into());
+        }
+
+        let mut candidates = Vec::with_capacity(accounts.len());
+        let mut exclusions = Vec::new();
+        for account in accounts {
+            match check_account(account, model, live, now) {
+                Ok(()) => candidates.push(Candidate {
+                    account: Arc::clone(account),
+                    used_percent: live
+                        .quota
+                        .get(account.id)
+                        .map_or(0.0, |q| q.used_percent(now)),
+                }),
+                Err(exclusion) => exclusions.push((account.id, exclusion)),
+            }
+        }
+        if candidates.is_empty() {
+            return Err(Rejection {
+                error: nothing_eligible(&exclusions, now),
+                exclusions,
+            });
+        }
+
+        let input = StrategyInput {
+            facts: &request.facts,
+            pool: pool.id,
+            key: request.ctx.key,
+            seed: request.seed,
+            now,
+        };
+        self.strategy.order(&input, &mut candidates);
+        Ok(RoutePlan {
+            candidates: candidates
+                .into_iter()
+                .take(self.max_attempts)
+                .map(|c| c.account)
+                .collect(),
+            exclusions,
+            strategy: self.strategy.name(),
+        })
+    }
+}
+
+/// The client error when every account serving the model was excluded.
+///
+/// If quota is the only reason, the pool is exhausted: answer `usage_limit_reached` with the
+/// earliest reset. Otherwise `no_eligible_account`, with a retry time when a quota reset is known.
+fn nothing_eligible(exclusions: &[(AccountId, Exclusion)], now: SystemTime) -> PoolerError {
+    let relevant: Vec<&Exclusion> = exclusions
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| !matches!(e, Exclusion::ModelUnsupported))
+        .collect();
+    let earliest_reset = relevant
+        .iter()
+        .filter_map(|e| match e {
+            Exclusion::QuotaExhausted { until } => Some(*until),
+            _ => None,
+        })
+        .min();
+    let all_quota = relevant
+        .iter()
+        .all(|e| matches!(e, Exclusion::QuotaExhausted { .. }));
+    match earliest_reset {
+        Some(at) if all_quota => PoolerError::usage_limit_reached(
+            unix_seconds(at),
+            at.duration_since(now).unwrap_or(Duration::ZERO),
+        ),
+        Some(at) => {
+            PoolerError::no_eligible_account(Some(at.duration_since(now).unwrap_or_default()))
+        }
+        None => PoolerError::no_eligible_account(None),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,62 @@
+//! The request types passed between the pooler's services.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use crate::facts::RequestFacts;
+use crate::model::{KeyId, PoolId, UpstreamAccount};
+use crate::plan::RoutePlan;
+use crate::route::Route;
+
+/// Who is asking: the authenticated key and its pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolContext {
+    /// The key's pool.
+    pub pool: PoolId,
+    /// The key.
+    pub key: KeyId,
+}
+
+/// An authenticated, classified request with its (decoded) body held for replay on failover.
+#[derive(Debug, Clone)]
+pub struct PoolRequest {
+    /// Who is asking.
+    pub ctx: PoolContext,
+    /// The route it addresses.
+    pub route: Route,
+    /// What routing needs to know.
+    pub facts: RequestFacts,
+    /// HTTP method.
+    pub method: Method,
+    /// The client's request headers (credentials are dropped before forwarding).
+    pub headers: HeaderMap,
+    /// The decoded request body.
+    pub body: Bytes,
+    /// A per-request random seed, used when the request carries no continuity key.
+    pub seed: u64,
+    /// When the gateway received it.
+    pub received_at: SystemTime,
+}
+
+/// A request with its routing plan.
+#[derive(Debug)]
+pub struct PlannedRequest {
+    /// The request.
+    pub request: PoolRequest,
+    /// The ordered candidates.
+    pub plan: RoutePlan,
+}
+
+/// One attempt to serve a request on one upstream account.
+#[derive(Debug, Clone)]
+pub struct UpstreamCall {
+    /// The account to use.
+    pub account: Arc<UpstreamAccount>,
+    /// The request, shared across attempts.
+    pub request: Arc<PoolRequest>,
+    /// 1 for the first attempt, 2 for the first failover, ...
+    pub attempt: u32,
+}

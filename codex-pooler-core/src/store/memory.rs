@@ -1,0 +1,224 @@
+//! [`MemoryStore`]: a [`PoolStore`] held in process memory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState};
+use crate::model::{
+    AccountId, Assignment, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
+    UpstreamAccount,
+};
+use crate::record::RequestRecord;
+
+/// The most records a memory store keeps; older ones are dropped first.
+const RECORD_CAPACITY: usize = 10_000;
+
+/// A [`PoolStore`] in process memory: nothing survives a restart.
+///
+/// For embedders that configure pools in code, and for tests.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    version: u64,
+    next_id: i64,
+    pools: Vec<Pool>,
+    accounts: Vec<UpstreamAccount>,
+    secrets: HashMap<AccountId, Vec<SealedSecret>>,
+    assignments: Vec<Assignment>,
+    keys: Vec<PoolApiKey>,
+    records: Vec<RequestRecord>,
+}
+
+impl Inner {
+    fn next_id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn bump(&mut self) {
+        self.version += 1;
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl PoolStore for MemoryStore {
+    async fn create_pool(&self, slug: &str) -> Result<Pool, StoreError> {
+        let mut s = self.lock();
+        if s.pools.iter().any(|p| p.slug == slug) {
+            return Err(StoreError::Conflict(format!("pool {slug}")));
+        }
+        let pool = Pool {
+            id: PoolId(s.next_id()),
+            slug: slug.to_owned(),
+            status: PoolStatus::Active,
+        };
+        s.pools.push(pool.clone());
+        s.bump();
+        Ok(pool)
+    }
+
+    async fn set_pool_status(&self, pool: PoolId, status: PoolStatus) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let p = s
+            .pools
+            .iter_mut()
+            .find(|p| p.id == pool)
+            .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
+        p.status = status;
+        s.bump();
+        Ok(())
+    }
+
+    async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
+        Ok(self.lock().pools.iter().find(|p| p.slug == slug).cloned())
+    }
+
+    async fn create_account(&self, new: NewAccount) -> Result<UpstreamAccount, StoreError> {
+        let mut s = self.lock();
+        let account = UpstreamAccount {
+            id: AccountId(s.next_id()),
+            label: new.label,
+            chatgpt_account_id: new.chatgpt_account_id,
+            user_id: new.user_id,
+            email: new.email,
+            plan_type: new.plan_type,
+            base_url: new.base_url,
+            lifecycle: Lifecycle::Active,
+            models: new.models,
+        };
+        s.secrets.insert(account.id, new.secrets);
+        s.accounts.push(account.clone());
+        s.bump();
+        Ok(account)
+    }
+
+    async fn set_account_lifecycle(
+        &self,
+        account: AccountId,
+        lifecycle: Lifecycle,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let a = s
+            .accounts
+            .iter_mut()
+            .find(|a| a.id == account)
+            .ok_or_else(|| StoreError::NotFound(format!("account {account}")))?;
+        a.lifecycle = lifecycle;
+        s.bump();
+        Ok(())
+    }
+
+    async fn replace_secrets(
+        &self,
+        account: AccountId,
+        secrets: Vec<SealedSecret>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if !s.accounts.iter().any(|a| a.id == account) {
+            return Err(StoreError::NotFound(format!("account {account}")));
+        }
+        let held = s.secrets.entry(account).or_default();
+        held.retain(|old| !secrets.iter().any(|new| new.kind == old.kind));
+        held.extend(secrets);
+        s.bump();
+        Ok(())
+    }
+
+    async fn secrets(&self, account: AccountId) -> Result<Vec<SealedSecret>, StoreError> {
+        Ok(self.lock().secrets.get(&account).cloned().unwrap_or_default())
+    }
+
+    async fn assign(&self, pool: PoolId, account: AccountId) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if !s.pools.iter().any(|p| p.id == pool) {
+            return Err(StoreError::NotFound(format!("pool {pool}")));
+        }
+        if !s.accounts.iter().any(|a| a.id == account) {
+            return Err(StoreError::NotFound(format!("account {account}")));
+        }
+        let link = Assignment { pool, account };
+        if !s.assignments.contains(&link) {
+            s.assignments.push(link);
+            s.bump();
+        }
+        Ok(())
+    }
+
+    async fn create_key(&self, new: NewKey) -> Result<PoolApiKey, StoreError> {
+        let mut s = self.lock();
+        if !s.pools.iter().any(|p| p.id == new.pool) {
+            return Err(StoreError::NotFound(format!("pool {}", new.pool)));
+        }
+        if s.keys.iter().any(|k| k.prefix == new.prefix) {
+            return Err(StoreError::Conflict(format!("key prefix {}", new.prefix)));
+        }
+        let key = PoolApiKey {
+            id: KeyId(s.next_id()),
+            pool: new.pool,
+            name: new.name,
+            prefix: new.prefix,
+            hash: new.hash,
+            status: KeyStatus::Active,
+            expires_at: new.expires_at,
+        };
+        s.keys.push(key.clone());
+        s.bump();
+        Ok(key)
+    }
+
+    async fn set_key_status(&self, key: KeyId, status: KeyStatus) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let k = s
+            .keys
+            .iter_mut()
+            .find(|k| k.id == key)
+            .ok_or_else(|| StoreError::NotFound(format!("key {key}")))?;
+        k.status = status;
+        s.bump();
+        Ok(())
+    }
+
+    async fn version(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().version)
+    }
+
+    async fn load_state(&self) -> Result<StoreState, StoreError> {
+        let s = self.lock();
+        Ok(StoreState {
+            version: s.version,
+            pools: s.pools.clone(),
+            accounts: s.accounts.clone(),
+            assignments: s.assignments.clone(),
+            keys: s.keys.clone(),
+        })
+    }
+
+    async fn insert_records(&self, records: &[RequestRecord]) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.records.extend_from_slice(records);
+        let excess = s.records.len().saturating_sub(RECORD_CAPACITY);
+        s.records.drain(..excess);
+        Ok(())
+    }
+
+    async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
+        Ok(self.lock().records.iter().rev().take(limit).cloned().collect())
+    }
+}

@@ -1,0 +1,196 @@
+//! Storage: the [`PoolStore`] trait the pooler persists its configuration and records through.
+//!
+//! The request path never calls the store. Configuration is read into a
+//! [`Snapshot`](crate::snapshot::Snapshot) when it changes, and records are written in batches in
+//! the background. [`MemoryStore`] is the in-process implementation for embedders and tests; the
+//! reference server brings a SQL one (SQLite or PostgreSQL).
+
+mod memory;
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    AccountId, Assignment, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
+    UpstreamAccount,
+};
+use crate::record::RequestRecord;
+
+pub use memory::MemoryStore;
+
+/// Everything needed to build a snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct StoreState {
+    /// Configuration version (bumped by every configuration write).
+    pub version: u64,
+    /// All pools.
+    pub pools: Vec<Pool>,
+    /// All upstream accounts.
+    pub accounts: Vec<UpstreamAccount>,
+    /// All pool-account links.
+    pub assignments: Vec<Assignment>,
+    /// All Pool API keys.
+    pub keys: Vec<PoolApiKey>,
+}
+
+/// The kind of a sealed upstream secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    /// The OAuth access token.
+    AccessToken,
+    /// The OAuth refresh token.
+    RefreshToken,
+    /// The OpenID id token.
+    IdToken,
+}
+
+impl SecretKind {
+    /// The stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessToken => "access_token",
+            Self::RefreshToken => "refresh_token",
+            Self::IdToken => "id_token",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::AccessToken, Self::RefreshToken, Self::IdToken]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// An encrypted upstream secret as stored: never the plaintext.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedSecret {
+    /// What it is.
+    pub kind: SecretKind,
+    /// Which sealing key encrypted it.
+    pub key_version: u32,
+    /// The AEAD nonce.
+    pub nonce: Vec<u8>,
+    /// Ciphertext with its authentication tag.
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedSecret")
+            .field("kind", &self.kind)
+            .field("key_version", &self.key_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new upstream account to store.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Operator label.
+    pub label: String,
+    /// ChatGPT account id.
+    pub chatgpt_account_id: String,
+    /// ChatGPT user id.
+    pub user_id: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Plan type.
+    pub plan_type: Option<String>,
+    /// Per-account upstream origin.
+    pub base_url: Option<String>,
+    /// Models it serves.
+    pub models: Vec<String>,
+    /// Its sealed secrets.
+    pub secrets: Vec<SealedSecret>,
+}
+
+/// A new Pool API key to store (the plaintext key is never passed to the store).
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// The pool.
+    pub pool: PoolId,
+    /// Operator name.
+    pub name: String,
+    /// Public prefix.
+    pub prefix: String,
+    /// Keyed hash of the whole key.
+    pub hash: [u8; 32],
+    /// Expiry.
+    pub expires_at: Option<SystemTime>,
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique name is taken.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A referenced row does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The backend failed.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+/// Durable configuration and records.
+///
+/// Every configuration write bumps the version returned by [`PoolStore::version`], so running
+/// gateways (possibly several replicas sharing one database) notice the change and reload.
+#[async_trait]
+pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates a pool.
+    async fn create_pool(&self, slug: &str) -> Result<Pool, StoreError>;
+
+    /// Sets a pool's status.
+    async fn set_pool_status(&self, pool: PoolId, status: PoolStatus) -> Result<(), StoreError>;
+
+    /// Finds a pool by slug.
+    async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError>;
+
+    /// Stores a new upstream account with its sealed secrets, active.
+    async fn create_account(&self, account: NewAccount) -> Result<UpstreamAccount, StoreError>;
+
+    /// Sets an account's lifecycle state.
+    async fn set_account_lifecycle(
+        &self,
+        account: AccountId,
+        lifecycle: Lifecycle,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces an account's sealed secrets of the same kinds.
+    async fn replace_secrets(
+        &self,
+        account: AccountId,
+        secrets: Vec<SealedSecret>,
+    ) -> Result<(), StoreError>;
+
+    /// An account's sealed secrets.
+    async fn secrets(&self, account: AccountId) -> Result<Vec<SealedSecret>, StoreError>;
+
+    /// Assigns an account to a pool (idempotent).
+    async fn assign(&self, pool: PoolId, account: AccountId) -> Result<(), StoreError>;
+
+    /// Stores a new Pool API key, active.
+    async fn create_key(&self, key: NewKey) -> Result<PoolApiKey, StoreError>;
+
+    /// Sets a key's status.
+    async fn set_key_status(&self, key: KeyId, status: KeyStatus) -> Result<(), StoreError>;
+
+    /// The current configuration version.
+    async fn version(&self) -> Result<u64, StoreError>;
+
+    /// Everything needed to build a snapshot.
+    async fn load_state(&self) -> Result<StoreState, StoreError>;
+
+    /// Appends request records.
+    async fn insert_records(&self, records: &[RequestRecord]) -> Result<(), StoreError>;
+
+    /// The most recent request records, newest first.
+    async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError>;
+}

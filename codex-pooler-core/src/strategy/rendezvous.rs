@@ -1,0 +1,122 @@
+//! Rendezvous (highest-random-weight) ordering.
+
+use super::{Candidate, RoutingStrategy, StrategyInput};
+
+/// Orders accounts by a rendezvous hash of the request's continuity key and the account id.
+///
+/// 1. Take the continuity key (session id, turn state, prompt cache key); without one, the
+///    request's random seed.
+/// 2. Score each candidate `mix(hash(key), account id)`.
+/// 3. Sort by descending score.
+///
+/// A thread therefore stays on the same account while that account stays eligible, and when an
+/// account leaves the pool only the threads it held move. Requests without any key spread
+/// uniformly.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rendezvous;
+
+impl RoutingStrategy for Rendezvous {
+    fn name(&self) -> &'static str {
+        "rendezvous"
+    }
+
+    fn order(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate]) {
+        let base = match &input.facts.continuity_key {
+            Some(key) => fnv1a(key.as_bytes()),
+            None => input.seed,
+        };
+        // Scoring once per candidate keeps the sort at n log n comparisons of integers.
+        let mut scored: Vec<(u64, Candidate)> = candidates
+            .iter()
+            .map(|c| (splitmix(base ^ splitmix(c.account.id.0 as u64)), c.clone()))
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.account.id.cmp(&b.1.account.id)));
+        for (slot, (_, c)) in candidates.iter_mut().zip(scored) {
+            *slot = c;
+        }
+    }
+}
+
+/// 64-bit FNV-1a.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The splitmix64 finaliser: a cheap, well-mixing 64-bit permutation.
+pub(crate) fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::from_unix_seconds;
+    use crate::facts::RequestFacts;
+    use crate::model::{AccountId, KeyId, Lifecycle, PoolId, UpstreamAccount};
+
+    fn candidates(n: i64) -> Vec<Candidate> {
+        (1..=n)
+            .map(|i| Candidate {
+                account: Arc::new(UpstreamAccount {
+                    id: AccountId(i),
+                    label: format!("a{i}"),
+                    chatgpt_account_id: format!("acc-{i}"),
+                    user_id: None,
+                    email: None,
+                    plan_type: None,
+                    base_url: None,
+                    lifecycle: Lifecycle::Active,
+                    models: vec![],
+                }),
+                used_percent: 0.0,
+            })
+            .collect()
+    }
+
+    fn first(facts: &RequestFacts, seed: u64, c: &mut [Candidate]) -> i64 {
+        let input = StrategyInput {
+            facts,
+            pool: PoolId(1),
+            key: KeyId(1),
+            seed,
+            now: from_unix_seconds(0),
+        };
+        Rendezvous.order(&input, c);
+        c[0].account.id.0
+    }
+
+    #[test]
+    fn same_key_same_account_and_stable_when_others_leave() {
+        let facts = RequestFacts {
+            continuity_key: Some("session-id:t1".into()),
+            ..RequestFacts::default()
+        };
+        let mut all = candidates(5);
+        let chosen = first(&facts, 1, &mut all);
+        assert_eq!(first(&facts, 2, &mut candidates(5)), chosen);
+        // Removing a different account does not move the thread.
+        let mut fewer: Vec<_> = candidates(5)
+            .into_iter()
+            .filter(|c| c.account.id.0 != (chosen % 5) + 1)
+            .collect();
+        assert_eq!(first(&facts, 3, &mut fewer), chosen);
+    }
+
+    #[test]
+    fn keyless_requests_spread() {
+        let facts = RequestFacts::default();
+        let mut counts = [0u32; 4];
+        for seed in 0..4000u64 {
+            let id = first(&facts, splitmix(seed), &mut candidates(4));
+            counts[(id - 1) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+    }
+}

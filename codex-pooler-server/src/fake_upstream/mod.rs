@@ -1,0 +1,1 @@
+//! A faithful fake of the ChatGPT Codex backend, for tests, demo mode and benchmarks.

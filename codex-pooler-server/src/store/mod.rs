@@ -1,0 +1,1 @@
+//! SQL storage (sea-orm): SQLite by default, PostgreSQL for several replicas.

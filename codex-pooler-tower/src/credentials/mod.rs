@@ -1,0 +1,1 @@
+//! Upstream credentials: auth.json import, id-token claims and sealing secrets at rest.

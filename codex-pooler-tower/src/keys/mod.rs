@@ -1,0 +1,1 @@
+//! Pool API key material: generation, parsing and keyed hashing.
