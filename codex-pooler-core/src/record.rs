@@ -56,3 +56,52 @@ pub struct RequestRecord {
     /// How the response ended: `completed`, `client_closed`, `upstream_error`.
     pub end: String,
 }
+
+impl TokenUsage {
+    /// Reads the `usage` object of a Responses API `response` (as in `response.completed`).
+    pub fn from_response_usage(usage: &serde_json::Value) -> Option<Self> {
+        let n = |v: Option<&serde_json::Value>| v.and_then(serde_json::Value::as_u64).unwrap_or(0);
+        if !usage.is_object() {
+            return None;
+        }
+        let input_tokens = n(usage.get("input_tokens"));
+        let output_tokens = n(usage.get("output_tokens"));
+        Some(Self {
+            input_tokens,
+            cached_input_tokens: n(usage.pointer("/input_tokens_details/cached_tokens")),
+            output_tokens,
+            reasoning_tokens: n(usage.pointer("/output_tokens_details/reasoning_tokens")),
+            total_tokens: usage
+                .get("total_tokens")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(input_tokens + output_tokens),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_from_completed_event() {
+        let usage = serde_json::json!({
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 4},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 2},
+            "total_tokens": 15
+        });
+        assert_eq!(
+            TokenUsage::from_response_usage(&usage),
+            Some(TokenUsage {
+                input_tokens: 10,
+                cached_input_tokens: 4,
+                output_tokens: 5,
+                reasoning_tokens: 2,
+                total_tokens: 15
+            })
+        );
+        assert_eq!(TokenUsage::from_response_usage(&serde_json::Value::Null), None);
+    }
+}

@@ -16,3 +16,6 @@ pub use service::Dispatch;
 
 /// The most of an error body read to learn from it (a `usage_limit_reached` 429 is tiny).
 pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests;

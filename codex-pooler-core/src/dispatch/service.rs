@@ -262,5 +262,3 @@ fn earliest_reset(
     tried.chain(excluded).min()
 }
 
-#[cfg(test)]
-mod tests;

@@ -181,4 +181,4 @@ fn nothing_eligible(exclusions: &[(AccountId, Exclusion)], now: SystemTime) -> P
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,184 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use http::{Response, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::*;
+use crate::BoxError;
+use crate::body::{PoolBody, full};
+use crate::live::LiveState;
+use crate::request::{PlannedRequest, UpstreamCall};
+use crate::clock::{ManualClock, from_unix_seconds};
+use crate::model::{AccountId, Lifecycle};
+use crate::plan::RoutePlan;
+use crate::plan::tests::{account, request};
+
+/// What the scripted upstream answers for each account.
+#[derive(Clone)]
+enum Script {
+    Status(u16, &'static str),
+    WithHeaders(u16, &'static [(&'static str, &'static str)]),
+    Transport,
+}
+
+type Calls = Arc<Mutex<Vec<i64>>>;
+
+fn upstream(
+    script: HashMap<i64, Script>,
+    calls: Calls,
+) -> tower::util::BoxCloneService<UpstreamCall, http::Response<PoolBody>, BoxError> {
+    let script = Arc::new(script);
+    tower::util::BoxCloneService::new(tower::service_fn(move |call: UpstreamCall| {
+        let script = Arc::clone(&script);
+        let calls = Arc::clone(&calls);
+        async move {
+            calls.lock().unwrap().push(call.account.id.0);
+            match script[&call.account.id.0].clone() {
+                Script::Status(code, body) => Ok(Response::builder()
+                    .status(code)
+                    .body(full(body))
+                    .unwrap()),
+                Script::WithHeaders(code, headers) => {
+                    let mut b = Response::builder().status(code);
+                    for (k, v) in headers {
+                        b = b.header(*k, *v);
+                    }
+                    Ok(b.body(full("ok")).unwrap())
+                }
+                Script::Transport => Err::<_, BoxError>("connection refused".into()),
+            }
+        }
+    }))
+}
+
+fn planned(ids: &[i64]) -> PlannedRequest {
+    PlannedRequest {
+        request: request(Some("m"), None, 1),
+        plan: RoutePlan {
+            candidates: ids
+                .iter()
+                .map(|i| Arc::new(account(*i, Lifecycle::Active, &["m"])))
+                .collect(),
+            exclusions: vec![],
+            strategy: "test",
+        },
+    }
+}
+
+async fn dispatch(script: HashMap<i64, Script>, ids: &[i64]) -> (Outcome, Vec<i64>, Arc<LiveState>) {
+    let calls: Calls = Arc::default();
+    let live = Arc::new(LiveState::new());
+    let clock = Arc::new(ManualClock::at_unix(1_000));
+    let svc = DispatchLayer::new(Arc::clone(&live), clock).layer(upstream(script, Arc::clone(&calls)));
+    let outcome = svc.oneshot(planned(ids)).await.unwrap();
+    let calls = calls.lock().unwrap().clone();
+    (outcome, calls, live)
+}
+
+async fn body(outcome: Outcome) -> String {
+    let bytes = outcome.response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+use tower_layer::Layer;
+
+const LIMIT: &str = r#"{"error":{"type":"usage_limit_reached","resets_at":5000}}"#;
+
+#[tokio::test]
+async fn fails_over_on_429_5xx_and_transport_errors() {
+    let script = HashMap::from([
+        (1, Script::Status(429, LIMIT)),
+        (2, Script::Status(502, "bad gateway")),
+        (3, Script::Transport),
+        (4, Script::Status(200, "answer")),
+    ]);
+    let (outcome, calls, live) = dispatch(script, &[1, 2, 3, 4]).await;
+    assert_eq!(calls, [1, 2, 3, 4]);
+    assert_eq!(outcome.served_by.as_ref().unwrap().id, AccountId(4));
+    let results: Vec<_> = outcome.attempts.iter().map(|a| a.result).collect();
+    assert_eq!(
+        results,
+        [
+            AttemptResult::Retried(429),
+            AttemptResult::Retried(502),
+            AttemptResult::TransportError,
+            AttemptResult::Answered(200)
+        ]
+    );
+    // The 429 body became evidence.
+    assert_eq!(
+        live.quota.exhausted_until(AccountId(1), from_unix_seconds(1_000)),
+        Some(from_unix_seconds(5_000))
+    );
+    assert_eq!(body(outcome).await, "answer");
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let script = HashMap::from([
+        (1, Script::Status(400, "bad request")),
+        (2, Script::Status(200, "answer")),
+    ]);
+    let (outcome, calls, _) = dispatch(script, &[1, 2]).await;
+    assert_eq!(calls, [1]);
+    assert_eq!(outcome.response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(outcome).await, "bad request");
+}
+
+#[tokio::test]
+async fn last_5xx_is_passed_through() {
+    let script = HashMap::from([
+        (1, Script::Status(500, "first")),
+        (2, Script::Status(503, "second")),
+    ]);
+    let (outcome, _, _) = dispatch(script, &[1, 2]).await;
+    assert_eq!(outcome.response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(outcome.served_by.as_ref().unwrap().id, AccountId(2));
+    assert_eq!(body(outcome).await, "second");
+}
+
+#[tokio::test]
+async fn all_usage_limited_answers_pool_usage_limit() {
+    let script = HashMap::from([
+        (1, Script::Status(429, LIMIT)),
+        (2, Script::Status(429, r#"{"error":{"type":"usage_limit_reached","resets_at":3000}}"#)),
+    ]);
+    let (outcome, _, _) = dispatch(script, &[1, 2]).await;
+    assert_eq!(outcome.response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(outcome.error_code, Some("usage_limit_reached"));
+    assert_eq!(outcome.response.headers()["retry-after"], "2000");
+    let body: serde_json::Value = serde_json::from_str(&body(outcome).await).unwrap();
+    assert_eq!(body["error"]["resets_at"], 3000);
+}
+
+#[tokio::test]
+async fn all_transport_errors_answer_bad_gateway() {
+    let script = HashMap::from([(1, Script::Transport), (2, Script::Transport)]);
+    let (outcome, _, _) = dispatch(script, &[1, 2]).await;
+    assert_eq!(outcome.response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(outcome.error_code, Some("upstream_unavailable"));
+    assert!(outcome.served_by.is_none());
+}
+
+#[tokio::test]
+async fn quota_headers_are_observed_on_success() {
+    let script = HashMap::from([(
+        1,
+        Script::WithHeaders(
+            200,
+            &[
+                ("x-codex-primary-used-percent", "100"),
+                ("x-codex-primary-window-minutes", "300"),
+                ("x-codex-primary-reset-at", "7000"),
+            ],
+        ),
+    )]);
+    let (outcome, _, live) = dispatch(script, &[1]).await;
+    assert_eq!(outcome.response.status(), StatusCode::OK);
+    assert_eq!(
+        live.quota.exhausted_until(AccountId(1), from_unix_seconds(1_000)),
+        Some(from_unix_seconds(7_000))
+    );
+}

@@ -1,0 +1,62 @@
+//! Pool API key authentication against the in-memory snapshot.
+//!
+//! A key is found by its public prefix in the current [`Snapshot`], then its keyed hash is
+//! compared in constant time. No database is involved: the snapshot already holds every key's
+//! prefix, hash, status and expiry.
+
+use std::time::SystemTime;
+
+use codex_pooler_core::error::PoolerError;
+use codex_pooler_core::model::KeyStatus;
+use codex_pooler_core::request::PoolContext;
+use codex_pooler_core::snapshot::Snapshot;
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+use crate::keys::{KeyHasher, parse_pool_key};
+
+/// Authenticates a request's `Authorization: Bearer <Pool API key>` header.
+///
+/// Unknown, malformed and wrongly hashed keys all answer the same `invalid_api_key`, so a caller
+/// learns nothing about which keys exist. Paused, revoked and expired keys get their own codes
+/// once the secret has been proven.
+pub fn authenticate(
+    headers: &HeaderMap,
+    snapshot: &Snapshot,
+    hasher: &KeyHasher,
+    now: SystemTime,
+) -> Result<PoolContext, PoolerError> {
+    let presented = bearer(headers).ok_or_else(PoolerError::invalid_api_key)?;
+    let parsed = parse_pool_key(presented).map_err(|_| PoolerError::invalid_api_key())?;
+    let key = snapshot
+        .key_by_prefix(parsed.prefix)
+        .ok_or_else(PoolerError::invalid_api_key)?;
+    if !hasher.verify(presented, &key.hash) {
+        return Err(PoolerError::invalid_api_key());
+    }
+    match key.status {
+        KeyStatus::Active => {}
+        KeyStatus::Paused => return Err(PoolerError::api_key_paused()),
+        KeyStatus::Revoked => return Err(PoolerError::api_key_revoked()),
+    }
+    if key.is_expired(now) {
+        return Err(PoolerError::api_key_expired());
+    }
+    Ok(PoolContext {
+        pool: key.pool,
+        key: key.id,
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! [`ObservedBody`]: a response body that reports on itself when it ends.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use codex_pooler_core::BoxError;
+use codex_pooler_core::body::PoolBody;
+use codex_pooler_core::clock::Clock;
+use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::AccountId;
+use codex_pooler_core::record::{RequestRecord, TokenUsage};
+use http_body::{Body, Frame, SizeHint};
+
+use super::{SseScanner, SseSignal};
+use crate::records::RecordSink;
+
+/// A request record waiting for its response body to finish.
+#[derive(Debug)]
+pub struct RecordDraft {
+    /// The record so far; latency, usage and end are filled in when the body ends.
+    pub record: RequestRecord,
+    /// Where to send it.
+    pub sink: Arc<dyn RecordSink>,
+}
+
+pin_project_lite::pin_project! {
+    /// Forwards every frame of the inner body untouched while scanning SSE for usage and quota
+    /// events; emits the request record exactly once, when the body ends, fails or is dropped.
+    pub struct ObservedBody {
+        #[pin]
+        inner: PoolBody,
+        scanner: Option<SseScanner>,
+        account: Option<AccountId>,
+        live: Arc<LiveState>,
+        clock: Arc<dyn Clock>,
+        usage: Option<TokenUsage>,
+        completed: bool,
+        failed: bool,
+        draft: Option<RecordDraft>,
+    }
+
+    impl PinnedDrop for ObservedBody {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let end = if *this.completed { "completed" } else { "client_closed" };
+            finish(this.draft, this.clock.as_ref(), *this.usage, end);
+        }
+    }
+}
+
+impl std::fmt::Debug for ObservedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObservedBody")
+            .field("account", &self.account)
+            .field("sse", &self.scanner.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObservedBody {
+    /// Wraps `inner`. `sse` turns on event scanning; `account` is the account answering.
+    pub fn new(
+        inner: PoolBody,
+        sse: bool,
+        account: Option<AccountId>,
+        live: Arc<LiveState>,
+        clock: Arc<dyn Clock>,
+        draft: RecordDraft,
+    ) -> Self {
+        Self {
+            inner,
+            scanner: sse.then(SseScanner::new),
+            account,
+            live,
+            clock,
+            usage: None,
+            completed: false,
+            failed: false,
+            draft: Some(draft),
+        }
+    }
+}
+
+impl Body for ObservedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(scanner), Some(data)) = (this.scanner.as_mut(), frame.data_ref()) {
+                    for signal in scanner.feed(data, this.clock.now()) {
+                        match signal {
+                            SseSignal::Completed(usage) => {
+                                *this.completed = true;
+                                *this.usage = usage;
+                            }
+                            SseSignal::Failed => *this.failed = true,
+                            SseSignal::RateLimits(windows) => {
+                                if let Some(account) = *this.account {
+                                    this.live.quota.observe_windows(account, &windows);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                finish(this.draft, this.clock.as_ref(), *this.usage, "upstream_error");
+            }
+            Poll::Ready(None) => {
+                let end = if this.scanner.is_none() || *this.completed {
+                    "completed"
+                } else if *this.failed {
+                    "response_failed"
+                } else {
+                    "incomplete"
+                };
+                finish(this.draft, this.clock.as_ref(), *this.usage, end);
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn finish(
+    draft: &mut Option<RecordDraft>,
+    clock: &dyn Clock,
+    usage: Option<TokenUsage>,
+    end: &str,
+) {
+    if let Some(RecordDraft { mut record, sink }) = draft.take() {
+        let elapsed = clock
+            .now()
+            .duration_since(record.received_at)
+            .unwrap_or_default();
+        record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        record.usage = usage;
+        end.clone_into(&mut record.end);
+        sink.submit(record);
+    }
+}

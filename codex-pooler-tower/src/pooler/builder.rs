@@ -1,0 +1,148 @@
+//! [`PoolerBuilder`]: configures a [`Pooler`].
+
+use std::sync::Arc;
+
+use codex_pooler_core::clock::{Clock, SystemClock};
+use codex_pooler_core::dispatch::DispatchLayer;
+use codex_pooler_core::live::LiveState;
+use codex_pooler_core::plan::{PlanLayer, Planner};
+use codex_pooler_core::snapshot::SnapshotHandle;
+use codex_pooler_core::strategy::{Rendezvous, RoutingStrategy};
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
+
+use super::{Pooler, Shared};
+use crate::decode::BodyLimits;
+use crate::keys::KeyHasher;
+use crate::records::{DiscardRecords, RecordSink};
+use crate::upstream::{
+    CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
+};
+
+/// Configures a [`Pooler`]. Every setting has a serviceable default.
+#[derive(Debug)]
+pub struct PoolerBuilder {
+    snapshot: SnapshotHandle,
+    hasher: KeyHasher,
+    live: Arc<LiveState>,
+    clock: Arc<dyn Clock>,
+    credentials: Arc<dyn CredentialSource>,
+    records: Arc<dyn RecordSink>,
+    strategy: Arc<dyn RoutingStrategy>,
+    max_attempts: usize,
+    upstream_base_url: String,
+    limits: BodyLimits,
+    tls: Option<rustls::ClientConfig>,
+}
+
+impl PoolerBuilder {
+    pub(crate) fn new(snapshot: SnapshotHandle, hasher: KeyHasher) -> Self {
+        Self {
+            snapshot,
+            hasher,
+            live: Arc::new(LiveState::new()),
+            clock: Arc::new(SystemClock),
+            credentials: Arc::new(StaticCredentials::new()),
+            records: Arc::new(DiscardRecords),
+            strategy: Arc::new(Rendezvous),
+            max_attempts: codex_pooler_core::plan::DEFAULT_MAX_ATTEMPTS,
+            upstream_base_url: DEFAULT_UPSTREAM_BASE_URL.to_owned(),
+            limits: BodyLimits::default(),
+            tls: None,
+        }
+    }
+
+    /// Where upstream access tokens come from.
+    #[must_use]
+    pub fn credentials(mut self, credentials: Arc<dyn CredentialSource>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Where finished request records go (default: discarded).
+    #[must_use]
+    pub fn records(mut self, records: Arc<dyn RecordSink>) -> Self {
+        self.records = records;
+        self
+    }
+
+    /// The routing strategy (default: [`Rendezvous`]).
+    #[must_use]
+    pub fn strategy(mut self, strategy: Arc<dyn RoutingStrategy>) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// How many accounts one request may try (default 3).
+    #[must_use]
+    pub fn max_attempts(mut self, max_attempts: usize) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// The origin for accounts without their own base URL (default `https://chatgpt.com`).
+    #[must_use]
+    pub fn upstream_base_url(mut self, url: impl Into<String>) -> Self {
+        self.upstream_base_url = url.into();
+        self
+    }
+
+    /// Request body limits.
+    #[must_use]
+    pub fn body_limits(mut self, limits: BodyLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Shares live state with other components (default: a fresh one).
+    #[must_use]
+    pub fn live(mut self, live: Arc<LiveState>) -> Self {
+        self.live = live;
+        self
+    }
+
+    /// The clock (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A custom TLS configuration for upstream connections (for a private CA).
+    #[must_use]
+    pub fn upstream_tls(mut self, tls: rustls::ClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Builds the pooler.
+    pub fn build(self) -> Pooler {
+        let upstream = match self.tls {
+            Some(tls) => {
+                UpstreamClient::with_tls_config(self.credentials, &self.upstream_base_url, tls)
+            }
+            None => UpstreamClient::new(self.credentials, &self.upstream_base_url),
+        };
+        let planner = Planner::new(self.strategy).with_max_attempts(self.max_attempts);
+        let pipeline = ServiceBuilder::new()
+            .layer(PlanLayer::new(
+                planner,
+                self.snapshot.clone(),
+                Arc::clone(&self.live),
+                Arc::clone(&self.clock),
+            ))
+            .layer(DispatchLayer::new(Arc::clone(&self.live), Arc::clone(&self.clock)))
+            .service(upstream);
+        Pooler {
+            shared: Arc::new(Shared {
+                snapshot: self.snapshot,
+                live: self.live,
+                clock: self.clock,
+                hasher: self.hasher,
+                records: self.records,
+                limits: self.limits,
+                pipeline: BoxCloneSyncService::new(pipeline),
+            }),
+        }
+    }
+}

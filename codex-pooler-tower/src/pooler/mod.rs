@@ -1,0 +1,78 @@
+//! [`PoolerLayer`]: the one-call embed of the whole pooler in an axum or hyper service.
+//!
+//! ```no_run
+//! # async fn demo(store: std::sync::Arc<dyn codex_pooler_core::store::PoolStore>,
+//! #               sealer: codex_pooler_tower::credentials::SecretSealer,
+//! #               hasher: codex_pooler_tower::keys::KeyHasher) {
+//! use codex_pooler_tower::{ConfigSync, Pooler, PoolerLayer};
+//! use tower::ServiceBuilder;
+//!
+//! // Load pools, accounts and keys from the store into memory.
+//! let sync = ConfigSync::load(store, sealer).await.unwrap();
+//! let pooler = Pooler::builder(sync.snapshot(), hasher)
+//!     .credentials(sync.credentials())
+//!     .build();
+//! // Pooled paths (/backend-api/codex/responses, /v1/responses) are answered by the pooler;
+//! // everything else reaches the wrapped service.
+//! let layer = PoolerLayer::new(pooler);
+//! # let _ = ServiceBuilder::new().layer(layer);
+//! # }
+//! ```
+
+mod builder;
+mod layer;
+mod service;
+
+use std::sync::Arc;
+
+use codex_pooler_core::clock::Clock;
+use codex_pooler_core::dispatch::Outcome;
+use codex_pooler_core::live::LiveState;
+use codex_pooler_core::request::PoolRequest;
+use codex_pooler_core::snapshot::SnapshotHandle;
+use tower::util::BoxCloneSyncService;
+
+use crate::decode::BodyLimits;
+use crate::keys::KeyHasher;
+use crate::records::RecordSink;
+
+pub use builder::PoolerBuilder;
+pub use layer::PoolerLayer;
+pub use service::PoolerService;
+
+/// The composed core pipeline: plan, then dispatch with failover over the upstream client.
+pub type Pipeline = BoxCloneSyncService<PoolRequest, Outcome, std::convert::Infallible>;
+
+/// A configured pooler: shared state plus the core pipeline. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Pooler {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) snapshot: SnapshotHandle,
+    pub(crate) live: Arc<LiveState>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hasher: KeyHasher,
+    pub(crate) records: Arc<dyn RecordSink>,
+    pub(crate) limits: BodyLimits,
+    pub(crate) pipeline: Pipeline,
+}
+
+impl Pooler {
+    /// Starts configuring a pooler over `snapshot`, checking keys with `hasher`.
+    pub fn builder(snapshot: SnapshotHandle, hasher: KeyHasher) -> PoolerBuilder {
+        PoolerBuilder::new(snapshot, hasher)
+    }
+
+    /// The live routing state (quota evidence, ...).
+    pub fn live(&self) -> &Arc<LiveState> {
+        &self.shared.live
+    }
+
+    /// The configuration snapshot handle.
+    pub fn snapshot(&self) -> &SnapshotHandle {
+        &self.shared.snapshot
+    }
+}

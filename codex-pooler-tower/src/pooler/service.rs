@@ -1,0 +1,263 @@
+//! [`PoolerService`]: answers pooled paths, passes everything else to the inner service.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use codex_pooler_core::BoxError;
+use codex_pooler_core::body::{PoolBody, boxed};
+use codex_pooler_core::dispatch::Outcome;
+use codex_pooler_core::error::PoolerError;
+use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::record::RequestRecord;
+use codex_pooler_core::request::{PoolContext, PoolRequest};
+use codex_pooler_core::route::{Classified, Route, RouteClass};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use tower_service::Service;
+
+use super::{Pooler, Shared};
+use crate::auth::authenticate;
+use crate::decode::decode_body;
+use crate::observe::{ObservedBody, RecordDraft};
+use crate::upstream::filter_response_headers;
+
+/// The pooler in front of an inner service.
+///
+/// Requests to `POST /backend-api/codex/responses` and `POST /v1/responses` are authenticated
+/// with a Pool API key, planned, and dispatched to an upstream account; the answer streams back
+/// unbuffered. Other `/v1` paths answer `unsupported_endpoint`. Every other request goes to the
+/// inner service unchanged.
+#[derive(Debug, Clone)]
+pub struct PoolerService<S> {
+    inner: S,
+    pooler: Pooler,
+}
+
+impl<S> PoolerService<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S, pooler: Pooler) -> Self {
+        Self { inner, pooler }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for PoolerService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    S::Future: Send + 'static,
+    ReqB: Body<Data = Bytes> + Send + 'static,
+    ReqB::Error: Into<BoxError>,
+    ResB: Body<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<BoxError>,
+{
+    type Response = Response<PoolBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<PoolBody>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        match Route::classify(request.method(), request.uri().path()) {
+            Classified::NotPooled => {
+                let fut = self.inner.call(request);
+                Box::pin(async move { Ok(fut.await?.map(boxed)) })
+            }
+            Classified::UnsupportedV1 => {
+                let shared = Arc::clone(&self.pooler.shared);
+                Box::pin(async move {
+                    let answer = match authorize(&shared, request.headers()) {
+                        Ok(_) => PoolerError::unsupported_endpoint(),
+                        Err(err) => err,
+                    };
+                    Ok(answer.to_response())
+                })
+            }
+            Classified::Pooled(route) => {
+                let shared = Arc::clone(&self.pooler.shared);
+                Box::pin(async move { Ok(serve(shared, route, request).await) })
+            }
+        }
+    }
+}
+
+fn authorize(shared: &Shared, headers: &http::HeaderMap) -> Result<PoolContext, PoolerError> {
+    let snapshot = shared.snapshot.load();
+    authenticate(headers, &snapshot, &shared.hasher, shared.clock.now())
+}
+
+async fn serve<B>(shared: Arc<Shared>, route: Route, request: Request<B>) -> Response<PoolBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let received_at = shared.clock.now();
+    let ctx = match authorize(&shared, request.headers()) {
+        Ok(ctx) => ctx,
+        Err(err) => return err.to_response(),
+    };
+    if route.class == RouteClass::ResponsesWebsocket {
+        // Until the websocket transport lands, 426 makes the Codex CLI fall back to HTTP.
+        return PoolerError::websocket_unsupported().to_response();
+    }
+
+    let (parts, body) = request.into_parts();
+    let prepared = read_body(body, shared.limits.max_wire_bytes)
+        .await
+        .and_then(|wire| decode_body(parts.headers.get(CONTENT_ENCODING), wire, shared.limits))
+        .and_then(|body| {
+            let facts = RequestFacts::from_json(&parts.headers, &body).map_err(|_| {
+                PoolerError::invalid_request("the request body must be a JSON object")
+            })?;
+            Ok((body, facts))
+        });
+    let (body, facts) = match prepared {
+        Ok(ok) => ok,
+        Err(err) => {
+            let record = base_record(ctx, route, &RequestFacts::default(), received_at);
+            finish_error_record(&shared, record, &err);
+            return err.to_response();
+        }
+    };
+
+    let pool_request = PoolRequest {
+        ctx,
+        route,
+        facts,
+        method: parts.method,
+        headers: parts.headers,
+        body,
+        seed: rand::random(),
+        received_at,
+    };
+    let record = base_record(ctx, route, &pool_request.facts, received_at);
+    let outcome = match shared.pipeline.clone().oneshot(pool_request).await {
+        Ok(outcome) => outcome,
+        Err(never) => match never {},
+    };
+    respond(&shared, outcome, record)
+}
+
+/// Turns the pipeline's outcome into the client response, with the record attached to its body.
+fn respond(shared: &Shared, outcome: Outcome, mut record: RequestRecord) -> Response<PoolBody> {
+    let (mut parts, body) = outcome.response.into_parts();
+    filter_response_headers(&mut parts.headers);
+    let sse = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let account = outcome.served_by.as_ref().map(|a| a.id);
+    record.account = account;
+    record.status = parts.status.as_u16();
+    record.attempts = u32::try_from(outcome.attempts.len()).unwrap_or(u32::MAX);
+    record.error_code = outcome.error_code.map(str::to_owned);
+    record.exclusions = (!outcome.exclusions.is_empty()).then(|| {
+        outcome
+            .exclusions
+            .iter()
+            .map(|(id, e)| format!("{id}:{}", e.reason_code()))
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    let draft = RecordDraft {
+        record,
+        sink: Arc::clone(&shared.records),
+    };
+    let body = ObservedBody::new(
+        body,
+        sse,
+        account,
+        Arc::clone(&shared.live),
+        Arc::clone(&shared.clock),
+        draft,
+    );
+    Response::from_parts(parts, boxed(body))
+}
+
+fn base_record(
+    ctx: PoolContext,
+    route: Route,
+    facts: &RequestFacts,
+    received_at: std::time::SystemTime,
+) -> RequestRecord {
+    RequestRecord {
+        received_at,
+        pool: ctx.pool,
+        key: ctx.key,
+        account: None,
+        route: route.class.as_str().to_owned(),
+        model: facts.model.clone(),
+        stream: facts.stream,
+        status: 0,
+        attempts: 0,
+        latency_ms: 0,
+        usage: None,
+        error_code: None,
+        exclusions: None,
+        end: String::new(),
+    }
+}
+
+fn finish_error_record(shared: &Shared, mut record: RequestRecord, err: &PoolerError) {
+    record.status = err.status().as_u16();
+    record.error_code = Some(err.code().to_owned());
+    let elapsed = shared
+        .clock
+        .now()
+        .duration_since(record.received_at)
+        .unwrap_or_default();
+    record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    "rejected".clone_into(&mut record.end);
+    shared.records.submit(record);
+}
+
+/// Reads a request body up to `limit` bytes.
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, PoolerError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    if body
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Err(PoolerError::body_too_large(limit));
+    }
+    let mut body = std::pin::pin!(body);
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|_| PoolerError::invalid_request("the request body could not be read"))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(PoolerError::body_too_large(limit));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+

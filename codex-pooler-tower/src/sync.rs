@@ -1,0 +1,104 @@
+//! [`ConfigSync`]: keeps the in-memory snapshot and upstream tokens in step with the store.
+//!
+//! Requests never read the store. Instead, `ConfigSync` loads the whole configuration into a
+//! [`Snapshot`] and opens the sealed access tokens into memory; [`ConfigSync::spawn`] then polls
+//! the store's configuration version and reloads when it changes. Every configuration write
+//! (from the operator CLI, another replica, an API call) bumps that version, so a running
+//! gateway picks changes up within one poll interval.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use codex_pooler_core::snapshot::{Snapshot, SnapshotHandle};
+use codex_pooler_core::store::{PoolStore, SecretKind, StoreError};
+use tokio::task::JoinHandle;
+
+use crate::credentials::SecretSealer;
+use crate::upstream::{AccessToken, StaticCredentials};
+
+/// Loads configuration from a store into memory and keeps it fresh.
+#[derive(Debug, Clone)]
+pub struct ConfigSync {
+    store: Arc<dyn PoolStore>,
+    sealer: Arc<SecretSealer>,
+    snapshot: SnapshotHandle,
+    credentials: Arc<StaticCredentials>,
+}
+
+impl ConfigSync {
+    /// Loads the current configuration.
+    pub async fn load(store: Arc<dyn PoolStore>, sealer: SecretSealer) -> Result<Self, StoreError> {
+        let this = Self {
+            store,
+            sealer: Arc::new(sealer),
+            snapshot: SnapshotHandle::default(),
+            credentials: Arc::new(StaticCredentials::new()),
+        };
+        this.reload().await?;
+        Ok(this)
+    }
+
+    /// The snapshot handle requests read.
+    pub fn snapshot(&self) -> SnapshotHandle {
+        self.snapshot.clone()
+    }
+
+    /// The upstream access tokens, opened from their sealed form.
+    pub fn credentials(&self) -> Arc<StaticCredentials> {
+        Arc::clone(&self.credentials)
+    }
+
+    /// Reloads when the store's configuration version differs from the snapshot's; returns
+    /// whether it reloaded.
+    pub async fn sync_once(&self) -> Result<bool, StoreError> {
+        let version = self.store.version().await?;
+        if version == self.snapshot.load().version() {
+            return Ok(false);
+        }
+        self.reload().await?;
+        Ok(true)
+    }
+
+    /// Reloads everything now.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let state = self.store.load_state().await?;
+        let mut tokens = HashMap::with_capacity(state.accounts.len());
+        for account in &state.accounts {
+            let secrets = self.store.secrets(account.id).await?;
+            let access = secrets.iter().find(|s| s.kind == SecretKind::AccessToken);
+            match access.map(|s| self.sealer.open(&account.chatgpt_account_id, s)) {
+                Some(Ok(token)) => {
+                    tokens.insert(account.id, AccessToken::new(token.expose()));
+                }
+                Some(Err(err)) => {
+                    tracing::warn!(account = %account.id, error = %err, "cannot open access token");
+                }
+                None => tracing::warn!(account = %account.id, "account has no access token"),
+            }
+        }
+        self.credentials.replace_all(tokens);
+        self.snapshot.replace(Snapshot::build(state));
+        Ok(())
+    }
+
+    /// Polls for changes every `interval` until the task is aborted.
+    pub fn spawn(&self, interval: Duration) -> JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match this.sync_once().await {
+                    Ok(true) => tracing::info!(
+                        version = this.snapshot.load().version(),
+                        "configuration reloaded"
+                    ),
+                    Ok(false) => {}
+                    Err(err) => tracing::warn!(error = %err, "configuration reload failed"),
+                }
+            }
+        })
+    }
+}

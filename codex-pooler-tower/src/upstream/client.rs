@@ -1,0 +1,162 @@
+//! [`UpstreamClient`]: sends one attempt to one upstream Codex account.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use codex_pooler_core::BoxError;
+use codex_pooler_core::body::{PoolBody, boxed};
+use codex_pooler_core::request::UpstreamCall;
+use codex_pooler_core::route::UPSTREAM_RESPONSES_PATH;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Method, Request, Uri};
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tower_service::Service;
+
+use super::{CredentialError, CredentialSource, forward_request_headers};
+
+/// The origin of the ChatGPT Codex backend.
+pub const DEFAULT_UPSTREAM_BASE_URL: &str = "https://chatgpt.com";
+
+/// Why an attempt could not be sent or answered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    /// No credential for the account.
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    /// The account's base URL does not form a valid URI.
+    #[error("invalid upstream url for account {account}")]
+    InvalidUrl {
+        /// The account id.
+        account: i64,
+    },
+    /// A header value could not be encoded.
+    #[error("invalid upstream header value")]
+    InvalidHeader,
+    /// Connecting or talking to upstream failed.
+    #[error("upstream transport error: {0}")]
+    Transport(#[source] hyper_util::client::legacy::Error),
+}
+
+/// The HTTP client for upstream Codex accounts: a pooled hyper client over rustls (ring).
+///
+/// For each [`UpstreamCall`] it sends `POST {base}/backend-api/codex/responses` with the
+/// account's `Authorization: Bearer` token and `chatgpt-account-id`, the allowed client headers
+/// and the request body unchanged, and returns the response head with its body still streaming.
+#[derive(Clone, Debug)]
+pub struct UpstreamClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    credentials: Arc<dyn CredentialSource>,
+    default_base_url: Arc<str>,
+}
+
+impl UpstreamClient {
+    /// A client using `credentials`, sending accounts without their own base URL to
+    /// `default_base_url`.
+    pub fn new(credentials: Arc<dyn CredentialSource>, default_base_url: &str) -> Self {
+        // Invariant: the ring provider supports rustls' safe default protocol versions, the
+        // only way this builder step can fail.
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .expect("ring supports the default TLS versions");
+        Self::build(credentials, default_base_url, builder)
+    }
+
+    /// Like [`UpstreamClient::new`] with a custom TLS configuration (for a private CA).
+    pub fn with_tls_config(
+        credentials: Arc<dyn CredentialSource>,
+        default_base_url: &str,
+        tls: rustls::ClientConfig,
+    ) -> Self {
+        let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
+        Self::build(credentials, default_base_url, builder)
+    }
+
+    fn build(
+        credentials: Arc<dyn CredentialSource>,
+        default_base_url: &str,
+        builder: hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
+    ) -> Self {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(Duration::from_secs(10)));
+        let https = builder
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(256)
+            .build(https);
+        Self {
+            client,
+            credentials,
+            default_base_url: default_base_url.trim_end_matches('/').into(),
+        }
+    }
+
+    async fn send(self, call: UpstreamCall) -> Result<http::Response<PoolBody>, UpstreamError> {
+        let account = &call.account;
+        let token = self.credentials.access_token(account).await?;
+        let base = account
+            .base_url
+            .as_deref()
+            .unwrap_or(&self.default_base_url)
+            .trim_end_matches('/');
+        let uri: Uri = format!("{base}{UPSTREAM_RESPONSES_PATH}")
+            .parse()
+            .map_err(|_| UpstreamError::InvalidUrl {
+                account: account.id.0,
+            })?;
+
+        let mut headers = HeaderMap::with_capacity(call.request.headers.len() + 3);
+        forward_request_headers(&call.request.headers, &mut headers);
+        let bearer = HeaderValue::try_from(format!("Bearer {}", token.expose()))
+            .map_err(|_| UpstreamError::InvalidHeader)?;
+        headers.insert(AUTHORIZATION, bearer);
+        headers.insert(
+            "chatgpt-account-id",
+            HeaderValue::try_from(account.chatgpt_account_id.as_str())
+                .map_err(|_| UpstreamError::InvalidHeader)?,
+        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+
+        let mut request = Request::new(Full::new(call.request.body.clone()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(UpstreamError::Transport)?;
+        Ok(response.map(boxed))
+    }
+}
+
+
+impl Service<UpstreamCall> for UpstreamClient {
+    type Response = http::Response<PoolBody>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // The hyper client queues internally; it is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: UpstreamCall) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.send(call).await.map_err(Into::into) })
+    }
+}

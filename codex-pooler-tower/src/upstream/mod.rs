@@ -1,0 +1,9 @@
+//! The upstream side: the HTTP client that sends one attempt to one Codex account.
+
+mod client;
+mod credential_source;
+mod headers;
+
+pub use client::{DEFAULT_UPSTREAM_BASE_URL, UpstreamClient, UpstreamError};
+pub use credential_source::{AccessToken, CredentialError, CredentialSource, StaticCredentials};
+pub use headers::{filter_response_headers, forward_request_headers};
