@@ -1,1 +1,91 @@
-fn main(){}
+//! Embedding codex-pooler in your own axum service.
+//!
+//! Run with `cargo run -p codex-pooler-examples --example embed_axum -- path/to/auth.json`.
+//!
+//! The service keeps its own routes (`/hello` here); `PoolerLayer` answers the pooled Codex
+//! routes (`/backend-api/codex/responses`, `/v1/responses`) in front of them, over an in-memory
+//! store configured in code.
+
+use std::error::Error;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::routing::get;
+use codex_pooler_core::model::DEFAULT_CODEX_MODELS;
+use codex_pooler_core::store::{MemoryStore, NewAccount, NewKey, PoolStore};
+use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
+use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
+use codex_pooler_tower::{ConfigSync, Pooler, PoolerLayer};
+use tower::Layer;
+
+/// Builds the app: a pool with the account from `auth_json`, one Pool API key (returned), and
+/// the pooler wrapped around the service's own router.
+pub async fn pooled_app(
+    auth_json: &[u8],
+    upstream_base_url: &str,
+) -> Result<(Router, String), Box<dyn Error + Send + Sync>> {
+    // 1. Configuration, in code: one pool, one upstream account, one key.
+    let store: Arc<dyn PoolStore> = Arc::new(MemoryStore::new());
+    let sealing_key = SealingKey::generate(1);
+    let hasher = KeyHasher::from_sealing_key(&sealing_key);
+    let sealer = SecretSealer::new(vec![sealing_key], 1)?;
+
+    let pool = store.create_pool("team").await?;
+    let auth = import_auth_json(auth_json, SystemTime::now())?;
+    let account = store
+        .create_account(NewAccount {
+            label: "my-account".into(),
+            chatgpt_account_id: auth.chatgpt_account_id.clone(),
+            user_id: auth.user_id.clone(),
+            email: auth.email.clone(),
+            plan_type: auth.plan_type.clone(),
+            base_url: None,
+            models: DEFAULT_CODEX_MODELS.iter().map(|m| m.to_string()).collect(),
+            secrets: auth
+                .secrets()
+                .into_iter()
+                .map(|(kind, t)| sealer.seal(&auth.chatgpt_account_id, kind, t.expose().as_bytes()))
+                .collect(),
+        })
+        .await?;
+    store.assign(pool.id, account.id).await?;
+    let key = PoolKeyMaterial::generate();
+    store
+        .create_key(NewKey {
+            pool: pool.id,
+            name: "example".into(),
+            prefix: key.prefix.clone(),
+            hash: hasher.hash(key.plaintext.expose()),
+            expires_at: None,
+        })
+        .await?;
+
+    // 2. The pooler, over an in-memory snapshot of that configuration.
+    let sync = ConfigSync::load(store, sealer).await?;
+    let pooler = Pooler::builder(sync.snapshot(), hasher)
+        .credentials(sync.credentials())
+        .upstream_base_url(upstream_base_url)
+        .build();
+
+    // 3. Your service, with the pooler in front of it.
+    let own_routes = Router::new().route("/hello", get(|| async { "hello from my service" }));
+    let app = Router::new().fallback_service(PoolerLayer::new(pooler).layer(own_routes));
+    Ok((app, key.plaintext.expose().to_owned()))
+}
+
+#[allow(dead_code)] // Run as an example; the tests include this file for `pooled_app`.
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: embed_axum path/to/auth.json")?;
+    let upstream =
+        std::env::var("UPSTREAM_BASE_URL").unwrap_or_else(|_| "https://chatgpt.com".into());
+    let (app, key) = pooled_app(&std::fs::read(path)?, &upstream).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    println!("listening on http://127.0.0.1:3000 with Pool API key {key}");
+    axum::serve(listener, app).await?;
+    Ok(())
+}

@@ -1,1 +1,117 @@
-fn main(){}
+//! `codex-pooler`: the reference server and operator CLI.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use codex_pooler_core::model::{KeyStatus, Lifecycle};
+use codex_pooler_core::store::PoolStore;
+use codex_pooler_server::cli::{Cli, Command, KeysCommand, PoolsCommand, UpstreamsCommand};
+use codex_pooler_server::commands::{keys, pools, upstreams};
+use codex_pooler_server::error::ServerError;
+use codex_pooler_server::fake_upstream::{self, FakeAccount, FakeConfig};
+use codex_pooler_server::serve;
+use codex_pooler_server::settings::Settings;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // One TLS provider for the whole process (ring); an Err means one is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), ServerError> {
+    let settings = Settings::resolve(&cli.global);
+    match cli.command {
+        Command::Serve(args) => serve::run(settings, args).await,
+        Command::FakeUpstream { listen, accounts } => {
+            let accounts = (1..=accounts)
+                .map(|i| FakeAccount::new(format!("acct-{i}"), format!("token-{i}"), format!("fake-{i}")))
+                .collect();
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| ServerError::io(format!("binding {listen}"), e))?;
+            println!("fake upstream listening on http://{}", listener.local_addr().map_err(|e| ServerError::io("address", e))?);
+            fake_upstream::serve(listener, FakeConfig::with_accounts(accounts))
+                .await
+                .map_err(|e| ServerError::io("serving the fake upstream", e))
+        }
+        Command::Pools { command } => {
+            let store = settings.open_store().await?;
+            match command {
+                PoolsCommand::Create { slug } => pools::create(&*store, &slug).await.map(drop),
+                PoolsCommand::List => pools::list(&*store).await,
+            }
+        }
+        Command::Upstreams { command } => {
+            let store = settings.open_store().await?;
+            match command {
+                UpstreamsCommand::Import {
+                    pool,
+                    auth_json,
+                    base_url,
+                    label,
+                } => {
+                    let (sealer, _) = settings.crypto()?;
+                    upstreams::import(
+                        &*store,
+                        &sealer,
+                        upstreams::ImportOptions {
+                            pool: &pool,
+                            auth_json: &auth_json,
+                            base_url: base_url.as_deref(),
+                            label: label.as_deref(),
+                        },
+                    )
+                    .await
+                    .map(drop)
+                }
+                UpstreamsCommand::List => upstreams::list(&*store).await,
+                UpstreamsCommand::Pause { id } => {
+                    upstreams::set_lifecycle(&*store, id, Lifecycle::Paused).await
+                }
+                UpstreamsCommand::Resume { id } => {
+                    upstreams::set_lifecycle(&*store, id, Lifecycle::Active).await
+                }
+            }
+        }
+        Command::Keys { command } => {
+            let store: Arc<dyn PoolStore> = settings.open_store().await?;
+            match command {
+                KeysCommand::Create {
+                    pool,
+                    name,
+                    expires_in_days,
+                } => {
+                    let (_, hasher) = settings.crypto()?;
+                    keys::create(&*store, &hasher, &pool, &name, expires_in_days).await
+                }
+                KeysCommand::List => keys::list(&*store).await,
+                KeysCommand::Pause { key } => keys::set_status(&*store, &key, KeyStatus::Paused).await,
+                KeysCommand::Resume { key } => keys::set_status(&*store, &key, KeyStatus::Active).await,
+                KeysCommand::Revoke { key } => keys::set_status(&*store, &key, KeyStatus::Revoked).await,
+            }
+        }
+    }
+}

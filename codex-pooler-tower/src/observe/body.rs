@@ -153,6 +153,19 @@ fn finish(
         record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         record.usage = usage;
         end.clone_into(&mut record.end);
+        tracing::info!(
+            pool = %record.pool,
+            key = %record.key,
+            account = record.account.map(|a| a.0),
+            route = %record.route,
+            model = record.model.as_deref().unwrap_or("-"),
+            status = record.status,
+            attempts = record.attempts,
+            latency_ms = record.latency_ms,
+            output_tokens = record.usage.map(|u| u.output_tokens),
+            end = %record.end,
+            "request finished"
+        );
         sink.submit(record);
     }
 }

@@ -1,0 +1,164 @@
+//! The command line: `codex-pooler <command>`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// codex-pooler: share many OpenAI Codex accounts behind stable Pool API keys.
+#[derive(Debug, Parser)]
+#[command(name = "codex-pooler", version, about)]
+pub struct Cli {
+    /// Settings every command shares.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command shares.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where the embedded database and the generated secret key live
+    /// [default: $XDG_DATA_HOME/codex-pooler or ~/.local/share/codex-pooler].
+    #[arg(long, env = "CODEX_POOLER_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite://PATH` or `postgres://...` [default: SQLite in the data directory].
+    #[arg(long, env = "CODEX_POOLER_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve(ServeArgs),
+    /// Manage pools.
+    Pools {
+        /// The pool command.
+        #[command(subcommand)]
+        command: PoolsCommand,
+    },
+    /// Manage upstream Codex accounts.
+    Upstreams {
+        /// The upstream command.
+        #[command(subcommand)]
+        command: UpstreamsCommand,
+    },
+    /// Manage Pool API keys.
+    Keys {
+        /// The key command.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Run only the simulated Codex backend (for benchmarks and experiments).
+    #[command(hide = true)]
+    FakeUpstream {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:4100")]
+        listen: SocketAddr,
+        /// Number of simulated accounts (`acct-1` .. `acct-N`, tokens `token-1` ..).
+        #[arg(long, default_value_t = 3)]
+        accounts: usize,
+    },
+}
+
+/// `codex-pooler serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CODEX_POOLER_LISTEN", default_value = "127.0.0.1:4000")]
+    pub listen: SocketAddr,
+    /// Start a simulated Codex backend with three accounts in a `demo` pool and print a key.
+    #[arg(long)]
+    pub demo: bool,
+    /// Origin for upstream accounts without their own base URL.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_UPSTREAM_BASE_URL",
+        default_value = codex_pooler_tower::upstream::DEFAULT_UPSTREAM_BASE_URL
+    )]
+    pub upstream_base_url: String,
+    /// How often to check the store for configuration changes, in milliseconds.
+    #[arg(long, env = "CODEX_POOLER_RELOAD_INTERVAL_MS", default_value_t = 1000)]
+    pub reload_interval_ms: u64,
+}
+
+/// `codex-pooler pools ...`.
+#[derive(Debug, Subcommand)]
+pub enum PoolsCommand {
+    /// Create a pool.
+    Create {
+        /// The pool's slug (lowercase letters, digits, '-').
+        slug: String,
+    },
+    /// List pools.
+    List,
+}
+
+/// `codex-pooler upstreams ...`.
+#[derive(Debug, Subcommand)]
+pub enum UpstreamsCommand {
+    /// Import a Codex CLI `auth.json` (ChatGPT login) as an upstream account of a pool.
+    Import {
+        /// The pool to add the account to.
+        #[arg(long)]
+        pool: String,
+        /// Path to the `auth.json` file.
+        #[arg(long)]
+        auth_json: PathBuf,
+        /// Upstream origin for this account (default: the server's upstream base URL).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// A label for operators (default: the account email or id).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List upstream accounts.
+    List,
+    /// Pause an account: it stops receiving traffic.
+    Pause {
+        /// The account id (see `upstreams list`).
+        id: i64,
+    },
+    /// Resume a paused account.
+    Resume {
+        /// The account id.
+        id: i64,
+    },
+}
+
+/// `codex-pooler keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a Pool API key; the key is printed once, as the last line of output.
+    Create {
+        /// The pool the key draws from.
+        #[arg(long)]
+        pool: String,
+        /// A name for operators.
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Expire the key after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u64>,
+    },
+    /// List keys (prefixes only; keys are never shown again).
+    List,
+    /// Pause a key: requests with it get 401 `api_key_paused` until resumed.
+    Pause {
+        /// The key's prefix or id.
+        key: String,
+    },
+    /// Resume a paused key.
+    Resume {
+        /// The key's prefix or id.
+        key: String,
+    },
+    /// Revoke a key for good.
+    Revoke {
+        /// The key's prefix or id.
+        key: String,
+    },
+}

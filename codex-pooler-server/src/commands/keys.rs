@@ -1,0 +1,100 @@
+//! `codex-pooler keys ...`.
+
+use std::time::{Duration, SystemTime};
+
+use codex_pooler_core::model::{KeyStatus, PoolApiKey};
+use codex_pooler_core::store::{NewKey, PoolStore};
+use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
+
+use super::pool_named;
+use crate::error::ServerError;
+
+/// A freshly created key: its record and the plaintext, shown once.
+#[derive(Debug)]
+pub struct CreatedKey {
+    /// The stored key.
+    pub key: PoolApiKey,
+    /// The plaintext key.
+    pub plaintext: String,
+}
+
+/// Creates a key for `pool` without printing it.
+pub async fn create_key(
+    store: &dyn PoolStore,
+    hasher: &KeyHasher,
+    pool: &str,
+    name: &str,
+    expires_in_days: Option<u64>,
+) -> Result<CreatedKey, ServerError> {
+    let pool = pool_named(store, pool).await?;
+    let generated = PoolKeyMaterial::generate();
+    let plaintext = generated.plaintext.expose().to_owned();
+    let key = store
+        .create_key(NewKey {
+            pool: pool.id,
+            name: name.to_owned(),
+            prefix: generated.prefix.clone(),
+            hash: hasher.hash(&plaintext),
+            expires_at: expires_in_days
+                .map(|d| SystemTime::now() + Duration::from_secs(d.saturating_mul(86_400))),
+        })
+        .await?;
+    Ok(CreatedKey { key, plaintext })
+}
+
+/// Creates a key and prints it as the last line of stdout.
+pub async fn create(
+    store: &dyn PoolStore,
+    hasher: &KeyHasher,
+    pool: &str,
+    name: &str,
+    expires_in_days: Option<u64>,
+) -> Result<(), ServerError> {
+    let created = create_key(store, hasher, pool, name, expires_in_days).await?;
+    println!(
+        "created key {} (id {}) for pool {pool}; it is shown only once:",
+        created.key.prefix, created.key.id
+    );
+    println!("{}", created.plaintext);
+    Ok(())
+}
+
+/// Prints every key (prefixes only).
+pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
+    let state = store.load_state().await?;
+    println!("{:<6} {:<14} {:<8} {:<10} {:<20}", "ID", "PREFIX", "POOL", "STATUS", "NAME");
+    for key in &state.keys {
+        println!(
+            "{:<6} {:<14} {:<8} {:<10} {:<20}",
+            key.id,
+            key.prefix,
+            key.pool,
+            key.status.as_str(),
+            key.name
+        );
+    }
+    Ok(())
+}
+
+/// Sets a key's status, finding it by prefix or id.
+pub async fn set_status(
+    store: &dyn PoolStore,
+    key: &str,
+    status: KeyStatus,
+) -> Result<(), ServerError> {
+    let state = store.load_state().await?;
+    let found = state
+        .keys
+        .iter()
+        .find(|k| k.prefix == key || k.id.0.to_string() == key)
+        .ok_or_else(|| ServerError::Usage(format!("no key with prefix or id {key:?}")))?;
+    if found.status == KeyStatus::Revoked && status != KeyStatus::Revoked {
+        return Err(ServerError::Usage(format!(
+            "key {} is revoked; create a new one",
+            found.prefix
+        )));
+    }
+    store.set_key_status(found.id, status).await?;
+    println!("key {} is now {}", found.prefix, status.as_str());
+    Ok(())
+}

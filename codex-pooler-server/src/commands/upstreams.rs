@@ -1,0 +1,140 @@
+//! `codex-pooler upstreams ...`.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::SystemTime;
+
+use codex_pooler_core::model::{AccountId, DEFAULT_CODEX_MODELS, Lifecycle, UpstreamAccount};
+use codex_pooler_core::store::{NewAccount, PoolStore};
+use codex_pooler_tower::credentials::{AUTH_JSON_MAX_BYTES, SecretSealer, import_auth_json};
+
+use super::pool_named;
+use crate::error::ServerError;
+
+/// Options of `upstreams import`.
+#[derive(Debug, Clone)]
+pub struct ImportOptions<'a> {
+    /// Pool slug.
+    pub pool: &'a str,
+    /// Path to `auth.json`.
+    pub auth_json: &'a Path,
+    /// Per-account upstream origin.
+    pub base_url: Option<&'a str>,
+    /// Operator label.
+    pub label: Option<&'a str>,
+}
+
+/// Imports an `auth.json` as an upstream account of a pool. Nothing is written unless the whole
+/// file is valid.
+pub async fn import(
+    store: &dyn PoolStore,
+    sealer: &SecretSealer,
+    options: ImportOptions<'_>,
+) -> Result<UpstreamAccount, ServerError> {
+    let pool = pool_named(store, options.pool).await?;
+    let bytes = read_limited(options.auth_json)?;
+    let auth = import_auth_json(&bytes, SystemTime::now())?;
+    if let Some(url) = options.base_url {
+        validate_base_url(url)?;
+    }
+    let state = store.load_state().await?;
+    if let Some(existing) = state.accounts.iter().find(|a| {
+        a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id
+    }) {
+        return Err(ServerError::Usage(format!(
+            "this ChatGPT account is already imported as upstream {} ({})",
+            existing.id, existing.label
+        )));
+    }
+    let secrets = auth
+        .secrets()
+        .into_iter()
+        .map(|(kind, token)| sealer.seal(&auth.chatgpt_account_id, kind, token.expose().as_bytes()))
+        .collect();
+    let label = options
+        .label
+        .map(str::to_owned)
+        .or_else(|| auth.email.clone())
+        .unwrap_or_else(|| auth.chatgpt_account_id.clone());
+    let account = store
+        .create_account(NewAccount {
+            label,
+            chatgpt_account_id: auth.chatgpt_account_id.clone(),
+            user_id: auth.user_id.clone(),
+            email: auth.email.clone(),
+            plan_type: auth.plan_type.clone(),
+            base_url: options.base_url.map(|u| u.trim_end_matches('/').to_owned()),
+            models: DEFAULT_CODEX_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+            secrets,
+        })
+        .await?;
+    store.assign(pool.id, account.id).await?;
+    println!(
+        "imported upstream {} ({}, plan {}) into pool {}",
+        account.id,
+        account.label,
+        account.plan_type.as_deref().unwrap_or("unknown"),
+        pool.slug
+    );
+    Ok(account)
+}
+
+/// Prints every upstream account.
+pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
+    let state = store.load_state().await?;
+    println!("{:<6} {:<28} {:<10} {:<16} {:<8}", "ID", "LABEL", "PLAN", "LIFECYCLE", "POOLS");
+    for a in &state.accounts {
+        let pools: Vec<String> = state
+            .assignments
+            .iter()
+            .filter(|x| x.account == a.id)
+            .map(|x| x.pool.to_string())
+            .collect();
+        println!(
+            "{:<6} {:<28} {:<10} {:<16} {:<8}",
+            a.id,
+            a.label,
+            a.plan_type.as_deref().unwrap_or("-"),
+            a.lifecycle.as_str(),
+            pools.join(",")
+        );
+    }
+    Ok(())
+}
+
+/// Sets an account's lifecycle (pause / resume).
+pub async fn set_lifecycle(
+    store: &dyn PoolStore,
+    id: i64,
+    lifecycle: Lifecycle,
+) -> Result<(), ServerError> {
+    store.set_account_lifecycle(AccountId(id), lifecycle).await?;
+    println!("upstream {id} is now {}", lifecycle.as_str());
+    Ok(())
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, ServerError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| ServerError::io(format!("opening {}", path.display()), e))?;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(AUTH_JSON_MAX_BYTES).unwrap_or(u64::MAX) + 1;
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ServerError::io(format!("reading {}", path.display()), e))?;
+    // An oversized file is left for import_auth_json to refuse with its own message.
+    Ok(bytes)
+}
+
+fn validate_base_url(url: &str) -> Result<(), ServerError> {
+    let parsed: http::Uri = url
+        .parse()
+        .map_err(|_| ServerError::Usage(format!("--base-url {url:?} is not a URL")))?;
+    let scheme_ok = matches!(parsed.scheme_str(), Some("http" | "https"));
+    let path_ok = parsed.path().is_empty() || parsed.path() == "/";
+    if !scheme_ok || parsed.host().is_none() || !path_ok {
+        return Err(ServerError::Usage(format!(
+            "--base-url {url:?} must be an origin like https://chatgpt.com (no path)"
+        )));
+    }
+    Ok(())
+}

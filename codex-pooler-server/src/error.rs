@@ -1,0 +1,44 @@
+//! The errors the server and its commands report to an operator.
+
+use codex_pooler_core::store::StoreError;
+use codex_pooler_tower::credentials::{AuthJsonError, SealerConfigError, SealingKeyError};
+
+/// A failure of a command or of the server, printed as `error: ...`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A storage failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An `auth.json` that cannot be imported.
+    #[error("cannot import auth.json: {0}")]
+    AuthJson(#[from] AuthJsonError),
+    /// The secret key is unusable.
+    #[error("invalid secret key: {0}")]
+    SecretKey(#[from] SealingKeyError),
+    /// The sealer could not be set up.
+    #[error("invalid secret key configuration: {0}")]
+    Sealer(#[from] SealerConfigError),
+    /// A file or socket operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The command was used wrongly.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl ServerError {
+    /// Wraps an I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

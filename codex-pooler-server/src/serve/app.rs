@@ -1,0 +1,45 @@
+//! The HTTP surface: health endpoints plus the pooler in front of everything.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use codex_pooler_tower::{Pooler, PoolerLayer};
+use serde_json::json;
+use tower::Layer as _;
+
+use crate::store::SqlStore;
+
+/// The server's router: `/healthz`, `/readyz`, and the pooled routes answered by [`PoolerLayer`]
+/// in front of them.
+pub fn router(store: Arc<SqlStore>, pooler: Pooler) -> Router {
+    let base = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(store);
+    // The pooler wraps the whole router, so it sees requests for paths no route matches
+    // (such as /v1/responses) before the router's 404.
+    let pooled = PoolerLayer::new(pooler).layer(base);
+    Router::new().fallback_service(pooled)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(store): State<Arc<SqlStore>>) -> impl IntoResponse {
+    match store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "reason": "database"})),
+            )
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! `codex-pooler serve`: the gateway process.
+
+mod app;
+mod demo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use codex_pooler_core::store::PoolStore;
+use codex_pooler_tower::records::{RecordWriter, RecordWriterConfig};
+use codex_pooler_tower::{ConfigSync, Pooler};
+use tokio::net::TcpListener;
+
+pub use app::router;
+
+use crate::cli::ServeArgs;
+use crate::error::ServerError;
+use crate::settings::Settings;
+
+/// Runs the gateway until SIGINT or SIGTERM, then drains and flushes request records.
+pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError> {
+    let store = settings.open_store().await?;
+    let (sealer, hasher) = settings.crypto()?;
+    let dyn_store: Arc<dyn PoolStore> = store.clone();
+
+    let demo = if args.demo {
+        Some(demo::prepare(&*dyn_store, &sealer, &hasher).await?)
+    } else {
+        None
+    };
+    let upstream_base_url = demo
+        .as_ref()
+        .map_or_else(|| args.upstream_base_url.clone(), demo::Demo::upstream_base_url);
+
+    let sync = ConfigSync::load(Arc::clone(&dyn_store), sealer).await?;
+    let reload = sync.spawn(Duration::from_millis(args.reload_interval_ms.max(50)));
+    let writer = Arc::new(RecordWriter::spawn(
+        Arc::clone(&dyn_store),
+        RecordWriterConfig::default(),
+    ));
+    let pooler = Pooler::builder(sync.snapshot(), hasher)
+        .credentials(sync.credentials())
+        .records(writer.clone())
+        .upstream_base_url(upstream_base_url)
+        .build();
+    let app = router(store, pooler);
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| ServerError::io(format!("binding {}", args.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::io("reading the bound address", e))?;
+    tracing::info!(%addr, "codex-pooler listening");
+    println!("codex-pooler listening on http://{addr}");
+    if let Some(demo) = &demo {
+        demo.print_welcome(addr);
+    }
+
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| ServerError::io("serving", e));
+    reload.abort();
+    writer.shutdown().await;
+    if let Some(demo) = demo {
+        demo.shutdown();
+    }
+    tracing::info!("codex-pooler stopped");
+    served
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

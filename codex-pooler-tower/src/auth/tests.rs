@@ -1,0 +1,113 @@
+use std::time::Duration;
+
+use codex_pooler_core::clock::from_unix_seconds;
+use codex_pooler_core::model::{KeyId, KeyStatus, Pool, PoolApiKey, PoolId, PoolStatus};
+use codex_pooler_core::store::StoreState;
+use http::HeaderValue;
+
+use super::*;
+use crate::credentials::SealingKey;
+use crate::keys::PoolKeyMaterial;
+
+struct Fixture {
+    snapshot: Snapshot,
+    hasher: KeyHasher,
+    keys: Vec<String>,
+}
+
+/// Four keys: active, paused, revoked, expired (at t=500).
+fn fixture() -> Fixture {
+    let hasher = KeyHasher::from_sealing_key(&SealingKey::from_bytes([7; 32], 1));
+    let mut keys = Vec::new();
+    let mut stored = Vec::new();
+    for (i, (status, expires)) in [
+        (KeyStatus::Active, None),
+        (KeyStatus::Paused, None),
+        (KeyStatus::Revoked, None),
+        (KeyStatus::Active, Some(from_unix_seconds(500))),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let generated = PoolKeyMaterial::generate();
+        let plaintext = generated.plaintext.expose().to_owned();
+        stored.push(PoolApiKey {
+            id: KeyId(i as i64 + 1),
+            pool: PoolId(1),
+            name: format!("k{i}"),
+            prefix: generated.prefix.clone(),
+            hash: hasher.hash(&plaintext),
+            status,
+            expires_at: expires,
+        });
+        keys.push(plaintext);
+    }
+    let snapshot = Snapshot::build(StoreState {
+        version: 1,
+        pools: vec![Pool {
+            id: PoolId(1),
+            slug: "p".into(),
+            status: PoolStatus::Active,
+        }],
+        accounts: vec![],
+        assignments: vec![],
+        keys: stored,
+    });
+    Fixture {
+        snapshot,
+        hasher,
+        keys,
+    }
+}
+
+fn headers(value: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+    h
+}
+
+fn code(f: &Fixture, auth: Option<&str>) -> Result<PoolContext, &'static str> {
+    let h = auth.map(headers).unwrap_or_default();
+    authenticate(&h, &f.snapshot, &f.hasher, from_unix_seconds(1_000)).map_err(|e| e.code())
+}
+
+#[test]
+fn accepts_an_active_key() {
+    let f = fixture();
+    let ctx = code(&f, Some(&format!("Bearer {}", f.keys[0]))).unwrap();
+    assert_eq!(ctx.pool, PoolId(1));
+    assert_eq!(ctx.key, KeyId(1));
+    // The scheme is case-insensitive.
+    assert!(code(&f, Some(&format!("bearer {}", f.keys[0]))).is_ok());
+}
+
+#[test]
+fn refuses_missing_malformed_and_unknown_keys_alike() {
+    let f = fixture();
+    assert_eq!(code(&f, None), Err("invalid_api_key"));
+    assert_eq!(code(&f, Some("Basic abc")), Err("invalid_api_key"));
+    assert_eq!(code(&f, Some("Bearer ")), Err("invalid_api_key"));
+    assert_eq!(code(&f, Some("Bearer not-a-key")), Err("invalid_api_key"));
+    let unknown = PoolKeyMaterial::generate();
+    assert_eq!(
+        code(&f, Some(&format!("Bearer {}", unknown.plaintext.expose()))),
+        Err("invalid_api_key")
+    );
+    // A known prefix with the wrong secret.
+    let mut forged = f.keys[0].clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(code(&f, Some(&format!("Bearer {forged}"))), Err("invalid_api_key"));
+}
+
+#[test]
+fn paused_revoked_and_expired_keys_get_their_codes() {
+    let f = fixture();
+    assert_eq!(code(&f, Some(&format!("Bearer {}", f.keys[1]))), Err("api_key_paused"));
+    assert_eq!(code(&f, Some(&format!("Bearer {}", f.keys[2]))), Err("api_key_revoked"));
+    assert_eq!(code(&f, Some(&format!("Bearer {}", f.keys[3]))), Err("api_key_expired"));
+    // The expiring key was fine before its expiry.
+    let h = headers(&format!("Bearer {}", f.keys[3]));
+    let before = from_unix_seconds(500) - Duration::from_secs(1);
+    assert!(authenticate(&h, &f.snapshot, &f.hasher, before).is_ok());
+}

@@ -1,0 +1,265 @@
+//! Shared test support: the gateway binary as a child process, a small HTTP client, and fake
+//! ChatGPT credentials.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The gateway binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_codex-pooler")
+}
+
+/// Runs an operator command against `data_dir`.
+pub fn cli(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(binary())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("CODEX_POOLER_DATABASE_URL")
+        .env_remove("CODEX_POOLER_SECRET_KEY")
+        .output()
+        .expect("run codex-pooler")
+}
+
+/// Runs an operator command and returns its stdout, failing the test if it failed.
+pub fn cli_ok(data_dir: &Path, args: &[&str]) -> String {
+    let out = cli(data_dir, args);
+    assert!(
+        out.status.success(),
+        "codex-pooler {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Creates a key and returns it (the last line of stdout).
+pub fn create_key(data_dir: &Path, pool: &str) -> String {
+    let out = cli_ok(data_dir, &["keys", "create", "--pool", pool]);
+    out.lines().last().expect("a key line").trim().to_owned()
+}
+
+/// A JWT with `claims` and a fake signature.
+pub fn fake_jwt(claims: &serde_json::Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.fakesig")
+}
+
+/// Fake ChatGPT credentials for one account.
+pub struct FakeCredentials {
+    pub account_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub auth_json: String,
+}
+
+/// Builds an `auth.json` for `account_id`, with tokens valid for a year.
+pub fn fake_credentials(account_id: &str, email: &str) -> FakeCredentials {
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 365 * 86_400;
+    let auth = serde_json::json!({
+        "chatgpt_plan_type": "plus",
+        "chatgpt_user_id": format!("user-{account_id}"),
+        "chatgpt_account_id": account_id,
+    });
+    let id_token = fake_jwt(&serde_json::json!({
+        "email": email, "exp": exp, "https://api.openai.com/auth": auth,
+    }));
+    let access_token = fake_jwt(&serde_json::json!({
+        "exp": exp, "https://api.openai.com/auth": auth, "nonce": account_id,
+    }));
+    let refresh_token = format!("rt_FAKE_{account_id}_REFRESH");
+    let auth_json = serde_json::json!({
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": null,
+        "tokens": {
+            "id_token": id_token,
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "account_id": account_id,
+        },
+        "last_refresh": "2026-11-24T04:59:40.000000Z",
+    })
+    .to_string();
+    FakeCredentials {
+        account_id: account_id.to_owned(),
+        access_token,
+        refresh_token,
+        auth_json,
+    }
+}
+
+/// A running gateway process; killed on drop.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub log_path: PathBuf,
+    child: Child,
+}
+
+impl Gateway {
+    /// Starts `codex-pooler serve` on a free loopback port with the given extra arguments.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let log_path = data_dir.with_extension("server.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut child = Command::new(binary())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--reload-interval-ms", "100"])
+            .args(extra)
+            .env("RUST_LOG", "debug")
+            .env_remove("CODEX_POOLER_DATABASE_URL")
+            .env_remove("CODEX_POOLER_SECRET_KEY")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn gateway");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("codex-pooler listening on http://") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("gateway did not report its address")
+            .parse()
+            .expect("socket address");
+        Self {
+            addr,
+            log_path,
+            child,
+        }
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the process with SIGTERM (graceful: records are flushed) and waits for it.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("gateway did not stop on SIGTERM");
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+}
+
+/// Sends a request and reads the whole answer.
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Reply {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = client
+        .request(req.body(Full::new(body.into())).expect("request"))
+        .await
+        .expect("send request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.expect("read body").to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A streamed Responses request body.
+pub fn responses_body(model: &str, prompt: &str) -> String {
+    serde_json::json!({
+        "model": model,
+        "stream": true,
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]}],
+    })
+    .to_string()
+}
+
+/// POSTs a streamed Responses request with a Pool API key.
+pub async fn post_responses(base: &str, path: &str, key: &str, body: &str) -> Reply {
+    let auth = format!("Bearer {key}");
+    send(
+        "POST",
+        &format!("{base}{path}"),
+        &[("authorization", &auth), ("content-type", "application/json")],
+        body.to_owned(),
+    )
+    .await
+}
+
+/// Waits until `check` holds, polling; fails the test after `timeout`.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "condition not met in {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Writes `contents` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write file");
+    path
+}
