@@ -1,1 +1,10 @@
+//! End-to-end tests over loopback: the `codex-pooler` binary, the fake Codex backend and real
+//! clients (the Codex CLI).
 
+mod support;
+
+mod codex_cli;
+mod embed_example;
+mod errors;
+mod hot_path;
+mod routing;

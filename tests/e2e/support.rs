@@ -17,12 +17,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 /// The gateway binary under test.
-pub fn binary() -> &'static str {
+pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_codex-pooler")
 }
 
 /// Runs an operator command against `data_dir`.
-pub fn cli(data_dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn cli(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(binary())
         .arg("--data-dir")
         .arg(data_dir)
@@ -34,7 +34,7 @@ pub fn cli(data_dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Runs an operator command and returns its stdout, failing the test if it failed.
-pub fn cli_ok(data_dir: &Path, args: &[&str]) -> String {
+pub(crate) fn cli_ok(data_dir: &Path, args: &[&str]) -> String {
     let out = cli(data_dir, args);
     assert!(
         out.status.success(),
@@ -45,28 +45,28 @@ pub fn cli_ok(data_dir: &Path, args: &[&str]) -> String {
 }
 
 /// Creates a key and returns it (the last line of stdout).
-pub fn create_key(data_dir: &Path, pool: &str) -> String {
+pub(crate) fn create_key(data_dir: &Path, pool: &str) -> String {
     let out = cli_ok(data_dir, &["keys", "create", "--pool", pool]);
     out.lines().last().expect("a key line").trim().to_owned()
 }
 
 /// A JWT with `claims` and a fake signature.
-pub fn fake_jwt(claims: &serde_json::Value) -> String {
+pub(crate) fn fake_jwt(claims: &serde_json::Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{header}.{payload}.fakesig")
 }
 
 /// Fake ChatGPT credentials for one account.
-pub struct FakeCredentials {
-    pub account_id: String,
-    pub access_token: String,
-    pub refresh_token: String,
-    pub auth_json: String,
+pub(crate) struct FakeCredentials {
+    pub(crate) account_id: String,
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: String,
+    pub(crate) auth_json: String,
 }
 
 /// Builds an `auth.json` for `account_id`, with tokens valid for a year.
-pub fn fake_credentials(account_id: &str, email: &str) -> FakeCredentials {
+pub(crate) fn fake_credentials(account_id: &str, email: &str) -> FakeCredentials {
     let exp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -105,15 +105,14 @@ pub fn fake_credentials(account_id: &str, email: &str) -> FakeCredentials {
 }
 
 /// A running gateway process; killed on drop.
-pub struct Gateway {
-    pub addr: SocketAddr,
-    pub log_path: PathBuf,
+pub(crate) struct Gateway {
+    pub(crate) addr: SocketAddr,
     child: Child,
 }
 
 impl Gateway {
     /// Starts `codex-pooler serve` on a free loopback port with the given extra arguments.
-    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+    pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Self {
         let log_path = data_dir.with_extension("server.log");
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut child = Command::new(binary())
@@ -142,20 +141,16 @@ impl Gateway {
             .expect("gateway did not report its address")
             .parse()
             .expect("socket address");
-        Self {
-            addr,
-            log_path,
-            child,
-        }
+        Self { addr, child }
     }
 
     /// `http://ADDR`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Stops the process with SIGTERM (graceful: records are flushed) and waits for it.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -179,21 +174,21 @@ impl Drop for Gateway {
 
 /// A response read whole.
 #[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Reply {
     /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
     }
 }
 
 /// Sends a request and reads the whole answer.
-pub async fn send(
+pub(crate) async fn send(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
@@ -220,7 +215,7 @@ pub async fn send(
 }
 
 /// A streamed Responses request body.
-pub fn responses_body(model: &str, prompt: &str) -> String {
+pub(crate) fn responses_body(model: &str, prompt: &str) -> String {
     serde_json::json!({
         "model": model,
         "stream": true,
@@ -230,7 +225,7 @@ pub fn responses_body(model: &str, prompt: &str) -> String {
 }
 
 /// POSTs a streamed Responses request with a Pool API key.
-pub async fn post_responses(base: &str, path: &str, key: &str, body: &str) -> Reply {
+pub(crate) async fn post_responses(base: &str, path: &str, key: &str, body: &str) -> Reply {
     let auth = format!("Bearer {key}");
     send(
         "POST",
@@ -241,24 +236,8 @@ pub async fn post_responses(base: &str, path: &str, key: &str, body: &str) -> Re
     .await
 }
 
-/// Waits until `check` holds, polling; fails the test after `timeout`.
-pub async fn eventually<F, Fut>(timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met in {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Writes `contents` to `dir/name` and returns the path.
-pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+pub(crate) fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, contents).expect("write file");
     path

@@ -1,1 +1,125 @@
-//! A faithful fake of the ChatGPT Codex backend, for tests, demo mode and benchmarks.
+//! A faithful fake of the ChatGPT Codex backend, for tests, `serve --demo` and benchmarks.
+//!
+//! It speaks the wire protocol the Codex CLI 0.169 speaks with `chatgpt.com` (see
+//! `shared/research/codex-protocol.md`):
+//!
+//! | Route | Answer |
+//! |---|---|
+//! | `POST /backend-api/codex/responses` | a model turn: SSE (`stream: true`) or a JSON response object; 401 / 400 / injected status / 429 `usage_limit_reached` |
+//! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | 426, so the CLI falls back to HTTP |
+//! | `GET /backend-api/codex/models` | a small model catalog |
+//! | `GET /backend-api/wham/usage` | the account's quota snapshot |
+//! | `GET /backend-api/wham/accounts/check` | workspace routing discovery without constraints |
+//! | anything else | 404 JSON |
+//!
+//! Every `/responses` answer for a known account carries the `x-codex-*` quota headers,
+//! `openai-model`, `x-codex-turn-state` (echoed if the request sent one) and `x-request-id`.
+//! The fake answers `"Hello from <label>"`, a tool call to `exec_command` when the last user
+//! message contains `RUN_TOOL: <command>`, and `"Tool said: <output>"` after a
+//! `function_call_output`, so the real CLI can run a multi-step turn against it.
+//!
+//! ```no_run
+//! use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let fake = FakeUpstream::start(FakeConfig::with_accounts(vec![
+//!     FakeAccount::new("acc-1", "token-1", "alice"),
+//! ]))?;
+//! let url = format!("{}/backend-api/codex/responses", fake.base_url());
+//! // ... point the gateway at `fake.base_url()`, send turns, then:
+//! assert!(fake.seen().iter().all(|r| r.authorized));
+//! fake.set_account("acc-1", |a| a.usage_limit_reached = true);
+//! # let _ = url;
+//! # Ok(())
+//! # }
+//! ```
+
+mod auth;
+mod catalog;
+mod config;
+mod events;
+mod handle;
+mod handlers;
+mod pacing;
+mod quota;
+mod rejection;
+mod seen;
+mod state;
+mod turn;
+
+use std::io;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+pub use config::{FakeAccount, FakeConfig};
+pub use handle::FakeUpstreamHandle;
+pub use seen::SeenRequest;
+pub use state::FakeState;
+
+/// The path of the model-turn endpoint.
+pub const RESPONSES_PATH: &str = "/backend-api/codex/responses";
+/// The path of the model catalog.
+pub const MODELS_PATH: &str = "/backend-api/codex/models";
+/// The path of the quota snapshot.
+pub const USAGE_PATH: &str = "/backend-api/wham/usage";
+/// The path of workspace routing discovery.
+pub const ACCOUNTS_CHECK_PATH: &str = "/backend-api/wham/accounts/check";
+
+/// Entry points to run the fake backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FakeUpstream;
+
+impl FakeUpstream {
+    /// Binds `127.0.0.1:0` and serves `config` in a background task of the current tokio runtime.
+    ///
+    /// Fails if binding fails or if called outside a tokio runtime.
+    pub fn start(config: FakeConfig) -> io::Result<FakeUpstreamHandle> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let state = FakeState::new(config);
+        let task = {
+            let _entered = runtime.enter();
+            let listener = TcpListener::from_std(listener)?;
+            runtime.spawn(serve_state(listener, state.clone()))
+        };
+        Ok(FakeUpstreamHandle::new(addr, state, task))
+    }
+
+    /// The routes of the fake, serving `state` (every request is recorded in its log).
+    pub fn router(state: FakeState) -> Router {
+        Router::new()
+            .route(
+                RESPONSES_PATH,
+                post(handlers::create_response).get(handlers::refuse_websocket),
+            )
+            .route(MODELS_PATH, get(handlers::list_models))
+            .route(USAGE_PATH, get(handlers::usage))
+            .route(ACCOUNTS_CHECK_PATH, get(handlers::accounts_check))
+            .fallback(handlers::not_found)
+            .method_not_allowed_fallback(handlers::method_not_allowed)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                seen::record,
+            ))
+            .with_state(state)
+    }
+}
+
+/// Serves a fake backend for `config` on `listener` until the process ends (for `serve --demo`
+/// and benchmark binaries).
+pub async fn serve(listener: TcpListener, config: FakeConfig) -> io::Result<()> {
+    serve_state(listener, FakeState::new(config)).await
+}
+
+/// Serves `state` on `listener` until [`FakeState::shutdown`] is called, then waits for open
+/// connections to close (open streams end at once on shutdown).
+pub async fn serve_state(listener: TcpListener, state: FakeState) -> io::Result<()> {
+    let mut signal = state.shutdown_signal();
+    axum::serve(listener, FakeUpstream::router(state))
+        .with_graceful_shutdown(async move { state::shut_down(&mut signal).await })
+        .await
+}

@@ -1,0 +1,260 @@
+//! The routes of the fake backend and what each answers.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, UPGRADE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::auth;
+use super::catalog::{CATALOG_ETAG, catalog};
+use super::config::{FakeAccount, FakeConfig};
+use super::events::events;
+use super::pacing::{Ending, Pacing, paced_body};
+use super::quota::{QuotaSnapshot, epoch_seconds};
+use super::rejection::Rejection;
+use super::state::{FakeState, shut_down};
+use super::turn::{Answer, OutputItem, Reply, TOOL_NAME, Usage, estimate_tokens};
+
+/// The turn-state header the CLI echoes back on later requests of the same turn.
+const TURN_STATE_HEADER: &str = "x-codex-turn-state";
+
+/// What a `/responses` body asks for.
+#[derive(Debug)]
+struct TurnRequest {
+    body: Value,
+    model: String,
+    stream: bool,
+}
+
+/// `POST /backend-api/codex/responses`: one model turn, as SSE or as a JSON response object.
+///
+/// 1. wait `first_byte_delay`;
+/// 2. authenticate (401);
+/// 3. parse the body, which must be JSON with `model` (400);
+/// 4. answer the injected `fail_status`, else the 429 of an exhausted account;
+/// 5. otherwise answer 200, streamed if asked.
+///
+/// Every answer to a known account carries its quota headers.
+pub(crate) async fn create_response(
+    State(state): State<FakeState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let config = state.config();
+    if !config.first_byte_delay.is_zero() {
+        let mut signal = state.shutdown_signal();
+        tokio::select! {
+            () = tokio::time::sleep(config.first_byte_delay) => {}
+            () = shut_down(&mut signal) => {
+                return Rejection::Injected(StatusCode::SERVICE_UNAVAILABLE).into_response();
+            }
+        }
+    }
+    let account = match auth::authorize(&state, &headers) {
+        Ok(account) => account,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let quota = QuotaSnapshot::of(&account);
+    let mut head = quota.headers();
+    insert(
+        &mut head,
+        "x-request-id",
+        &format!("req_fake_{}", state.next_id()),
+    );
+    let request = match parse_turn(&headers, &body) {
+        Ok(request) => request,
+        Err(rejection) => return (head, rejection).into_response(),
+    };
+    insert(&mut head, "openai-model", &request.model);
+    let turn_state = match headers.get(TURN_STATE_HEADER) {
+        Some(sent) => sent.clone(),
+        None => HeaderValue::try_from(format!("fake-turn-state-{}", state.next_id()))
+            .unwrap_or(HeaderValue::from_static("fake-turn-state")),
+    };
+    head.insert(TURN_STATE_HEADER, turn_state);
+
+    if let Some(status) = account.fail_status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (head, Rejection::Injected(status)).into_response();
+    }
+    if account.usage_limit_reached {
+        let rejection = Rejection::UsageLimitReached {
+            plan_type: account.plan_type.clone(),
+            resets_at: quota.primary_reset_at(),
+            resets_in_seconds: quota.primary_reset_after_seconds(),
+        };
+        return (head, rejection).into_response();
+    }
+
+    let reply = reply_to(&state, &config, &account, &request, body.len());
+    if !request.stream {
+        return (head, Json(reply.completed())).into_response();
+    }
+    let frames: Vec<Bytes> = events(&reply, config.text_deltas)
+        .iter()
+        .map(|event| event.encode())
+        .collect();
+    let ending = Ending::choose(
+        account.stall_after_events.or(config.stall_after_events),
+        account.break_after_events.or(config.break_after_events),
+        frames.len(),
+    );
+    let pacing = Pacing {
+        chunk_size: config.chunk_size,
+        chunk_delay: config.chunk_delay,
+    };
+    head.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    head.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let body = paced_body(frames, pacing, ending, state.shutdown_signal());
+    (head, body).into_response()
+}
+
+/// The body as JSON with a `model`; streamed if `stream` is true, or absent and SSE is accepted.
+fn parse_turn(headers: &HeaderMap, body: &[u8]) -> Result<TurnRequest, Rejection> {
+    if let Some(encoding) = headers.get(CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(Rejection::BadRequest(format!(
+            "the fake upstream cannot decode content-encoding {}",
+            String::from_utf8_lossy(encoding.as_bytes())
+        )));
+    }
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|e| Rejection::BadRequest(format!("request body is not valid json: {e}")))?;
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| Rejection::BadRequest("missing required parameter: 'model'".to_owned()))?
+        .to_owned();
+    let stream = match body.get("stream").and_then(Value::as_bool) {
+        Some(stream) => stream,
+        None => headers
+            .get(ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/event-stream")),
+    };
+    Ok(TurnRequest {
+        body,
+        model,
+        stream,
+    })
+}
+
+/// The answer to `request` from `account`, with fresh ids and estimated usage.
+fn reply_to(
+    state: &FakeState,
+    config: &FakeConfig,
+    account: &FakeAccount,
+    request: &TurnRequest,
+    body_len: usize,
+) -> Reply {
+    let n = state.next_id();
+    let default_text = config
+        .text
+        .clone()
+        .unwrap_or_else(|| format!("Hello from {}", account.label));
+    let item = match Answer::for_request(&request.body, default_text) {
+        Answer::Text(text) => OutputItem::Message {
+            id: format!("msg_fake_{n}"),
+            text,
+        },
+        Answer::ToolCall { command } => OutputItem::FunctionCall {
+            id: format!("fc_fake_{n}"),
+            call_id: format!("call_fake_{n}"),
+            name: TOOL_NAME.to_owned(),
+            arguments: json!({ "cmd": command }).to_string(),
+        },
+    };
+    let visible_bytes = match &item {
+        OutputItem::Message { text, .. } => text.len(),
+        OutputItem::FunctionCall { arguments, .. } => arguments.len(),
+    };
+    let input_tokens = estimate_tokens(body_len);
+    let output_tokens = config
+        .output_tokens
+        .unwrap_or(estimate_tokens(visible_bytes) + config.reasoning_tokens);
+    Reply {
+        id: format!("resp_fake_{n}"),
+        created_at: epoch_seconds(),
+        model: request.model.clone(),
+        item,
+        usage: Usage {
+            input_tokens,
+            cached_tokens: config.cached_tokens.min(input_tokens),
+            output_tokens,
+            reasoning_tokens: config.reasoning_tokens.min(output_tokens),
+        },
+    }
+}
+
+/// `GET /backend-api/codex/responses`: a WebSocket upgrade is refused with 426, which makes the
+/// Codex CLI fall back to HTTP at once.
+pub(crate) async fn refuse_websocket(headers: HeaderMap) -> Response {
+    let upgrade = headers
+        .get(UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if upgrade {
+        Rejection::UpgradeRequired.into_response()
+    } else {
+        Rejection::MethodNotAllowed.into_response()
+    }
+}
+
+/// `GET /backend-api/codex/models`: the model catalog, with an `ETag`.
+pub(crate) async fn list_models(State(state): State<FakeState>, headers: HeaderMap) -> Response {
+    match auth::authorize(&state, &headers) {
+        Ok(_) => (
+            [(ETAG, HeaderValue::from_static(CATALOG_ETAG))],
+            Json(catalog()),
+        )
+            .into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// `GET /backend-api/wham/usage`: the calling account's quota snapshot.
+pub(crate) async fn usage(State(state): State<FakeState>, headers: HeaderMap) -> Response {
+    match auth::authorize(&state, &headers) {
+        Ok(account) => Json(QuotaSnapshot::of(&account).usage_payload()).into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// `GET /backend-api/wham/accounts/check`: workspace routing discovery, without constraints.
+pub(crate) async fn accounts_check(State(state): State<FakeState>, headers: HeaderMap) -> Response {
+    match auth::authorize(&state, &headers) {
+        Ok(account) => Json(json!({
+            "accounts": [{
+                "id": account.chatgpt_account_id,
+                "name": account.label,
+                "structure": "personal",
+                "workspace_backend_origin": "NO_CONSTRAINT",
+                "account_routing_override": "NO_CONSTRAINT",
+            }],
+            "account_ordering": [account.chatgpt_account_id],
+            "default_account_id": account.chatgpt_account_id,
+        }))
+        .into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// Any other path: 404 with a JSON body.
+pub(crate) async fn not_found(request: Request<Body>) -> Response {
+    Rejection::NotFound(format!("{} {}", request.method(), request.uri().path())).into_response()
+}
+
+/// A known path with the wrong method: 405 with a JSON body.
+pub(crate) async fn method_not_allowed() -> Response {
+    Rejection::MethodNotAllowed.into_response()
+}
+
+fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::try_from(value) {
+        headers.insert(HeaderName::from_static(name), value);
+    }
+}

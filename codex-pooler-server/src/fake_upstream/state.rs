@@ -1,0 +1,120 @@
+//! The shared, mutable state behind one fake backend: configuration, request log, shutdown signal.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
+
+use super::config::{FakeAccount, FakeConfig};
+use super::seen::SeenRequest;
+
+/// The state a fake backend's router serves from; cheap to clone (all clones share it).
+#[derive(Debug, Clone)]
+pub struct FakeState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Mutex<FakeConfig>,
+    seen: Mutex<Vec<SeenRequest>>,
+    next_id: AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl FakeState {
+    /// Fresh state serving `config`, with an empty request log.
+    pub fn new(config: FakeConfig) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        Self {
+            inner: Arc::new(Inner {
+                config: Mutex::new(config),
+                seen: Mutex::new(Vec::new()),
+                next_id: AtomicU64::new(1),
+                shutdown,
+            }),
+        }
+    }
+
+    /// A copy of the current configuration.
+    pub fn config(&self) -> FakeConfig {
+        lock(&self.inner.config).clone()
+    }
+
+    /// Changes the configuration in place (pacing, text, accounts...); later requests see it.
+    pub fn update_config(&self, change: impl FnOnce(&mut FakeConfig)) {
+        change(&mut lock(&self.inner.config));
+    }
+
+    /// A copy of the account named `chatgpt_account_id`, if there is one.
+    pub fn account(&self, chatgpt_account_id: &str) -> Option<FakeAccount> {
+        lock(&self.inner.config)
+            .account(chatgpt_account_id)
+            .cloned()
+    }
+
+    /// Changes one account in place; returns `false` (and does nothing) if there is no such account.
+    pub fn set_account(
+        &self,
+        chatgpt_account_id: &str,
+        change: impl FnOnce(&mut FakeAccount),
+    ) -> bool {
+        let mut config = lock(&self.inner.config);
+        match config
+            .accounts
+            .iter_mut()
+            .find(|a| a.chatgpt_account_id == chatgpt_account_id)
+        {
+            Some(account) => {
+                change(account);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn seen(&self) -> Vec<SeenRequest> {
+        lock(&self.inner.seen).clone()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_seen(&self) {
+        lock(&self.inner.seen).clear();
+    }
+
+    /// Asks the server and every open stream to stop; idempotent.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) has been called.
+    pub fn is_shut_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
+    pub(crate) fn record(&self, request: SeenRequest) {
+        lock(&self.inner.seen).push(request);
+    }
+
+    /// A number unique within this fake, used to build response, item and request ids.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+}
+
+/// Resolves once `signal` says the fake is shutting down (or its sender is gone).
+pub(crate) async fn shut_down(signal: &mut watch::Receiver<bool>) {
+    // An error means the sender was dropped: nobody can ask for shutdown any more, so treat it
+    // as one rather than hang forever.
+    let _ = signal.wait_for(|down| *down).await;
+}
+
+/// Locks a mutex, ignoring poisoning: the data here stays consistent even if a test panicked.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

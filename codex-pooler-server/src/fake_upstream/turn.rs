@@ -1,0 +1,284 @@
+//! What the fake model answers: plain text, an `exec_command` tool call, or an echo of a tool's
+//! output, plus the ids and token usage of that answer.
+
+use serde_json::{Value, json};
+
+/// A user message containing this marker asks for a tool call running the rest of its line.
+pub(crate) const TOOL_MARKER: &str = "RUN_TOOL:";
+/// The tool the fake calls; the Codex CLI runs shell commands through it.
+pub(crate) const TOOL_NAME: &str = "exec_command";
+/// How much of a tool's output the follow-up answer quotes.
+const TOOL_ECHO_CHARS: usize = 200;
+/// Rough bytes per token used for every token estimate.
+const BYTES_PER_TOKEN: u64 = 4;
+
+/// What the fake model answers to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Answer {
+    /// An assistant message with this text.
+    Text(String),
+    /// A `function_call` to [`TOOL_NAME`] running this shell command.
+    ToolCall {
+        /// The shell command, sent as the `cmd` argument.
+        command: String,
+    },
+}
+
+impl Answer {
+    /// The answer to a request body:
+    /// 1. the last input item is a `function_call_output` → `"Tool said: <first 200 chars>"`;
+    /// 2. the last input item is a user message containing [`TOOL_MARKER`] followed by a
+    ///    non-empty command → a tool call running it;
+    /// 3. otherwise `default_text`.
+    pub(crate) fn for_request(body: &Value, default_text: String) -> Self {
+        let last = match body.get("input") {
+            Some(Value::Array(items)) => items.last(),
+            input @ Some(Value::String(_)) => input,
+            _ => None,
+        };
+        let Some(last) = last else {
+            return Self::Text(default_text);
+        };
+        if last.get("type").and_then(Value::as_str) == Some("function_call_output") {
+            let output = last.get("output").map(content_text).unwrap_or_default();
+            let quoted: String = output.chars().take(TOOL_ECHO_CHARS).collect();
+            return Self::Text(format!("Tool said: {quoted}"));
+        }
+        let user_text = match last {
+            Value::String(text) => Some(text.clone()),
+            item if is_user_message(item) => item.get("content").map(content_text),
+            _ => None,
+        };
+        match user_text.as_deref().and_then(tool_command) {
+            Some(command) => Self::ToolCall { command },
+            None => Self::Text(default_text),
+        }
+    }
+}
+
+/// A message item from the user (`type` may be omitted, as in "easy" input messages).
+fn is_user_message(item: &Value) -> bool {
+    let kind = item.get("type").and_then(Value::as_str);
+    matches!(kind, None | Some("message"))
+        && item.get("role").and_then(Value::as_str) == Some("user")
+}
+
+/// The text of a message `content` or tool `output`: a string, or the `text` of each part.
+fn content_text(content: &Value) -> String {
+    match content {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The command after [`TOOL_MARKER`], up to the end of its line, if not blank.
+fn tool_command(text: &str) -> Option<String> {
+    let (_, rest) = text.split_once(TOOL_MARKER)?;
+    let command = rest.lines().next().unwrap_or_default().trim();
+    (!command.is_empty()).then(|| command.to_owned())
+}
+
+/// An output item of the response, in the two states the stream shows it in.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OutputItem {
+    /// An assistant message.
+    Message {
+        /// The item id (`msg_...`).
+        id: String,
+        /// The full text.
+        text: String,
+    },
+    /// A function (tool) call.
+    FunctionCall {
+        /// The item id (`fc_...`).
+        id: String,
+        /// The id the tool's `function_call_output` must quote.
+        call_id: String,
+        /// The tool name.
+        name: String,
+        /// The arguments, a JSON document in a string.
+        arguments: String,
+    },
+}
+
+impl OutputItem {
+    /// The item as `response.output_item.added` announces it: no content yet.
+    pub(crate) fn started(&self) -> Value {
+        match self {
+            Self::Message { id, .. } => json!({
+                "type": "message", "id": id, "role": "assistant", "status": "in_progress",
+                "content": [],
+            }),
+            Self::FunctionCall {
+                id, call_id, name, ..
+            } => json!({
+                "type": "function_call", "id": id, "status": "in_progress", "name": name,
+                "arguments": "", "call_id": call_id,
+            }),
+        }
+    }
+
+    /// The finished item, as in `response.output_item.done` and the final `output`.
+    pub(crate) fn done(&self) -> Value {
+        match self {
+            Self::Message { id, text } => json!({
+                "type": "message", "id": id, "role": "assistant", "status": "completed",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }),
+            Self::FunctionCall {
+                id,
+                call_id,
+                name,
+                arguments,
+            } => json!({
+                "type": "function_call", "id": id, "status": "completed", "name": name,
+                "arguments": arguments, "call_id": call_id,
+            }),
+        }
+    }
+}
+
+/// Token counts reported in `usage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Prompt tokens.
+    pub(crate) input_tokens: u64,
+    /// Of which served from the prompt cache.
+    pub(crate) cached_tokens: u64,
+    /// Completion tokens, reasoning included.
+    pub(crate) output_tokens: u64,
+    /// Of which reasoning.
+    pub(crate) reasoning_tokens: u64,
+}
+
+impl Usage {
+    /// The `usage` object of a response.
+    pub(crate) fn to_json(self) -> Value {
+        json!({
+            "input_tokens": self.input_tokens,
+            "input_tokens_details": {"cached_tokens": self.cached_tokens},
+            "output_tokens": self.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
+            "total_tokens": self.input_tokens + self.output_tokens,
+        })
+    }
+}
+
+/// A token estimate for this many bytes (at least one token).
+pub(crate) fn estimate_tokens(bytes: usize) -> u64 {
+    u64::try_from(bytes)
+        .unwrap_or(u64::MAX)
+        .div_ceil(BYTES_PER_TOKEN)
+        .max(1)
+}
+
+/// One complete answer: the response object's identity, its single output item and its usage.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reply {
+    /// The response id (`resp_...`).
+    pub(crate) id: String,
+    /// Epoch seconds.
+    pub(crate) created_at: u64,
+    /// The model, as requested.
+    pub(crate) model: String,
+    /// The output item.
+    pub(crate) item: OutputItem,
+    /// Token usage.
+    pub(crate) usage: Usage,
+}
+
+impl Reply {
+    /// The response object while streaming: `in_progress`, no output, no usage.
+    pub(crate) fn in_progress(&self) -> Value {
+        json!({
+            "id": self.id, "object": "response", "created_at": self.created_at,
+            "status": "in_progress", "model": self.model, "output": [], "usage": null,
+        })
+    }
+
+    /// The finished response object, as in `response.completed` and the non-streaming body.
+    pub(crate) fn completed(&self) -> Value {
+        json!({
+            "id": self.id, "object": "response", "created_at": self.created_at,
+            "status": "completed", "model": self.model, "output": [self.item.done()],
+            "usage": self.usage.to_json(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(text: &str) -> Value {
+        json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
+    }
+
+    #[test]
+    fn plain_prompt_gets_default_text() {
+        let body = json!({"model": "m", "input": [user("Say hi")]});
+        assert_eq!(
+            Answer::for_request(&body, "hi".to_owned()),
+            Answer::Text("hi".to_owned())
+        );
+    }
+
+    #[test]
+    fn marker_asks_for_a_tool_call() {
+        let body = json!({"model": "m", "input": [user("please\nRUN_TOOL: echo hi  \nthanks")]});
+        assert_eq!(
+            Answer::for_request(&body, String::new()),
+            Answer::ToolCall {
+                command: "echo hi".to_owned()
+            }
+        );
+        let blank = json!({"model": "m", "input": [user("RUN_TOOL:   ")]});
+        assert_eq!(
+            Answer::for_request(&blank, "x".to_owned()),
+            Answer::Text("x".to_owned())
+        );
+        let string_input = json!({"model": "m", "input": "RUN_TOOL: ls"});
+        assert_eq!(
+            Answer::for_request(&string_input, String::new()),
+            Answer::ToolCall {
+                command: "ls".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn marker_in_developer_message_is_ignored() {
+        let body = json!({"model": "m", "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "RUN_TOOL: ls"}]}
+        ]});
+        assert_eq!(
+            Answer::for_request(&body, "x".to_owned()),
+            Answer::Text("x".to_owned())
+        );
+    }
+
+    #[test]
+    fn tool_output_is_quoted_up_to_200_chars() {
+        let long = "é".repeat(300);
+        let body = json!({"model": "m", "input": [
+            user("RUN_TOOL: ls"),
+            {"type": "function_call_output", "call_id": "c", "output": long},
+        ]});
+        let Answer::Text(text) = Answer::for_request(&body, String::new()) else {
+            panic!("expected text");
+        };
+        assert_eq!(text, format!("Tool said: {}", "é".repeat(200)));
+    }
+
+    #[test]
+    fn estimates_round_up() {
+        assert_eq!(estimate_tokens(0), 1);
+        assert_eq!(estimate_tokens(9), 3);
+    }
+}

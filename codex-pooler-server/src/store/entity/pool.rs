@@ -1,0 +1,25 @@
+//! The `pools` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `pools`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "pools")]
+pub(crate) struct Model {
+    /// Store identifier.
+    #[sea_orm(primary_key)]
+    pub(crate) id: i64,
+    /// Unique slug.
+    #[sea_orm(unique)]
+    pub(crate) slug: String,
+    /// `PoolStatus::as_str` spelling.
+    pub(crate) status: String,
+    /// Unix milliseconds.
+    pub(crate) created_at: i64,
+}
+
+/// No relations are navigated through the ORM.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

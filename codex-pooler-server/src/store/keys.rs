@@ -1,0 +1,101 @@
+//! Pool API keys.
+
+use codex_pooler_core::model::{KeyId, KeyStatus, PoolApiKey, PoolId};
+use codex_pooler_core::store::{NewKey, StoreError};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::convert::{bad, millis, now_millis, parse, time};
+use super::entity::pool_api_key;
+use super::error::{backend, missing_or_conflict};
+use super::pools;
+use super::txn::{begin_write, bump, finish};
+
+/// Inserts an active key; an unknown pool is not found, a taken prefix a conflict.
+pub(crate) async fn create(db: &DatabaseConnection, new: NewKey) -> Result<PoolApiKey, StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        if !pools::exists(&txn, new.pool).await? {
+            return Err(StoreError::NotFound(format!("pool {}", new.pool)));
+        }
+        let row = pool_api_key::ActiveModel {
+            id: ActiveValue::NotSet,
+            pool_id: ActiveValue::Set(new.pool.0),
+            name: ActiveValue::Set(new.name.clone()),
+            prefix: ActiveValue::Set(new.prefix.clone()),
+            hash: ActiveValue::Set(new.hash.to_vec()),
+            status: ActiveValue::Set(KeyStatus::Active.as_str().to_owned()),
+            expires_at: ActiveValue::Set(new.expires_at.map(millis)),
+            created_at: ActiveValue::Set(now_millis()),
+        };
+        let inserted = pool_api_key::Entity::insert(row)
+            .exec(&txn)
+            .await
+            .map_err(|e| {
+                missing_or_conflict(
+                    e,
+                    || format!("pool {}", new.pool),
+                    || format!("key prefix {}", new.prefix),
+                )
+            })?;
+        bump(&txn).await?;
+        Ok(KeyId(inserted.last_insert_id))
+    }
+    .await;
+    let id = finish(txn, result).await?;
+    Ok(PoolApiKey {
+        id,
+        pool: new.pool,
+        name: new.name,
+        prefix: new.prefix,
+        hash: new.hash,
+        status: KeyStatus::Active,
+        expires_at: new.expires_at,
+    })
+}
+
+/// Sets a key's status.
+pub(crate) async fn set_status(
+    db: &DatabaseConnection,
+    id: KeyId,
+    status: KeyStatus,
+) -> Result<(), StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        let updated = pool_api_key::Entity::update_many()
+            .col_expr(pool_api_key::Column::Status, Expr::value(status.as_str()))
+            .filter(pool_api_key::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!("key {id}")));
+        }
+        bump(&txn).await
+    }
+    .await;
+    finish(txn, result).await
+}
+
+/// A stored row as a [`PoolApiKey`].
+pub(crate) fn from_row(row: pool_api_key::Model) -> Result<PoolApiKey, StoreError> {
+    let hash = <[u8; 32]>::try_from(row.hash.as_slice()).map_err(|_| {
+        bad(
+            "pool_api_keys.hash",
+            format!("a value of {} bytes", row.hash.len()),
+            "is not a 32-byte hash",
+        )
+    })?;
+    Ok(PoolApiKey {
+        id: KeyId(row.id),
+        pool: PoolId(row.pool_id),
+        status: parse("pool_api_keys.status", &row.status)?,
+        expires_at: row
+            .expires_at
+            .map(|ms| time("pool_api_keys.expires_at", ms))
+            .transpose()?,
+        hash,
+        name: row.name,
+        prefix: row.prefix,
+    })
+}

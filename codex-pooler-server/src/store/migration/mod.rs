@@ -1,0 +1,18 @@
+//! Schema migrations, one module per migration, applied in order by [`Migrator`].
+//!
+//! Migrations are append-only: a released migration is never edited; a schema change is a new
+//! module added to the end of [`Migrator::migrations`].
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261124_000001_initial;
+
+/// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
+#[derive(Debug)]
+pub(crate) struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,179 @@
+//! The real Codex CLI (`codex exec`, npm `@openai/codex`) through the gateway, then a search of
+//! everything the gateway wrote for secrets and prompt text.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use codex_pooler_core::store::PoolStore;
+use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
+use codex_pooler_server::store::SqlStore;
+
+use crate::support::*;
+
+/// The Codex CLI binary: `$CODEX_BIN`, or the copy `.ci/run` installs. `None` (skip) only
+/// outside CI.
+fn codex_binary() -> Option<PathBuf> {
+    let candidates = std::env::var_os("CODEX_BIN").map(PathBuf::from).into_iter().chain(
+        std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".cache/codex-pooler/npm/node_modules/.bin/codex")),
+    );
+    for candidate in candidates {
+        if candidate.exists() {
+            return Some(candidate);
+        }
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the Codex CLI is required in CI: set CODEX_BIN or run .ci/run"
+    );
+    eprintln!("skipping: Codex CLI not installed (set CODEX_BIN)");
+    None
+}
+
+fn codex_exec(codex: &Path, home: &Path, base_url: &str, key: &str, prompt: &str) -> String {
+    let config = format!(
+        r#"model = "gpt-5.1-codex"
+model_provider = "pooler"
+
+[model_providers.pooler]
+name = "codex-pooler"
+base_url = "{base_url}"
+wire_api = "responses"
+env_key = "CODEX_POOLER_KEY"
+"#
+    );
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(home.join("config.toml"), config).unwrap();
+    let work = home.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = Command::new(codex)
+        .args(["exec", "--skip-git-repo-check", "-s", "read-only", prompt])
+        .current_dir(&work)
+        .env("CODEX_HOME", home)
+        .env("CODEX_POOLER_KEY", key)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("CODEX_API_KEY")
+        .output()
+        .expect("run codex");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "codex exec failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
+    let Some(codex) = codex_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let creds = [
+        fake_credentials("acct-alpha", "alpha@example.com"),
+        fake_credentials("acct-beta", "beta@example.com"),
+    ];
+    let fake = FakeUpstream::start(FakeConfig::with_accounts(
+        creds
+            .iter()
+            .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
+            .collect(),
+    ))
+    .unwrap();
+    cli_ok(&data, &["pools", "create", "team"]);
+    for c in &creds {
+        let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
+        cli_ok(
+            &data,
+            &["upstreams", "import", "--pool", "team", "--auth-json", path.to_str().unwrap(), "--base-url", &fake.base_url()],
+        );
+        // The imported file is the operator's; remove it so the search below sees only what
+        // the gateway itself wrote.
+        std::fs::remove_file(path).unwrap();
+    }
+    let key = create_key(&data, "team");
+    let gateway = Gateway::start(&data, &[]);
+
+    let prompts = [
+        ("/backend-api/codex", "Say hello, marker PROMPT-7f3c9a-BACKEND"),
+        ("/v1", "Say hello, marker PROMPT-7f3c9a-V1"),
+    ];
+    for (i, (base, prompt)) in prompts.iter().enumerate() {
+        fake.clear_seen();
+        let home = dir.path().join(format!("codex-home-{i}"));
+        let answer = codex_exec(&codex, &home, &format!("{}{base}", gateway.url()), &key, prompt);
+        // The answer names the account that served it; upstream agrees.
+        let served = creds
+            .iter()
+            .find(|c| answer.contains(&format!("Hello from {}", c.account_id)))
+            .unwrap_or_else(|| panic!("unexpected answer: {answer}"));
+        let turns: Vec<_> = fake
+            .seen()
+            .into_iter()
+            .filter(|r| r.path == "/backend-api/codex/responses")
+            .collect();
+        assert!(!turns.is_empty());
+        assert!(turns.iter().all(|r| r.chatgpt_account_id.as_deref() == Some(&served.account_id)));
+        // The CLI's own headers and body reached upstream unchanged.
+        let turn = &turns[0];
+        let header = |n: &str| turn.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        assert_eq!(header("originator").as_deref(), Some("codex_exec"));
+        assert!(header("session-id").is_some());
+        assert!(turn.raw_body.windows(prompt.len()).any(|w| w == prompt.as_bytes()));
+    }
+    gateway.stop();
+
+    // Records were written (flushed on shutdown), metadata only.
+    let url = format!("sqlite://{}", data.join("codex-pooler.db").display());
+    let store = SqlStore::connect(&url).await.unwrap();
+    let records = store.recent_records(10).await.unwrap();
+    assert!(records.len() >= 2, "{records:?}");
+    for r in &records {
+        assert_eq!(r.status, 200);
+        assert!(r.account.is_some());
+        assert_eq!(r.end, "completed");
+        assert!(r.usage.is_some_and(|u| u.output_tokens > 0));
+    }
+    store.close().await.unwrap();
+
+    // Nothing secret or private anywhere the gateway writes: database files, data directory,
+    // server log.
+    let mut needles: Vec<(&str, String)> = vec![("pool key", key.clone())];
+    for (_, prompt) in &prompts {
+        needles.push(("prompt", (*prompt).to_owned()));
+    }
+    for c in &creds {
+        needles.push(("access token", c.access_token.clone()));
+        needles.push(("refresh token", c.refresh_token.clone()));
+    }
+    let mut searched = files(&data);
+    searched.push(gateway_log(&data));
+    assert!(searched.iter().any(|p| p.extension().is_some_and(|e| e == "db")));
+    for path in &searched {
+        let contents = std::fs::read(path).unwrap();
+        for (what, needle) in &needles {
+            let found = contents
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes());
+            assert!(!found, "{what} found in {}", path.display());
+        }
+    }
+}
+
+fn gateway_log(data: &Path) -> PathBuf {
+    data.with_extension("server.log")
+}
