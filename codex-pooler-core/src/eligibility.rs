@@ -98,7 +98,9 @@ mod tests {
         // Lifecycle is checked before model and quota.
         let paused = account(Lifecycle::Paused);
         assert_eq!(
-            check_account(&paused, "other", &live, now).unwrap_err().reason_code(),
+            check_account(&paused, "other", &live, now)
+                .unwrap_err()
+                .reason_code(),
             "account_paused"
         );
         let active = account(Lifecycle::Active);
@@ -112,6 +114,9 @@ mod tests {
                 until: from_unix_seconds(200)
             })
         );
-        assert_eq!(check_account(&active, "m", &live, from_unix_seconds(200)), Ok(()));
+        assert_eq!(
+            check_account(&active, "m", &live, from_unix_seconds(200)),
+            Ok(())
+        );
     }
 }

@@ -277,7 +277,10 @@ impl PoolerError {
     pub fn body(&self) -> serde_json::Value {
         let mut error = serde_json::Map::new();
         error.insert("message".into(), self.message.clone().into());
-        error.insert("type".into(), serde_json::to_value(self.kind).unwrap_or_default());
+        error.insert(
+            "type".into(),
+            serde_json::to_value(self.kind).unwrap_or_default(),
+        );
         error.insert("code".into(), self.code.into());
         error.insert(
             "param".into(),

@@ -50,8 +50,7 @@ impl RequestFacts {
     /// Unknown fields are skipped without being kept; only `model`, `stream` and
     /// `prompt_cache_key` are looked at.
     pub fn from_json(headers: &HeaderMap, body: &[u8]) -> Result<Self, FactsError> {
-        let head: BodyHead =
-            serde_json::from_slice(body).map_err(|_| FactsError::NotJsonObject)?;
+        let head: BodyHead = serde_json::from_slice(body).map_err(|_| FactsError::NotJsonObject)?;
         let continuity_key = SESSION_HEADERS
             .iter()
             .find_map(|name| {
@@ -95,8 +94,11 @@ mod tests {
 
     #[test]
     fn falls_back_to_prompt_cache_key() {
-        let f = RequestFacts::from_json(&HeaderMap::new(), br#"{"model":"m","prompt_cache_key":"t1"}"#)
-            .unwrap();
+        let f = RequestFacts::from_json(
+            &HeaderMap::new(),
+            br#"{"model":"m","prompt_cache_key":"t1"}"#,
+        )
+        .unwrap();
         assert_eq!(f.continuity_key.as_deref(), Some("prompt_cache_key:t1"));
         assert!(!f.stream);
     }

@@ -102,6 +102,9 @@ mod tests {
                 total_tokens: 15
             })
         );
-        assert_eq!(TokenUsage::from_response_usage(&serde_json::Value::Null), None);
+        assert_eq!(
+            TokenUsage::from_response_usage(&serde_json::Value::Null),
+            None
+        );
     }
 }

@@ -112,8 +112,14 @@ mod tests {
                 class: RouteClass::ResponsesWebsocket
             })
         );
-        assert_eq!(Route::classify(&post, "/v1/embeddings"), Classified::UnsupportedV1);
-        assert_eq!(Route::classify(&post, "/v1x/responses"), Classified::NotPooled);
+        assert_eq!(
+            Route::classify(&post, "/v1/embeddings"),
+            Classified::UnsupportedV1
+        );
+        assert_eq!(
+            Route::classify(&post, "/v1x/responses"),
+            Classified::NotPooled
+        );
         assert_eq!(Route::classify(&post, "/healthz"), Classified::NotPooled);
     }
 }

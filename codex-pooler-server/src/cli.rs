@@ -61,6 +61,10 @@ pub enum Command {
         /// Number of simulated accounts (`acct-1` .. `acct-N`, tokens `token-1` ..).
         #[arg(long, default_value_t = 3)]
         accounts: usize,
+        /// Simulate the accounts of these Codex `auth.json` files instead (their account ids
+        /// and access tokens), so the same files can be imported into a pool.
+        #[arg(long = "auth-json")]
+        auth_json: Vec<PathBuf>,
     },
 }
 

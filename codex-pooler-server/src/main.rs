@@ -12,6 +12,7 @@ use codex_pooler_server::error::ServerError;
 use codex_pooler_server::fake_upstream::{self, FakeAccount, FakeConfig};
 use codex_pooler_server::serve;
 use codex_pooler_server::settings::Settings;
+use codex_pooler_tower::credentials::import_auth_json;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -25,7 +26,10 @@ fn main() -> ExitCode {
     // One TLS provider for the whole process (ring); an Err means one is already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -41,18 +45,60 @@ fn main() -> ExitCode {
     }
 }
 
+/// The fake backend's accounts: from `auth.json` files when given, else `count` synthetic ones.
+fn fake_accounts(
+    count: usize,
+    files: &[std::path::PathBuf],
+) -> Result<Vec<FakeAccount>, ServerError> {
+    if files.is_empty() {
+        return Ok((1..=count)
+            .map(|i| {
+                FakeAccount::new(
+                    format!("acct-{i}"),
+                    format!("token-{i}"),
+                    format!("fake-{i}"),
+                )
+            })
+            .collect());
+    }
+    files
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path)
+                .map_err(|e| ServerError::io(format!("reading {}", path.display()), e))?;
+            let auth = import_auth_json(&bytes, std::time::SystemTime::now())?;
+            let label = auth
+                .email
+                .clone()
+                .unwrap_or_else(|| auth.chatgpt_account_id.clone());
+            Ok(FakeAccount::new(
+                auth.chatgpt_account_id.clone(),
+                auth.access_token.expose(),
+                label,
+            ))
+        })
+        .collect()
+}
+
 async fn run(cli: Cli) -> Result<(), ServerError> {
     let settings = Settings::resolve(&cli.global);
     match cli.command {
         Command::Serve(args) => serve::run(settings, args).await,
-        Command::FakeUpstream { listen, accounts } => {
-            let accounts = (1..=accounts)
-                .map(|i| FakeAccount::new(format!("acct-{i}"), format!("token-{i}"), format!("fake-{i}")))
-                .collect();
+        Command::FakeUpstream {
+            listen,
+            accounts,
+            auth_json,
+        } => {
+            let accounts = fake_accounts(accounts, &auth_json)?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| ServerError::io(format!("binding {listen}"), e))?;
-            println!("fake upstream listening on http://{}", listener.local_addr().map_err(|e| ServerError::io("address", e))?);
+            println!(
+                "fake upstream listening on http://{}",
+                listener
+                    .local_addr()
+                    .map_err(|e| ServerError::io("address", e))?
+            );
             fake_upstream::serve(listener, FakeConfig::with_accounts(accounts))
                 .await
                 .map_err(|e| ServerError::io("serving the fake upstream", e))
@@ -108,9 +154,15 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                     keys::create(&*store, &hasher, &pool, &name, expires_in_days).await
                 }
                 KeysCommand::List => keys::list(&*store).await,
-                KeysCommand::Pause { key } => keys::set_status(&*store, &key, KeyStatus::Paused).await,
-                KeysCommand::Resume { key } => keys::set_status(&*store, &key, KeyStatus::Active).await,
-                KeysCommand::Revoke { key } => keys::set_status(&*store, &key, KeyStatus::Revoked).await,
+                KeysCommand::Pause { key } => {
+                    keys::set_status(&*store, &key, KeyStatus::Paused).await
+                }
+                KeysCommand::Resume { key } => {
+                    keys::set_status(&*store, &key, KeyStatus::Active).await
+                }
+                KeysCommand::Revoke { key } => {
+                    keys::set_status(&*store, &key, KeyStatus::Revoked).await
+                }
             }
         }
     }

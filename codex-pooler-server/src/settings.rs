@@ -42,10 +42,7 @@ impl Settings {
                 embedded: false,
             },
             None => Self {
-                database_url: format!(
-                    "sqlite://{}",
-                    data_dir.join(DATABASE_FILE).display()
-                ),
+                database_url: format!("sqlite://{}", data_dir.join(DATABASE_FILE).display()),
                 data_dir,
                 embedded: true,
             },
@@ -70,7 +67,9 @@ impl Settings {
     pub fn secret_key(&self) -> Result<SealingKey, ServerError> {
         let version = match std::env::var(SECRET_KEY_VERSION_ENV) {
             Ok(v) => v.trim().parse::<u32>().map_err(|_| {
-                ServerError::Usage(format!("{SECRET_KEY_VERSION_ENV} must be a positive integer"))
+                ServerError::Usage(format!(
+                    "{SECRET_KEY_VERSION_ENV} must be a positive integer"
+                ))
             })?,
             Err(_) => 1,
         };

@@ -97,7 +97,10 @@ mod tests {
         let l = BodyLimits::default();
         assert_eq!(decode_body(Some(&z), zstd(body), l).unwrap(), &body[..]);
         assert_eq!(decode_body(Some(&g), gzip(body), l).unwrap(), &body[..]);
-        assert_eq!(decode_body(None, Bytes::from_static(body), l).unwrap(), &body[..]);
+        assert_eq!(
+            decode_body(None, Bytes::from_static(body), l).unwrap(),
+            &body[..]
+        );
     }
 
     #[test]

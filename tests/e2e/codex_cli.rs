@@ -13,10 +13,13 @@ use crate::support::*;
 /// The Codex CLI binary: `$CODEX_BIN`, or the copy `.ci/run` installs. `None` (skip) only
 /// outside CI.
 fn codex_binary() -> Option<PathBuf> {
-    let candidates = std::env::var_os("CODEX_BIN").map(PathBuf::from).into_iter().chain(
-        std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".cache/codex-pooler/npm/node_modules/.bin/codex")),
-    );
+    let candidates = std::env::var_os("CODEX_BIN")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/codex-pooler/npm/node_modules/.bin/codex")),
+        );
     for candidate in candidates {
         if candidate.exists() {
             return Some(candidate);
@@ -99,7 +102,16 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
         let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
         cli_ok(
             &data,
-            &["upstreams", "import", "--pool", "team", "--auth-json", path.to_str().unwrap(), "--base-url", &fake.base_url()],
+            &[
+                "upstreams",
+                "import",
+                "--pool",
+                "team",
+                "--auth-json",
+                path.to_str().unwrap(),
+                "--base-url",
+                &fake.base_url(),
+            ],
         );
         // The imported file is the operator's; remove it so the search below sees only what
         // the gateway itself wrote.
@@ -109,13 +121,22 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
     let gateway = Gateway::start(&data, &[]);
 
     let prompts = [
-        ("/backend-api/codex", "Say hello, marker PROMPT-7f3c9a-BACKEND"),
+        (
+            "/backend-api/codex",
+            "Say hello, marker PROMPT-7f3c9a-BACKEND",
+        ),
         ("/v1", "Say hello, marker PROMPT-7f3c9a-V1"),
     ];
     for (i, (base, prompt)) in prompts.iter().enumerate() {
         fake.clear_seen();
         let home = dir.path().join(format!("codex-home-{i}"));
-        let answer = codex_exec(&codex, &home, &format!("{}{base}", gateway.url()), &key, prompt);
+        let answer = codex_exec(
+            &codex,
+            &home,
+            &format!("{}{base}", gateway.url()),
+            &key,
+            prompt,
+        );
         // The answer names the account that served it; upstream agrees.
         let served = creds
             .iter()
@@ -127,13 +148,26 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
             .filter(|r| r.path == "/backend-api/codex/responses")
             .collect();
         assert!(!turns.is_empty());
-        assert!(turns.iter().all(|r| r.chatgpt_account_id.as_deref() == Some(&served.account_id)));
+        assert!(
+            turns
+                .iter()
+                .all(|r| r.chatgpt_account_id.as_deref() == Some(&served.account_id))
+        );
         // The CLI's own headers and body reached upstream unchanged.
         let turn = &turns[0];
-        let header = |n: &str| turn.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let header = |n: &str| {
+            turn.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
         assert_eq!(header("originator").as_deref(), Some("codex_exec"));
         assert!(header("session-id").is_some());
-        assert!(turn.raw_body.windows(prompt.len()).any(|w| w == prompt.as_bytes()));
+        assert!(
+            turn.raw_body
+                .windows(prompt.len())
+                .any(|w| w == prompt.as_bytes())
+        );
     }
     gateway.stop();
 
@@ -162,7 +196,11 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
     }
     let mut searched = files(&data);
     searched.push(gateway_log(&data));
-    assert!(searched.iter().any(|p| p.extension().is_some_and(|e| e == "db")));
+    assert!(
+        searched
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "db"))
+    );
     for path in &searched {
         let contents = std::fs::read(path).unwrap();
         for (what, needle) in &needles {

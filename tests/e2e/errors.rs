@@ -7,7 +7,10 @@ use crate::support::*;
 fn assert_error(reply: &Reply, status: u16, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert_eq!(
-        reply.headers.get("content-type").map(|v| v.to_str().unwrap()),
+        reply
+            .headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap()),
         Some("application/json")
     );
     let body = reply.json();
@@ -31,17 +34,29 @@ async fn runtime_errors_are_openai_shaped() {
     let path = write_file(dir.path(), "auth.json", &c.auth_json);
     let imported = cli_ok(
         &data,
-        &["upstreams", "import", "--pool", "p", "--auth-json", path.to_str().unwrap(), "--base-url", &fake.base_url()],
+        &[
+            "upstreams",
+            "import",
+            "--pool",
+            "p",
+            "--auth-json",
+            path.to_str().unwrap(),
+            "--base-url",
+            &fake.base_url(),
+        ],
     );
     assert!(imported.contains("imported upstream"), "{imported}");
     let key = create_key(&data, "p");
     let paused = create_key(&data, "p");
     let revoked = create_key(&data, "p");
-    let expired = cli_ok(&data, &["keys", "create", "--pool", "p", "--expires-in-days", "0"])
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned();
+    let expired = cli_ok(
+        &data,
+        &["keys", "create", "--pool", "p", "--expires-in-days", "0"],
+    )
+    .lines()
+    .last()
+    .unwrap()
+    .to_owned();
     let prefix = |k: &str| k[7..19].to_owned();
     cli_ok(&data, &["keys", "pause", &prefix(&paused)]);
     cli_ok(&data, &["keys", "revoke", &prefix(&revoked)]);
@@ -54,19 +69,50 @@ async fn runtime_errors_are_openai_shaped() {
     // Credentials.
     let none = send("POST", &format!("{url}{path}"), &[], body.clone()).await;
     assert_error(&none, 401, "invalid_api_key");
-    for bad in ["garbage", "sk-cxp-000000000000-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
-        assert_error(&post_responses(&url, path, bad, &body).await, 401, "invalid_api_key");
+    for bad in [
+        "garbage",
+        "sk-cxp-000000000000-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        assert_error(
+            &post_responses(&url, path, bad, &body).await,
+            401,
+            "invalid_api_key",
+        );
     }
     let mut forged = key.clone();
     forged.replace_range(forged.len() - 5..forged.len() - 1, "AAAA");
-    assert_error(&post_responses(&url, path, &forged, &body).await, 401, "invalid_api_key");
-    assert_error(&post_responses(&url, path, &paused, &body).await, 401, "api_key_paused");
-    assert_error(&post_responses(&url, path, &revoked, &body).await, 401, "api_key_revoked");
-    assert_error(&post_responses(&url, path, &expired, &body).await, 401, "api_key_expired");
+    assert_error(
+        &post_responses(&url, path, &forged, &body).await,
+        401,
+        "invalid_api_key",
+    );
+    assert_error(
+        &post_responses(&url, path, &paused, &body).await,
+        401,
+        "api_key_paused",
+    );
+    assert_error(
+        &post_responses(&url, path, &revoked, &body).await,
+        401,
+        "api_key_revoked",
+    );
+    assert_error(
+        &post_responses(&url, path, &expired, &body).await,
+        401,
+        "api_key_expired",
+    );
 
     // Bodies and models.
-    assert_error(&post_responses(&url, path, &key, "not json").await, 400, "invalid_request");
-    assert_error(&post_responses(&url, path, &key, r#"{"stream":true}"#).await, 400, "invalid_request");
+    assert_error(
+        &post_responses(&url, path, &key, "not json").await,
+        400,
+        "invalid_request",
+    );
+    assert_error(
+        &post_responses(&url, path, &key, r#"{"stream":true}"#).await,
+        400,
+        "invalid_request",
+    );
     assert_error(
         &post_responses(&url, path, &key, &responses_body("no-such-model", "x")).await,
         404,
@@ -102,7 +148,11 @@ async fn runtime_errors_are_openai_shaped() {
     let ws = send(
         "GET",
         &format!("{url}{path}"),
-        &[("authorization", &auth), ("connection", "upgrade"), ("upgrade", "websocket")],
+        &[
+            ("authorization", &auth),
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+        ],
         "",
     )
     .await;
@@ -121,8 +171,14 @@ async fn runtime_errors_are_openai_shaped() {
     assert_error(&last, 503, "no_eligible_account");
 
     // The health endpoints answer without a key.
-    assert_eq!(send("GET", &format!("{url}/healthz"), &[], "").await.status, 200);
-    assert_eq!(send("GET", &format!("{url}/readyz"), &[], "").await.status, 200);
+    assert_eq!(
+        send("GET", &format!("{url}/healthz"), &[], "").await.status,
+        200
+    );
+    assert_eq!(
+        send("GET", &format!("{url}/readyz"), &[], "").await.status,
+        200
+    );
     gateway.stop();
 }
 
@@ -142,15 +198,33 @@ fn malformed_auth_json_is_refused_and_nothing_is_written() {
         .unwrap()
         .remove("refresh_token");
     let cases = [
-        ("api-key", r#"{"OPENAI_API_KEY":"sk-abc","auth_mode":"apikey"}"#.to_owned(), "API key"),
+        (
+            "api-key",
+            r#"{"OPENAI_API_KEY":"sk-abc","auth_mode":"apikey"}"#.to_owned(),
+            "API key",
+        ),
         ("not-json", "this is not json".to_owned(), "JSON"),
         ("expired", expired.to_string(), "expired"),
         ("no-refresh", no_refresh.to_string(), "refresh_token"),
-        ("huge", format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000)), "large"),
+        (
+            "huge",
+            format!("{{\"pad\":\"{}\"}}", "x".repeat(70_000)),
+            "large",
+        ),
     ];
     for (name, contents, expect) in cases {
         let path = write_file(dir.path(), &format!("{name}.json"), &contents);
-        let out = cli(&data, &["upstreams", "import", "--pool", "p", "--auth-json", path.to_str().unwrap()]);
+        let out = cli(
+            &data,
+            &[
+                "upstreams",
+                "import",
+                "--pool",
+                "p",
+                "--auth-json",
+                path.to_str().unwrap(),
+            ],
+        );
         assert!(!out.status.success(), "{name} was accepted");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -159,18 +233,62 @@ fn malformed_auth_json_is_refused_and_nothing_is_written() {
         );
         assert!(!stderr.contains("rt_FAKE"), "{name}: message leaks a token");
     }
-    let missing = cli(&data, &["upstreams", "import", "--pool", "p", "--auth-json", "/nonexistent/auth.json"]);
+    let missing = cli(
+        &data,
+        &[
+            "upstreams",
+            "import",
+            "--pool",
+            "p",
+            "--auth-json",
+            "/nonexistent/auth.json",
+        ],
+    );
     assert!(!missing.status.success());
     let wrong_pool = write_file(dir.path(), "ok.json", &good.auth_json);
-    let out = cli(&data, &["upstreams", "import", "--pool", "nope", "--auth-json", wrong_pool.to_str().unwrap()]);
+    let out = cli(
+        &data,
+        &[
+            "upstreams",
+            "import",
+            "--pool",
+            "nope",
+            "--auth-json",
+            wrong_pool.to_str().unwrap(),
+        ],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("no pool named"));
 
     let listing = cli_ok(&data, &["upstreams", "list"]);
-    assert_eq!(listing.lines().count(), 1, "an account was written: {listing}");
+    assert_eq!(
+        listing.lines().count(),
+        1,
+        "an account was written: {listing}"
+    );
 
     // The same file imports fine, once.
-    cli_ok(&data, &["upstreams", "import", "--pool", "p", "--auth-json", wrong_pool.to_str().unwrap()]);
-    let again = cli(&data, &["upstreams", "import", "--pool", "p", "--auth-json", wrong_pool.to_str().unwrap()]);
+    cli_ok(
+        &data,
+        &[
+            "upstreams",
+            "import",
+            "--pool",
+            "p",
+            "--auth-json",
+            wrong_pool.to_str().unwrap(),
+        ],
+    );
+    let again = cli(
+        &data,
+        &[
+            "upstreams",
+            "import",
+            "--pool",
+            "p",
+            "--auth-json",
+            wrong_pool.to_str().unwrap(),
+        ],
+    );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already imported"));
 }
 

@@ -131,7 +131,10 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
             email: None,
             plan_type: None,
             base_url: Some(fake.base_url()),
-            models: DEFAULT_CODEX_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+            models: DEFAULT_CODEX_MODELS
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
             secrets: auth
                 .secrets()
                 .into_iter()
@@ -153,7 +156,9 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
         .await
         .unwrap();
 
-    let sync = ConfigSync::load(Arc::clone(&dyn_store), sealer).await.unwrap();
+    let sync = ConfigSync::load(Arc::clone(&dyn_store), sealer)
+        .await
+        .unwrap();
     let writer = Arc::new(RecordWriter::spawn(
         Arc::clone(&dyn_store),
         RecordWriterConfig::default(),
@@ -186,6 +191,9 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
     );
     writer.shutdown().await;
     let batches = store.record_batches.load(Ordering::SeqCst);
-    assert!(batches >= 1 && batches < n, "{batches} record writes for {n} requests");
+    assert!(
+        batches >= 1 && batches < n,
+        "{batches} record writes for {n} requests"
+    );
     assert_eq!(store.inner.recent_records(1000).await.unwrap().len(), n);
 }

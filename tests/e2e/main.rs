@@ -1,6 +1,8 @@
 //! End-to-end tests over loopback: the `codex-pooler` binary, the fake Codex backend and real
 //! clients (the Codex CLI).
 
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+
 mod support;
 
 mod codex_cli;

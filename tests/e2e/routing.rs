@@ -30,8 +30,14 @@ async fn exhausted_accounts_are_avoided_once_seen() {
         cli_ok(
             &data,
             &[
-                "upstreams", "import", "--pool", "team", "--auth-json",
-                path.to_str().unwrap(), "--base-url", &fake.base_url(),
+                "upstreams",
+                "import",
+                "--pool",
+                "team",
+                "--auth-json",
+                path.to_str().unwrap(),
+                "--base-url",
+                &fake.base_url(),
             ],
         );
     }
@@ -48,7 +54,10 @@ async fn exhausted_accounts_are_avoided_once_seen() {
         )
         .await;
         assert_eq!(reply.status, 200, "request {i}: {}", reply.body);
-        assert!(reply.body.contains("response.completed"), "request {i} incomplete");
+        assert!(
+            reply.body.contains("response.completed"),
+            "request {i} incomplete"
+        );
         let who = reply
             .body
             .split("Hello from ")
@@ -59,15 +68,35 @@ async fn exhausted_accounts_are_avoided_once_seen() {
     // Answers can only come from the healthy account or, once, from the full one (its 200
     // carries the evidence); the limited one never answers.
     let from_full = served.iter().filter(|s| s.as_str() == "acct-full").count();
-    assert!(served.iter().all(|s| s == "acct-healthy" || s == "acct-full"), "{served:?}");
+    assert!(
+        served
+            .iter()
+            .all(|s| s == "acct-healthy" || s == "acct-full"),
+        "{served:?}"
+    );
     assert!(from_full <= 1, "{served:?}");
 
     // Upstream saw each exhausted account at most once.
     let seen = fake.seen();
-    let hits = |id: &str| seen.iter().filter(|r| r.chatgpt_account_id.as_deref() == Some(id)).count();
-    assert!(hits("acct-full") <= 1, "full account hit {} times", hits("acct-full"));
-    assert!(hits("acct-limited") <= 1, "limited account hit {} times", hits("acct-limited"));
-    assert_eq!(hits("acct-healthy") + hits("acct-full") + hits("acct-limited"), seen.len());
+    let hits = |id: &str| {
+        seen.iter()
+            .filter(|r| r.chatgpt_account_id.as_deref() == Some(id))
+            .count()
+    };
+    assert!(
+        hits("acct-full") <= 1,
+        "full account hit {} times",
+        hits("acct-full")
+    );
+    assert!(
+        hits("acct-limited") <= 1,
+        "limited account hit {} times",
+        hits("acct-limited")
+    );
+    assert_eq!(
+        hits("acct-healthy") + hits("acct-full") + hits("acct-limited"),
+        seen.len()
+    );
 
     // Upstream got the account's own token, never the Pool API key.
     for request in &seen {
@@ -97,7 +126,16 @@ async fn headers_and_body_pass_through() {
     let path = write_file(dir.path(), "auth.json", &c.auth_json);
     cli_ok(
         &data,
-        &["upstreams", "import", "--pool", "p", "--auth-json", path.to_str().unwrap(), "--base-url", &fake.base_url()],
+        &[
+            "upstreams",
+            "import",
+            "--pool",
+            "p",
+            "--auth-json",
+            path.to_str().unwrap(),
+            "--base-url",
+            &fake.base_url(),
+        ],
     );
     let key = create_key(&data, "p");
     let gateway = Gateway::start(&data, &[]);
@@ -126,7 +164,13 @@ async fn headers_and_body_pass_through() {
     let seen = fake.seen();
     let upstream = seen.last().expect("upstream request");
     assert_eq!(upstream.path, "/backend-api/codex/responses");
-    let header = |n: &str| upstream.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let header = |n: &str| {
+        upstream
+            .headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(header("session-id"), Some("thread-123"));
     assert_eq!(header("x-codex-window-id"), Some("thread-123:0"));
     assert_eq!(header("originator"), Some("codex_exec"));

@@ -118,7 +118,13 @@ impl Gateway {
         let mut child = Command::new(binary())
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--reload-interval-ms", "100"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--reload-interval-ms",
+                "100",
+            ])
             .args(extra)
             .env("RUST_LOG", "debug")
             .env_remove("CODEX_POOLER_DATABASE_URL")
@@ -206,7 +212,12 @@ pub(crate) async fn send(
         .expect("send request");
     let status = res.status().as_u16();
     let headers = res.headers().clone();
-    let body = res.into_body().collect().await.expect("read body").to_bytes();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("read body")
+        .to_bytes();
     Reply {
         status,
         headers,
@@ -230,7 +241,10 @@ pub(crate) async fn post_responses(base: &str, path: &str, key: &str, body: &str
     send(
         "POST",
         &format!("{base}{path}"),
-        &[("authorization", &auth), ("content-type", "application/json")],
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
         body.to_owned(),
     )
     .await

@@ -147,11 +147,11 @@ where
         // on the last candidate, hand the same answer to the client.
         let (parts, body) = response.into_parts();
         let body = read_error_body(body).await;
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            if let Some(limit) = parse_usage_limit(&body, now) {
-                live.quota.observe_limit(account.id, limit, now);
-                usage_limited += 1;
-            }
+        if status == StatusCode::TOO_MANY_REQUESTS
+            && let Some(limit) = parse_usage_limit(&body, now)
+        {
+            live.quota.observe_limit(account.id, limit, now);
+            usage_limited += 1;
         }
         let code = status.as_u16();
         attempts.push(Attempt {
@@ -173,13 +173,12 @@ where
     // far as this request can tell: answer with the earliest reset we know.
     let now = clock.now();
     let error = if usage_limited > 0 && usage_limited == attempts.len() {
-        earliest_reset(&live, &plan.candidates, &plan.exclusions, now)
-            .map(|at| {
-                PoolerError::usage_limit_reached(
-                    unix_seconds(at),
-                    at.duration_since(now).unwrap_or(Duration::ZERO),
-                )
-            })
+        earliest_reset(&live, &plan.candidates, &plan.exclusions, now).map(|at| {
+            PoolerError::usage_limit_reached(
+                unix_seconds(at),
+                at.duration_since(now).unwrap_or(Duration::ZERO),
+            )
+        })
     } else {
         None
     };
@@ -261,4 +260,3 @@ fn earliest_reset(
     });
     tried.chain(excluded).min()
 }
-

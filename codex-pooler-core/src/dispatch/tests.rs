@@ -8,12 +8,12 @@ use tower::ServiceExt;
 use super::*;
 use crate::BoxError;
 use crate::body::{PoolBody, full};
-use crate::live::LiveState;
-use crate::request::{PlannedRequest, UpstreamCall};
 use crate::clock::{ManualClock, from_unix_seconds};
+use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
 use crate::plan::RoutePlan;
 use crate::plan::tests::{account, request};
+use crate::request::{PlannedRequest, UpstreamCall};
 
 /// What the scripted upstream answers for each account.
 #[derive(Clone)]
@@ -36,10 +36,9 @@ fn upstream(
         async move {
             calls.lock().unwrap().push(call.account.id.0);
             match script[&call.account.id.0].clone() {
-                Script::Status(code, body) => Ok(Response::builder()
-                    .status(code)
-                    .body(full(body))
-                    .unwrap()),
+                Script::Status(code, body) => {
+                    Ok(Response::builder().status(code).body(full(body)).unwrap())
+                }
                 Script::WithHeaders(code, headers) => {
                     let mut b = Response::builder().status(code);
                     for (k, v) in headers {
@@ -67,18 +66,28 @@ fn planned(ids: &[i64]) -> PlannedRequest {
     }
 }
 
-async fn dispatch(script: HashMap<i64, Script>, ids: &[i64]) -> (Outcome, Vec<i64>, Arc<LiveState>) {
+async fn dispatch(
+    script: HashMap<i64, Script>,
+    ids: &[i64],
+) -> (Outcome, Vec<i64>, Arc<LiveState>) {
     let calls: Calls = Arc::default();
     let live = Arc::new(LiveState::new());
     let clock = Arc::new(ManualClock::at_unix(1_000));
-    let svc = DispatchLayer::new(Arc::clone(&live), clock).layer(upstream(script, Arc::clone(&calls)));
+    let svc =
+        DispatchLayer::new(Arc::clone(&live), clock).layer(upstream(script, Arc::clone(&calls)));
     let outcome = svc.oneshot(planned(ids)).await.unwrap();
     let calls = calls.lock().unwrap().clone();
     (outcome, calls, live)
 }
 
 async fn body(outcome: Outcome) -> String {
-    let bytes = outcome.response.into_body().collect().await.unwrap().to_bytes();
+    let bytes = outcome
+        .response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes();
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
@@ -109,7 +118,8 @@ async fn fails_over_on_429_5xx_and_transport_errors() {
     );
     // The 429 body became evidence.
     assert_eq!(
-        live.quota.exhausted_until(AccountId(1), from_unix_seconds(1_000)),
+        live.quota
+            .exhausted_until(AccountId(1), from_unix_seconds(1_000)),
         Some(from_unix_seconds(5_000))
     );
     assert_eq!(body(outcome).await, "answer");
@@ -143,7 +153,13 @@ async fn last_5xx_is_passed_through() {
 async fn all_usage_limited_answers_pool_usage_limit() {
     let script = HashMap::from([
         (1, Script::Status(429, LIMIT)),
-        (2, Script::Status(429, r#"{"error":{"type":"usage_limit_reached","resets_at":3000}}"#)),
+        (
+            2,
+            Script::Status(
+                429,
+                r#"{"error":{"type":"usage_limit_reached","resets_at":3000}}"#,
+            ),
+        ),
     ]);
     let (outcome, _, _) = dispatch(script, &[1, 2]).await;
     assert_eq!(outcome.response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -178,7 +194,8 @@ async fn quota_headers_are_observed_on_success() {
     let (outcome, _, live) = dispatch(script, &[1]).await;
     assert_eq!(outcome.response.status(), StatusCode::OK);
     assert_eq!(
-        live.quota.exhausted_until(AccountId(1), from_unix_seconds(1_000)),
+        live.quota
+            .exhausted_until(AccountId(1), from_unix_seconds(1_000)),
         Some(from_unix_seconds(7_000))
     );
 }

@@ -124,7 +124,11 @@ mod tests {
             .collect();
         assert_eq!(
             routable,
-            [Lifecycle::Active, Lifecycle::RefreshDue, Lifecycle::Refreshing]
+            [
+                Lifecycle::Active,
+                Lifecycle::RefreshDue,
+                Lifecycle::Refreshing
+            ]
         );
         assert!("deleted".parse::<Lifecycle>().is_err());
     }

@@ -90,21 +90,21 @@ impl Planner {
         live: &LiveState,
         request: &PoolRequest,
         now: SystemTime,
-    ) -> Result<RoutePlan, Rejection> {
+    ) -> Result<RoutePlan, Box<Rejection>> {
         let pool = snapshot
             .pool(request.ctx.pool)
-            .ok_or_else(PoolerError::invalid_api_key)?;
+            .ok_or_else(|| Box::new(PoolerError::invalid_api_key().into()))?;
         if pool.status != PoolStatus::Active {
-            return Err(PoolerError::pool_disabled().into());
+            return Err(Box::new(PoolerError::pool_disabled().into()));
         }
         let model = request
             .facts
             .model
             .as_deref()
-            .ok_or_else(PoolerError::model_required)?;
+            .ok_or_else(|| Box::new(PoolerError::model_required().into()))?;
         let accounts = snapshot.pool_accounts(pool.id);
         if !accounts.iter().any(|a| a.supports_model(model)) {
-            return Err(PoolerError::model_not_found(model).into());
+            return Err(Box::new(PoolerError::model_not_found(model).into()));
         }
 
         let mut candidates = Vec::with_capacity(accounts.len());
@@ -122,10 +122,10 @@ impl Planner {
             }
         }
         if candidates.is_empty() {
-            return Err(Rejection {
+            return Err(Box::new(Rejection {
                 error: nothing_eligible(&exclusions, now),
                 exclusions,
-            });
+            }));
         }
 
         let input = StrategyInput {

@@ -79,7 +79,7 @@ where
         match self.planner.plan(&snapshot, &self.live, &request, now) {
             Ok(plan) => Box::pin(self.inner.call(PlannedRequest { request, plan })),
             Err(rejection) => {
-                let outcome = Outcome::rejected(rejection);
+                let outcome = Outcome::rejected(*rejection);
                 Box::pin(std::future::ready(Ok(outcome)))
             }
         }

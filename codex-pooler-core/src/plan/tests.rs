@@ -79,7 +79,10 @@ fn planner() -> Planner {
 fn request_level_rejections() {
     let now = from_unix_seconds(1_000);
     let live = LiveState::new();
-    let snap = snapshot(PoolStatus::Active, vec![account(1, Lifecycle::Active, &["m"])]);
+    let snap = snapshot(
+        PoolStatus::Active,
+        vec![account(1, Lifecycle::Active, &["m"])],
+    );
     let err = planner()
         .plan(&snap, &live, &request(None, None, 1), now)
         .unwrap_err();
@@ -89,7 +92,10 @@ fn request_level_rejections() {
         .unwrap_err();
     assert_eq!(err.error.code(), "model_not_found");
     assert_eq!(err.error.status(), StatusCode::NOT_FOUND);
-    let disabled = snapshot(PoolStatus::Disabled, vec![account(1, Lifecycle::Active, &["m"])]);
+    let disabled = snapshot(
+        PoolStatus::Disabled,
+        vec![account(1, Lifecycle::Active, &["m"])],
+    );
     let err = planner()
         .plan(&disabled, &live, &request(Some("m"), None, 1), now)
         .unwrap_err();
@@ -193,7 +199,10 @@ fn mixed_reasons_answer_503_with_retry_after_when_known() {
     assert_eq!(err.error.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(err.error.retry_after(), Some(Duration::from_secs(600)));
 
-    let only_paused = snapshot(PoolStatus::Active, vec![account(2, Lifecycle::Paused, &["m"])]);
+    let only_paused = snapshot(
+        PoolStatus::Active,
+        vec![account(2, Lifecycle::Paused, &["m"])],
+    );
     let err = planner()
         .plan(&only_paused, &live, &request(Some("m"), None, 1), now)
         .unwrap_err();
@@ -206,14 +215,26 @@ fn plan_is_deterministic_and_capped() {
     let live = LiveState::new();
     let snap = snapshot(
         PoolStatus::Active,
-        (1..=6).map(|i| account(i, Lifecycle::Active, &["m"])).collect(),
+        (1..=6)
+            .map(|i| account(i, Lifecycle::Active, &["m"]))
+            .collect(),
     );
     let p = planner().with_max_attempts(2);
     let a = p
-        .plan(&snap, &live, &request(Some("m"), Some("session-id:x"), 1), now)
+        .plan(
+            &snap,
+            &live,
+            &request(Some("m"), Some("session-id:x"), 1),
+            now,
+        )
         .unwrap();
     let b = p
-        .plan(&snap, &live, &request(Some("m"), Some("session-id:x"), 99), now)
+        .plan(
+            &snap,
+            &live,
+            &request(Some("m"), Some("session-id:x"), 99),
+            now,
+        )
         .unwrap();
     assert_eq!(a.candidates.len(), 2);
     assert_eq!(

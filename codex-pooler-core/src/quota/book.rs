@@ -30,10 +30,7 @@ impl AccountQuota {
             .windows
             .iter()
             .filter(|w| w.used_percent >= 100.0)
-            .filter_map(|w| match w.resets_at {
-                Some(at) => Some(at),
-                None => Some(w.observed_at + UNTIMED_WINDOW_TTL),
-            })
+            .map(|w| w.resets_at.unwrap_or(w.observed_at + UNTIMED_WINDOW_TTL))
             .filter(|at| *at > now)
             .max();
         from_limit.into_iter().chain(from_windows).max()
@@ -72,7 +69,9 @@ impl QuotaBook {
             entry.windows.retain(|old| old.slot != w.slot);
             entry.windows.push(*w);
         }
-        entry.windows.sort_by_key(|w| w.slot == WindowSlot::Secondary);
+        entry
+            .windows
+            .sort_by_key(|w| w.slot == WindowSlot::Secondary);
     }
 
     /// Records a `usage_limit_reached` answer observed at `now`.

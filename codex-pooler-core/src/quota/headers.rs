@@ -86,8 +86,7 @@ fn parse_rfc3339(v: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec - offset)
@@ -156,7 +155,10 @@ mod tests {
     #[test]
     fn rfc3339_offsets_and_garbage() {
         assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
-        assert_eq!(parse_rfc3339("2026-11-24T05:03:49.900588913Z"), Some(1_795_496_629));
+        assert_eq!(
+            parse_rfc3339("2026-11-24T05:03:49.900588913Z"),
+            Some(1_795_496_629)
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
         assert!(parse_instant("-5").is_none());

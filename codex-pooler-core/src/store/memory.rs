@@ -142,7 +142,12 @@ impl PoolStore for MemoryStore {
     }
 
     async fn secrets(&self, account: AccountId) -> Result<Vec<SealedSecret>, StoreError> {
-        Ok(self.lock().secrets.get(&account).cloned().unwrap_or_default())
+        Ok(self
+            .lock()
+            .secrets
+            .get(&account)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn assign(&self, pool: PoolId, account: AccountId) -> Result<(), StoreError> {
@@ -219,6 +224,13 @@ impl PoolStore for MemoryStore {
     }
 
     async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
-        Ok(self.lock().records.iter().rev().take(limit).cloned().collect())
+        Ok(self
+            .lock()
+            .records
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }

@@ -117,6 +117,9 @@ mod tests {
             let id = first(&facts, splitmix(seed), &mut candidates(4));
             counts[(id - 1) as usize] += 1;
         }
-        assert!(counts.iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (800..1200).contains(&c)),
+            "{counts:?}"
+        );
     }
 }

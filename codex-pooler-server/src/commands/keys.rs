@@ -62,7 +62,10 @@ pub async fn create(
 /// Prints every key (prefixes only).
 pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
     let state = store.load_state().await?;
-    println!("{:<6} {:<14} {:<8} {:<10} {:<20}", "ID", "PREFIX", "POOL", "STATUS", "NAME");
+    println!(
+        "{:<6} {:<14} {:<8} {:<10} {:<20}",
+        "ID", "PREFIX", "POOL", "STATUS", "NAME"
+    );
     for key in &state.keys {
         println!(
             "{:<6} {:<14} {:<8} {:<10} {:<20}",

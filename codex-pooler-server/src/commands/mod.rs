@@ -12,8 +12,9 @@ use crate::error::ServerError;
 
 /// Finds a pool by slug or fails with a clear message.
 pub(crate) async fn pool_named(store: &dyn PoolStore, slug: &str) -> Result<Pool, ServerError> {
-    store
-        .pool_by_slug(slug)
-        .await?
-        .ok_or_else(|| ServerError::Usage(format!("no pool named {slug:?}; create it with `codex-pooler pools create {slug}`")))
+    store.pool_by_slug(slug).await?.ok_or_else(|| {
+        ServerError::Usage(format!(
+            "no pool named {slug:?}; create it with `codex-pooler pools create {slug}`"
+        ))
+    })
 }

@@ -16,9 +16,16 @@ pub async fn create(store: &dyn PoolStore, slug: &str) -> Result<Pool, ServerErr
 /// Prints every pool.
 pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
     let state = store.load_state().await?;
-    println!("{:<6} {:<24} {:<10} {:>8} {:>5}", "ID", "SLUG", "STATUS", "ACCOUNTS", "KEYS");
+    println!(
+        "{:<6} {:<24} {:<10} {:>8} {:>5}",
+        "ID", "SLUG", "STATUS", "ACCOUNTS", "KEYS"
+    );
     for pool in &state.pools {
-        let accounts = state.assignments.iter().filter(|a| a.pool == pool.id).count();
+        let accounts = state
+            .assignments
+            .iter()
+            .filter(|a| a.pool == pool.id)
+            .count();
         let keys = state.keys.iter().filter(|k| k.pool == pool.id).count();
         println!(
             "{:<6} {:<24} {:<10} {:>8} {:>5}",

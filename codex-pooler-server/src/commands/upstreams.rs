@@ -38,9 +38,11 @@ pub async fn import(
         validate_base_url(url)?;
     }
     let state = store.load_state().await?;
-    if let Some(existing) = state.accounts.iter().find(|a| {
-        a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id
-    }) {
+    if let Some(existing) = state
+        .accounts
+        .iter()
+        .find(|a| a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id)
+    {
         return Err(ServerError::Usage(format!(
             "this ChatGPT account is already imported as upstream {} ({})",
             existing.id, existing.label
@@ -64,7 +66,10 @@ pub async fn import(
             email: auth.email.clone(),
             plan_type: auth.plan_type.clone(),
             base_url: options.base_url.map(|u| u.trim_end_matches('/').to_owned()),
-            models: DEFAULT_CODEX_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+            models: DEFAULT_CODEX_MODELS
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect(),
             secrets,
         })
         .await?;
@@ -82,7 +87,10 @@ pub async fn import(
 /// Prints every upstream account.
 pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
     let state = store.load_state().await?;
-    println!("{:<6} {:<28} {:<10} {:<16} {:<8}", "ID", "LABEL", "PLAN", "LIFECYCLE", "POOLS");
+    println!(
+        "{:<6} {:<28} {:<10} {:<16} {:<8}",
+        "ID", "LABEL", "PLAN", "LIFECYCLE", "POOLS"
+    );
     for a in &state.accounts {
         let pools: Vec<String> = state
             .assignments
@@ -108,7 +116,9 @@ pub async fn set_lifecycle(
     id: i64,
     lifecycle: Lifecycle,
 ) -> Result<(), ServerError> {
-    store.set_account_lifecycle(AccountId(id), lifecycle).await?;
+    store
+        .set_account_lifecycle(AccountId(id), lifecycle)
+        .await?;
     println!("upstream {id} is now {}", lifecycle.as_str());
     Ok(())
 }

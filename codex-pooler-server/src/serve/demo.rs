@@ -118,7 +118,10 @@ pub(crate) async fn prepare(
                         email: None,
                         plan_type: Some(fake_account.plan_type.clone()),
                         base_url: None,
-                        models: DEFAULT_CODEX_MODELS.iter().map(|m| (*m).to_owned()).collect(),
+                        models: DEFAULT_CODEX_MODELS
+                            .iter()
+                            .map(|m| (*m).to_owned())
+                            .collect(),
                         secrets,
                     })
                     .await?

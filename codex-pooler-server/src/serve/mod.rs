@@ -28,9 +28,10 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     } else {
         None
     };
-    let upstream_base_url = demo
-        .as_ref()
-        .map_or_else(|| args.upstream_base_url.clone(), demo::Demo::upstream_base_url);
+    let upstream_base_url = demo.as_ref().map_or_else(
+        || args.upstream_base_url.clone(),
+        demo::Demo::upstream_base_url,
+    );
 
     let sync = ConfigSync::load(Arc::clone(&dyn_store), sealer).await?;
     let reload = sync.spawn(Duration::from_millis(args.reload_interval_ms.max(50)));

@@ -97,15 +97,27 @@ fn refuses_missing_malformed_and_unknown_keys_alike() {
     let mut forged = f.keys[0].clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
-    assert_eq!(code(&f, Some(&format!("Bearer {forged}"))), Err("invalid_api_key"));
+    assert_eq!(
+        code(&f, Some(&format!("Bearer {forged}"))),
+        Err("invalid_api_key")
+    );
 }
 
 #[test]
 fn paused_revoked_and_expired_keys_get_their_codes() {
     let f = fixture();
-    assert_eq!(code(&f, Some(&format!("Bearer {}", f.keys[1]))), Err("api_key_paused"));
-    assert_eq!(code(&f, Some(&format!("Bearer {}", f.keys[2]))), Err("api_key_revoked"));
-    assert_eq!(code(&f, Some(&format!("Bearer {}", f.keys[3]))), Err("api_key_expired"));
+    assert_eq!(
+        code(&f, Some(&format!("Bearer {}", f.keys[1]))),
+        Err("api_key_paused")
+    );
+    assert_eq!(
+        code(&f, Some(&format!("Bearer {}", f.keys[2]))),
+        Err("api_key_revoked")
+    );
+    assert_eq!(
+        code(&f, Some(&format!("Bearer {}", f.keys[3]))),
+        Err("api_key_expired")
+    );
     // The expiring key was fine before its expiry.
     let h = headers(&format!("Bearer {}", f.keys[3]));
     let before = from_unix_seconds(500) - Duration::from_secs(1);

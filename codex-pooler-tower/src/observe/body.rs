@@ -113,7 +113,12 @@ impl Body for ObservedBody {
                 }
             }
             Poll::Ready(Some(Err(_))) => {
-                finish(this.draft, this.clock.as_ref(), *this.usage, "upstream_error");
+                finish(
+                    this.draft,
+                    this.clock.as_ref(),
+                    *this.usage,
+                    "upstream_error",
+                );
             }
             Poll::Ready(None) => {
                 let end = if this.scanner.is_none() || *this.completed {

@@ -72,10 +72,8 @@ impl SseScanner {
             };
             chunk = rest;
             self.take(segment);
-            if line_end {
-                if let Some(signal) = self.end_line(now) {
-                    signals.push(signal);
-                }
+            if line_end && let Some(signal) = self.end_line(now) {
+                signals.push(signal);
             }
         }
         signals
@@ -220,7 +218,10 @@ mod tests {
     fn keeps_nothing_of_uninteresting_lines() {
         let mut s = SseScanner::new();
         let now = from_unix_seconds(1);
-        s.feed(b"event: response.output_text.delta\ndata: {\"delta\":\"SECRET", now);
+        s.feed(
+            b"event: response.output_text.delta\ndata: {\"delta\":\"SECRET",
+            now,
+        );
         assert!(s.buf.is_empty(), "delta text must not be buffered");
     }
 

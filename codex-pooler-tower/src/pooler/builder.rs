@@ -131,7 +131,10 @@ impl PoolerBuilder {
                 Arc::clone(&self.live),
                 Arc::clone(&self.clock),
             ))
-            .layer(DispatchLayer::new(Arc::clone(&self.live), Arc::clone(&self.clock)))
+            .layer(DispatchLayer::new(
+                Arc::clone(&self.live),
+                Arc::clone(&self.clock),
+            ))
             .service(upstream);
         Pooler {
             shared: Arc::new(Shared {

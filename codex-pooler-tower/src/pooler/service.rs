@@ -249,8 +249,8 @@ where
     let mut body = std::pin::pin!(body);
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|_| PoolerError::invalid_request("the request body could not be read"))?;
+        let frame = frame
+            .map_err(|_| PoolerError::invalid_request("the request body could not be read"))?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > limit {
                 return Err(PoolerError::body_too_large(limit));
@@ -260,4 +260,3 @@ where
     }
     Ok(buf.freeze())
 }
-

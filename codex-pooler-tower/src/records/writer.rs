@@ -35,7 +35,7 @@ impl Default for RecordWriterConfig {
 
 #[derive(Debug)]
 enum Message {
-    Record(RequestRecord),
+    Record(Box<RequestRecord>),
     /// Write everything queued so far, then stop.
     Shutdown,
 }
@@ -83,7 +83,7 @@ impl RecordWriter {
 
 impl RecordSink for RecordWriter {
     fn submit(&self, record: RequestRecord) {
-        if self.tx.try_send(Message::Record(record)).is_err() {
+        if self.tx.try_send(Message::Record(Box::new(record))).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -98,7 +98,7 @@ async fn run(
     let mut stop = false;
     while !stop {
         match rx.recv().await {
-            Some(Message::Record(r)) => batch.push(r),
+            Some(Message::Record(r)) => batch.push(*r),
             Some(Message::Shutdown) | None => stop = true,
         }
         let deadline = tokio::time::sleep(config.flush_interval);
@@ -106,7 +106,7 @@ async fn run(
         while !stop && batch.len() < config.max_batch {
             tokio::select! {
                 next = rx.recv() => match next {
-                    Some(Message::Record(r)) => batch.push(r),
+                    Some(Message::Record(r)) => batch.push(*r),
                     Some(Message::Shutdown) | None => stop = true,
                 },
                 () = &mut deadline => break,

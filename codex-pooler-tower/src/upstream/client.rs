@@ -144,7 +144,6 @@ impl UpstreamClient {
     }
 }
 
-
 impl Service<UpstreamCall> for UpstreamClient {
     type Response = http::Response<PoolBody>;
     type Error = BoxError;

@@ -42,7 +42,8 @@ pub enum CredentialError {
 #[async_trait]
 pub trait CredentialSource: Send + Sync + fmt::Debug + 'static {
     /// The token to send for `account` now.
-    async fn access_token(&self, account: &UpstreamAccount) -> Result<AccessToken, CredentialError>;
+    async fn access_token(&self, account: &UpstreamAccount)
+    -> Result<AccessToken, CredentialError>;
 }
 
 /// Access tokens held in memory, replaced wholesale when the configuration reloads.
@@ -73,7 +74,10 @@ impl StaticCredentials {
 
 #[async_trait]
 impl CredentialSource for StaticCredentials {
-    async fn access_token(&self, account: &UpstreamAccount) -> Result<AccessToken, CredentialError> {
+    async fn access_token(
+        &self,
+        account: &UpstreamAccount,
+    ) -> Result<AccessToken, CredentialError> {
         self.tokens
             .read()
             .unwrap_or_else(|p| p.into_inner())

@@ -82,7 +82,12 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["originator", "session-id", "x-codex-turn-state", "x-codex-window-id"]
+            [
+                "originator",
+                "session-id",
+                "x-codex-turn-state",
+                "x-codex-window-id"
+            ]
         );
     }
 
