@@ -1,5 +1,6 @@
 //! The shared, mutable state behind one fake backend: configuration, request log, shutdown signal.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -7,6 +8,9 @@ use tokio::sync::watch;
 
 use super::config::{FakeAccount, FakeConfig};
 use super::seen::SeenRequest;
+
+/// The most requests kept in the log of seen requests (oldest dropped first).
+pub(super) const SEEN_CAPACITY: usize = 4096;
 
 /// The state a fake backend's router serves from; cheap to clone (all clones share it).
 #[derive(Debug, Clone)]
@@ -17,7 +21,7 @@ pub struct FakeState {
 #[derive(Debug)]
 struct Inner {
     config: Mutex<FakeConfig>,
-    seen: Mutex<Vec<SeenRequest>>,
+    seen: Mutex<VecDeque<SeenRequest>>,
     next_id: AtomicU64,
     shutdown: watch::Sender<bool>,
 }
@@ -29,7 +33,7 @@ impl FakeState {
         Self {
             inner: Arc::new(Inner {
                 config: Mutex::new(config),
-                seen: Mutex::new(Vec::new()),
+                seen: Mutex::new(VecDeque::new()),
                 next_id: AtomicU64::new(1),
                 shutdown,
             }),
@@ -75,7 +79,7 @@ impl FakeState {
 
     /// Every request received so far, oldest first.
     pub fn seen(&self) -> Vec<SeenRequest> {
-        lock(&self.inner.seen).clone()
+        lock(&self.inner.seen).iter().cloned().collect()
     }
 
     /// Forgets the requests received so far.
@@ -94,7 +98,13 @@ impl FakeState {
     }
 
     pub(crate) fn record(&self, request: SeenRequest) {
-        lock(&self.inner.seen).push(request);
+        let mut seen = lock(&self.inner.seen);
+        // Bounded, so long demo and benchmark runs do not grow without limit; tests look at
+        // far fewer requests than this.
+        if seen.len() >= SEEN_CAPACITY {
+            seen.pop_front();
+        }
+        seen.push_back(request);
     }
 
     /// A number unique within this fake, used to build response, item and request ids.
