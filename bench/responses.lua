@@ -41,6 +41,6 @@ function done(summary, latency, requests)
   io.write(string.format(
     "BENCH requests=%d duration_us=%d rps=%.1f p50_us=%d p99_us=%d errors=%d non2xx=%d\n",
     summary.requests, summary.duration, summary.requests / secs,
-    latency:percentile(50), latency:percentile(99),
+    math.floor(latency:percentile(50)), math.floor(latency:percentile(99)),
     e.connect + e.read + e.write + e.timeout, e.status))
 end

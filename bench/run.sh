@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Performance baseline of codex-pooler (see docs/performance.md).
+#
+# Measures, in one run, requests/s and p50/p99 latency of Codex Responses requests
+#   (a) against the fake Codex backend directly,
+#   (b) through an nginx reverse proxy (proxy_buffering off, upstream keep-alive),
+#   (c) through the codex-pooler gateway,
+# for streaming (SSE) and non-streaming (JSON) answers, at 1 connection (latency) and at
+# BENCH_CONNS connections (throughput), and prints a Markdown table with every figure as a
+# ratio to direct plus the gateway-vs-nginx target check.
+#
+# Everything listens on 127.0.0.1 ports picked at random; everything lives in a temp dir;
+# every process started here is stopped on exit.
+#
+# Environment (all optional):
+#   BENCH_DURATION=8     seconds measured per cell
+#   BENCH_WARMUP=2       seconds of warm-up per cell (not measured)
+#   BENCH_CONNS=16       connections of the throughput cells
+#   BENCH_WRK_THREADS=1  wrk threads
+#   BENCH_PAD=0          extra prompt bytes per request body
+#   BENCH_MODES="sse json"  BENCH_TARGETS="direct nginx gateway"
+#   BENCH_SKIP_BUILD=1   use the existing release binary
+#   BENCH_BIN=PATH       binary to use (implies BENCH_SKIP_BUILD)
+#   BENCH_OUT=FILE       also copy the raw results (TSV) there
+#   BENCH_KEEP=1         keep the temp dir (logs, databases)
+#   CARGO_TARGET_DIR     default /root/.cache/codex-pooler-target
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+DURATION=${BENCH_DURATION:-8}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNS:-16}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
+MODES=${BENCH_MODES:-sse json}
+TARGETS=${BENCH_TARGETS:-direct nginx gateway}
+export BENCH_PAD=${BENCH_PAD:-0}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/root/.cache/codex-pooler-target}
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- tools -------------------------------------------------------------------------------------
+export PATH="$PATH:/usr/sbin:/sbin"
+need_apt=()
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+if ((${#need_apt[@]})); then
+    log "installing ${need_apt[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+for tool in wrk nginx python3 curl; do
+    command -v "$tool" >/dev/null || die "$tool is required"
+done
+
+# --- binary ------------------------------------------------------------------------------------
+if [[ -n "${BENCH_BIN:-}" ]]; then
+    BIN=$BENCH_BIN
+else
+    BIN=$CARGO_TARGET_DIR/release/codex-pooler
+    if [[ -z "${BENCH_SKIP_BUILD:-}" ]]; then
+        log "building codex-pooler (release)"
+        (cd "$ROOT" && cargo build --release -q -p codex-pooler-server)
+    fi
+fi
+[[ -x "$BIN" ]] || die "no binary at $BIN"
+"$BIN" fake-upstream --help | grep -q -- '--auth-json' \
+    || die "this codex-pooler has no 'fake-upstream --auth-json'; the benchmark needs it"
+
+# --- processes and cleanup ---------------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/codex-pooler-bench.XXXXXX")
+PIDS=()     # nginx and the gateway; the fake is FAKE_PID (restarted, so tracked apart)
+FAKE_PID=
+stop_pid() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local status=$?
+    for pid in ${FAKE_PID:-} "${PIDS[@]}"; do stop_pid "$pid"; done
+    if [[ -n "${BENCH_KEEP:-}" || $status -ne 0 ]]; then
+        log "logs kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_ports() {
+    python3 - "$1" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+read -r FAKE_PORT NGINX_PORT GW_PORT <<<"$(free_ports 3)"
+
+wait_port() { # port, pid, name
+    for _ in $(seq 150); do
+        if curl -s -o /dev/null "http://127.0.0.1:$1/"; then return 0; fi
+        kill -0 "$2" 2>/dev/null || die "$3 exited (see $WORK/$3.log)"
+        sleep 0.1
+    done
+    die "$3 did not open port $1"
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# CPU ticks (user + system) of processes and their direct children (nginx workers).
+cpu_ticks() {
+    local total=0 pid kids
+    for pid in "$@"; do
+        kids=$(cat "/proc/$pid/task/"*/children 2>/dev/null || true)
+        for p in $pid $kids; do
+            [[ -r /proc/$p/stat ]] || continue
+            total=$((total + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat")))
+        done
+    done
+    echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- credentials -------------------------------------------------------------------------------
+# A Codex ChatGPT auth.json with unsigned JWTs; the fake simulates exactly this account and the
+# gateway imports the same file, so the token the gateway sends is the one the fake expects.
+python3 - "$WORK/auth.json" <<'PY'
+import base64, json, sys, time
+def b64(obj):
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+def jwt(claims):
+    return b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims) + ".c2ln"
+claims = {
+    "exp": int(time.time()) + 30 * 24 * 3600,
+    "email": "bench@example.com",
+    "https://api.openai.com/auth": {
+        "chatgpt_account_id": "acct-bench-1",
+        "chatgpt_plan_type": "plus",
+        "chatgpt_user_id": "user-bench-1",
+    },
+}
+json.dump({"auth_mode": "chatgpt", "OPENAI_API_KEY": None, "tokens": {
+    "id_token": jwt(claims), "access_token": jwt(claims),
+    "refresh_token": "rt_bench", "account_id": "acct-bench-1"}}, open(sys.argv[1], "w"))
+PY
+ACCOUNT_ID=acct-bench-1
+ACCESS_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"]["access_token"])' "$WORK/auth.json")
+
+# --- servers -----------------------------------------------------------------------------------
+# The fake keeps every request it saw in memory, so it is restarted for every measured cell.
+start_fake() {
+    "$BIN" fake-upstream --listen "127.0.0.1:$FAKE_PORT" --auth-json "$WORK/auth.json" \
+        >>"$WORK/fake.log" 2>&1 &
+    FAKE_PID=$!
+    wait_port "$FAKE_PORT" "$FAKE_PID" fake
+}
+stop_fake() {
+    [[ -n "$FAKE_PID" ]] && stop_pid "$FAKE_PID"
+    FAKE_PID=
+}
+
+start_nginx() {
+    mkdir -p "$WORK/nginx"
+    sed -e "s|@DIR@|$WORK/nginx|g" -e "s|@PORT@|$NGINX_PORT|g" \
+        -e "s|@UPSTREAM_PORT@|$FAKE_PORT|g" -e "s|@WORKERS@|${BENCH_NGINX_WORKERS:-auto}|g" \
+        "$HERE/nginx.conf.in" >"$WORK/nginx/nginx.conf"
+    # Workers run as an unprivileged user when started as root; let them reach the temp paths.
+    chmod 755 "$WORK" "$WORK/nginx"
+    nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" \
+        >>"$WORK/nginx.log" 2>&1 &
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
+    wait_port "$NGINX_PORT" "$NGINX_PID" nginx
+}
+
+start_gateway() {
+    local data=$WORK/data cli=("$BIN" --data-dir "$WORK/data")
+    mkdir -p "$data"
+    {
+        RUST_LOG=warn "${cli[@]}" pools create bench
+        RUST_LOG=warn "${cli[@]}" upstreams import --pool bench --auth-json "$WORK/auth.json" \
+            --base-url "http://127.0.0.1:$FAKE_PORT" --label bench-1
+    } >>"$WORK/setup.log" 2>&1 || die "gateway setup failed (see $WORK/setup.log)"
+    POOL_KEY=$(RUST_LOG=warn "${cli[@]}" keys create --pool bench --name bench 2>>"$WORK/setup.log" | tail -n 1)
+    [[ -n "$POOL_KEY" ]] || die "no pool key (see $WORK/setup.log)"
+    RUST_LOG=${BENCH_GATEWAY_LOG:-warn} "${cli[@]}" serve --listen "127.0.0.1:$GW_PORT" \
+        >>"$WORK/gateway.log" 2>&1 &
+    GW_PID=$!
+    PIDS+=("$GW_PID")
+    wait_port "$GW_PORT" "$GW_PID" gateway
+}
+
+# --- measuring ---------------------------------------------------------------------------------
+target_env() { # target -> sets PORT, BENCH_AUTH, BENCH_ACCOUNT, PROXY_PIDS
+    case $1 in
+        direct) PORT=$FAKE_PORT; BENCH_AUTH="Bearer $ACCESS_TOKEN"; BENCH_ACCOUNT=$ACCOUNT_ID; PROXY_PIDS=() ;;
+        nginx) PORT=$NGINX_PORT; BENCH_AUTH="Bearer $ACCESS_TOKEN"; BENCH_ACCOUNT=$ACCOUNT_ID; PROXY_PIDS=("$NGINX_PID") ;;
+        gateway) PORT=$GW_PORT; BENCH_AUTH="Bearer $POOL_KEY"; BENCH_ACCOUNT=; PROXY_PIDS=("$GW_PID") ;;
+    esac
+    export BENCH_AUTH BENCH_ACCOUNT
+}
+
+# One request with curl: the answer must be a complete 200 of the right kind.
+check_target() { # target mode
+    local out=$WORK/check.$1.$2 stream=false accept=application/json expect='"status":"completed"'
+    if [[ $2 == sse ]]; then stream=true accept=text/event-stream expect='event: response.completed'; fi
+    target_env "$1"
+    local hdrs=(-H "Authorization: $BENCH_AUTH" -H 'Content-Type: application/json' -H "Accept: $accept")
+    [[ -n "$BENCH_ACCOUNT" ]] && hdrs+=(-H "chatgpt-account-id: $BENCH_ACCOUNT")
+    local code
+    code=$(curl -s -o "$out" -w '%{http_code}' "${hdrs[@]}" \
+        --data "{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"stream\":$stream}" \
+        "http://127.0.0.1:$PORT/backend-api/codex/responses") || true
+    [[ $code == 200 ]] && grep -q "$expect" "$out" \
+        || die "$1/$2 sanity request failed: HTTP $code: $(head -c 300 "$out")"
+}
+
+RESULTS=$WORK/results.tsv
+printf 'mode\tconns\ttarget\trequests\trps\tp50_us\tp99_us\terrors\tnon2xx\tproxy_cpu_us_per_req\tfake_rss_kb\n' >"$RESULTS"
+
+measure() { # target mode conns
+    local target=$1 mode=$2 conns=$3 threads=$WRK_THREADS
+    ((threads > conns)) && threads=$conns
+    target_env "$target"
+    export BENCH_STREAM=false
+    [[ $mode == sse ]] && BENCH_STREAM=true
+    local url="http://127.0.0.1:$PORT" wrk_args=(-t "$threads" -c "$conns" --timeout 10s -s "$HERE/responses.lua")
+    wrk "${wrk_args[@]}" -d "${WARMUP}s" "$url" >/dev/null 2>&1 || true
+    local before after line
+    before=$(cpu_ticks "${PROXY_PIDS[@]}")
+    line=$(wrk "${wrk_args[@]}" -d "${DURATION}s" "$url" 2>&1 | tee -a "$WORK/wrk.log" | grep '^BENCH ') \
+        || die "wrk gave no result for $target/$mode/$conns (see $WORK/wrk.log)"
+    after=$(cpu_ticks "${PROXY_PIDS[@]}")
+    local kv requests=0 duration_us=0 rps=0 p50_us=0 p99_us=0 errors=0 non2xx=0 cpu=-
+    for kv in ${line#BENCH }; do printf -v "${kv%%=*}" '%s' "${kv#*=}"; done
+    if ((${#PROXY_PIDS[@]})) && ((requests > 0)); then
+        cpu=$(python3 -c "print(round(($after - $before) * 1e6 / $CLK_TCK / $requests, 1))")
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$conns" "$target" "$requests" \
+        "$rps" "$p50_us" "$p99_us" "$errors" "$non2xx" "$cpu" "$(rss_kb "$FAKE_PID")" >>"$RESULTS"
+    log "$(printf '%-4s c=%-3s %-8s %9s req/s  p50 %6s us  p99 %6s us  errors %s/%s  fake rss %s MB' \
+        "$mode" "$conns" "$target" "$rps" "$p50_us" "$p99_us" "$errors" "$non2xx" \
+        "$(($(rss_kb "$FAKE_PID") / 1024))")"
+}
+
+log "work dir $WORK; ports fake $FAKE_PORT nginx $NGINX_PORT gateway $GW_PORT"
+log "load average before start: $(cut -d' ' -f1-3 /proc/loadavg)"
+start_fake
+for target in $TARGETS; do
+    case $target in
+        nginx) start_nginx ;;
+        gateway) start_gateway ;;
+        direct) ;;
+        *) die "unknown target $target" ;;
+    esac
+done
+for mode in $MODES; do
+    for target in $TARGETS; do check_target "$target" "$mode"; done
+done
+
+for mode in $MODES; do
+    for conns in 1 "$CONNS"; do
+        for target in $TARGETS; do
+            stop_fake
+            start_fake
+            check_target "$target" "$mode"
+            measure "$target" "$mode" "$conns"
+        done
+    done
+done
+GW_RSS=$( [[ -n "${GW_PID:-}" ]] && rss_kb "$GW_PID" || echo 0)
+
+[[ -n "${BENCH_OUT:-}" ]] && cp "$RESULTS" "$BENCH_OUT"
+
+cat <<EOF
+
+## codex-pooler baseline ($(date -u +%Y-%m-%dT%H:%MZ))
+
+Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(uname -sr); \
+wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), $(nginx -v 2>&1 | sed 's/.*: //'). \
+${DURATION}s measured after ${WARMUP}s warm-up per cell; wrk -t$WRK_THREADS; ${BENCH_PAD} extra prompt bytes. \
+Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). Gateway RSS at the end: $((GW_RSS / 1024)) MB.
+
+EOF
+python3 "$HERE/report.py" "$RESULTS"
