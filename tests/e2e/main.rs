@@ -6,6 +6,7 @@
 mod support;
 
 mod codex_cli;
+mod demo;
 mod embed_example;
 mod errors;
 mod hot_path;

@@ -178,5 +178,26 @@ async fn headers_and_body_pass_through() {
     assert_eq!(header("cookie"), None);
     let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(upstream.body.as_ref(), Some(&sent));
+
+    // A zstd body (what the CLI's built-in provider sends) is decoded before forwarding.
+    let compressed = ruzstd::encoding::compress_to_vec(
+        body.as_bytes(),
+        ruzstd::encoding::CompressionLevel::Fastest,
+    );
+    let reply = send(
+        "POST",
+        &format!("{}/backend-api/codex/responses", gateway.url()),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+            ("content-encoding", "zstd"),
+        ],
+        compressed,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let upstream = fake.seen().pop().expect("upstream request");
+    assert_eq!(upstream.body.as_ref(), Some(&sent));
+    assert_eq!(upstream.header("content-encoding"), None);
     gateway.stop();
 }

@@ -107,6 +107,7 @@ pub(crate) fn fake_credentials(account_id: &str, email: &str) -> FakeCredentials
 /// A running gateway process; killed on drop.
 pub(crate) struct Gateway {
     pub(crate) addr: SocketAddr,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     child: Child,
 }
 
@@ -135,11 +136,14 @@ impl Gateway {
             .expect("spawn gateway");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let collected = std::sync::Arc::clone(&lines);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("codex-pooler listening on http://") {
                     let _ = tx.send(addr.trim().to_owned());
                 }
+                collected.lock().unwrap().push(line);
             }
         });
         let addr = rx
@@ -147,7 +151,16 @@ impl Gateway {
             .expect("gateway did not report its address")
             .parse()
             .expect("socket address");
-        Self { addr, child }
+        Self {
+            addr,
+            stdout: lines,
+            child,
+        }
+    }
+
+    /// The lines printed on stdout so far.
+    pub(crate) fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// `http://ADDR`.
