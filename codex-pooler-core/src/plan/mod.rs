@@ -112,11 +112,8 @@ impl Planner {
         for account in accounts {
             match check_account(account, model, live, now) {
                 Ok(()) => candidates.push(Candidate {
-                    account: Arc::clone(account),
-                    used_percent: live
-                        .quota
-                        .get(account.id)
-                        .map_or(0.0, |q| q.used_percent(now)),
+                    quota: live.quota.view(account.id, now),
+                    ..Candidate::new(Arc::clone(account))
                 }),
                 Err(exclusion) => exclusions.push((account.id, exclusion)),
             }

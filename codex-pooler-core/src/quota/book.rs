@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
 
-use super::{QuotaWindow, UsageLimit, WindowSlot};
+use super::{QuotaView, QuotaWindow, UsageLimit, WindowSlot, WindowView};
 use crate::model::AccountId;
 
 /// How long a `usage_limit_reached` without a reset time keeps an account out.
@@ -34,6 +34,26 @@ impl AccountQuota {
             .filter(|at| *at > now)
             .max();
         from_limit.into_iter().chain(from_windows).max()
+    }
+
+    /// What routing may know at `now`: the unexpired windows and any exhaustion.
+    pub fn view(&self, now: SystemTime) -> QuotaView {
+        let windows: Vec<WindowView> = self
+            .windows
+            .iter()
+            .filter(|w| w.resets_at.is_none_or(|at| at > now))
+            .map(|w| WindowView {
+                kind: w.kind(),
+                used_percent: w.used_percent,
+                resets_at: w.resets_at,
+            })
+            .collect();
+        let exhausted_until = self.exhausted_until(now);
+        QuotaView {
+            known: !windows.is_empty() || exhausted_until.is_some(),
+            windows,
+            exhausted_until,
+        }
     }
 
     /// The highest used percent over known, unexpired windows (0 when nothing is known).
@@ -85,6 +105,13 @@ impl QuotaBook {
     /// The evidence for one account.
     pub fn get(&self, account: AccountId) -> Option<AccountQuota> {
         self.read().get(&account).cloned()
+    }
+
+    /// What routing may know about `account` at `now`.
+    pub fn view(&self, account: AccountId, now: SystemTime) -> QuotaView {
+        self.read()
+            .get(&account)
+            .map_or_else(QuotaView::unknown, |q| q.view(now))
     }
 
     /// When `account` becomes usable again, if it is known to be exhausted at `now`.

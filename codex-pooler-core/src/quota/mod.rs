@@ -9,10 +9,12 @@ mod book;
 mod event;
 mod headers;
 mod limit_body;
+mod view;
 mod window;
 
 pub use book::{AccountQuota, QuotaBook, UNTIMED_LIMIT_COOLDOWN, UNTIMED_WINDOW_TTL};
 pub use event::windows_from_rate_limits_event;
 pub use headers::windows_from_headers;
 pub use limit_body::{UsageLimit, parse_usage_limit};
-pub use window::{QuotaWindow, WindowSlot};
+pub use view::{QuotaView, WindowView};
+pub use window::{QuotaWindow, WindowKind, WindowSlot};

@@ -35,3 +35,38 @@ impl QuotaWindow {
         self.used_percent >= 100.0 && self.resets_at.is_none_or(|at| at > now)
     }
 }
+
+/// A window's kind, decided by its length (not by the header slot it came in: Pro and Team
+/// accounts may report only a weekly window, in the primary slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WindowKind {
+    /// Up to a day long (the 5-hour window).
+    Short,
+    /// More than a day, up to two weeks (the weekly window).
+    Weekly,
+    /// Longer than two weeks (monthly windows).
+    Monthly,
+}
+
+impl WindowKind {
+    /// Classifies a window by its length in minutes; `None` falls back on the slot (primary is
+    /// short, secondary weekly).
+    pub fn classify(window_minutes: Option<u32>, slot: WindowSlot) -> Self {
+        match window_minutes {
+            Some(m) if m <= 24 * 60 => Self::Short,
+            Some(m) if m <= 14 * 24 * 60 => Self::Weekly,
+            Some(_) => Self::Monthly,
+            None => match slot {
+                WindowSlot::Primary => Self::Short,
+                WindowSlot::Secondary => Self::Weekly,
+            },
+        }
+    }
+}
+
+impl QuotaWindow {
+    /// This window's kind.
+    pub fn kind(&self) -> WindowKind {
+        WindowKind::classify(self.window_minutes, self.slot)
+    }
+}

@@ -16,7 +16,9 @@
 //!         "most_headroom"
 //!     }
 //!     fn order(&self, _input: &StrategyInput<'_>, candidates: &mut [Candidate]) {
-//!         candidates.sort_by(|a, b| a.used_percent.total_cmp(&b.used_percent));
+//!         candidates.sort_by(|a, b| {
+//!             b.quota.remaining_percent().total_cmp(&a.quota.remaining_percent())
+//!         });
 //!     }
 //! }
 //! ```
@@ -29,6 +31,7 @@ use std::time::SystemTime;
 
 use crate::facts::RequestFacts;
 use crate::model::{KeyId, PoolId, UpstreamAccount};
+use crate::quota::QuotaView;
 
 pub use rendezvous::Rendezvous;
 
@@ -37,8 +40,24 @@ pub use rendezvous::Rendezvous;
 pub struct Candidate {
     /// The account.
     pub account: Arc<UpstreamAccount>,
-    /// The highest used percent over its known windows (0 when unknown).
-    pub used_percent: f64,
+    /// Its quota, as far as fresh evidence tells.
+    pub quota: QuotaView,
+    /// Requests in flight on it now (in this process).
+    pub in_flight: u32,
+    /// When it last answered successfully (in this process).
+    pub last_success: Option<SystemTime>,
+}
+
+impl Candidate {
+    /// A candidate with no evidence, nothing in flight and no success yet.
+    pub fn new(account: Arc<UpstreamAccount>) -> Self {
+        Self {
+            account,
+            quota: QuotaView::unknown(),
+            in_flight: 0,
+            last_success: None,
+        }
+    }
 }
 
 /// What a strategy knows about the request it orders candidates for.

@@ -63,8 +63,8 @@ mod tests {
 
     fn candidates(n: i64) -> Vec<Candidate> {
         (1..=n)
-            .map(|i| Candidate {
-                account: Arc::new(UpstreamAccount {
+            .map(|i| {
+                Candidate::new(Arc::new(UpstreamAccount {
                     id: AccountId(i),
                     label: format!("a{i}"),
                     chatgpt_account_id: format!("acc-{i}"),
@@ -74,8 +74,7 @@ mod tests {
                     base_url: None,
                     lifecycle: Lifecycle::Active,
                     models: vec![],
-                }),
-                used_percent: 0.0,
+                }))
             })
             .collect()
     }
