@@ -27,8 +27,8 @@ def main():
     lo, hi = conns[0], conns[-1]
 
     print("| mode | conns | target | req/s | p50 ms | p99 ms | req/s ÷ direct | p50 ÷ direct "
-          "| p99 ÷ direct | proxy CPU µs/req | errors |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| p99 ÷ direct | proxy CPU µs/req | errors | other CPU % |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for mode in MODES:
         for c in conns:
             d = rows.get((mode, c, "direct"))
@@ -41,9 +41,16 @@ def main():
                 cpu = r.get("proxy_cpu_us_per_req", "")
                 cpu = "-" if t == "direct" or cpu in ("", "-") else f"{float(cpu):.1f}"
                 errs = int(r["errors"]) + int(r["non2xx"])
+                other = r.get("other_cpu_pct", "-")
                 print(f"| {mode} | {c} | {t} | {rps:,.0f} | {p50 / 1000:.3f} | {p99 / 1000:.3f} "
                       f"| {ratio('rps', rps)} | {ratio('p50_us', p50)} | {ratio('p99_us', p99)} "
-                      f"| {cpu} | {errs} |")
+                      f"| {cpu} | {errs} | {other} |")
+
+    noisy = [k for k, r in rows.items() if float(r.get("other_cpu_pct", 0) or 0) > 10]
+    if noisy:
+        print()
+        print(f"**Warning:** {len(noisy)} cell(s) ran while more than 10% of the machine's CPU "
+              "went to other processes (column 'other CPU %'); their figures are not reliable.")
 
     print()
     print(f"Standing target: gateway throughput ≥ 0.90 × nginx (at {hi} connections); gateway "

@@ -191,6 +191,35 @@ impl PoolerError {
         .with_field("resets_in_seconds", resets_in.as_secs().into())
     }
 
+    /// A hard continuity pin points at an account that cannot serve now.
+    ///
+    /// The conversation's state (a `previous_response_id`, a turn state, an uploaded file) exists
+    /// only on that account, so the request is not moved. The body says how to recover:
+    /// `recovery_kind: "restart_with_full_context"` (resend the whole conversation without the
+    /// pinned id, or start a new one), with `pin` naming the signal and `reason` the cause.
+    pub fn pinned_account_unavailable(
+        pin: &'static str,
+        reason: &'static str,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::InvalidRequestError,
+            "pinned_account_unavailable",
+            format!(
+                "this conversation's state ({pin}) lives on an upstream account that cannot serve \
+                 right now ({reason}); resend the full conversation without it, or start a new one"
+            ),
+        )
+        .with_param(pin)
+        .with_field("reason", reason.into())
+        .with_field("recovery_kind", "restart_with_full_context".into());
+        match retry_after {
+            Some(after) => err.with_retry_after(after),
+            None => err,
+        }
+    }
+
     /// Every attempt failed upstream in a way that was not passed through.
     pub fn upstream_unavailable() -> Self {
         Self::new(

@@ -19,10 +19,12 @@
 
 pub mod body;
 pub mod clock;
+pub mod continuity;
 pub mod dispatch;
 pub mod eligibility;
 pub mod error;
 pub mod facts;
+pub mod health;
 pub mod live;
 pub mod model;
 pub mod plan;

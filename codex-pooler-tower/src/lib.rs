@@ -14,6 +14,7 @@ pub mod pooler;
 pub mod records;
 pub mod sync;
 pub mod upstream;
+pub mod usage_probe;
 
 pub use pooler::{Pooler, PoolerBuilder, PoolerLayer, PoolerService};
 pub use sync::ConfigSync;

@@ -2,70 +2,13 @@
 //! everything the gateway wrote for secrets and prompt text.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 use codex_pooler_server::store::SqlStore;
 
+use crate::codex::{codex_binary, codex_exec};
 use crate::support::*;
-
-/// The Codex CLI binary: `$CODEX_BIN`, or the copy `.ci/run` installs. `None` (skip) only
-/// outside CI.
-fn codex_binary() -> Option<PathBuf> {
-    let candidates = std::env::var_os("CODEX_BIN")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".cache/codex-pooler/npm/node_modules/.bin/codex")),
-        );
-    for candidate in candidates {
-        if candidate.exists() {
-            return Some(candidate);
-        }
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the Codex CLI is required in CI: set CODEX_BIN or run .ci/run"
-    );
-    eprintln!("skipping: Codex CLI not installed (set CODEX_BIN)");
-    None
-}
-
-fn codex_exec(codex: &Path, home: &Path, base_url: &str, key: &str, prompt: &str) -> String {
-    let config = format!(
-        r#"model = "gpt-5.1-codex"
-model_provider = "pooler"
-
-[model_providers.pooler]
-name = "codex-pooler"
-base_url = "{base_url}"
-wire_api = "responses"
-env_key = "CODEX_POOLER_KEY"
-"#
-    );
-    std::fs::create_dir_all(home).unwrap();
-    std::fs::write(home.join("config.toml"), config).unwrap();
-    let work = home.join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let out = Command::new(codex)
-        .args(["exec", "--skip-git-repo-check", "-s", "read-only", prompt])
-        .current_dir(&work)
-        .env("CODEX_HOME", home)
-        .env("CODEX_POOLER_KEY", key)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("CODEX_API_KEY")
-        .output()
-        .expect("run codex");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "codex exec failed\nstdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 /// Every file under `dir`, recursively.
 fn files(dir: &Path) -> Vec<PathBuf> {

@@ -5,7 +5,9 @@
 
 mod support;
 
+mod codex;
 mod codex_cli;
+mod continuity;
 mod demo;
 mod embed_example;
 mod errors;

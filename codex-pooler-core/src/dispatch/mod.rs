@@ -8,10 +8,12 @@
 
 mod layer;
 mod outcome;
+mod receipt;
 mod service;
 
 pub use layer::DispatchLayer;
 pub use outcome::{Attempt, AttemptResult, Outcome};
+pub use receipt::{ROUTE_RECEIPT_HEADER, RouteReceipt, account_handle};
 pub use service::Dispatch;
 
 /// The most of an error body read to learn from it (a `usage_limit_reached` 429 is tiny).

@@ -8,6 +8,8 @@ use crate::eligibility::Exclusion;
 use crate::model::{AccountId, UpstreamAccount};
 use crate::plan::Rejection;
 
+use super::RouteReceipt;
+
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptResult {
@@ -41,8 +43,8 @@ pub struct Outcome {
     pub attempts: Vec<Attempt>,
     /// Accounts excluded by the eligibility checks.
     pub exclusions: Vec<(AccountId, Exclusion)>,
-    /// The strategy that ordered the candidates, when planning succeeded.
-    pub strategy: Option<&'static str>,
+    /// How the request was routed, when planning succeeded.
+    pub receipt: Option<RouteReceipt>,
     /// The pooler's own error code, when the pooler (not upstream) produced the response.
     pub error_code: Option<&'static str>,
 }
@@ -55,7 +57,7 @@ impl Outcome {
             served_by: None,
             attempts: Vec::new(),
             exclusions: rejection.exclusions,
-            strategy: None,
+            receipt: None,
             error_code: Some(rejection.error.code()),
         }
     }

@@ -13,13 +13,15 @@ use http::StatusCode;
 use http_body_util::BodyExt;
 use tower_service::Service;
 
-use super::{Attempt, AttemptResult, ERROR_BODY_LIMIT, Outcome};
+use super::{Attempt, AttemptResult, ERROR_BODY_LIMIT, Outcome, RouteReceipt};
 use crate::BoxError;
 use crate::body::{PoolBody, full};
 use crate::clock::{Clock, unix_seconds};
 use crate::eligibility::Exclusion;
 use crate::error::PoolerError;
 use crate::live::LiveState;
+use crate::model::UpstreamAccount;
+use crate::plan::RoutePlan;
 use crate::quota::{parse_usage_limit, windows_from_headers};
 use crate::request::{PlannedRequest, UpstreamCall};
 
@@ -96,7 +98,8 @@ where
     let mut usage_limited = 0usize;
     let mut last_failure: Option<http::Response<PoolBody>> = None;
 
-    for (index, account) in plan.candidates.iter().enumerate() {
+    let candidates = plan.candidates.clone();
+    for (index, account) in candidates.iter().enumerate() {
         let is_last = index + 1 == total;
         let started = clock.now();
         let call = UpstreamCall {
@@ -128,19 +131,15 @@ where
         live.quota
             .observe_windows(account.id, &windows_from_headers(response.headers(), now));
         if !is_retryable(status) {
+            if status.is_success() {
+                learn_continuity(&live, &request, account.id, response.headers(), now);
+            }
             attempts.push(Attempt {
                 account: account.id,
                 result: AttemptResult::Answered(status.as_u16()),
                 latency,
             });
-            return Outcome {
-                response,
-                served_by: Some(Arc::clone(account)),
-                attempts,
-                exclusions: plan.exclusions,
-                strategy: Some(plan.strategy),
-                error_code: None,
-            };
+            return finish(plan, attempts, Some(Arc::clone(account)), response, None);
         }
 
         // A retryable answer: read its (small) body to learn from it, then either move on or,
@@ -188,33 +187,71 @@ where
         .and_then(|a| plan.candidates.iter().find(|c| c.id == a.account))
         .cloned();
     match (error, last_failure) {
-        (Some(error), _) => Outcome {
-            response: error.to_response(),
-            served_by: None,
+        (Some(error), _) => finish(
+            plan,
             attempts,
-            exclusions: plan.exclusions,
-            strategy: Some(plan.strategy),
-            error_code: Some(error.code()),
-        },
-        (None, Some(response)) => Outcome {
-            response,
-            served_by,
-            attempts,
-            exclusions: plan.exclusions,
-            strategy: Some(plan.strategy),
-            error_code: None,
-        },
+            None,
+            error.to_response(),
+            Some(error.code()),
+        ),
+        (None, Some(response)) => finish(plan, attempts, served_by, response, None),
         (None, None) => {
             let error = PoolerError::upstream_unavailable();
-            Outcome {
-                response: error.to_response(),
-                served_by: None,
+            finish(
+                plan,
                 attempts,
-                exclusions: plan.exclusions,
-                strategy: Some(plan.strategy),
-                error_code: Some(error.code()),
-            }
+                None,
+                error.to_response(),
+                Some(error.code()),
+            )
         }
+    }
+}
+
+/// The outcome of a planned request, with its routing receipt.
+fn finish(
+    plan: RoutePlan,
+    attempts: Vec<Attempt>,
+    served_by: Option<Arc<UpstreamAccount>>,
+    response: http::Response<PoolBody>,
+    error_code: Option<&'static str>,
+) -> Outcome {
+    let receipt = RouteReceipt {
+        strategy: plan.strategy,
+        eligible: plan.eligible,
+        pin: plan.pin.map(|p| p.kind),
+        pin_skipped: plan.pin_skipped,
+        served_by: served_by.as_ref().map(|a| a.id),
+        failovers: RouteReceipt::failovers(&attempts),
+    };
+    Outcome {
+        response,
+        served_by,
+        attempts,
+        exclusions: plan.exclusions,
+        receipt: Some(receipt),
+        error_code,
+    }
+}
+
+/// After a successful answer: the request's soft keys now point at `account`, and a turn state
+/// it issued keeps the rest of the turn there.
+fn learn_continuity(
+    live: &LiveState,
+    request: &crate::request::PoolRequest,
+    account: crate::model::AccountId,
+    headers: &http::HeaderMap,
+    now: SystemTime,
+) {
+    let pool = request.ctx.pool;
+    live.continuity
+        .remember(pool, &request.facts.continuity, account, now);
+    if let Some(state) = headers
+        .get("x-codex-turn-state")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+    {
+        live.continuity.learn_turn_state(pool, state, account, now);
     }
 }
 

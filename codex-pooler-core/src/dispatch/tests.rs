@@ -62,6 +62,9 @@ fn planned(ids: &[i64]) -> PlannedRequest {
                 .collect(),
             exclusions: vec![],
             strategy: "test",
+            eligible: ids.len(),
+            pin: None,
+            pin_skipped: None,
         },
     }
 }
@@ -198,4 +201,24 @@ async fn quota_headers_are_observed_on_success() {
             .exhausted_until(AccountId(1), from_unix_seconds(1_000)),
         Some(from_unix_seconds(7_000))
     );
+}
+
+#[tokio::test]
+async fn success_teaches_continuity_and_turn_state() {
+    let script = HashMap::from([(
+        2,
+        Script::WithHeaders(200, &[("x-codex-turn-state", "ts-9")]),
+    )]);
+    let (outcome, _, live) = dispatch(script, &[2]).await;
+    assert_eq!(outcome.response.status(), StatusCode::OK);
+    let keys = crate::continuity::ContinuityKeys {
+        turn_state: Some("ts-9".into()),
+        ..Default::default()
+    };
+    let pin = live
+        .continuity
+        .resolve(crate::model::PoolId(1), &keys, from_unix_seconds(1_000))
+        .unwrap();
+    assert_eq!(pin.account, AccountId(2));
+    assert!(pin.is_hard());
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::unix_seconds;
+use crate::continuity::Pin;
 use crate::eligibility::{Exclusion, check_account};
 use crate::error::PoolerError;
 use crate::live::LiveState;
@@ -26,6 +27,10 @@ pub use service::Plan;
 /// How many accounts one request may try by default (the first plus two failovers).
 pub const DEFAULT_MAX_ATTEMPTS: usize = 3;
 
+/// A soft pin is not followed once its account has used this much of a window: the thread
+/// moves rather than drain the account to its limit.
+pub const SOFT_PIN_MAX_USED_PERCENT: f64 = 90.0;
+
 /// The ordered accounts to try for one request.
 #[derive(Debug, Clone)]
 pub struct RoutePlan {
@@ -35,6 +40,12 @@ pub struct RoutePlan {
     pub exclusions: Vec<(AccountId, Exclusion)>,
     /// The strategy that ordered the candidates.
     pub strategy: &'static str,
+    /// How many accounts passed the checks (before truncation to the attempt budget).
+    pub eligible: usize,
+    /// The continuity pin that was followed, if any.
+    pub pin: Option<Pin>,
+    /// Why the pinned account was not put first, when a soft pin was not followed.
+    pub pin_skipped: Option<&'static str>,
 }
 
 /// A request that cannot be planned: the client error plus what was excluded and why.
@@ -125,6 +136,13 @@ impl Planner {
             }));
         }
 
+        let pin = live
+            .continuity
+            .resolve(pool.id, &request.facts.continuity, now);
+        if let Some(pin) = pin.filter(Pin::is_hard) {
+            return hard_pinned(pin, candidates, exclusions, self.strategy.name(), now);
+        }
+
         let input = StrategyInput {
             facts: &request.facts,
             pool: pool.id,
@@ -133,16 +151,77 @@ impl Planner {
             now,
         };
         self.strategy.order(&input, &mut candidates);
+
+        let mut pin_skipped = None;
+        let mut followed = None;
+        if let Some(pin) = pin {
+            match candidates.iter().position(|c| c.account.id == pin.account) {
+                Some(i) if candidates[i].quota.max_used_percent() < SOFT_PIN_MAX_USED_PERCENT => {
+                    candidates[..=i].rotate_right(1);
+                    followed = Some(pin);
+                }
+                Some(_) => pin_skipped = Some("pinned_account_near_limit"),
+                None => {
+                    pin_skipped = Some(
+                        exclusions
+                            .iter()
+                            .find(|(id, _)| *id == pin.account)
+                            .map_or("pinned_account_left_pool", |(_, e)| e.reason_code()),
+                    );
+                }
+            }
+        }
+        // Compaction is never retried on another account: its result must come from one place.
+        let budget = if request.facts.compaction {
+            1
+        } else {
+            self.max_attempts
+        };
+        let eligible = candidates.len();
         Ok(RoutePlan {
             candidates: candidates
                 .into_iter()
-                .take(self.max_attempts)
+                .take(budget)
                 .map(|c| c.account)
                 .collect(),
             exclusions,
             strategy: self.strategy.name(),
+            eligible,
+            pin: followed,
+            pin_skipped,
         })
     }
+}
+
+/// A hard pin: the owner alone, or a typed error saying how to recover.
+fn hard_pinned(
+    pin: Pin,
+    candidates: Vec<Candidate>,
+    exclusions: Vec<(AccountId, Exclusion)>,
+    strategy: &'static str,
+    now: SystemTime,
+) -> Result<RoutePlan, Box<Rejection>> {
+    let eligible = candidates.len();
+    if let Some(owner) = candidates.into_iter().find(|c| c.account.id == pin.account) {
+        return Ok(RoutePlan {
+            candidates: vec![owner.account],
+            exclusions,
+            strategy,
+            eligible,
+            pin: Some(pin),
+            pin_skipped: None,
+        });
+    }
+    let excluded = exclusions.iter().find(|(id, _)| *id == pin.account);
+    let reason = excluded.map_or("pinned_account_left_pool", |(_, e)| e.reason_code());
+    let retry_after = excluded.and_then(|(_, e)| match e {
+        Exclusion::QuotaExhausted { until } => Some(until.duration_since(now).unwrap_or_default()),
+        _ => None,
+    });
+    Err(Box::new(Rejection {
+        error: PoolerError::pinned_account_unavailable(pin.kind.as_str(), reason, retry_after),
+        exclusions,
+    }))
 }
 
 /// The client error when every account serving the model was excluded.

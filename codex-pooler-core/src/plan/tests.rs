@@ -62,6 +62,7 @@ pub(crate) fn request(model: Option<&str>, continuity: Option<&str>, seed: u64) 
             model: model.map(str::to_owned),
             stream: true,
             continuity_key: continuity.map(str::to_owned),
+            ..RequestFacts::default()
         },
         method: Method::POST,
         headers: HeaderMap::new(),
@@ -242,4 +243,163 @@ fn plan_is_deterministic_and_capped() {
         b.candidates.iter().map(|c| c.id).collect::<Vec<_>>()
     );
     assert_eq!(a.strategy, "rendezvous");
+}
+
+fn pinned_request(keys: crate::continuity::ContinuityKeys, seed: u64) -> PoolRequest {
+    let mut r = request(Some("m"), None, seed);
+    r.facts.continuity_key = keys.soft_key();
+    r.facts.continuity = keys;
+    r
+}
+
+fn five_accounts() -> Snapshot {
+    snapshot(
+        PoolStatus::Active,
+        (1..=5)
+            .map(|i| account(i, Lifecycle::Active, &["m"]))
+            .collect(),
+    )
+}
+
+#[test]
+fn hard_pin_goes_to_its_owner_only() {
+    let now = from_unix_seconds(1_000);
+    let live = LiveState::new();
+    live.continuity
+        .learn_response_id(PoolId(1), "resp_a", AccountId(4), now);
+    let keys = crate::continuity::ContinuityKeys {
+        previous_response_id: Some("resp_a".into()),
+        ..Default::default()
+    };
+    for seed in 0..20 {
+        let plan = planner()
+            .plan(
+                &five_accounts(),
+                &live,
+                &pinned_request(keys.clone(), seed),
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            plan.candidates.iter().map(|c| c.id.0).collect::<Vec<_>>(),
+            [4]
+        );
+        assert_eq!(plan.pin.unwrap().kind.as_str(), "previous_response_id");
+    }
+}
+
+#[test]
+fn hard_pin_to_an_unavailable_owner_fails_with_recovery() {
+    let now = from_unix_seconds(1_000);
+    let live = LiveState::new();
+    live.continuity
+        .learn_turn_state(PoolId(1), "ts-1", AccountId(2), now);
+    let keys = crate::continuity::ContinuityKeys {
+        turn_state: Some("ts-1".into()),
+        ..Default::default()
+    };
+    let paused = snapshot(
+        PoolStatus::Active,
+        vec![
+            account(1, Lifecycle::Active, &["m"]),
+            account(2, Lifecycle::Paused, &["m"]),
+        ],
+    );
+    let err = planner()
+        .plan(&paused, &live, &pinned_request(keys.clone(), 1), now)
+        .unwrap_err();
+    assert_eq!(err.error.code(), "pinned_account_unavailable");
+    assert_eq!(err.error.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = err.error.body();
+    assert_eq!(body["error"]["param"], "turn_state");
+    assert_eq!(body["error"]["reason"], "account_paused");
+    assert_eq!(body["error"]["recovery_kind"], "restart_with_full_context");
+    assert_eq!(err.error.retry_after(), None);
+
+    // Exhausted owner: the error carries the reset.
+    live.quota.observe_limit(
+        AccountId(2),
+        UsageLimit {
+            resets_at: Some(from_unix_seconds(1_300)),
+        },
+        now,
+    );
+    let exhausted = snapshot(
+        PoolStatus::Active,
+        vec![
+            account(1, Lifecycle::Active, &["m"]),
+            account(2, Lifecycle::Active, &["m"]),
+        ],
+    );
+    let err = planner()
+        .plan(&exhausted, &live, &pinned_request(keys, 1), now)
+        .unwrap_err();
+    assert_eq!(err.error.body()["error"]["reason"], "quota_exhausted");
+    assert_eq!(err.error.retry_after(), Some(Duration::from_secs(300)));
+}
+
+#[test]
+fn soft_pin_prefers_its_owner_and_moves_when_it_cannot_serve() {
+    let now = from_unix_seconds(1_000);
+    let live = LiveState::new();
+    let keys = crate::continuity::ContinuityKeys {
+        session: Some("session-id:t".into()),
+        ..Default::default()
+    };
+    // Learn a pin that is not the strategy's own first choice.
+    let natural = planner()
+        .plan(
+            &five_accounts(),
+            &live,
+            &pinned_request(keys.clone(), 1),
+            now,
+        )
+        .unwrap()
+        .candidates[0]
+        .id;
+    let owner = AccountId(if natural.0 == 5 { 1 } else { 5 });
+    live.continuity.remember(PoolId(1), &keys, owner, now);
+    let plan = planner()
+        .plan(
+            &five_accounts(),
+            &live,
+            &pinned_request(keys.clone(), 1),
+            now,
+        )
+        .unwrap();
+    assert_eq!(plan.candidates[0].id, owner);
+    assert_eq!(
+        plan.candidates.len(),
+        DEFAULT_MAX_ATTEMPTS,
+        "soft pins keep failover"
+    );
+    assert!(plan.pin.is_some());
+
+    // Near its limit, the owner is no longer put first.
+    live.quota.observe_windows(
+        owner,
+        &[crate::quota::QuotaWindow {
+            slot: crate::quota::WindowSlot::Primary,
+            used_percent: 95.0,
+            window_minutes: Some(300),
+            resets_at: Some(from_unix_seconds(9_000)),
+            observed_at: now,
+        }],
+    );
+    let plan = planner()
+        .plan(&five_accounts(), &live, &pinned_request(keys, 1), now)
+        .unwrap();
+    assert_eq!(plan.pin_skipped, Some("pinned_account_near_limit"));
+    assert_eq!(plan.candidates[0].id, natural);
+}
+
+#[test]
+fn compaction_gets_a_single_attempt() {
+    let now = from_unix_seconds(1_000);
+    let live = LiveState::new();
+    let mut r = request(Some("m"), None, 3);
+    r.facts.compaction = true;
+    let plan = planner().plan(&five_accounts(), &live, &r, now).unwrap();
+    assert_eq!(plan.candidates.len(), 1);
+    assert_eq!(plan.eligible, 5);
 }

@@ -17,11 +17,12 @@ pub fn windows_from_headers(headers: &HeaderMap, now: SystemTime) -> Vec<QuotaWi
         (WindowSlot::Secondary, "x-codex-secondary"),
     ]
     .into_iter()
-    .filter_map(|(slot, prefix)| window(headers, slot, prefix, now))
+    .filter_map(|(slot, prefix)| window_from_headers(headers, slot, prefix, now))
     .collect()
 }
 
-fn window(
+/// Reads one window of the header family `prefix` (for example `x-codex-primary`).
+pub(crate) fn window_from_headers(
     headers: &HeaderMap,
     slot: WindowSlot,
     prefix: &str,
@@ -38,8 +39,7 @@ fn window(
     let resets_at = get("reset-at").and_then(parse_instant).or_else(|| {
         get("reset-after-seconds")
             .and_then(|v| v.parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| now + Duration::from_secs_f64(s))
+            .and_then(|s| after_seconds(now, s))
     });
     if used.is_none() && minutes.is_none() && resets_at.is_none() {
         return None;
@@ -53,13 +53,24 @@ fn window(
     })
 }
 
+/// The largest number of seconds read from upstream (about 3,000 years): anything larger is
+/// garbage, and would overflow `Duration` or `SystemTime` arithmetic.
+const MAX_SECONDS: f64 = 1e11;
+
 /// Parses epoch seconds (integer or fractional) or an RFC 3339 UTC timestamp.
 pub(crate) fn parse_instant(v: &str) -> Option<SystemTime> {
-    if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0)
-            .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs));
+    if let Ok(secs) = v.trim().parse::<f64>() {
+        return after_seconds(SystemTime::UNIX_EPOCH, secs);
     }
-    parse_rfc3339(v).map(from_unix_seconds)
+    parse_rfc3339(v.trim()).map(from_unix_seconds)
+}
+
+/// `base` plus `secs` seconds, for a finite, non-negative, plausible `secs`.
+pub(crate) fn after_seconds(base: SystemTime, secs: f64) -> Option<SystemTime> {
+    if !secs.is_finite() || !(0.0..=MAX_SECONDS).contains(&secs) {
+        return None;
+    }
+    base.checked_add(Duration::from_secs_f64(secs))
 }
 
 /// A small RFC 3339 reader (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`), enough for reset stamps.

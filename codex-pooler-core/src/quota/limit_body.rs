@@ -1,10 +1,10 @@
 //! Parsing `usage_limit_reached` 429 bodies.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use serde::Deserialize;
+use serde_json::Value;
 
-use super::headers::parse_instant;
+use super::headers::{after_seconds, parse_instant};
 
 /// An upstream statement that an account's usage limit is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,43 +13,39 @@ pub struct UsageLimit {
     pub resets_at: Option<SystemTime>,
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    error: Option<ErrorBody>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    code: Option<String>,
-    resets_at: Option<serde_json::Value>,
-    resets_in_seconds: Option<f64>,
-}
-
-/// Reads a 429 body; `Some` when it says `usage_limit_reached` (as `type` or `code`).
+/// Reads a 429 body; `Some` when it says `usage_limit_reached` (as `type` or `code`, inside
+/// `error` or at the top level).
 ///
 /// `resets_at` may be epoch seconds or RFC 3339; `resets_in_seconds` is used when it is absent.
+/// Without either, the limit has no reset time and the book applies
+/// [`UNTIMED_LIMIT_COOLDOWN`](super::UNTIMED_LIMIT_COOLDOWN).
 pub fn parse_usage_limit(body: &[u8], now: SystemTime) -> Option<UsageLimit> {
-    let envelope: Envelope = serde_json::from_slice(body).ok()?;
-    let error = envelope.error?;
-    let is_limit = [error.kind.as_deref(), error.code.as_deref()]
-        .into_iter()
-        .flatten()
+    let envelope: Value = serde_json::from_slice(body).ok()?;
+    let error = envelope
+        .get("error")
+        .filter(|e| e.is_object())
+        .unwrap_or(&envelope);
+    let is_limit = ["type", "code"]
+        .iter()
+        .filter_map(|k| error.get(*k).and_then(Value::as_str))
         .any(|v| v == "usage_limit_reached");
     if !is_limit {
         return None;
     }
-    let at = error.resets_at.and_then(|v| match v {
-        serde_json::Value::Number(n) => n.as_f64().and_then(|s| parse_instant(&s.to_string())),
-        serde_json::Value::String(s) => parse_instant(&s),
+    let at = error.get("resets_at").and_then(|v| match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(|s| after_seconds(SystemTime::UNIX_EPOCH, s)),
+        Value::String(s) => parse_instant(s),
         _ => None,
     });
     let resets_at = at.or_else(|| {
-        error
-            .resets_in_seconds
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(|s| now + Duration::from_secs_f64(s))
+        let secs = match error.get("resets_in_seconds")? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        secs.and_then(|s| after_seconds(now, s))
     });
     Some(UsageLimit { resets_at })
 }
@@ -75,6 +71,30 @@ mod tests {
         .unwrap();
         assert_eq!(unix_seconds(b.resets_at.unwrap()), 1_030);
         let c = parse_usage_limit(br#"{"error":{"type":"usage_limit_reached"}}"#, now).unwrap();
+        assert_eq!(c.resets_at, None);
+    }
+
+    #[test]
+    fn top_level_and_string_forms() {
+        let now = from_unix_seconds(1_000);
+        let a = parse_usage_limit(
+            br#"{"type":"usage_limit_reached","resets_at":"1970-01-01T01:00:00Z"}"#,
+            now,
+        )
+        .unwrap();
+        assert_eq!(unix_seconds(a.resets_at.unwrap()), 3_600);
+        let b = parse_usage_limit(
+            br#"{"error":{"type":"usage_limit_reached","resets_in_seconds":"90"}}"#,
+            now,
+        )
+        .unwrap();
+        assert_eq!(unix_seconds(b.resets_at.unwrap()), 1_090);
+        // Absurd values are no reset time, not a panic.
+        let c = parse_usage_limit(
+            br#"{"error":{"type":"usage_limit_reached","resets_at":1e300,"resets_in_seconds":-1}}"#,
+            now,
+        )
+        .unwrap();
         assert_eq!(c.resets_at, None);
     }
 

@@ -32,6 +32,12 @@ pub struct QuotaView {
     /// Whether any fresh evidence exists (an account with none is routable but ranks after
     /// accounts with evidence).
     pub known: bool,
+    /// No window is known, but the usage API freshly said the account is allowed: routable,
+    /// ranked after accounts with evidence and before accounts with none.
+    pub allowed_without_windows: bool,
+    /// A long (weekly or monthly) window is full but fresh credits keep the account working:
+    /// routable, ranked after accounts with headroom.
+    pub credit_backed: bool,
 }
 
 impl QuotaView {
@@ -61,5 +67,64 @@ impl QuotaView {
         self.windows
             .iter()
             .min_by(|a, b| a.remaining_percent().total_cmp(&b.remaining_percent()))
+    }
+
+    /// The earliest reset among windows that still have headroom (used below 100%).
+    pub fn soonest_reset(&self) -> Option<SystemTime> {
+        self.windows
+            .iter()
+            .filter(|w| w.used_percent < 100.0)
+            .filter_map(|w| w.resets_at)
+            .min()
+    }
+
+    /// Whether the account is known to be exhausted.
+    pub fn is_exhausted(&self) -> bool {
+        self.exhausted_until.is_some()
+    }
+
+    /// The window of one kind, when known.
+    pub fn window(&self, kind: WindowKind) -> Option<&WindowView> {
+        self.windows.iter().find(|w| w.kind == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::from_unix_seconds;
+
+    fn w(kind: WindowKind, used: f64, reset: Option<i64>) -> WindowView {
+        WindowView {
+            kind,
+            used_percent: used,
+            resets_at: reset.map(from_unix_seconds),
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        let unknown = QuotaView::unknown();
+        assert_eq!(unknown.remaining_percent(), 100.0);
+        assert_eq!(unknown.max_used_percent(), 0.0);
+        assert!(unknown.binding_window().is_none() && unknown.soonest_reset().is_none());
+        assert!(!unknown.is_exhausted());
+
+        let view = QuotaView {
+            windows: vec![
+                w(WindowKind::Short, 30.0, Some(2_000)),
+                w(WindowKind::Weekly, 100.0, Some(1_500)),
+                w(WindowKind::Monthly, 120.0, None),
+            ],
+            known: true,
+            ..QuotaView::default()
+        };
+        assert_eq!(view.remaining_percent(), 0.0);
+        assert_eq!(view.max_used_percent(), 120.0);
+        assert_eq!(view.binding_window().unwrap().kind, WindowKind::Weekly);
+        // The weekly window resets sooner, but it has no headroom.
+        assert_eq!(view.soonest_reset(), Some(from_unix_seconds(2_000)));
+        assert_eq!(view.window(WindowKind::Short).unwrap().used_percent, 30.0);
+        assert!(!view.is_exhausted());
     }
 }

@@ -37,8 +37,8 @@ impl QuotaWindow {
 }
 
 /// A window's kind, decided by its length (not by the header slot it came in: Pro and Team
-/// accounts may report only a weekly window, in the primary slot).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// accounts may report only a weekly window, in the primary slot). Ordered shortest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WindowKind {
     /// Up to a day long (the 5-hour window).
     Short,
@@ -64,9 +64,46 @@ impl WindowKind {
     }
 }
 
+impl WindowKind {
+    /// Stable name for records and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Short => "short",
+            Self::Weekly => "weekly",
+            Self::Monthly => "monthly",
+        }
+    }
+}
+
 impl QuotaWindow {
     /// This window's kind.
     pub fn kind(&self) -> WindowKind {
         WindowKind::classify(self.window_minutes, self.slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_length_then_slot() {
+        use WindowSlot::{Primary, Secondary};
+        assert_eq!(
+            WindowKind::classify(Some(300), Secondary),
+            WindowKind::Short
+        );
+        assert_eq!(
+            WindowKind::classify(Some(10_080), Primary),
+            WindowKind::Weekly
+        );
+        assert_eq!(
+            WindowKind::classify(Some(43_200), Primary),
+            WindowKind::Monthly
+        );
+        assert_eq!(WindowKind::classify(None, Primary), WindowKind::Short);
+        assert_eq!(WindowKind::classify(None, Secondary), WindowKind::Weekly);
+        assert!(WindowKind::Short < WindowKind::Weekly && WindowKind::Weekly < WindowKind::Monthly);
+        assert_eq!(WindowKind::Monthly.as_str(), "monthly");
     }
 }

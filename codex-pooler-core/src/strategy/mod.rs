@@ -1,7 +1,21 @@
 //! Routing strategies: how the eligible accounts of a pool are ordered for one request.
 //!
 //! A strategy sees only accounts that passed every hard check; it cannot make an ineligible
-//! account eligible. Write your own by implementing [`RoutingStrategy`] and handing it to
+//! account eligible. The built-in strategies, selectable per pool by name through
+//! [`StrategyKind`]:
+//!
+//! | name | strategy | first choice |
+//! | --- | --- | --- |
+//! | `rendezvous` | [`Rendezvous`] | a stable hash of the continuity key (sticky threads) |
+//! | `rotation` | [`Rotation`] | the pool order, rotated by a hash of the key or seed |
+//! | `least_recent_success` | [`LeastRecentSuccess`] | the account idle longest |
+//! | `headroom_first` | [`HeadroomFirst`] | the most quota left |
+//! | `reset_aware` | [`ResetAware`] | the quota that resets soonest, weighed by what is left |
+//!
+//! Every scored strategy breaks ties the same way: by rendezvous weight on the continuity key,
+//! then [`p2c_tie_break`] on in-flight load among the leading tie group.
+//!
+//! Write your own by implementing [`RoutingStrategy`] and handing it to
 //! [`Planner::new`](crate::plan::Planner::new).
 //!
 //! ```
@@ -23,7 +37,14 @@
 //! }
 //! ```
 
+mod headroom_first;
+mod kind;
+mod least_recent_success;
+mod p2c;
+mod rank;
 mod rendezvous;
+mod reset_aware;
+mod rotation;
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,7 +54,13 @@ use crate::facts::RequestFacts;
 use crate::model::{KeyId, PoolId, UpstreamAccount};
 use crate::quota::QuotaView;
 
+pub use headroom_first::HeadroomFirst;
+pub use kind::StrategyKind;
+pub use least_recent_success::LeastRecentSuccess;
+pub use p2c::p2c_tie_break;
 pub use rendezvous::Rendezvous;
+pub use reset_aware::ResetAware;
+pub use rotation::Rotation;
 
 /// One eligible account, with what a strategy may weigh.
 #[derive(Debug, Clone)]
@@ -75,6 +102,20 @@ pub struct StrategyInput<'a> {
     pub now: SystemTime,
 }
 
+impl StrategyInput<'_> {
+    /// The request's affinity: a hash of its continuity key, or its random seed when it has
+    /// none.
+    ///
+    /// Strategies derive every deterministic choice from it, so a thread is ordered the same way
+    /// on every request while keyless requests spread.
+    pub fn affinity(&self) -> u64 {
+        match &self.facts.continuity_key {
+            Some(key) => rendezvous::fnv1a(key.as_bytes()),
+            None => self.seed,
+        }
+    }
+}
+
 /// Orders eligible accounts for one request; the first is tried first.
 pub trait RoutingStrategy: Send + Sync + fmt::Debug + 'static {
     /// A stable name, shown in records and routing receipts.
@@ -83,3 +124,6 @@ pub trait RoutingStrategy: Send + Sync + fmt::Debug + 'static {
     /// Reorders `candidates` in place, best first. Must be deterministic for a given input.
     fn order(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate]);
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,19 +1,36 @@
 //! Rendezvous (highest-random-weight) ordering.
 
-use super::{Candidate, RoutingStrategy, StrategyInput};
+use super::rank::sort_by_rank;
+use super::{Candidate, RoutingStrategy, StrategyInput, p2c_tie_break};
+use crate::model::AccountId;
 
 /// Orders accounts by a rendezvous hash of the request's continuity key and the account id.
 ///
-/// 1. Take the continuity key (session id, turn state, prompt cache key); without one, the
-///    request's random seed.
-/// 2. Score each candidate `mix(hash(key), account id)`.
-/// 3. Sort by descending score.
+/// 1. Take the request's [`affinity`](StrategyInput::affinity): a hash of its continuity key
+///    (session id, turn state, prompt cache key), or without one its random seed.
+/// 2. Score each candidate [`Rendezvous::weight`]`(affinity, account id)`.
+/// 3. Sort by descending weight.
+/// 4. Only for a request without a continuity key, where every account is equally good:
+///    [`p2c_tie_break`] over the whole list, so a keyless request avoids the busier of two
+///    random accounts.
 ///
 /// A thread therefore stays on the same account while that account stays eligible, and when an
 /// account leaves the pool only the threads it held move. Requests without any key spread
-/// uniformly.
+/// uniformly (and by load, once in-flight counts differ).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rendezvous;
+
+impl Rendezvous {
+    /// The rendezvous weight of `account` for a request with `affinity`: a well-mixed 64-bit
+    /// hash, higher is preferred.
+    ///
+    /// Every built-in strategy breaks ties with it, so equal accounts are ordered the same way
+    /// for the same thread whichever strategy runs.
+    pub fn weight(affinity: u64, account: AccountId) -> u64 {
+        // The id's bit pattern is what is hashed; reinterpreting the sign is intended.
+        splitmix(affinity ^ splitmix(account.0 as u64))
+    }
+}
 
 impl RoutingStrategy for Rendezvous {
     fn name(&self) -> &'static str {
@@ -21,18 +38,10 @@ impl RoutingStrategy for Rendezvous {
     }
 
     fn order(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate]) {
-        let base = match &input.facts.continuity_key {
-            Some(key) => fnv1a(key.as_bytes()),
-            None => input.seed,
-        };
-        // Scoring once per candidate keeps the sort at n log n comparisons of integers.
-        let mut scored: Vec<(u64, Candidate)> = candidates
-            .iter()
-            .map(|c| (splitmix(base ^ splitmix(c.account.id.0 as u64)), c.clone()))
-            .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.account.id.cmp(&b.1.account.id)));
-        for (slot, (_, c)) in candidates.iter_mut().zip(scored) {
-            *slot = c;
+        let affinity = input.affinity();
+        let all = sort_by_rank(candidates, |c| (0, Self::weight(affinity, c.account.id)));
+        if input.facts.continuity_key.is_none() {
+            p2c_tie_break(candidates, all, affinity);
         }
     }
 }
@@ -120,5 +129,30 @@ mod tests {
             counts.iter().all(|&c| (800..1200).contains(&c)),
             "{counts:?}"
         );
+    }
+
+    #[test]
+    fn keyless_requests_avoid_the_busier_of_two() {
+        let facts = RequestFacts::default();
+        let mut first_was_busy = 0;
+        for seed in 0..400u64 {
+            let mut c = candidates(4);
+            c[0].in_flight = 5;
+            first(&facts, splitmix(seed), &mut c);
+            first_was_busy += u32::from(c[0].in_flight == 5);
+        }
+        assert_eq!(first_was_busy, 0);
+    }
+
+    #[test]
+    fn keyed_requests_ignore_load() {
+        let facts = RequestFacts {
+            continuity_key: Some("session-id:t2".into()),
+            ..RequestFacts::default()
+        };
+        let chosen = first(&facts, 1, &mut candidates(4));
+        let mut busy = candidates(4);
+        busy[(chosen - 1) as usize].in_flight = 9;
+        assert_eq!(first(&facts, 1, &mut busy), chosen);
     }
 }

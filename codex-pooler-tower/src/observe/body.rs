@@ -108,6 +108,19 @@ impl Body for ObservedBody {
                                     this.live.quota.observe_windows(account, &windows);
                                 }
                             }
+                            SseSignal::Created(id) => {
+                                // Later requests naming this id as previous_response_id must
+                                // reach the account that holds it.
+                                let pool = this.draft.as_ref().map(|d| d.record.pool);
+                                if let (Some(account), Some(pool)) = (*this.account, pool) {
+                                    this.live.continuity.learn_response_id(
+                                        pool,
+                                        &id,
+                                        account,
+                                        this.clock.now(),
+                                    );
+                                }
+                            }
                         }
                     }
                 }

@@ -10,7 +10,12 @@ use codex_pooler_core::record::TokenUsage;
 const MAX_CAPTURED_LINE: usize = 4 * 1024 * 1024;
 
 /// Events whose `data:` lines are parsed; every other line is passed over without being kept.
-const INTERESTING: &[&str] = &["response.completed", "response.failed", "codex.rate_limits"];
+const INTERESTING: &[&str] = &[
+    "response.created",
+    "response.completed",
+    "response.failed",
+    "codex.rate_limits",
+];
 
 /// What the scanner learned from one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +26,8 @@ pub enum SseSignal {
     Failed,
     /// `codex.rate_limits` quota windows.
     RateLimits(Vec<QuotaWindow>),
+    /// `response.created`: the id of the response being produced.
+    Created(String),
 }
 
 /// The current event's name, as far as it matters.
@@ -155,6 +162,10 @@ fn parse_data(data: &[u8], event: Option<&'static str>, now: SystemTime) -> Opti
         .and_then(serde_json::Value::as_str)
         .or(event)?;
     match kind {
+        "response.created" => value
+            .pointer("/response/id")
+            .and_then(serde_json::Value::as_str)
+            .map(|id| SseSignal::Created(id.to_owned())),
         "response.completed" => Some(SseSignal::Completed(
             value
                 .pointer("/response/usage")
@@ -198,10 +209,11 @@ mod tests {
     #[test]
     fn finds_signals_whatever_the_chunking() {
         let whole = scan_in_chunks(STREAM.len());
-        assert_eq!(whole.len(), 2);
-        assert!(matches!(&whole[0], SseSignal::RateLimits(w) if w.len() == 1));
+        assert_eq!(whole.len(), 3);
+        assert_eq!(whole[0], SseSignal::Created("resp_1".into()));
+        assert!(matches!(&whole[1], SseSignal::RateLimits(w) if w.len() == 1));
         assert_eq!(
-            whole[1],
+            whole[2],
             SseSignal::Completed(Some(TokenUsage {
                 input_tokens: 10,
                 output_tokens: 5,

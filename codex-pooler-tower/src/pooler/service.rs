@@ -8,13 +8,13 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use codex_pooler_core::BoxError;
 use codex_pooler_core::body::{PoolBody, boxed};
-use codex_pooler_core::dispatch::Outcome;
+use codex_pooler_core::dispatch::{Outcome, ROUTE_RECEIPT_HEADER};
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::{Classified, Route, RouteClass};
-use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -163,6 +163,13 @@ where
 fn respond(shared: &Shared, outcome: Outcome, mut record: RequestRecord) -> Response<PoolBody> {
     let (mut parts, body) = outcome.response.into_parts();
     filter_response_headers(&mut parts.headers);
+    if let Some(value) = outcome
+        .receipt
+        .as_ref()
+        .and_then(|r| HeaderValue::from_str(&r.header_value()).ok())
+    {
+        parts.headers.insert(ROUTE_RECEIPT_HEADER, value);
+    }
     let sse = parts
         .headers
         .get(CONTENT_TYPE)

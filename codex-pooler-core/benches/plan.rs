@@ -1,0 +1,210 @@
+//! Benchmarks `Planner::plan` (hard checks, quota views, strategy, truncation) for one pool of
+//! 10 to 10,000 eligible accounts, a third of them with quota evidence, and the strategies'
+//! `order` alone on the same candidates, and the planner's work before the strategy.
+//!
+//! Run with `cargo bench -p codex-pooler-core --bench plan -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use codex_pooler_core::clock::from_unix_seconds;
+use codex_pooler_core::eligibility::check_account;
+use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::{
+    AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
+};
+use codex_pooler_core::plan::Planner;
+use codex_pooler_core::quota::windows_from_headers;
+use codex_pooler_core::request::{PoolContext, PoolRequest};
+use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
+use codex_pooler_core::snapshot::Snapshot;
+use codex_pooler_core::store::StoreState;
+use codex_pooler_core::strategy::{Candidate, StrategyInput, StrategyKind};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use http::{HeaderMap, HeaderValue, Method};
+
+const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+const STRATEGIES: [StrategyKind; 2] = [StrategyKind::ResetAware, StrategyKind::Rendezvous];
+
+fn now() -> SystemTime {
+    from_unix_seconds(1_700_000_000)
+}
+
+/// A pool of `n` active accounts serving `m`; every third has primary and secondary windows.
+fn fixture(n: usize) -> (Snapshot, LiveState) {
+    let accounts: Vec<UpstreamAccount> = (1..=n as i64)
+        .map(|id| UpstreamAccount {
+            id: AccountId(id),
+            label: format!("a{id}"),
+            chatgpt_account_id: format!("acc-{id}"),
+            user_id: None,
+            email: None,
+            plan_type: Some("plus".into()),
+            base_url: None,
+            lifecycle: Lifecycle::Active,
+            models: vec!["gpt-5".into(), "m".into()],
+        })
+        .collect();
+    let live = LiveState::new();
+    for a in accounts.iter().filter(|a| a.id.0 % 3 == 0) {
+        let i = a.id.0;
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x-codex-primary-used-percent", (i * 7) % 90),
+            ("x-codex-primary-window-minutes", 300),
+            (
+                "x-codex-primary-reset-after-seconds",
+                60 + (i * 97) % 18_000,
+            ),
+            ("x-codex-secondary-used-percent", (i * 13) % 90),
+            ("x-codex-secondary-window-minutes", 10_080),
+            (
+                "x-codex-secondary-reset-after-seconds",
+                3_600 + (i * 7_919) % 600_000,
+            ),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+        live.quota
+            .observe_windows(a.id, &windows_from_headers(&headers, now()));
+    }
+    let snapshot = Snapshot::build(StoreState {
+        version: 1,
+        pools: vec![Pool {
+            id: PoolId(1),
+            slug: "bench".into(),
+            status: PoolStatus::Active,
+        }],
+        assignments: accounts
+            .iter()
+            .map(|a| Assignment {
+                pool: PoolId(1),
+                account: a.id,
+            })
+            .collect(),
+        accounts,
+        keys: vec![],
+    });
+    (snapshot, live)
+}
+
+fn request() -> PoolRequest {
+    PoolRequest {
+        ctx: PoolContext {
+            pool: PoolId(1),
+            key: KeyId(1),
+        },
+        route: Route {
+            family: RouteFamily::CodexBackend,
+            class: RouteClass::Responses,
+        },
+        facts: RequestFacts {
+            model: Some("m".into()),
+            stream: true,
+            continuity_key: Some("session-id:0195f0c2-bench".into()),
+            ..RequestFacts::default()
+        },
+        method: Method::POST,
+        headers: HeaderMap::new(),
+        body: Bytes::from_static(b"{}"),
+        seed: 0x5eed,
+        received_at: now(),
+    }
+}
+
+fn plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan");
+    let request = request();
+    for n in SIZES {
+        let (snapshot, live) = fixture(n);
+        for kind in STRATEGIES {
+            let planner = Planner::new(kind.build());
+            group.bench_with_input(BenchmarkId::new(kind.as_str(), n), &n, |b, _| {
+                b.iter(|| {
+                    planner
+                        .plan(
+                            black_box(&snapshot),
+                            black_box(&live),
+                            black_box(&request),
+                            now(),
+                        )
+                        .map(|p| p.candidates.len())
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+/// The strategy's share: `order` on the candidates the planner would build (the clone that
+/// restores them between runs is not measured).
+fn order(c: &mut Criterion) {
+    let mut group = c.benchmark_group("order");
+    let request = request();
+    for n in SIZES {
+        let (snapshot, live) = fixture(n);
+        let candidates: Vec<Candidate> = snapshot
+            .pool_accounts(PoolId(1))
+            .iter()
+            .map(|a| Candidate {
+                quota: live.quota.view(a.id, now()),
+                ..Candidate::new(Arc::clone(a))
+            })
+            .collect();
+        let input = StrategyInput {
+            facts: &request.facts,
+            pool: PoolId(1),
+            key: KeyId(1),
+            seed: request.seed,
+            now: now(),
+        };
+        for kind in STRATEGIES {
+            let strategy = kind.build();
+            group.bench_with_input(BenchmarkId::new(kind.as_str(), n), &n, |b, _| {
+                b.iter_batched_ref(
+                    || candidates.clone(),
+                    |c| strategy.order(black_box(&input), c),
+                    BatchSize::LargeInput,
+                );
+            });
+        }
+    }
+    group.finish();
+}
+
+/// The planner's own share, before the strategy: the hard checks alone, then the checks plus
+/// building the candidate list (a quota view and an `Arc` clone per account).
+fn candidates(c: &mut Criterion) {
+    let mut group = c.benchmark_group("candidates");
+    for n in SIZES {
+        let (snapshot, live) = fixture(n);
+        let accounts = snapshot.pool_accounts(PoolId(1));
+        group.bench_with_input(BenchmarkId::new("checks", n), &n, |b, _| {
+            b.iter(|| {
+                accounts
+                    .iter()
+                    .filter(|a| check_account(a, "m", black_box(&live), now()).is_ok())
+                    .count()
+            });
+        });
+        group.bench_with_input(BenchmarkId::new("checks_and_views", n), &n, |b, _| {
+            b.iter(|| {
+                accounts
+                    .iter()
+                    .filter(|a| check_account(a, "m", black_box(&live), now()).is_ok())
+                    .map(|a| Candidate {
+                        quota: live.quota.view(a.id, now()),
+                        ..Candidate::new(Arc::clone(a))
+                    })
+                    .collect::<Vec<_>>()
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, plan, order, candidates);
+criterion_main!(benches);

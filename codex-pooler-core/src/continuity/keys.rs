@@ -1,0 +1,41 @@
+//! [`ContinuityKeys`]: the continuity signals one request carries.
+
+/// Every continuity signal of one request. Values are identifiers chosen by clients or upstream,
+/// never content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContinuityKeys {
+    /// A session header, as `name:value` (`session-id`, `thread-id`, `conversation_id`, ...).
+    pub session: Option<String>,
+    /// The `x-codex-turn-state` the client echoes within a turn.
+    pub turn_state: Option<String>,
+    /// `previous_response_id` from the body (or `x-codex-previous-response-id`).
+    pub previous_response_id: Option<String>,
+    /// `prompt_cache_key` from the body.
+    pub prompt_cache_key: Option<String>,
+    /// File ids the input references.
+    pub file_ids: Vec<String>,
+    /// A fingerprint of the first input items, for requests without any id.
+    pub derived: Option<String>,
+}
+
+impl ContinuityKeys {
+    /// The strongest soft key: session header, then prompt cache key, then the derived
+    /// fingerprint.
+    pub fn soft_key(&self) -> Option<String> {
+        self.session
+            .clone()
+            .or_else(|| {
+                self.prompt_cache_key
+                    .as_ref()
+                    .map(|k| format!("prompt_cache_key:{k}"))
+            })
+            .or_else(|| self.derived.clone())
+    }
+
+    /// Whether the request carries a hard continuity key.
+    pub fn has_hard_key(&self) -> bool {
+        self.previous_response_id.is_some()
+            || self.turn_state.is_some()
+            || !self.file_ids.is_empty()
+    }
+}

@@ -1,0 +1,20 @@
+//! Continuity: keeping a conversation on the account that holds its state.
+//!
+//! Upstream conversation state is per account: a `previous_response_id` only resolves on the
+//! account that produced it, a turn's `x-codex-turn-state` belongs to one account, an uploaded
+//! file lives on one account, and the prompt cache is warm on the account that served the last
+//! turn. The [`ContinuityBook`] remembers, per pool, which account answered which keys; the
+//! planner turns that into a [`Pin`]:
+//!
+//! - **hard** pins (`previous_response_id`, turn state, file ids) go to their owner or fail with
+//!   a typed error saying how to recover;
+//! - **soft** pins (session headers, `prompt_cache_key`, a hash of the first input items)
+//!   prefer their owner and move only when it is ineligible or nearly out of quota.
+
+mod book;
+mod keys;
+mod pin;
+
+pub use book::{ContinuityBook, ContinuityConfig};
+pub use keys::ContinuityKeys;
+pub use pin::{Pin, PinKind};

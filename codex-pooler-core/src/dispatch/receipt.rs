@@ -1,0 +1,130 @@
+//! The routing receipt: one response header telling a client how its request was routed.
+//!
+//! `x-codex-pooler-route: strategy=reset_aware; eligible=3; pin=session; account=acct_5e1f0c9a7b2d;
+//! skipped=pinned_account_near_limit; failover=429`
+//!
+//! It names the strategy, how many accounts were eligible, the continuity pin followed, an opaque
+//! handle of the serving account, why the pinned account was not used first, and the status of
+//! each attempt that was failed over. Nothing in it identifies an upstream email, id or secret;
+//! operators map handles to accounts with `codex-pooler upstreams list`.
+
+use std::fmt::Write;
+
+use super::{Attempt, AttemptResult};
+use crate::continuity::PinKind;
+use crate::model::AccountId;
+
+/// The response header carrying the receipt.
+pub const ROUTE_RECEIPT_HEADER: &str = "x-codex-pooler-route";
+
+/// How one request was routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteReceipt {
+    /// The strategy that ordered the candidates.
+    pub strategy: &'static str,
+    /// Accounts that passed every check.
+    pub eligible: usize,
+    /// The continuity pin followed.
+    pub pin: Option<PinKind>,
+    /// Why the pinned account was not used first.
+    pub pin_skipped: Option<&'static str>,
+    /// The account whose answer was sent.
+    pub served_by: Option<AccountId>,
+    /// The attempts failed over before the answer (their status, or `transport`).
+    pub failovers: Vec<String>,
+}
+
+impl RouteReceipt {
+    pub(crate) fn failovers(attempts: &[Attempt]) -> Vec<String> {
+        attempts
+            .iter()
+            .filter_map(|a| match a.result {
+                AttemptResult::Answered(_) => None,
+                AttemptResult::Retried(code) => Some(code.to_string()),
+                AttemptResult::TransportError => Some("transport".to_owned()),
+            })
+            .collect()
+    }
+
+    /// The header value.
+    pub fn header_value(&self) -> String {
+        let mut out = format!("strategy={}; eligible={}", self.strategy, self.eligible);
+        if let Some(pin) = self.pin {
+            let _ = write!(out, "; pin={}", pin.as_str());
+        }
+        if let Some(account) = self.served_by {
+            let _ = write!(out, "; account={}", account_handle(account));
+        }
+        if let Some(skipped) = self.pin_skipped {
+            let _ = write!(out, "; skipped={skipped}");
+        }
+        if !self.failovers.is_empty() {
+            let _ = write!(out, "; failover={}", self.failovers.join(","));
+        }
+        out
+    }
+}
+
+/// An opaque, stable handle for an account (`acct_` and 12 hex digits), safe to show clients.
+pub fn account_handle(account: AccountId) -> String {
+    // Not a secret, only not self-describing: a keyed mix of the store id.
+    let mut x = (account.0 as u64) ^ 0x6a09_e667_f3bc_c908;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    format!("acct_{:012x}", x & 0xffff_ffff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn header_lists_what_happened() {
+        let attempts = [
+            Attempt {
+                account: AccountId(1),
+                result: AttemptResult::Retried(429),
+                latency: Duration::ZERO,
+            },
+            Attempt {
+                account: AccountId(2),
+                result: AttemptResult::TransportError,
+                latency: Duration::ZERO,
+            },
+            Attempt {
+                account: AccountId(3),
+                result: AttemptResult::Answered(200),
+                latency: Duration::ZERO,
+            },
+        ];
+        let receipt = RouteReceipt {
+            strategy: "reset_aware",
+            eligible: 4,
+            pin: Some(PinKind::Session),
+            pin_skipped: None,
+            served_by: Some(AccountId(3)),
+            failovers: RouteReceipt::failovers(&attempts),
+        };
+        let value = receipt.header_value();
+        assert_eq!(
+            value,
+            format!(
+                "strategy=reset_aware; eligible=4; pin=session; account={}; failover=429,transport",
+                account_handle(AccountId(3))
+            )
+        );
+        assert!(http::HeaderValue::from_str(&value).is_ok());
+    }
+
+    #[test]
+    fn handles_are_stable_distinct_and_opaque() {
+        assert_eq!(account_handle(AccountId(7)), account_handle(AccountId(7)));
+        assert_ne!(account_handle(AccountId(7)), account_handle(AccountId(8)));
+        assert!(
+            !account_handle(AccountId(7)).contains('7') || account_handle(AccountId(7)).len() == 17
+        );
+    }
+}

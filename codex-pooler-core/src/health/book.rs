@@ -1,0 +1,373 @@
+//! The live health book: circuits, demotions and concurrency of every account in the process.
+//!
+//! # Contention
+//!
+//! One `Mutex` guards the whole book. Every operation is a few hash lookups and integer updates,
+//! allocates nothing on the hot path (a model's entry is created on its first failure or 429
+//! only) and never holds the lock across I/O, so the critical section is well under a
+//! microsecond. A single lock also lets [`HealthBook::begin`] test the circuit, test the account's
+//! in-flight count against its limit and claim both slots atomically, which per-shard locks would
+//! have to coordinate. If profiling ever shows contention, shard the map by [`AccountId`]: all of
+//! an attempt's state lives under one account.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use super::circuit::{Admission, CircuitBreaker, CircuitPhase, after};
+use super::guard::AttemptGuard;
+use super::limit::AdaptiveLimit;
+use super::outcome::CircuitSignal;
+use super::{AttemptOutcome, HealthConfig, HealthExclusion};
+use crate::model::AccountId;
+use crate::route::RouteClass;
+
+/// Per-account health, shared by all requests of a process; cheap to clone (one `Arc`).
+#[derive(Debug, Clone)]
+pub struct HealthBook {
+    shared: Arc<Shared>,
+}
+
+/// One circuit as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitStatus {
+    /// The upstream account.
+    pub account: AccountId,
+    /// The model.
+    pub model: String,
+    /// The route class.
+    pub class: RouteClass,
+    /// The phase at the time of the snapshot.
+    pub phase: CircuitPhase,
+    /// Consecutive failures since the last success.
+    pub consecutive_failures: u32,
+    /// Until when requests are refused, if they are.
+    pub refused_until: Option<SystemTime>,
+    /// The current open duration (doubles with each failed probe).
+    pub open_for: Duration,
+}
+
+/// One account's concurrency as operators see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountLoad {
+    /// The upstream account.
+    pub account: AccountId,
+    /// Attempts holding a slot.
+    pub in_flight: u32,
+    /// The learned concurrency limit.
+    pub limit: u32,
+}
+
+#[derive(Debug)]
+pub(super) struct Shared {
+    config: HealthConfig,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    accounts: HashMap<AccountId, AccountHealth>,
+}
+
+#[derive(Debug)]
+struct AccountHealth {
+    in_flight: u32,
+    limit: AdaptiveLimit,
+    models: HashMap<String, ModelHealth>,
+}
+
+#[derive(Debug, Default)]
+struct ModelHealth {
+    demoted_until: Option<SystemTime>,
+    circuits: HashMap<RouteClass, CircuitBreaker>,
+}
+
+impl AccountHealth {
+    fn new(config: &HealthConfig) -> Self {
+        Self {
+            in_flight: 0,
+            limit: AdaptiveLimit::new(config),
+            models: HashMap::new(),
+        }
+    }
+
+    fn breaker(&self, model: &str, class: RouteClass) -> Option<&CircuitBreaker> {
+        self.models.get(model)?.circuits.get(&class)
+    }
+
+    /// Circuit first, then concurrency, so an open circuit is reported even on a busy account.
+    fn admissible(
+        &self,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+        enforce_limit: bool,
+    ) -> Result<(), HealthExclusion> {
+        if let Some(breaker) = self.breaker(model, class) {
+            breaker
+                .permits(now)
+                .map_err(|until| HealthExclusion::CircuitOpen { until })?;
+        }
+        let limit = self.limit.current();
+        if enforce_limit && self.in_flight >= limit {
+            return Err(HealthExclusion::Busy { limit });
+        }
+        Ok(())
+    }
+}
+
+impl HealthBook {
+    /// An empty book judging by `config` (normalized, see [`HealthConfig::normalized`]).
+    pub fn new(config: HealthConfig) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                config: config.normalized(),
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &HealthConfig {
+        &self.shared.config
+    }
+
+    /// Whether `account` may take a request for `model` on `class` at `now`, without claiming
+    /// anything. Demotion does not exclude; see [`is_demoted`](Self::is_demoted).
+    pub fn check(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+    ) -> Result<(), HealthExclusion> {
+        let state = self.shared.lock();
+        match state.accounts.get(&account) {
+            Some(health) => health.admissible(model, class, now, true),
+            None => Ok(()),
+        }
+    }
+
+    /// Claims a concurrency slot on `account` (and the half-open probe, if the circuit is due
+    /// one) for an attempt starting at `now`. The slot is held until the guard is dropped.
+    pub fn begin(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+    ) -> Result<AttemptGuard, HealthExclusion> {
+        self.claim(account, model, class, now, true)
+    }
+
+    /// Like [`begin`](Self::begin) but ignores the concurrency limit (the circuit still
+    /// applies): for when every candidate is busy and the caller chose to overflow rather than
+    /// refuse.
+    pub fn begin_over_limit(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+    ) -> Result<AttemptGuard, HealthExclusion> {
+        self.claim(account, model, class, now, false)
+    }
+
+    /// Attempts of `account` currently holding a slot.
+    pub fn in_flight(&self, account: AccountId) -> u32 {
+        self.shared
+            .lock()
+            .accounts
+            .get(&account)
+            .map_or(0, |h| h.in_flight)
+    }
+
+    /// The learned concurrency limit of `account`.
+    pub fn limit(&self, account: AccountId) -> u32 {
+        self.shared
+            .lock()
+            .accounts
+            .get(&account)
+            .map_or(self.shared.config.initial_limit, |h| h.limit.current())
+    }
+
+    /// Whether a recent 429 demoted `account` for `model`: still eligible, but ranked last.
+    pub fn is_demoted(&self, account: AccountId, model: &str, now: SystemTime) -> bool {
+        let state = self.shared.lock();
+        let until = state
+            .accounts
+            .get(&account)
+            .and_then(|h| h.models.get(model))
+            .and_then(|m| m.demoted_until);
+        // A deadline further than `demote_for` away means the clock stepped back: not demoted.
+        until.is_some_and(|until| {
+            until
+                .duration_since(now)
+                .is_ok_and(|left| !left.is_zero() && left <= self.shared.config.demote_for)
+        })
+    }
+
+    /// Every circuit the book has seen, as of `now`, ordered by account, model and class.
+    pub fn circuits(&self, now: SystemTime) -> Vec<CircuitStatus> {
+        let state = self.shared.lock();
+        let mut out: Vec<CircuitStatus> = state
+            .accounts
+            .iter()
+            .flat_map(|(account, health)| {
+                health.models.iter().flat_map(move |(model, m)| {
+                    m.circuits.iter().map(move |(class, b)| CircuitStatus {
+                        account: *account,
+                        model: model.clone(),
+                        class: *class,
+                        phase: b.phase(now),
+                        consecutive_failures: b.consecutive_failures(),
+                        refused_until: b.refused_until(now),
+                        open_for: b.open_for(),
+                    })
+                })
+            })
+            .collect();
+        drop(state);
+        out.sort_by(|a, b| {
+            (a.account, &a.model, a.class.as_str()).cmp(&(b.account, &b.model, b.class.as_str()))
+        });
+        out
+    }
+
+    /// In-flight count and limit of every account the book has seen, ordered by account.
+    pub fn accounts(&self) -> Vec<AccountLoad> {
+        let state = self.shared.lock();
+        let mut out: Vec<AccountLoad> = state
+            .accounts
+            .iter()
+            .map(|(account, h)| AccountLoad {
+                account: *account,
+                in_flight: h.in_flight,
+                limit: h.limit.current(),
+            })
+            .collect();
+        drop(state);
+        out.sort_by_key(|l| l.account);
+        out
+    }
+
+    fn claim(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+        enforce_limit: bool,
+    ) -> Result<AttemptGuard, HealthExclusion> {
+        // Allocated before taking the lock; the guard needs its own copy anyway.
+        let owned_model = model.to_owned();
+        let mut state = self.shared.lock();
+        let health = state
+            .accounts
+            .entry(account)
+            .or_insert_with(|| AccountHealth::new(&self.shared.config));
+        health.admissible(model, class, now, enforce_limit)?;
+        let breaker = health
+            .models
+            .get_mut(model)
+            .and_then(|m| m.circuits.get_mut(&class));
+        // No breaker yet means closed with no failures: an ordinary attempt.
+        let admission = match breaker {
+            Some(b) => b
+                .admit(now)
+                .map_err(|until| HealthExclusion::CircuitOpen { until })?,
+            None => Admission::Normal,
+        };
+        health.in_flight = health.in_flight.saturating_add(1);
+        drop(state);
+        Ok(AttemptGuard::new(
+            Arc::clone(&self.shared),
+            account,
+            owned_model,
+            class,
+            admission,
+        ))
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the state consistent, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies the outcome of an attempt that still holds its slot.
+    pub(super) fn record(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        admission: Admission,
+        outcome: AttemptOutcome,
+        now: SystemTime,
+    ) {
+        let config = &self.config;
+        let mut state = self.lock();
+        let Some(health) = state.accounts.get_mut(&account) else {
+            return;
+        };
+        match outcome {
+            AttemptOutcome::Success => health.limit.on_success(config, health.in_flight),
+            AttemptOutcome::RateLimited => {
+                health.limit.on_rate_limited(config, now);
+            }
+            _ => {}
+        }
+        // A model's entry is created only when there is something to remember about it: a
+        // demotion or a failure. A success or neutral outcome on a never-failing model has no
+        // circuit to update (it would be closed with no count).
+        let fails = outcome.circuit_signal() == CircuitSignal::Failure;
+        if (fails || outcome.demotes()) && !health.models.contains_key(model) {
+            health
+                .models
+                .insert(model.to_owned(), ModelHealth::default());
+        }
+        let Some(entry) = health.models.get_mut(model) else {
+            return;
+        };
+        if outcome.demotes() {
+            let until = after(now, config.demote_for);
+            entry.demoted_until = Some(entry.demoted_until.map_or(until, |u| u.max(until)));
+        }
+        if fails {
+            entry
+                .circuits
+                .entry(class)
+                .or_insert_with(|| CircuitBreaker::new(config));
+        }
+        if let Some(breaker) = entry.circuits.get_mut(&class) {
+            breaker.record(config, admission, outcome, now);
+        }
+    }
+
+    /// Frees the slot of an ending attempt; an unrecorded probe gives its probe slot back.
+    pub(super) fn release(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        admission: Admission,
+        recorded: bool,
+    ) {
+        let mut state = self.lock();
+        let Some(health) = state.accounts.get_mut(&account) else {
+            return;
+        };
+        health.in_flight = health.in_flight.saturating_sub(1);
+        if recorded {
+            return;
+        }
+        if let Some(b) = health
+            .models
+            .get_mut(model)
+            .and_then(|m| m.circuits.get_mut(&class))
+        {
+            b.abandon(admission);
+        }
+    }
+}

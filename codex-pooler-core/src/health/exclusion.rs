@@ -1,0 +1,64 @@
+//! Why account health keeps an account out of a request.
+
+use std::time::SystemTime;
+
+/// The reason [`HealthBook::check`](super::HealthBook::check) or
+/// [`HealthBook::begin`](super::HealthBook::begin) refused an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HealthExclusion {
+    /// The circuit for this account, model and route class is open, or half-open with its one
+    /// probe already in flight.
+    #[error("circuit open for this account and model")]
+    CircuitOpen {
+        /// When a request may be tried again (the next probe, or when an in-flight probe goes
+        /// stale).
+        until: SystemTime,
+    },
+    /// The account already carries as many requests as its adaptive concurrency limit allows.
+    #[error("account busy at its concurrency limit of {limit}")]
+    Busy {
+        /// The limit in force.
+        limit: u32,
+    },
+}
+
+impl HealthExclusion {
+    /// Stable, low-cardinality label for records and metrics.
+    pub const fn reason_code(&self) -> &'static str {
+        match self {
+            Self::CircuitOpen { .. } => "circuit_open",
+            Self::Busy { .. } => "account_busy",
+        }
+    }
+
+    /// When the account may be admitted again, if known (a busy account frees up whenever one
+    /// of its requests ends, so that is unknown).
+    pub const fn retry_at(&self) -> Option<SystemTime> {
+        match self {
+            Self::CircuitOpen { until } => Some(*until),
+            Self::Busy { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::from_unix_seconds;
+
+    #[test]
+    fn codes_and_retry_times() {
+        let until = from_unix_seconds(42);
+        let open = HealthExclusion::CircuitOpen { until };
+        assert_eq!(open.reason_code(), "circuit_open");
+        assert_eq!(open.retry_at(), Some(until));
+        let busy = HealthExclusion::Busy { limit: 4 };
+        assert_eq!(busy.reason_code(), "account_busy");
+        assert_eq!(busy.retry_at(), None);
+        assert_eq!(
+            busy.to_string(),
+            "account busy at its concurrency limit of 4"
+        );
+    }
+}

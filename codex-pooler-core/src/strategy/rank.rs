@@ -1,0 +1,108 @@
+//! Ordering by a precomputed rank: the engine under every scored strategy.
+//!
+//! A scored strategy maps each candidate to an integer rank (higher is better). Scores that are
+//! floats are bucketed first, so that practically equal accounts tie and the tie is broken by
+//! rendezvous weight (sticky per thread) and then by load ([`p2c_tie_break`]), instead of by
+//! float noise.
+
+use std::time::SystemTime;
+
+use super::{Candidate, Rendezvous, StrategyInput, p2c_tie_break};
+
+/// How many mantissa bits [`relative_bucket`] keeps: scores within about 1/64 (1.6 %) of each
+/// other share a bucket.
+const BUCKET_MANTISSA_BITS: u32 = 6;
+
+/// Orders `candidates` by `rank` (descending), ties by rendezvous weight on the request's
+/// affinity, then lets the least loaded of two tied leaders go first.
+pub(crate) fn order_ranked(
+    input: &StrategyInput<'_>,
+    candidates: &mut [Candidate],
+    mut rank: impl FnMut(&Candidate) -> u32,
+) {
+    let affinity = input.affinity();
+    let tied = sort_by_rank(candidates, |c| {
+        (rank(c), Rendezvous::weight(affinity, c.account.id))
+    });
+    p2c_tie_break(candidates, tied, affinity);
+}
+
+/// The low bits of a packed sort key: the candidate's input index.
+const INDEX_MASK: u128 = u32::MAX as u128;
+
+/// Sorts `candidates` best first by `(rank, weight)`, both descending (equal keys keep their input
+/// order), and returns how many lead with the top rank.
+///
+/// Each key is computed once and packed with the input index into one `u128`
+/// (`rank | weight | index`, the first two inverted so an ascending sort puts the best first);
+/// only those integers are sorted, and the candidates are then moved into place with swaps, so
+/// nothing is cloned.
+pub(crate) fn sort_by_rank(
+    candidates: &mut [Candidate],
+    mut key: impl FnMut(&Candidate) -> (u32, u64),
+) -> usize {
+    let len = candidates.len();
+    if len < 2 {
+        return len;
+    }
+    // Indices fit in 32 bits: a slice of 2^32 candidates (over 300 GB) cannot be planned.
+    let mut keys: Vec<u128> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (rank, weight) = key(c);
+            let order = !((u128::from(rank) << 96) | (u128::from(weight) << 32));
+            (order & !INDEX_MASK) | i as u128
+        })
+        .collect();
+    keys.sort_unstable();
+    let top = keys[0] >> 96;
+    let tied = keys.iter().take_while(|k| *k >> 96 == top).count();
+    // Apply the permutation in place (as `slice::sort_by_cached_key` does): the candidate for
+    // slot `i` is at the index packed in `keys[i]`, unless an earlier swap moved it; follow the
+    // chain to find it.
+    let index = |k: u128| (k & INDEX_MASK) as usize;
+    for i in 0..len {
+        let mut from = index(keys[i]);
+        while from < i {
+            from = index(keys[from]);
+        }
+        keys[i] = (keys[i] & !INDEX_MASK) | from as u128;
+        candidates.swap(i, from);
+    }
+    tied
+}
+
+/// A monotonic integer bucket for a non-negative score, below 2^18: equal buckets mean the scores
+/// agree to within about 1.6 % (relative). Negative and NaN scores fall in bucket 0.
+pub(crate) fn relative_bucket(score: f64) -> u32 {
+    if score.is_nan() || score <= 0.0 {
+        return 0;
+    }
+    // For positive floats the IEEE-754 bit pattern orders like the value; dropping low mantissa
+    // bits groups neighbours. What is left is the 11-bit exponent and 6 mantissa bits.
+    (score.to_bits() >> (f64::MANTISSA_DIGITS - 1 - BUCKET_MANTISSA_BITS)) as u32
+}
+
+/// Whole seconds since the Unix epoch: 0 before it, saturating in 2106.
+pub(crate) fn epoch_seconds(t: SystemTime) -> u32 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_group_neighbours() {
+        let xs = [0.0, 1e-6, 0.3, 0.31, 1.0, 1.01, 2.0, 20.0, 400.0];
+        for w in xs.windows(2) {
+            assert!(relative_bucket(w[0]) <= relative_bucket(w[1]), "{w:?}");
+        }
+        assert_eq!(relative_bucket(1.0), relative_bucket(1.01));
+        assert!(relative_bucket(1.0) < relative_bucket(1.05));
+        assert_eq!(relative_bucket(-1.0), 0);
+        assert_eq!(relative_bucket(f64::NAN), 0);
+    }
+}

@@ -1,0 +1,119 @@
+//! One `GET /backend-api/wham/usage` call: a small hyper client and the request it sends.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use codex_pooler_core::model::UpstreamAccount;
+use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use http::{Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::upstream::AccessToken;
+
+/// The usage endpoint, under an account's base URL.
+pub const USAGE_PATH: &str = "/backend-api/wham/usage";
+
+/// The largest usage body read (payloads are a few hundred bytes).
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The probe's HTTP client: hyper over rustls (ring), like the upstream client.
+pub(super) type ProbeClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// Why a call produced no answer.
+#[derive(Debug)]
+pub(super) enum CallError {
+    Transport,
+}
+
+/// Builds the probe client with the default TLS roots.
+pub(super) fn default_client() -> ProbeClient {
+    // Invariant: the ring provider supports rustls' safe default protocol versions, the only way
+    // this builder step can fail.
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+        .expect("ring supports the default TLS versions");
+    build_client(builder)
+}
+
+/// Builds the probe client with a custom TLS configuration (for a private CA).
+pub(super) fn client_with_tls(tls: rustls::ClientConfig) -> ProbeClient {
+    build_client(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls))
+}
+
+fn build_client(
+    builder: hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
+) -> ProbeClient {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    let https = builder
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(8)
+        .build(https)
+}
+
+/// The usage URI for `account`, under its own base URL or `default_base_url`.
+pub(super) fn usage_uri(account: &UpstreamAccount, default_base_url: &str) -> Option<Uri> {
+    let base = account
+        .base_url
+        .as_deref()
+        .unwrap_or(default_base_url)
+        .trim_end_matches('/');
+    format!("{base}{USAGE_PATH}").parse().ok()
+}
+
+/// The GET request, with the account's bearer token and `chatgpt-account-id`.
+///
+/// The account id header is left out when it is empty or a local placeholder (`email_...`,
+/// `local_...`), which upstream would reject. `None` when a value cannot be a header.
+pub(super) fn usage_request(
+    uri: Uri,
+    account: &UpstreamAccount,
+    token: &AccessToken,
+) -> Option<Request<Empty<Bytes>>> {
+    let mut request = Request::new(Empty::new());
+    *request.method_mut() = Method::GET;
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::try_from(format!("Bearer {}", token.expose())).ok()?,
+    );
+    let id = account.chatgpt_account_id.trim();
+    if !id.is_empty() && !id.starts_with("email_") && !id.starts_with("local_") {
+        headers.insert("chatgpt-account-id", HeaderValue::try_from(id).ok()?);
+    }
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    Some(request)
+}
+
+/// Sends `request`; reads the body only on success, up to [`MAX_BODY_BYTES`].
+pub(super) async fn send(
+    client: &ProbeClient,
+    request: Request<Empty<Bytes>>,
+) -> Result<(StatusCode, Bytes), CallError> {
+    let response = client
+        .request(request)
+        .await
+        .map_err(|_| CallError::Transport)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Ok((status, Bytes::new()));
+    }
+    let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|_| CallError::Transport)?
+        .to_bytes();
+    Ok((status, body))
+}
