@@ -7,12 +7,17 @@
 //! Order of the account checks:
 //! 1. lifecycle routable (`active`, `refresh_due`, `refreshing`),
 //! 2. model listed by the account,
-//! 3. not known to be exhausted (quota evidence).
+//! 3. not known to be exhausted (quota evidence),
+//! 4. its circuit for this model and route class not open (health).
+//!
+//! An account at its concurrency limit is not excluded: it ranks after accounts with room.
 
 use std::time::SystemTime;
 
+use crate::health::HealthExclusion;
 use crate::live::LiveState;
 use crate::model::{Lifecycle, UpstreamAccount};
+use crate::route::RouteClass;
 
 /// Why one account was not a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +30,11 @@ pub enum Exclusion {
     /// Its quota is used up until the given time.
     QuotaExhausted {
         /// When the quota resets.
+        until: SystemTime,
+    },
+    /// Its circuit is open (repeated 5xx, transport errors or 401s) until the given time.
+    CircuitOpen {
+        /// When a probe may go again.
         until: SystemTime,
     },
 }
@@ -40,6 +50,7 @@ impl Exclusion {
             Self::NotRoutable(_) => "account_not_routable",
             Self::ModelUnsupported => "model_unsupported",
             Self::QuotaExhausted { .. } => "quota_exhausted",
+            Self::CircuitOpen { .. } => "circuit_open",
         }
     }
 }
@@ -48,6 +59,7 @@ impl Exclusion {
 pub fn check_account(
     account: &UpstreamAccount,
     model: &str,
+    class: RouteClass,
     live: &LiveState,
     now: SystemTime,
 ) -> Result<(), Exclusion> {
@@ -60,7 +72,11 @@ pub fn check_account(
     if let Some(until) = live.quota.exhausted_until(account.id, now) {
         return Err(Exclusion::QuotaExhausted { until });
     }
-    Ok(())
+    match live.health.check(account.id, model, class, now) {
+        Err(HealthExclusion::CircuitOpen { until }) => Err(Exclusion::CircuitOpen { until }),
+        // Busy accounts stay eligible; the planner ranks them last.
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -98,24 +114,30 @@ mod tests {
         // Lifecycle is checked before model and quota.
         let paused = account(Lifecycle::Paused);
         assert_eq!(
-            check_account(&paused, "other", &live, now)
+            check_account(&paused, "other", RouteClass::Responses, &live, now)
                 .unwrap_err()
                 .reason_code(),
             "account_paused"
         );
         let active = account(Lifecycle::Active);
         assert_eq!(
-            check_account(&active, "other", &live, now),
+            check_account(&active, "other", RouteClass::Responses, &live, now),
             Err(Exclusion::ModelUnsupported)
         );
         assert_eq!(
-            check_account(&active, "m", &live, now),
+            check_account(&active, "m", RouteClass::Responses, &live, now),
             Err(Exclusion::QuotaExhausted {
                 until: from_unix_seconds(200)
             })
         );
         assert_eq!(
-            check_account(&active, "m", &live, from_unix_seconds(200)),
+            check_account(
+                &active,
+                "m",
+                RouteClass::Responses,
+                &live,
+                from_unix_seconds(200)
+            ),
             Ok(())
         );
     }

@@ -160,6 +160,29 @@ proptest! {
     }
 
     #[test]
+    fn order_top_agrees_with_order_on_the_first_k(
+        kind in kind(),
+        facts in facts(),
+        seed: u64,
+        k in 0usize..30,
+        c in candidates(),
+    ) {
+        let strategy = kind.build();
+        let mut full = c.clone();
+        let mut top = c;
+        order(strategy.as_ref(), &facts, seed, &mut full);
+        let input = StrategyInput { facts: &facts, pool: PoolId(1), key: KeyId(1), seed, now: now() };
+        strategy.order_top(&input, &mut top, k);
+        let k = k.min(full.len());
+        prop_assert_eq!(&ids(&full)[..k], &ids(&top)[..k]);
+        let mut rest = ids(&top);
+        rest.sort_unstable();
+        let mut all = ids(&full);
+        all.sort_unstable();
+        prop_assert_eq!(rest, all);
+    }
+
+    #[test]
     fn headroom_first_puts_more_headroom_first(
         facts in facts(),
         seed: u64,

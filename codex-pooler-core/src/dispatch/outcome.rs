@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::body::PoolBody;
 use crate::eligibility::Exclusion;
+use crate::health::AttemptGuard;
 use crate::model::{AccountId, UpstreamAccount};
 use crate::plan::Rejection;
 
@@ -47,6 +48,9 @@ pub struct Outcome {
     pub receipt: Option<RouteReceipt>,
     /// The pooler's own error code, when the pooler (not upstream) produced the response.
     pub error_code: Option<&'static str>,
+    /// The serving account's concurrency slot: hold it until the response body ends, then drop
+    /// it.
+    pub guard: Option<AttemptGuard>,
 }
 
 impl Outcome {
@@ -59,6 +63,14 @@ impl Outcome {
             exclusions: rejection.exclusions,
             receipt: None,
             error_code: Some(rejection.error.code()),
+            guard: None,
         }
+    }
+
+    /// Attaches the serving account's concurrency slot.
+    #[must_use]
+    pub fn with_guard(mut self, guard: AttemptGuard) -> Self {
+        self.guard = Some(guard);
+        self
     }
 }

@@ -19,10 +19,11 @@ use crate::body::{PoolBody, full};
 use crate::clock::{Clock, unix_seconds};
 use crate::eligibility::Exclusion;
 use crate::error::PoolerError;
+use crate::health::{AttemptOutcome, HealthExclusion};
 use crate::live::LiveState;
 use crate::model::UpstreamAccount;
 use crate::plan::RoutePlan;
-use crate::quota::{parse_usage_limit, windows_from_headers};
+use crate::quota::parse_usage_limit;
 use crate::request::{PlannedRequest, UpstreamCall};
 
 /// Tries the planned candidates in order against the inner upstream service.
@@ -98,10 +99,27 @@ where
     let mut usage_limited = 0usize;
     let mut last_failure: Option<http::Response<PoolBody>> = None;
 
+    let model = request.facts.model.clone().unwrap_or_default();
+    let class = request.route.class;
     let candidates = plan.candidates.clone();
     for (index, account) in candidates.iter().enumerate() {
         let is_last = index + 1 == total;
         let started = clock.now();
+        // The slot is held until the response body ends (the guard travels with the outcome).
+        let mut guard = match live.health.begin(account.id, &model, class, started) {
+            Ok(guard) => guard,
+            Err(HealthExclusion::Busy { .. }) => {
+                match live
+                    .health
+                    .begin_over_limit(account.id, &model, class, started)
+                {
+                    Ok(guard) => guard,
+                    Err(_) => continue,
+                }
+            }
+            // Its circuit opened since the plan was made.
+            Err(_) => continue,
+        };
         let call = UpstreamCall {
             account: Arc::clone(account),
             request: Arc::clone(&request),
@@ -117,6 +135,7 @@ where
             Err(err) => {
                 let err: BoxError = err.into();
                 tracing::debug!(account = %account.id, error = %err, "upstream attempt failed");
+                guard.record(AttemptOutcome::TransportError, clock.now());
                 attempts.push(Attempt {
                     account: account.id,
                     result: AttemptResult::TransportError,
@@ -129,9 +148,11 @@ where
         let now = clock.now();
         let status = response.status();
         live.quota
-            .observe_windows(account.id, &windows_from_headers(response.headers(), now));
+            .observe_headers(account.id, response.headers(), now);
         if !is_retryable(status) {
+            guard.record(AttemptOutcome::from_status(status, false), now);
             if status.is_success() {
+                live.record_success(account.id, now);
                 learn_continuity(&live, &request, account.id, response.headers(), now);
             }
             attempts.push(Attempt {
@@ -139,16 +160,19 @@ where
                 result: AttemptResult::Answered(status.as_u16()),
                 latency,
             });
-            return finish(plan, attempts, Some(Arc::clone(account)), response, None);
+            let served = Some(Arc::clone(account));
+            return finish(plan, attempts, served, response, None).with_guard(guard);
         }
 
         // A retryable answer: read its (small) body to learn from it, then either move on or,
         // on the last candidate, hand the same answer to the client.
         let (parts, body) = response.into_parts();
         let body = read_error_body(body).await;
-        if status == StatusCode::TOO_MANY_REQUESTS
-            && let Some(limit) = parse_usage_limit(&body, now)
-        {
+        let limit = (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| parse_usage_limit(&body, now))
+            .flatten();
+        guard.record(AttemptOutcome::from_status(status, limit.is_some()), now);
+        if let Some(limit) = limit {
             live.quota.observe_limit(account.id, limit, now);
             usage_limited += 1;
         }
@@ -231,6 +255,7 @@ fn finish(
         exclusions: plan.exclusions,
         receipt: Some(receipt),
         error_code,
+        guard: None,
     }
 }
 

@@ -121,9 +121,11 @@ impl Planner {
         let mut candidates = Vec::with_capacity(accounts.len());
         let mut exclusions = Vec::new();
         for account in accounts {
-            match check_account(account, model, live, now) {
+            match check_account(account, model, request.route.class, live, now) {
                 Ok(()) => candidates.push(Candidate {
                     quota: live.quota.view(account.id, now),
+                    in_flight: live.health.in_flight(account.id),
+                    last_success: live.last_success(account.id),
                     ..Candidate::new(Arc::clone(account))
                 }),
                 Err(exclusion) => exclusions.push((account.id, exclusion)),
@@ -151,6 +153,12 @@ impl Planner {
             now,
         };
         self.strategy.order(&input, &mut candidates);
+        // Accounts at their concurrency limit, then accounts demoted by a recent 429, go last;
+        // the strategy's order holds within each group.
+        candidates.sort_by_key(|c| {
+            let busy = live.health.in_flight(c.account.id) >= live.health.limit(c.account.id);
+            (busy, live.health.is_demoted(c.account.id, model, now))
+        });
 
         let mut pin_skipped = None;
         let mut followed = None;
@@ -227,32 +235,35 @@ fn hard_pinned(
 /// The client error when every account serving the model was excluded.
 ///
 /// If quota is the only reason, the pool is exhausted: answer `usage_limit_reached` with the
-/// earliest reset. Otherwise `no_eligible_account`, with a retry time when a quota reset is known.
+/// earliest reset. Otherwise `no_eligible_account`, with a retry time when a quota reset or a
+/// circuit probe time is known.
 fn nothing_eligible(exclusions: &[(AccountId, Exclusion)], now: SystemTime) -> PoolerError {
     let relevant: Vec<&Exclusion> = exclusions
         .iter()
         .map(|(_, e)| e)
         .filter(|e| !matches!(e, Exclusion::ModelUnsupported))
         .collect();
-    let earliest_reset = relevant
-        .iter()
-        .filter_map(|e| match e {
-            Exclusion::QuotaExhausted { until } => Some(*until),
-            _ => None,
-        })
-        .min();
+    let earliest = |quota_only: bool| {
+        relevant
+            .iter()
+            .filter_map(|e| match e {
+                Exclusion::QuotaExhausted { until } => Some(*until),
+                Exclusion::CircuitOpen { until } if !quota_only => Some(*until),
+                _ => None,
+            })
+            .min()
+    };
     let all_quota = relevant
         .iter()
         .all(|e| matches!(e, Exclusion::QuotaExhausted { .. }));
-    match earliest_reset {
+    match earliest(true) {
         Some(at) if all_quota => PoolerError::usage_limit_reached(
             unix_seconds(at),
             at.duration_since(now).unwrap_or(Duration::ZERO),
         ),
-        Some(at) => {
-            PoolerError::no_eligible_account(Some(at.duration_since(now).unwrap_or_default()))
-        }
-        None => PoolerError::no_eligible_account(None),
+        _ => PoolerError::no_eligible_account(
+            earliest(false).map(|at| at.duration_since(now).unwrap_or_default()),
+        ),
     }
 }
 

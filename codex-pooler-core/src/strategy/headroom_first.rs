@@ -63,7 +63,11 @@ impl RoutingStrategy for HeadroomFirst {
     }
 
     fn order(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate]) {
-        order_ranked(input, candidates, |c| Self::rank(c, input.now));
+        self.order_top(input, candidates, candidates.len());
+    }
+
+    fn order_top(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate], k: usize) {
+        order_ranked(input, candidates, k, |c| Self::rank(c, input.now));
     }
 }
 

@@ -24,7 +24,11 @@ impl RoutingStrategy for LeastRecentSuccess {
     }
 
     fn order(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate]) {
-        order_ranked(input, candidates, |c| match c.last_success {
+        self.order_top(input, candidates, candidates.len());
+    }
+
+    fn order_top(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate], k: usize) {
+        order_ranked(input, candidates, k, |c| match c.last_success {
             None => u32::MAX,
             Some(at) => (u32::MAX - 1).saturating_sub(epoch_seconds(at)),
         });

@@ -123,6 +123,16 @@ pub trait RoutingStrategy: Send + Sync + fmt::Debug + 'static {
 
     /// Reorders `candidates` in place, best first. Must be deterministic for a given input.
     fn order(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate]);
+
+    /// Puts the `k` best candidates first, in the order [`order`](Self::order) gives them; the
+    /// rest of the slice may be left in any order (it stays a permutation).
+    ///
+    /// A planner that tries at most `k` accounts needs no more. The built-in strategies select
+    /// the first `k` in O(n) instead of sorting; the default orders everything.
+    fn order_top(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate], k: usize) {
+        let _ = k;
+        self.order(input, candidates);
+    }
 }
 
 #[cfg(test)]

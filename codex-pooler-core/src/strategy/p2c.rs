@@ -37,15 +37,18 @@ use super::rendezvous::splitmix;
 /// assert_eq!(candidates[0].account.id, AccountId(2));
 /// ```
 pub fn p2c_tie_break(candidates: &mut [Candidate], tied: usize, seed: u64) {
-    let tied = tied.min(candidates.len());
-    if tied < 2 {
+    let Some(challenger) = challenger(tied.min(candidates.len()), seed) else {
         return;
-    }
-    // `tied - 1` fits in u64 on every supported target; the remainder is below `tied`.
-    let challenger = 1 + (splitmix(seed ^ 0x7032_6321) % (tied as u64 - 1)) as usize;
+    };
     if candidates[challenger].in_flight < candidates[0].in_flight {
         candidates[..=challenger].rotate_right(1);
     }
+}
+
+/// Step 3: the position of the second choice in a tie group of `tied`, if there is one.
+pub(crate) fn challenger(tied: usize, seed: u64) -> Option<usize> {
+    // `tied - 1` fits in u64 on every supported target; the remainder is below `tied`.
+    (tied >= 2).then(|| 1 + (splitmix(seed ^ 0x7032_6321) % (tied as u64 - 1)) as usize)
 }
 
 #[cfg(test)]

@@ -2,48 +2,56 @@
 //!
 //! A scored strategy maps each candidate to an integer rank (higher is better). Scores that are
 //! floats are bucketed first, so that practically equal accounts tie and the tie is broken by
-//! rendezvous weight (sticky per thread) and then by load ([`p2c_tie_break`]), instead of by
-//! float noise.
+//! rendezvous weight (sticky per thread) and then by load
+//! ([`p2c_tie_break`](super::p2c_tie_break)), instead of by float noise.
 
 use std::time::SystemTime;
 
-use super::{Candidate, Rendezvous, StrategyInput, p2c_tie_break};
+use super::{Candidate, Rendezvous, StrategyInput};
 
 /// How many mantissa bits [`relative_bucket`] keeps: scores within about 1/64 (1.6 %) of each
 /// other share a bucket.
 const BUCKET_MANTISSA_BITS: u32 = 6;
 
 /// Orders `candidates` by `rank` (descending), ties by rendezvous weight on the request's
-/// affinity, then lets the least loaded of two tied leaders go first.
+/// affinity, then lets the less loaded of two tied leaders go first. Only the first `top`
+/// positions are guaranteed; pass the slice length for a full order.
 pub(crate) fn order_ranked(
     input: &StrategyInput<'_>,
     candidates: &mut [Candidate],
+    top: usize,
     mut rank: impl FnMut(&Candidate) -> u32,
 ) {
     let affinity = input.affinity();
-    let tied = sort_by_rank(candidates, |c| {
+    arrange(candidates, top, Some(affinity), |c| {
         (rank(c), Rendezvous::weight(affinity, c.account.id))
     });
-    p2c_tie_break(candidates, tied, affinity);
 }
 
 /// The low bits of a packed sort key: the candidate's input index.
 const INDEX_MASK: u128 = u32::MAX as u128;
 
-/// Sorts `candidates` best first by `(rank, weight)`, both descending (equal keys keep their input
-/// order), and returns how many lead with the top rank.
+/// Arranges `candidates` best first by `(rank, weight)`, both descending (equal keys keep their
+/// input order), then, with a `p2c_seed`, applies [`p2c_tie_break`](super::p2c_tie_break) to the
+/// group tied on the top rank.
+///
+/// Only the first `top` positions are put in that order; the rest of the slice is left in an
+/// unspecified order. The first `top` are the same as in a full arrangement.
 ///
 /// Each key is computed once and packed with the input index into one `u128`
-/// (`rank | weight | index`, the first two inverted so an ascending sort puts the best first);
-/// only those integers are sorted, and the candidates are then moved into place with swaps, so
-/// nothing is cloned.
-pub(crate) fn sort_by_rank(
+/// (`!rank | !weight | index`, so an ascending integer sort puts the best first). Only those
+/// integers are sorted, or for a short `top` selected in O(n), and only the first `top`
+/// candidates are then moved into place with swaps, so nothing is cloned.
+pub(crate) fn arrange(
     candidates: &mut [Candidate],
+    top: usize,
+    p2c_seed: Option<u64>,
     mut key: impl FnMut(&Candidate) -> (u32, u64),
-) -> usize {
+) {
     let len = candidates.len();
-    if len < 2 {
-        return len;
+    let top = top.min(len);
+    if len < 2 || top == 0 {
+        return;
     }
     // Indices fit in 32 bits: a slice of 2^32 candidates (over 300 GB) cannot be planned.
     let mut keys: Vec<u128> = candidates
@@ -55,14 +63,33 @@ pub(crate) fn sort_by_rank(
             (order & !INDEX_MASK) | i as u128
         })
         .collect();
-    keys.sort_unstable();
-    let top = keys[0] >> 96;
-    let tied = keys.iter().take_while(|k| *k >> 96 == top).count();
-    // Apply the permutation in place (as `slice::sort_by_cached_key` does): the candidate for
-    // slot `i` is at the index packed in `keys[i]`, unless an earlier swap moved it; follow the
-    // chain to find it.
+    if top == len {
+        keys.sort_unstable();
+    } else {
+        keys.select_nth_unstable(top - 1);
+        keys[..top].sort_unstable();
+    }
     let index = |k: u128| (k & INDEX_MASK) as usize;
-    for i in 0..len {
+
+    // Power of two choices among the top tie, on the keys, so it works on a partial order.
+    if let Some(seed) = p2c_seed {
+        let best = keys[0] >> 96;
+        let tied = keys.iter().filter(|k| *k >> 96 == best).count();
+        if let Some(c) = super::p2c::challenger(tied, seed) {
+            if c >= top {
+                // Bring the `c`-th best into position `c` (the slice beyond `top` is unsorted).
+                keys[top..].select_nth_unstable(c - top);
+            }
+            if candidates[index(keys[c])].in_flight < candidates[index(keys[0])].in_flight {
+                keys[..=c].rotate_right(1);
+            }
+        }
+    }
+
+    // Move the wanted candidates into the first `top` slots (as `slice::sort_by_cached_key`
+    // does): the candidate for slot `i` is at the index packed in `keys[i]`, unless an earlier
+    // swap moved it; follow the chain of earlier slots to find it.
+    for i in 0..top {
         let mut from = index(keys[i]);
         while from < i {
             from = index(keys[from]);
@@ -70,7 +97,6 @@ pub(crate) fn sort_by_rank(
         keys[i] = (keys[i] & !INDEX_MASK) | from as u128;
         candidates.swap(i, from);
     }
-    tied
 }
 
 /// A monotonic integer bucket for a non-negative score, below 2^18: equal buckets mean the scores

@@ -1,7 +1,7 @@
 //! Rendezvous (highest-random-weight) ordering.
 
-use super::rank::sort_by_rank;
-use super::{Candidate, RoutingStrategy, StrategyInput, p2c_tie_break};
+use super::rank::arrange;
+use super::{Candidate, RoutingStrategy, StrategyInput};
 use crate::model::AccountId;
 
 /// Orders accounts by a rendezvous hash of the request's continuity key and the account id.
@@ -11,7 +11,7 @@ use crate::model::AccountId;
 /// 2. Score each candidate [`Rendezvous::weight`]`(affinity, account id)`.
 /// 3. Sort by descending weight.
 /// 4. Only for a request without a continuity key, where every account is equally good:
-///    [`p2c_tie_break`] over the whole list, so a keyless request avoids the busier of two
+///    [`p2c_tie_break`](super::p2c_tie_break) over the whole list, so a keyless request avoids the busier of two
 ///    random accounts.
 ///
 /// A thread therefore stays on the same account while that account stays eligible, and when an
@@ -38,11 +38,16 @@ impl RoutingStrategy for Rendezvous {
     }
 
     fn order(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate]) {
+        self.order_top(input, candidates, candidates.len());
+    }
+
+    fn order_top(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate], k: usize) {
         let affinity = input.affinity();
-        let all = sort_by_rank(candidates, |c| (0, Self::weight(affinity, c.account.id)));
-        if input.facts.continuity_key.is_none() {
-            p2c_tie_break(candidates, all, affinity);
-        }
+        // Every candidate has rank 0, so without a key the whole list is the tie group.
+        let p2c = input.facts.continuity_key.is_none().then_some(affinity);
+        arrange(candidates, k, p2c, |c| {
+            (0, Self::weight(affinity, c.account.id))
+        });
     }
 }
 

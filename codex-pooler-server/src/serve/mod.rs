@@ -6,8 +6,10 @@ mod demo;
 use std::sync::Arc;
 use std::time::Duration;
 
+use codex_pooler_core::clock::SystemClock;
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::records::{RecordWriter, RecordWriterConfig};
+use codex_pooler_tower::usage_probe::UsageProbe;
 use codex_pooler_tower::{ConfigSync, Pooler};
 use tokio::net::TcpListener;
 
@@ -42,8 +44,19 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     let pooler = Pooler::builder(sync.snapshot(), hasher)
         .credentials(sync.credentials())
         .records(writer.clone())
-        .upstream_base_url(upstream_base_url)
+        .upstream_base_url(upstream_base_url.clone())
         .build();
+    let probe = (args.usage_probe_interval_secs > 0).then(|| {
+        UsageProbe::new(
+            sync.snapshot(),
+            sync.credentials(),
+            Arc::clone(pooler.live()),
+            &upstream_base_url,
+            Arc::new(SystemClock),
+        )
+        .interval(Duration::from_secs(args.usage_probe_interval_secs))
+        .spawn()
+    });
     let app = router(store, pooler);
 
     let listener = TcpListener::bind(args.listen)
@@ -63,6 +76,9 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         .await
         .map_err(|e| ServerError::io("serving", e));
     reload.abort();
+    if let Some(probe) = probe {
+        probe.abort();
+    }
     writer.shutdown().await;
     if let Some(demo) = demo {
         demo.shutdown();

@@ -8,8 +8,10 @@ use bytes::Bytes;
 use codex_pooler_core::BoxError;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
+use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::AccountId;
+use codex_pooler_core::quota::EvidenceSource;
 use codex_pooler_core::record::{RequestRecord, TokenUsage};
 use http_body::{Body, Frame, SizeHint};
 
@@ -39,6 +41,8 @@ pin_project_lite::pin_project! {
         completed: bool,
         failed: bool,
         draft: Option<RecordDraft>,
+        // The serving account's concurrency slot, released when the body ends.
+        guard: Option<AttemptGuard>,
     }
 
     impl PinnedDrop for ObservedBody {
@@ -68,6 +72,7 @@ impl ObservedBody {
         live: Arc<LiveState>,
         clock: Arc<dyn Clock>,
         draft: RecordDraft,
+        guard: Option<AttemptGuard>,
     ) -> Self {
         Self {
             inner,
@@ -79,6 +84,7 @@ impl ObservedBody {
             completed: false,
             failed: false,
             draft: Some(draft),
+            guard,
         }
     }
 }
@@ -105,7 +111,12 @@ impl Body for ObservedBody {
                             SseSignal::Failed => *this.failed = true,
                             SseSignal::RateLimits(windows) => {
                                 if let Some(account) = *this.account {
-                                    this.live.quota.observe_windows(account, &windows);
+                                    this.live.quota.observe(
+                                        account,
+                                        EvidenceSource::StreamEvent,
+                                        &windows,
+                                        this.clock.now(),
+                                    );
                                 }
                             }
                             SseSignal::Created(id) => {
@@ -126,6 +137,7 @@ impl Body for ObservedBody {
                 }
             }
             Poll::Ready(Some(Err(_))) => {
+                *this.guard = None;
                 finish(
                     this.draft,
                     this.clock.as_ref(),
@@ -134,6 +146,7 @@ impl Body for ObservedBody {
                 );
             }
             Poll::Ready(None) => {
+                *this.guard = None;
                 let end = if this.scanner.is_none() || *this.completed {
                     "completed"
                 } else if *this.failed {

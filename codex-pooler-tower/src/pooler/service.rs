@@ -199,6 +199,7 @@ fn respond(shared: &Shared, outcome: Outcome, mut record: RequestRecord) -> Resp
         Arc::clone(&shared.live),
         Arc::clone(&shared.clock),
         draft,
+        outcome.guard,
     );
     Response::from_parts(parts, boxed(body))
 }
