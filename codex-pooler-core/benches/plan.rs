@@ -10,7 +10,6 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use codex_pooler_core::clock::from_unix_seconds;
-use codex_pooler_core::eligibility::check_account;
 use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::{
@@ -77,6 +76,7 @@ fn fixture(n: usize) -> (Snapshot, LiveState) {
             id: PoolId(1),
             slug: "bench".into(),
             status: PoolStatus::Active,
+            strategy: None,
         }],
         assignments: accounts
             .iter()
@@ -139,8 +139,9 @@ fn plan(c: &mut Criterion) {
     group.finish();
 }
 
-/// The strategy's share: `order` on the candidates the planner would build (the clone that
-/// restores them between runs is not measured).
+/// The strategy's share: `order`, and `order_top` for the planner's default three attempts, on
+/// the candidates the planner would build (the clone that restores them between runs is not
+/// measured).
 fn order(c: &mut Criterion) {
     let mut group = c.benchmark_group("order");
     let request = request();
@@ -170,33 +171,32 @@ fn order(c: &mut Criterion) {
                     BatchSize::LargeInput,
                 );
             });
+            let top = format!("{}_top3", kind.as_str());
+            group.bench_with_input(BenchmarkId::new(top, n), &n, |b, _| {
+                b.iter_batched_ref(
+                    || candidates.clone(),
+                    |c| strategy.order_top(black_box(&input), c, 3),
+                    BatchSize::LargeInput,
+                );
+            });
         }
     }
     group.finish();
 }
 
-/// The planner's own share, before the strategy: the hard checks alone, then the checks plus
-/// building the candidate list (a quota view and an `Arc` clone per account).
+/// Part of the planner's own share, before the strategy: building the candidate list (a quota
+/// view, with its lock and map lookup, and an `Arc` clone per account).
 fn candidates(c: &mut Criterion) {
     let mut group = c.benchmark_group("candidates");
     for n in SIZES {
         let (snapshot, live) = fixture(n);
         let accounts = snapshot.pool_accounts(PoolId(1));
-        group.bench_with_input(BenchmarkId::new("checks", n), &n, |b, _| {
+        group.bench_with_input(BenchmarkId::new("views", n), &n, |b, _| {
             b.iter(|| {
                 accounts
                     .iter()
-                    .filter(|a| check_account(a, "m", black_box(&live), now()).is_ok())
-                    .count()
-            });
-        });
-        group.bench_with_input(BenchmarkId::new("checks_and_views", n), &n, |b, _| {
-            b.iter(|| {
-                accounts
-                    .iter()
-                    .filter(|a| check_account(a, "m", black_box(&live), now()).is_ok())
                     .map(|a| Candidate {
-                        quota: live.quota.view(a.id, now()),
+                        quota: black_box(&live).quota.view(a.id, now()),
                         ..Candidate::new(Arc::clone(a))
                     })
                     .collect::<Vec<_>>()

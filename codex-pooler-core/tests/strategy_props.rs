@@ -317,7 +317,12 @@ proptest! {
             .collect();
         let snapshot = Snapshot::build(StoreState {
             version: 1,
-            pools: vec![Pool { id: PoolId(1), slug: "p".into(), status: PoolStatus::Active }],
+            pools: vec![Pool {
+                id: PoolId(1),
+                slug: "p".into(),
+                status: PoolStatus::Active,
+                strategy: Some(kind.as_str().to_owned()),
+            }],
             assignments: accounts
                 .iter()
                 .map(|a| Assignment { pool: PoolId(1), account: a.id })

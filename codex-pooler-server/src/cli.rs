@@ -103,6 +103,17 @@ pub enum PoolsCommand {
     Create {
         /// The pool's slug (lowercase letters, digits, '-').
         slug: String,
+        /// Its routing strategy: reset_aware (default), rendezvous, rotation,
+        /// least_recent_success or headroom_first.
+        #[arg(long)]
+        strategy: Option<String>,
+    },
+    /// Choose a pool's routing strategy (`default` for the gateway's default).
+    SetStrategy {
+        /// The pool's slug.
+        slug: String,
+        /// reset_aware, rendezvous, rotation, least_recent_success, headroom_first or default.
+        strategy: String,
     },
     /// List pools.
     List,

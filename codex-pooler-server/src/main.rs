@@ -106,7 +106,14 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
         Command::Pools { command } => {
             let store = settings.open_store().await?;
             match command {
-                PoolsCommand::Create { slug } => pools::create(&*store, &slug).await.map(drop),
+                PoolsCommand::Create { slug, strategy } => {
+                    pools::create(&*store, &slug, strategy.as_deref())
+                        .await
+                        .map(drop)
+                }
+                PoolsCommand::SetStrategy { slug, strategy } => {
+                    pools::set_strategy(&*store, &slug, &strategy).await
+                }
                 PoolsCommand::List => pools::list(&*store).await,
             }
         }

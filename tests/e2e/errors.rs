@@ -305,4 +305,10 @@ fn operator_cli_refuses_bad_input() {
     assert!(String::from_utf8_lossy(&nokey.stderr).contains("no pool named"));
     let unknown = cli(&data, &["keys", "pause", "000000000000"]);
     assert!(!unknown.status.success());
+    let bad_strategy = cli(&data, &["pools", "create", "q", "--strategy", "fastest"]);
+    assert!(String::from_utf8_lossy(&bad_strategy.stderr).contains("unknown strategy"));
+    cli_ok(&data, &["pools", "set-strategy", "p", "rotation"]);
+    assert!(cli_ok(&data, &["pools", "list"]).contains("rotation"));
+    cli_ok(&data, &["pools", "set-strategy", "p", "default"]);
+    assert!(!cli_ok(&data, &["pools", "list"]).contains("rotation"));
 }

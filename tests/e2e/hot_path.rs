@@ -49,6 +49,10 @@ impl PoolStore for Counting {
         self.read();
         self.inner.set_pool_status(p, s).await
     }
+    async fn set_pool_strategy(&self, p: PoolId, s: Option<&str>) -> Result<(), StoreError> {
+        self.read();
+        self.inner.set_pool_strategy(p, s).await
+    }
     async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
         self.read();
         self.inner.pool_by_slug(slug).await

@@ -58,6 +58,8 @@ pub struct Pool {
     pub slug: String,
     /// Whether it serves traffic.
     pub status: PoolStatus,
+    /// The routing strategy's name (`reset_aware`, `rendezvous`, ...); `None` uses the default.
+    pub strategy: Option<String>,
 }
 
 impl Pool {

@@ -8,6 +8,7 @@
 mod layer;
 mod service;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -19,7 +20,7 @@ use crate::live::LiveState;
 use crate::model::{AccountId, PoolStatus, UpstreamAccount};
 use crate::request::PoolRequest;
 use crate::snapshot::Snapshot;
-use crate::strategy::{Candidate, RoutingStrategy, StrategyInput};
+use crate::strategy::{Candidate, RoutingStrategy, StrategyInput, StrategyKind};
 
 pub use layer::PlanLayer;
 pub use service::Plan;
@@ -66,20 +67,43 @@ impl From<PoolerError> for Rejection {
     }
 }
 
-/// Builds route plans with a strategy.
+/// Builds route plans with a strategy per pool.
 #[derive(Debug, Clone)]
 pub struct Planner {
     strategy: Arc<dyn RoutingStrategy>,
+    named: Arc<HashMap<String, Arc<dyn RoutingStrategy>>>,
     max_attempts: usize,
 }
 
 impl Planner {
-    /// A planner using `strategy` and at most [`DEFAULT_MAX_ATTEMPTS`] attempts per request.
+    /// A planner using `strategy` for pools that name none, with every built-in strategy
+    /// available by name, and at most [`DEFAULT_MAX_ATTEMPTS`] attempts per request.
     pub fn new(strategy: Arc<dyn RoutingStrategy>) -> Self {
+        let named = StrategyKind::ALL
+            .iter()
+            .map(|kind| (kind.as_str().to_owned(), kind.build()))
+            .collect();
         Self {
             strategy,
+            named: Arc::new(named),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
         }
+    }
+
+    /// Makes a strategy available to pools under `name` (replacing a built-in of that name).
+    #[must_use]
+    pub fn with_strategy(mut self, name: &str, strategy: Arc<dyn RoutingStrategy>) -> Self {
+        Arc::make_mut(&mut self.named).insert(name.to_owned(), strategy);
+        self
+    }
+
+    /// The strategy a pool uses: the one it names, or the default when it names none or an
+    /// unknown one.
+    pub fn strategy_for(&self, pool: &crate::model::Pool) -> &Arc<dyn RoutingStrategy> {
+        pool.strategy
+            .as_deref()
+            .and_then(|name| self.named.get(name))
+            .unwrap_or(&self.strategy)
     }
 
     /// Sets how many accounts one request may try (at least one).
@@ -89,7 +113,7 @@ impl Planner {
         self
     }
 
-    /// The strategy in use.
+    /// The default strategy.
     pub fn strategy(&self) -> &Arc<dyn RoutingStrategy> {
         &self.strategy
     }
@@ -105,6 +129,7 @@ impl Planner {
         let pool = snapshot
             .pool(request.ctx.pool)
             .ok_or_else(|| Box::new(PoolerError::invalid_api_key().into()))?;
+        let strategy = self.strategy_for(pool);
         if pool.status != PoolStatus::Active {
             return Err(Box::new(PoolerError::pool_disabled().into()));
         }
@@ -142,7 +167,7 @@ impl Planner {
             .continuity
             .resolve(pool.id, &request.facts.continuity, now);
         if let Some(pin) = pin.filter(Pin::is_hard) {
-            return hard_pinned(pin, candidates, exclusions, self.strategy.name(), now);
+            return hard_pinned(pin, candidates, exclusions, strategy.name(), now);
         }
 
         let input = StrategyInput {
@@ -152,7 +177,7 @@ impl Planner {
             seed: request.seed,
             now,
         };
-        self.strategy.order(&input, &mut candidates);
+        strategy.order(&input, &mut candidates);
         // Accounts at their concurrency limit, then accounts demoted by a recent 429, go last;
         // the strategy's order holds within each group.
         candidates.sort_by_key(|c| {
@@ -193,7 +218,7 @@ impl Planner {
                 .map(|c| c.account)
                 .collect(),
             exclusions,
-            strategy: self.strategy.name(),
+            strategy: strategy.name(),
             eligible,
             pin: followed,
             pin_skipped,

@@ -41,6 +41,7 @@ pub(crate) fn snapshot(status: PoolStatus, accounts: Vec<UpstreamAccount>) -> Sn
             id: PoolId(1),
             slug: "p".into(),
             status,
+            strategy: None,
         }],
         accounts,
         assignments,

@@ -68,6 +68,7 @@ impl PoolStore for MemoryStore {
             id: PoolId(s.next_id()),
             slug: slug.to_owned(),
             status: PoolStatus::Active,
+            strategy: None,
         };
         s.pools.push(pool.clone());
         s.bump();
@@ -82,6 +83,22 @@ impl PoolStore for MemoryStore {
             .find(|p| p.id == pool)
             .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
         p.status = status;
+        s.bump();
+        Ok(())
+    }
+
+    async fn set_pool_strategy(
+        &self,
+        pool: PoolId,
+        strategy: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let p = s
+            .pools
+            .iter_mut()
+            .find(|p| p.id == pool)
+            .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
+        p.strategy = strategy.map(str::to_owned);
         s.bump();
         Ok(())
     }

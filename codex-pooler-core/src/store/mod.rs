@@ -150,6 +150,13 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
     /// Sets a pool's status.
     async fn set_pool_status(&self, pool: PoolId, status: PoolStatus) -> Result<(), StoreError>;
 
+    /// Sets a pool's routing strategy by name (`None`: the gateway's default).
+    async fn set_pool_strategy(
+        &self,
+        pool: PoolId,
+        strategy: Option<&str>,
+    ) -> Result<(), StoreError>;
+
     /// Finds a pool by slug.
     async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError>;
 

@@ -119,6 +119,33 @@ pub(crate) fn epoch_seconds(t: SystemTime) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategy::rendezvous::splitmix;
+    use crate::strategy::tests::{candidates, ids};
+
+    #[test]
+    fn a_partial_arrangement_matches_the_full_one_even_when_the_challenger_is_far() {
+        let mut far = 0;
+        for seed in 0..500u64 {
+            let mut base = candidates(40);
+            for (i, c) in base.iter_mut().enumerate() {
+                c.in_flight = (splitmix(seed ^ i as u64) % 3) as u32;
+            }
+            let key = |c: &Candidate| (0, splitmix(c.account.id.0 as u64 ^ seed));
+            let mut full = base.clone();
+            arrange(&mut full, 40, Some(seed), key);
+            for top in [1, 2, 3] {
+                let mut part = base.clone();
+                arrange(&mut part, top, Some(seed), key);
+                assert_eq!(
+                    ids(&full)[..top],
+                    ids(&part)[..top],
+                    "seed {seed} top {top}"
+                );
+            }
+            far += usize::from(crate::strategy::p2c::challenger(40, seed) >= Some(3));
+        }
+        assert!(far > 400, "{far}");
+    }
 
     #[test]
     fn buckets_are_monotonic_and_group_neighbours() {

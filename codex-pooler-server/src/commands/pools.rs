@@ -2,23 +2,70 @@
 
 use codex_pooler_core::model::Pool;
 use codex_pooler_core::store::PoolStore;
+use codex_pooler_core::strategy::StrategyKind;
 
 use crate::error::ServerError;
 
-/// Creates a pool and prints it.
-pub async fn create(store: &dyn PoolStore, slug: &str) -> Result<Pool, ServerError> {
+/// Creates a pool (with a routing strategy, if given) and prints it.
+pub async fn create(
+    store: &dyn PoolStore,
+    slug: &str,
+    strategy: Option<&str>,
+) -> Result<Pool, ServerError> {
     Pool::validate_slug(slug).map_err(|e| ServerError::Usage(e.to_string()))?;
-    let pool = store.create_pool(slug).await?;
-    println!("created pool {} (id {})", pool.slug, pool.id);
+    let strategy = strategy.map(strategy_name).transpose()?.flatten();
+    let mut pool = store.create_pool(slug).await?;
+    if let Some(name) = strategy {
+        store.set_pool_strategy(pool.id, Some(name)).await?;
+        pool.strategy = Some(name.to_owned());
+    }
+    println!(
+        "created pool {} (id {}, strategy {})",
+        pool.slug,
+        pool.id,
+        pool.strategy.as_deref().unwrap_or("default")
+    );
     Ok(pool)
+}
+
+/// Sets a pool's routing strategy (`default` clears it).
+pub async fn set_strategy(
+    store: &dyn PoolStore,
+    slug: &str,
+    strategy: &str,
+) -> Result<(), ServerError> {
+    let pool = super::pool_named(store, slug).await?;
+    let name = strategy_name(strategy)?;
+    store.set_pool_strategy(pool.id, name).await?;
+    println!(
+        "pool {slug} now routes with {}",
+        name.unwrap_or("the default strategy")
+    );
+    Ok(())
+}
+
+/// Checks a strategy name; `default` means none.
+fn strategy_name(name: &str) -> Result<Option<&'static str>, ServerError> {
+    if name == "default" {
+        return Ok(None);
+    }
+    name.parse::<StrategyKind>()
+        .map(|kind| Some(kind.as_str()))
+        .map_err(|_| {
+            let known: Vec<&str> = StrategyKind::ALL.iter().map(|k| k.as_str()).collect();
+            ServerError::Usage(format!(
+                "unknown strategy {name:?}; choose one of {} or default",
+                known.join(", ")
+            ))
+        })
 }
 
 /// Prints every pool.
 pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
     let state = store.load_state().await?;
     println!(
-        "{:<6} {:<24} {:<10} {:>8} {:>5}",
-        "ID", "SLUG", "STATUS", "ACCOUNTS", "KEYS"
+        "{:<6} {:<24} {:<10} {:<22} {:>8} {:>5}",
+        "ID", "SLUG", "STATUS", "STRATEGY", "ACCOUNTS", "KEYS"
     );
     for pool in &state.pools {
         let accounts = state
@@ -28,10 +75,11 @@ pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
             .count();
         let keys = state.keys.iter().filter(|k| k.pool == pool.id).count();
         println!(
-            "{:<6} {:<24} {:<10} {:>8} {:>5}",
+            "{:<6} {:<24} {:<10} {:<22} {:>8} {:>5}",
             pool.id,
             pool.slug,
             pool.status.as_str(),
+            pool.strategy.as_deref().unwrap_or("default"),
             accounts,
             keys
         );

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::SystemTime;
 
+use codex_pooler_core::dispatch::account_handle;
 use codex_pooler_core::model::{AccountId, DEFAULT_CODEX_MODELS, Lifecycle, UpstreamAccount};
 use codex_pooler_core::store::{NewAccount, PoolStore};
 use codex_pooler_tower::credentials::{AUTH_JSON_MAX_BYTES, SecretSealer, import_auth_json};
@@ -88,8 +89,8 @@ pub async fn import(
 pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
     let state = store.load_state().await?;
     println!(
-        "{:<6} {:<28} {:<10} {:<16} {:<8}",
-        "ID", "LABEL", "PLAN", "LIFECYCLE", "POOLS"
+        "{:<6} {:<18} {:<28} {:<10} {:<16} {:<8}",
+        "ID", "HANDLE", "LABEL", "PLAN", "LIFECYCLE", "POOLS"
     );
     for a in &state.accounts {
         let pools: Vec<String> = state
@@ -99,8 +100,9 @@ pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
             .map(|x| x.pool.to_string())
             .collect();
         println!(
-            "{:<6} {:<28} {:<10} {:<16} {:<8}",
+            "{:<6} {:<18} {:<28} {:<10} {:<16} {:<8}",
             a.id,
+            account_handle(a.id),
             a.label,
             a.plan_type.as_deref().unwrap_or("-"),
             a.lifecycle.as_str(),

@@ -21,6 +21,14 @@ impl PoolStore for SqlStore {
         pools::set_status(&self.db, pool, status).await
     }
 
+    async fn set_pool_strategy(
+        &self,
+        pool: PoolId,
+        strategy: Option<&str>,
+    ) -> Result<(), StoreError> {
+        pools::set_strategy(&self.db, pool, strategy).await
+    }
+
     async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
         pools::by_slug(&self.db, slug).await
     }

@@ -18,6 +18,7 @@ pub(crate) async fn create(db: &DatabaseConnection, slug: &str) -> Result<Pool, 
             id: ActiveValue::NotSet,
             slug: ActiveValue::Set(slug.to_owned()),
             status: ActiveValue::Set(PoolStatus::Active.as_str().to_owned()),
+            strategy: ActiveValue::Set(None),
             created_at: ActiveValue::Set(now_millis()),
         };
         let inserted = pool::Entity::insert(row)
@@ -29,6 +30,7 @@ pub(crate) async fn create(db: &DatabaseConnection, slug: &str) -> Result<Pool, 
             id: PoolId(inserted.last_insert_id),
             slug: slug.to_owned(),
             status: PoolStatus::Active,
+            strategy: None,
         })
     }
     .await;
@@ -45,6 +47,32 @@ pub(crate) async fn set_status(
     let result = async {
         let updated = pool::Entity::update_many()
             .col_expr(pool::Column::Status, Expr::value(status.as_str()))
+            .filter(pool::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!("pool {id}")));
+        }
+        bump(&txn).await
+    }
+    .await;
+    finish(txn, result).await
+}
+
+/// Sets a pool's routing strategy name.
+pub(crate) async fn set_strategy(
+    db: &DatabaseConnection,
+    id: PoolId,
+    strategy: Option<&str>,
+) -> Result<(), StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        let updated = pool::Entity::update_many()
+            .col_expr(
+                pool::Column::Strategy,
+                Expr::value(strategy.map(str::to_owned)),
+            )
             .filter(pool::Column::Id.eq(id.0))
             .exec(&txn)
             .await
@@ -90,5 +118,6 @@ pub(crate) fn from_row(row: pool::Model) -> Result<Pool, StoreError> {
         id: PoolId(row.id),
         status: parse("pools.status", &row.status)?,
         slug: row.slug,
+        strategy: row.strategy,
     })
 }

@@ -48,6 +48,7 @@ fn fixture() -> Fixture {
             id: PoolId(1),
             slug: "p".into(),
             status: PoolStatus::Active,
+            strategy: None,
         }],
         accounts: vec![],
         assignments: vec![],

@@ -7,7 +7,7 @@ use codex_pooler_core::dispatch::DispatchLayer;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::plan::{PlanLayer, Planner};
 use codex_pooler_core::snapshot::SnapshotHandle;
-use codex_pooler_core::strategy::{Rendezvous, RoutingStrategy};
+use codex_pooler_core::strategy::{ResetAware, RoutingStrategy};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
@@ -29,6 +29,7 @@ pub struct PoolerBuilder {
     credentials: Arc<dyn CredentialSource>,
     records: Arc<dyn RecordSink>,
     strategy: Arc<dyn RoutingStrategy>,
+    named: Vec<(String, Arc<dyn RoutingStrategy>)>,
     max_attempts: usize,
     upstream_base_url: String,
     limits: BodyLimits,
@@ -44,7 +45,8 @@ impl PoolerBuilder {
             clock: Arc::new(SystemClock),
             credentials: Arc::new(StaticCredentials::new()),
             records: Arc::new(DiscardRecords),
-            strategy: Arc::new(Rendezvous),
+            strategy: Arc::new(ResetAware),
+            named: Vec::new(),
             max_attempts: codex_pooler_core::plan::DEFAULT_MAX_ATTEMPTS,
             upstream_base_url: DEFAULT_UPSTREAM_BASE_URL.to_owned(),
             limits: BodyLimits::default(),
@@ -66,10 +68,18 @@ impl PoolerBuilder {
         self
     }
 
-    /// The routing strategy (default: [`Rendezvous`]).
+    /// The routing strategy for pools that name none (default: [`ResetAware`]).
     #[must_use]
     pub fn strategy(mut self, strategy: Arc<dyn RoutingStrategy>) -> Self {
         self.strategy = strategy;
+        self
+    }
+
+    /// Makes a custom strategy available to pools that name it (`pools set-strategy`); the
+    /// built-in strategies are always available by name.
+    #[must_use]
+    pub fn register_strategy(mut self, name: &str, strategy: Arc<dyn RoutingStrategy>) -> Self {
+        self.named.push((name.to_owned(), strategy));
         self
     }
 
@@ -123,7 +133,13 @@ impl PoolerBuilder {
             }
             None => UpstreamClient::new(self.credentials, &self.upstream_base_url),
         };
-        let planner = Planner::new(self.strategy).with_max_attempts(self.max_attempts);
+        let planner = self
+            .named
+            .into_iter()
+            .fold(Planner::new(self.strategy), |p, (name, s)| {
+                p.with_strategy(&name, s)
+            })
+            .with_max_attempts(self.max_attempts);
         let pipeline = ServiceBuilder::new()
             .layer(PlanLayer::new(
                 planner,

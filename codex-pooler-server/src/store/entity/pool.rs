@@ -14,6 +14,8 @@ pub(crate) struct Model {
     pub(crate) slug: String,
     /// `PoolStatus::as_str` spelling.
     pub(crate) status: String,
+    /// Routing strategy name; NULL for the gateway's default.
+    pub(crate) strategy: Option<String>,
     /// Unix milliseconds.
     pub(crate) created_at: i64,
 }

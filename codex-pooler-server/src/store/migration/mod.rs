@@ -6,6 +6,7 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261124_000001_initial;
+mod m20261124_000002_pool_strategy;
 
 /// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
 #[derive(Debug)]
@@ -13,6 +14,9 @@ pub(crate) struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_initial::Migration)]
+        vec![
+            Box::new(m20261124_000001_initial::Migration),
+            Box::new(m20261124_000002_pool_strategy::Migration),
+        ]
     }
 }
