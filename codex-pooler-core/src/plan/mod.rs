@@ -156,18 +156,17 @@ impl Planner {
                 Err(exclusion) => exclusions.push((account.id, exclusion)),
             }
         }
-        if candidates.is_empty() {
-            return Err(Box::new(Rejection {
-                error: nothing_eligible(&exclusions, now),
-                exclusions,
-            }));
-        }
-
         let pin = live
             .continuity
             .resolve(pool.id, &request.facts.continuity, now);
         if let Some(pin) = pin.filter(Pin::is_hard) {
             return hard_pinned(pin, candidates, exclusions, strategy.name(), now);
+        }
+        if candidates.is_empty() {
+            return Err(Box::new(Rejection {
+                error: nothing_eligible(&exclusions, now),
+                exclusions,
+            }));
         }
 
         let input = StrategyInput {
@@ -288,8 +287,25 @@ fn nothing_eligible(exclusions: &[(AccountId, Exclusion)], now: SystemTime) -> P
         ),
         _ => PoolerError::no_eligible_account(
             earliest(false).map(|at| at.duration_since(now).unwrap_or_default()),
-        ),
+        )
+        .with_field("reason", dominant_reason(&relevant).into()),
     }
+}
+
+/// The reason most excluded accounts share: a pool-level summary, naming no account.
+fn dominant_reason(exclusions: &[&Exclusion]) -> &'static str {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for e in exclusions {
+        let code = e.reason_code();
+        match counts.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((code, 1)),
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or("no_accounts", |(code, _)| code)
 }
 
 #[cfg(test)]

@@ -200,6 +200,7 @@ fn mixed_reasons_answer_503_with_retry_after_when_known() {
     assert_eq!(err.error.code(), "no_eligible_account");
     assert_eq!(err.error.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(err.error.retry_after(), Some(Duration::from_secs(600)));
+    assert!(err.error.body()["error"]["reason"].is_string());
 
     let only_paused = snapshot(
         PoolStatus::Active,
@@ -209,6 +210,7 @@ fn mixed_reasons_answer_503_with_retry_after_when_known() {
         .plan(&only_paused, &live, &request(Some("m"), None, 1), now)
         .unwrap_err();
     assert_eq!(err.error.retry_after(), None);
+    assert_eq!(err.error.body()["error"]["reason"], "account_paused");
 }
 
 #[test]

@@ -1,0 +1,143 @@
+//! Property tests: a hard-pinned request never lands on another account.
+
+use bytes::Bytes;
+use codex_pooler_core::clock::from_unix_seconds;
+use codex_pooler_core::continuity::ContinuityKeys;
+use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::{
+    AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
+};
+use codex_pooler_core::plan::Planner;
+use codex_pooler_core::quota::UsageLimit;
+use codex_pooler_core::request::{PoolContext, PoolRequest};
+use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
+use codex_pooler_core::snapshot::Snapshot;
+use codex_pooler_core::store::StoreState;
+use codex_pooler_core::strategy::StrategyKind;
+use http::{HeaderMap, Method};
+use proptest::prelude::*;
+
+fn lifecycle() -> impl Strategy<Value = Lifecycle> {
+    prop_oneof![
+        4 => Just(Lifecycle::Active),
+        1 => Just(Lifecycle::Paused),
+        1 => Just(Lifecycle::ReauthRequired),
+        1 => Just(Lifecycle::Refreshing),
+    ]
+}
+
+/// How the request names its pinned state.
+#[derive(Debug, Clone, Copy)]
+enum HardKey {
+    PreviousResponse,
+    TurnState,
+    File,
+}
+
+fn hard_key() -> impl Strategy<Value = HardKey> {
+    prop_oneof![
+        Just(HardKey::PreviousResponse),
+        Just(HardKey::TurnState),
+        Just(HardKey::File)
+    ]
+}
+
+proptest! {
+    #[test]
+    fn hard_pins_never_move(
+        accounts in proptest::collection::vec((lifecycle(), any::<bool>(), any::<bool>()), 1..12),
+        owner_pick in any::<prop::sample::Index>(),
+        key in hard_key(),
+        with_session in any::<bool>(),
+        strategy in 0..StrategyKind::ALL.len(),
+        seed in any::<u64>(),
+    ) {
+        let now = from_unix_seconds(1_700_000_000);
+        let live = LiveState::new();
+        let pool = PoolId(1);
+        let rows: Vec<UpstreamAccount> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, (lifecycle, _, serves_model))| UpstreamAccount {
+                id: AccountId(i as i64 + 1),
+                label: format!("a{i}"),
+                chatgpt_account_id: format!("acc-{i}"),
+                user_id: None,
+                email: None,
+                plan_type: None,
+                base_url: None,
+                lifecycle: *lifecycle,
+                models: if *serves_model || i == 0 { vec!["m".into()] } else { vec!["other".into()] },
+            })
+            .collect();
+        for (i, (_, exhausted, _)) in accounts.iter().enumerate() {
+            if *exhausted {
+                live.quota.observe_limit(
+                    AccountId(i as i64 + 1),
+                    UsageLimit { resets_at: Some(from_unix_seconds(1_700_003_600)) },
+                    now,
+                );
+            }
+        }
+        let owner = AccountId(owner_pick.index(rows.len()) as i64 + 1);
+        let mut keys = ContinuityKeys::default();
+        match key {
+            HardKey::PreviousResponse => {
+                live.continuity.learn_response_id(pool, "resp_1", owner, now);
+                keys.previous_response_id = Some("resp_1".into());
+            }
+            HardKey::TurnState => {
+                live.continuity.learn_turn_state(pool, "ts_1", owner, now);
+                keys.turn_state = Some("ts_1".into());
+            }
+            HardKey::File => {
+                live.continuity.learn_file(pool, "file_1", owner, now);
+                keys.file_ids = vec!["file_1".into()];
+            }
+        }
+        if with_session {
+            // A soft key pointing elsewhere must not win over the hard one.
+            keys.session = Some("session-id:s".into());
+            let other = AccountId((owner.0 % rows.len() as i64) + 1);
+            live.continuity.remember(pool, &ContinuityKeys { session: keys.session.clone(), ..Default::default() }, other, now);
+        }
+        let snapshot = Snapshot::build(StoreState {
+            version: 1,
+            pools: vec![Pool { id: pool, slug: "p".into(), status: PoolStatus::Active, strategy: None }],
+            assignments: rows.iter().map(|a| Assignment { pool, account: a.id }).collect(),
+            accounts: rows,
+            keys: vec![],
+        });
+        let request = PoolRequest {
+            ctx: PoolContext { pool, key: KeyId(1) },
+            route: Route { family: RouteFamily::CodexBackend, class: RouteClass::Responses },
+            facts: RequestFacts {
+                model: Some("m".into()),
+                stream: true,
+                continuity_key: keys.soft_key(),
+                continuity: keys,
+                compaction: false,
+            },
+            method: Method::POST,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(b"{}"),
+            seed,
+            received_at: now,
+        };
+        let planner = Planner::new(StrategyKind::ALL[strategy].build());
+        match planner.plan(&snapshot, &live, &request, now) {
+            Ok(plan) => {
+                let ids: Vec<AccountId> = plan.candidates.iter().map(|a| a.id).collect();
+                prop_assert_eq!(ids, vec![owner]);
+            }
+            Err(rejection) => {
+                let code = rejection.error.code();
+                prop_assert!(
+                    code == "pinned_account_unavailable" || code == "model_not_found",
+                    "unexpected {}", code
+                );
+            }
+        }
+    }
+}
