@@ -22,6 +22,8 @@ pub enum RouteClass {
     Responses,
     /// A websocket upgrade on `/responses`.
     ResponsesWebsocket,
+    /// Legacy remote compaction, `POST /responses/compact`; never retried on another account.
+    Compact,
 }
 
 impl RouteClass {
@@ -30,6 +32,15 @@ impl RouteClass {
         match self {
             Self::Responses => "responses",
             Self::ResponsesWebsocket => "responses_websocket",
+            Self::Compact => "compact",
+        }
+    }
+
+    /// The upstream path this class is sent to.
+    pub const fn upstream_path(self) -> &'static str {
+        match self {
+            Self::Responses | Self::ResponsesWebsocket => UPSTREAM_RESPONSES_PATH,
+            Self::Compact => UPSTREAM_COMPACT_PATH,
         }
     }
 }
@@ -57,6 +68,9 @@ pub enum Classified {
 /// The path, relative to the origin, of the upstream Codex responses endpoint.
 pub const UPSTREAM_RESPONSES_PATH: &str = "/backend-api/codex/responses";
 
+/// The path, relative to the origin, of the upstream legacy compaction endpoint.
+pub const UPSTREAM_COMPACT_PATH: &str = "/backend-api/codex/responses/compact";
+
 impl Route {
     /// Classifies a request by method and path.
     pub fn classify(method: &Method, path: &str) -> Classified {
@@ -71,9 +85,17 @@ impl Route {
             return Classified::NotPooled;
         }
         let rest = rest.trim_end_matches('/');
-        let class = match (method, rest) {
-            (&Method::POST, "/responses") => Some(RouteClass::Responses),
-            (&Method::GET, "/responses") => Some(RouteClass::ResponsesWebsocket),
+        // The Codex backend also answers its paths under a `/v1` prefix.
+        let rest = match family {
+            RouteFamily::CodexBackend => rest.strip_prefix("/v1").unwrap_or(rest),
+            RouteFamily::OpenAiV1 => rest,
+        };
+        let class = match (method, rest, family) {
+            (&Method::POST, "/responses", _) => Some(RouteClass::Responses),
+            (&Method::GET, "/responses", _) => Some(RouteClass::ResponsesWebsocket),
+            (&Method::POST, "/responses/compact", RouteFamily::CodexBackend) => {
+                Some(RouteClass::Compact)
+            }
             _ => None,
         };
         match (class, family) {
@@ -114,6 +136,25 @@ mod tests {
         );
         assert_eq!(
             Route::classify(&post, "/v1/embeddings"),
+            Classified::UnsupportedV1
+        );
+        assert_eq!(
+            Route::classify(&post, "/backend-api/codex/responses/compact"),
+            Classified::Pooled(Route {
+                family: RouteFamily::CodexBackend,
+                class: RouteClass::Compact
+            })
+        );
+        assert_eq!(
+            Route::classify(&post, "/backend-api/codex/v1/responses"),
+            Classified::Pooled(Route {
+                family: RouteFamily::CodexBackend,
+                class: RouteClass::Responses
+            })
+        );
+        // Compaction is not part of the OpenAI surface.
+        assert_eq!(
+            Route::classify(&post, "/v1/responses/compact"),
             Classified::UnsupportedV1
         );
         assert_eq!(

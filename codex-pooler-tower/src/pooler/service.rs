@@ -127,9 +127,11 @@ where
         .await
         .and_then(|wire| decode_body(parts.headers.get(CONTENT_ENCODING), wire, shared.limits))
         .and_then(|body| {
-            let facts = RequestFacts::from_json(&parts.headers, &body).map_err(|_| {
+            let mut facts = RequestFacts::from_json(&parts.headers, &body).map_err(|_| {
                 PoolerError::invalid_request("the request body must be a JSON object")
             })?;
+            // Legacy compaction is never retried elsewhere, like a trailing compaction trigger.
+            facts.compaction |= route.class == RouteClass::Compact;
             Ok((body, facts))
         });
     let (body, facts) = match prepared {

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use codex_pooler_core::BoxError;
 use codex_pooler_core::body::{PoolBody, boxed};
 use codex_pooler_core::request::UpstreamCall;
-use codex_pooler_core::route::UPSTREAM_RESPONSES_PATH;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::Full;
@@ -113,7 +112,8 @@ impl UpstreamClient {
             .as_deref()
             .unwrap_or(&self.default_base_url)
             .trim_end_matches('/');
-        let uri: Uri = format!("{base}{UPSTREAM_RESPONSES_PATH}")
+        let path = call.request.route.class.upstream_path();
+        let uri: Uri = format!("{base}{path}")
             .parse()
             .map_err(|_| UpstreamError::InvalidUrl {
                 account: account.id.0,
