@@ -1,3 +1,8 @@
 //! Examples for codex-pooler. Each example is one runnable file:
 //!
 //! - `embed_axum.rs`: the pooler as tower middleware in front of your own axum routes.
+//! - `fleet_sim.rs`: the fleet simulator, every routing strategy against the same simulated pool
+//!   (its library code is the [`fleet_sim`] module).
+
+#[path = "fleet_sim/mod.rs"]
+pub mod fleet_sim;

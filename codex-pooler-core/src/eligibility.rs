@@ -58,7 +58,7 @@ impl Exclusion {
 /// Runs the account checks in order; the first failing one is the reason.
 pub fn check_account(
     account: &UpstreamAccount,
-    model: &str,
+    model: Option<&str>,
     class: RouteClass,
     live: &LiveState,
     now: SystemTime,
@@ -66,13 +66,16 @@ pub fn check_account(
     if !account.lifecycle.is_routable() {
         return Err(Exclusion::NotRoutable(account.lifecycle));
     }
-    if !account.supports_model(model) {
+    if model.is_some_and(|m| !live.catalog.supports(account, m)) {
         return Err(Exclusion::ModelUnsupported);
     }
     if let Some(until) = live.quota.exhausted_until(account.id, now) {
         return Err(Exclusion::QuotaExhausted { until });
     }
-    match live.health.check(account.id, model, class, now) {
+    match live
+        .health
+        .check(account.id, model.unwrap_or_default(), class, now)
+    {
         Err(HealthExclusion::CircuitOpen { until }) => Err(Exclusion::CircuitOpen { until }),
         // Busy accounts stay eligible; the planner ranks them last.
         _ => Ok(()),
@@ -114,18 +117,18 @@ mod tests {
         // Lifecycle is checked before model and quota.
         let paused = account(Lifecycle::Paused);
         assert_eq!(
-            check_account(&paused, "other", RouteClass::Responses, &live, now)
+            check_account(&paused, Some("other"), RouteClass::Responses, &live, now)
                 .unwrap_err()
                 .reason_code(),
             "account_paused"
         );
         let active = account(Lifecycle::Active);
         assert_eq!(
-            check_account(&active, "other", RouteClass::Responses, &live, now),
+            check_account(&active, Some("other"), RouteClass::Responses, &live, now),
             Err(Exclusion::ModelUnsupported)
         );
         assert_eq!(
-            check_account(&active, "m", RouteClass::Responses, &live, now),
+            check_account(&active, Some("m"), RouteClass::Responses, &live, now),
             Err(Exclusion::QuotaExhausted {
                 until: from_unix_seconds(200)
             })
@@ -133,7 +136,7 @@ mod tests {
         assert_eq!(
             check_account(
                 &active,
-                "m",
+                Some("m"),
                 RouteClass::Responses,
                 &live,
                 from_unix_seconds(200)

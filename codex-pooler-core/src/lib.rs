@@ -18,6 +18,7 @@
 //! ```
 
 pub mod body;
+pub mod catalog;
 pub mod clock;
 pub mod continuity;
 pub mod dispatch;

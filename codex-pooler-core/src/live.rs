@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::SystemTime;
 
+use crate::catalog::CatalogBook;
 use crate::continuity::ContinuityBook;
 use crate::health::{HealthBook, HealthConfig};
 use crate::model::AccountId;
@@ -18,6 +19,8 @@ pub struct LiveState {
     pub continuity: ContinuityBook,
     /// Circuit breakers, demotions and adaptive concurrency.
     pub health: HealthBook,
+    /// The model catalog each account serves.
+    pub catalog: CatalogBook,
     successes: RwLock<HashMap<AccountId, SystemTime>>,
 }
 
@@ -27,6 +30,7 @@ impl Default for LiveState {
             quota: QuotaBook::default(),
             continuity: ContinuityBook::default(),
             health: HealthBook::new(HealthConfig::default()),
+            catalog: CatalogBook::default(),
             successes: RwLock::new(HashMap::new()),
         }
     }

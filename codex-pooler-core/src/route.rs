@@ -24,6 +24,22 @@ pub enum RouteClass {
     ResponsesWebsocket,
     /// Legacy remote compaction, `POST /responses/compact`; never retried on another account.
     Compact,
+    /// The model catalog, `GET /models`, answered from the pool's accounts' catalogs.
+    Models,
+    /// The quota view, `GET /wham/usage` (and its aliases), answered from quota evidence.
+    Usage,
+    /// Workspace routing discovery, `GET /wham/accounts/check`, answered by the gateway.
+    AccountsCheck,
+    /// `POST /backend-api/codex/images/generations`.
+    ImageGenerations,
+    /// `POST /backend-api/codex/images/edits`.
+    ImageEdits,
+    /// `POST /backend-api/transcribe` (multipart audio).
+    Transcribe,
+    /// `POST /backend-api/files`: creates an upload; the file then lives on that account.
+    FileCreate,
+    /// Any other `/backend-api` helper route: a deterministic 404.
+    UnknownHelper,
 }
 
 impl RouteClass {
@@ -33,7 +49,31 @@ impl RouteClass {
             Self::Responses => "responses",
             Self::ResponsesWebsocket => "responses_websocket",
             Self::Compact => "compact",
+            Self::Models => "models",
+            Self::Usage => "usage",
+            Self::AccountsCheck => "accounts_check",
+            Self::ImageGenerations => "image_generations",
+            Self::ImageEdits => "image_edits",
+            Self::Transcribe => "transcribe",
+            Self::FileCreate => "file_create",
+            Self::UnknownHelper => "unknown_helper",
         }
+    }
+
+    /// Whether the route is a model turn (it must name a model some account serves).
+    pub const fn is_model_turn(self) -> bool {
+        matches!(
+            self,
+            Self::Responses | Self::ResponsesWebsocket | Self::Compact
+        )
+    }
+
+    /// Whether the gateway answers the route itself, without an upstream call.
+    pub const fn is_local(self) -> bool {
+        matches!(
+            self,
+            Self::Models | Self::Usage | Self::AccountsCheck | Self::UnknownHelper
+        )
     }
 
     /// The upstream path this class is sent to.
@@ -41,6 +81,14 @@ impl RouteClass {
         match self {
             Self::Responses | Self::ResponsesWebsocket => UPSTREAM_RESPONSES_PATH,
             Self::Compact => UPSTREAM_COMPACT_PATH,
+            Self::Models => "/backend-api/codex/models",
+            Self::Usage => "/backend-api/wham/usage",
+            Self::AccountsCheck => "/backend-api/wham/accounts/check",
+            Self::ImageGenerations => "/backend-api/codex/images/generations",
+            Self::ImageEdits => "/backend-api/codex/images/edits",
+            Self::Transcribe => "/backend-api/transcribe",
+            Self::FileCreate => "/backend-api/files",
+            Self::UnknownHelper => "/backend-api",
         }
     }
 }
@@ -74,6 +122,12 @@ pub const UPSTREAM_COMPACT_PATH: &str = "/backend-api/codex/responses/compact";
 impl Route {
     /// Classifies a request by method and path.
     pub fn classify(method: &Method, path: &str) -> Classified {
+        if let Some(class) = Self::classify_helper(method, path) {
+            return Classified::Pooled(Route {
+                family: RouteFamily::CodexBackend,
+                class,
+            });
+        }
         let (family, rest) = if let Some(rest) = path.strip_prefix("/backend-api/codex") {
             (RouteFamily::CodexBackend, rest)
         } else if let Some(rest) = path.strip_prefix("/v1") {
@@ -96,12 +150,42 @@ impl Route {
             (&Method::POST, "/responses/compact", RouteFamily::CodexBackend) => {
                 Some(RouteClass::Compact)
             }
+            (&Method::GET, "/models", RouteFamily::CodexBackend) => Some(RouteClass::Models),
+            (&Method::GET, "/usage", RouteFamily::CodexBackend) => Some(RouteClass::Usage),
+            (&Method::POST, "/images/generations", RouteFamily::CodexBackend) => {
+                Some(RouteClass::ImageGenerations)
+            }
+            (&Method::POST, "/images/edits", RouteFamily::CodexBackend) => {
+                Some(RouteClass::ImageEdits)
+            }
             _ => None,
         };
         match (class, family) {
             (Some(class), family) => Classified::Pooled(Route { family, class }),
             (None, RouteFamily::OpenAiV1) => Classified::UnsupportedV1,
-            (None, RouteFamily::CodexBackend) => Classified::NotPooled,
+            (None, RouteFamily::CodexBackend) => Classified::Pooled(Route {
+                family,
+                class: RouteClass::UnknownHelper,
+            }),
+        }
+    }
+
+    /// The ChatGPT backend helper routes outside `/backend-api/codex`.
+    fn classify_helper(method: &Method, path: &str) -> Option<RouteClass> {
+        let path = path.trim_end_matches('/');
+        match (method, path) {
+            (&Method::GET, "/backend-api/wham/usage" | "/wham/usage" | "/api/codex/usage") => {
+                Some(RouteClass::Usage)
+            }
+            (&Method::GET, "/backend-api/wham/accounts/check" | "/wham/accounts/check") => {
+                Some(RouteClass::AccountsCheck)
+            }
+            (&Method::POST, "/backend-api/transcribe") => Some(RouteClass::Transcribe),
+            (&Method::POST, "/backend-api/files") => Some(RouteClass::FileCreate),
+            (_, p) if p.starts_with("/backend-api/") && !p.starts_with("/backend-api/codex") => {
+                Some(RouteClass::UnknownHelper)
+            }
+            _ => None,
         }
     }
 }
@@ -162,5 +246,47 @@ mod tests {
             Classified::NotPooled
         );
         assert_eq!(Route::classify(&post, "/healthz"), Classified::NotPooled);
+    }
+
+    #[test]
+    fn classifies_the_backend_helpers() {
+        let get = Method::GET;
+        let class = |m: &Method, p: &str| match Route::classify(m, p) {
+            Classified::Pooled(r) => Some(r.class),
+            _ => None,
+        };
+        assert_eq!(
+            class(&get, "/backend-api/codex/models"),
+            Some(RouteClass::Models)
+        );
+        assert_eq!(
+            class(&get, "/backend-api/wham/usage"),
+            Some(RouteClass::Usage)
+        );
+        assert_eq!(class(&get, "/wham/usage"), Some(RouteClass::Usage));
+        assert_eq!(
+            class(&get, "/backend-api/wham/accounts/check"),
+            Some(RouteClass::AccountsCheck)
+        );
+        assert_eq!(
+            class(&Method::POST, "/backend-api/transcribe"),
+            Some(RouteClass::Transcribe)
+        );
+        assert_eq!(
+            class(&Method::POST, "/backend-api/codex/images/edits"),
+            Some(RouteClass::ImageEdits)
+        );
+        assert_eq!(
+            class(&Method::POST, "/backend-api/files"),
+            Some(RouteClass::FileCreate)
+        );
+        assert_eq!(
+            class(&get, "/backend-api/ps/plugins/installed"),
+            Some(RouteClass::UnknownHelper)
+        );
+        assert_eq!(
+            class(&Method::POST, "/backend-api/codex/analytics-events/events"),
+            Some(RouteClass::UnknownHelper)
+        );
     }
 }

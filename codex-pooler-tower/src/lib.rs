@@ -6,6 +6,7 @@
 //! service with it.
 
 pub mod auth;
+pub mod catalog_sync;
 pub mod credentials;
 pub mod decode;
 pub mod keys;

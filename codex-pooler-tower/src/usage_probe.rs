@@ -39,7 +39,7 @@
 //!
 //! [`EvidenceSource::UsageApi`]: codex_pooler_core::quota::EvidenceSource::UsageApi
 
-mod call;
+pub(crate) mod call;
 mod report;
 
 use std::sync::Arc;

@@ -18,7 +18,8 @@ pub struct SimConfig {
     /// Share of sessions with no id and a different first input item on every turn (stateless
     /// API calls). The rest have no id but a stable first input item (the derived key applies).
     pub stateless_share: f64,
-    /// Demand over the run as a multiple of the pool's weekly capacity pro-rated to the run:
+    /// Demand over the run as a multiple of the weekly-window capacity the pool has over the run
+    /// (what is left of each account's current window plus every window starting in the run):
     /// above 1 the pool must run dry at some point.
     pub load: f64,
     /// Share of sessions that start in bursts (several sessions within seconds).

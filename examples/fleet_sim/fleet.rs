@@ -4,9 +4,11 @@
 //! A turn is charged to both windows when it is admitted; used percentages may pass 100 because a
 //! turn admitted just under the limit is served whole, as upstream does.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use codex_pooler_core::model::AccountId;
+
+use super::workload::START_UNIX_SECS;
 
 /// Minutes of the short window.
 pub const SHORT_MINUTES: u32 = 300;
@@ -87,6 +89,19 @@ pub struct AccountSpec {
     pub short_reset_ms: u64,
 }
 
+impl AccountSpec {
+    /// Weekly-window tokens the account has over a run of `run_ms` from the start: what is left
+    /// of its current window, plus every window that starts during the run.
+    pub fn available(&self, run_ms: u64) -> f64 {
+        let week_ms = u64::from(WEEKLY_MINUTES) * 60_000;
+        let start_ms = START_UNIX_SECS * 1000;
+        let first_left = self.weekly_reset_ms.saturating_sub(start_ms);
+        let later = run_ms.saturating_sub(first_left).div_ceil(week_ms);
+        // A count of weekly windows: exact in f64.
+        (self.weekly_cap - self.weekly_used).max(0.0) + self.weekly_cap * later as f64
+    }
+}
+
 /// A quota window with its true usage.
 #[derive(Debug, Clone)]
 struct Window {
@@ -145,7 +160,7 @@ pub struct AccountTally {
     pub plan: Plan,
     /// Tokens served.
     pub tokens: f64,
-    /// Its weekly capacity pro-rated to the run.
+    /// Its weekly-window tokens over the run ([`AccountSpec::available`]).
     pub capacity: f64,
 }
 
@@ -293,14 +308,14 @@ impl Fleet {
         self.accounts.iter().map(|a| a.spec.short_cap).sum()
     }
 
-    /// Tokens served per account, with the weekly capacity pro-rated to `days`.
-    pub(crate) fn tallies(&self, days: f64) -> Vec<AccountTally> {
+    /// Tokens served per account, with what it had over a run of `run_ms`.
+    pub(crate) fn tallies(&self, run_ms: u64) -> Vec<AccountTally> {
         self.accounts
             .iter()
             .map(|a| AccountTally {
                 plan: a.spec.plan,
                 tokens: a.served_tokens,
-                capacity: a.spec.weekly_cap * days / 7.0,
+                capacity: a.spec.available(run_ms),
             })
             .collect()
     }
@@ -310,11 +325,6 @@ impl Fleet {
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// The time `ms` milliseconds after the Unix epoch.
-pub(crate) fn from_unix_ms(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 #[cfg(test)]
@@ -345,8 +355,14 @@ mod tests {
             Some(Answer::UsageLimited { resets_at: 3_600 })
         );
         let headers = fleet.quota_headers(id, 10);
-        assert_eq!(headers[0], ("x-codex-primary-used-percent".into(), "113.6".into()));
-        assert_eq!(headers[2], ("x-codex-primary-reset-at".into(), "3600".into()));
+        assert_eq!(
+            headers[0],
+            ("x-codex-primary-used-percent".into(), "113.6".into())
+        );
+        assert_eq!(
+            headers[2],
+            ("x-codex-primary-reset-at".into(), "3600".into())
+        );
         // After the reset it serves again, and the next reset is a window later.
         assert_eq!(fleet.admit(id, 1.0, 1_000, 3_600_000), Some(Answer::Served));
         assert_eq!(fleet.quota_headers(id, 3_600_000)[2].1, "21600");

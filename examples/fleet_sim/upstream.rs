@@ -54,7 +54,8 @@ impl SimUpstream {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
         };
-        let (Some(tokens), Some(duration)) = (header(TOKENS_HEADER), header(DURATION_HEADER)) else {
+        let (Some(tokens), Some(duration)) = (header(TOKENS_HEADER), header(DURATION_HEADER))
+        else {
             return plain(StatusCode::BAD_REQUEST, "missing simulation headers");
         };
         let now_ms = unix_ms(self.clock.now());

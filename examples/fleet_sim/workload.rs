@@ -153,6 +153,8 @@ impl Workload {
                 id: POOL,
                 slug: "fleet".into(),
                 status: PoolStatus::Active,
+                // The planner's default strategy: the one under test.
+                strategy: None,
             }],
             assignments: accounts
                 .iter()
@@ -243,23 +245,28 @@ impl Workload {
     pub fn weekly_capacity(&self) -> f64 {
         self.accounts.iter().map(|a| a.weekly_cap).sum()
     }
+
+    /// The weekly-window tokens the pool has over the run: per account, what is left of its
+    /// current window at the start plus every window that starts during the run.
+    /// The demand is [`SimConfig::load`] times this.
+    pub fn available_capacity(&self) -> f64 {
+        let run_ms = u64::from(self.days) * DAY_MS;
+        self.accounts.iter().map(|s| s.available(run_ms)).sum()
+    }
 }
 
 /// Accounts with staggered windows, their capacity calibrated so that the demand is
-/// `config.load` times the pool's weekly capacity pro-rated to the run.
+/// `config.load` times the weekly capacity the pool has over the run (see
+/// [`Workload::available_capacity`]).
 fn accounts(config: &SimConfig, rng: &mut SimRng, demand: f64) -> Vec<AccountSpec> {
     let n = config.accounts.max(1);
-    let plans: Vec<Plan> = (0..n).map(|i| Plan::PATTERN[i % Plan::PATTERN.len()]).collect();
-    let units: f64 = plans.iter().map(|p| p.weekly_units()).sum();
-    let weeks = f64::from(config.days.max(1)) / 7.0;
-    let per_unit = demand / (config.load.max(0.01) * units * weeks);
     let start_ms = START_UNIX_SECS * 1000;
     let window_ms = |minutes: u32| u64::from(minutes) * 60_000;
-    plans
-        .into_iter()
-        .enumerate()
-        .map(|(i, plan)| {
-            let weekly_cap = plan.weekly_units() * per_unit;
+    // First with one unit of capacity per plan unit, then scaled.
+    let mut specs: Vec<AccountSpec> = (0..n)
+        .map(|i| {
+            let plan = Plan::PATTERN[i % Plan::PATTERN.len()];
+            let weekly_cap = plan.weekly_units();
             let short_cap = weekly_cap * SHORT_SHARE;
             // Whole seconds, so reset stamps are exact.
             let weekly_left = 1000 * (1 + rng.below(window_ms(WEEKLY_MINUTES) / 1000));
@@ -279,7 +286,17 @@ fn accounts(config: &SimConfig, rng: &mut SimRng, demand: f64) -> Vec<AccountSpe
                 short_reset_ms: start_ms + short_left,
             }
         })
-        .collect()
+        .collect();
+    let run_ms = u64::from(config.days.max(1)) * DAY_MS;
+    let units: f64 = specs.iter().map(|s| s.available(run_ms)).sum();
+    let scale = demand / (config.load.max(0.01) * units);
+    for s in &mut specs {
+        s.weekly_cap *= scale;
+        s.short_cap *= scale;
+        s.weekly_used *= scale;
+        s.short_used *= scale;
+    }
+    specs
 }
 
 /// Sessions and their turns; sessions start on a working-day curve, some in bursts.
@@ -376,8 +393,8 @@ mod tests {
         let a = Workload::generate(&config);
         assert_eq!(a, Workload::generate(&config));
         assert_ne!(a, Workload::generate(&SimConfig::small(4)));
-        let prorated = a.weekly_capacity() * f64::from(config.days) / 7.0;
-        assert!((a.demand_tokens / prorated - config.load).abs() < 1e-9);
+        let load = a.demand_tokens / a.available_capacity();
+        assert!((load - config.load).abs() < 1e-9, "{load}");
         assert!(a.turns.windows(2).all(|w| w[0].start_ms <= w[1].start_ms));
     }
 
@@ -392,7 +409,9 @@ mod tests {
                 .filter(|t| w.sessions[t.session].kind == kind)
                 .collect();
             let first = turns[0];
-            let next = turns.iter().find(|t| t.session == first.session && t.index > 0);
+            let next = turns
+                .iter()
+                .find(|t| t.session == first.session && t.index > 0);
             let key = |t: &Turn| w.request(t, now).unwrap().facts.continuity_key;
             (key(first), next.map(|t| key(t)))
         };

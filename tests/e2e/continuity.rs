@@ -93,7 +93,11 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
     for i in 0..60 {
         let body = responses_body("gpt-5.1-codex", &format!("warm {i}"));
         post_responses(&gateway.url(), "/backend-api/codex/responses", &key, &body).await;
-        let seen = fake.seen();
+        let seen: Vec<_> = fake
+            .seen()
+            .into_iter()
+            .filter(|r| r.path == "/backend-api/codex/responses")
+            .collect();
         if ["acct-a", "acct-b", "acct-c"].iter().all(|id| {
             seen.iter()
                 .any(|r| r.chatgpt_account_id.as_deref() == Some(*id))
@@ -179,6 +183,15 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
     gateway.stop();
 }
 
+/// The last model turn upstream saw (background catalog and usage reads are skipped).
+fn last_turn(fake: &FakeUpstreamHandle) -> codex_pooler_server::fake_upstream::SeenRequest {
+    fake.seen()
+        .into_iter()
+        .rev()
+        .find(|r| r.path == "/backend-api/codex/responses")
+        .expect("a model turn")
+}
+
 /// The `data:` JSON of the first SSE event of type `kind`.
 fn sse_event(body: &str, kind: &str) -> serde_json::Value {
     body.lines()
@@ -225,13 +238,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
         .as_str()
         .unwrap()
         .to_owned();
-    let owner = fake
-        .seen()
-        .last()
-        .unwrap()
-        .chatgpt_account_id
-        .clone()
-        .unwrap();
+    let owner = last_turn(&fake).chatgpt_account_id.unwrap();
     let owner_id = if owner == "acct-x" { "1" } else { "2" };
 
     // While the owner serves, every pinned request goes there.
@@ -248,7 +255,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
         .await;
         assert_eq!(again.status, 200);
         assert_eq!(
-            fake.seen().last().unwrap().chatgpt_account_id.as_deref(),
+            last_turn(&fake).chatgpt_account_id.as_deref(),
             Some(owner.as_str())
         );
         assert!(
@@ -303,7 +310,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
     .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_ne!(
-        fake.seen().last().unwrap().chatgpt_account_id.as_deref(),
+        last_turn(&fake).chatgpt_account_id.as_deref(),
         Some(owner.as_str())
     );
     let receipt = moved.headers["x-codex-pooler-route"]

@@ -13,3 +13,4 @@ mod embed_example;
 mod errors;
 mod hot_path;
 mod routing;
+mod surface;

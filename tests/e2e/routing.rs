@@ -76,8 +76,13 @@ async fn exhausted_accounts_are_avoided_once_seen() {
     );
     assert!(from_full <= 1, "{served:?}");
 
-    // Upstream saw each exhausted account at most once.
-    let seen = fake.seen();
+    // Upstream saw each exhausted account at most once (counting model turns: background
+    // catalog and usage reads reach upstream too).
+    let seen: Vec<_> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.path == "/backend-api/codex/responses")
+        .collect();
     let hits = |id: &str| {
         seen.iter()
             .filter(|r| r.chatgpt_account_id.as_deref() == Some(id))
@@ -161,7 +166,11 @@ async fn headers_and_body_pass_through() {
     assert_eq!(reply.headers["openai-model"], "gpt-5.1-codex");
     assert!(reply.headers.contains_key("x-codex-primary-used-percent"));
 
-    let seen = fake.seen();
+    let seen: Vec<_> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.path == "/backend-api/codex/responses")
+        .collect();
     let upstream = seen.last().expect("upstream request");
     assert_eq!(upstream.path, "/backend-api/codex/responses");
     let header = |n: &str| {
@@ -196,7 +205,12 @@ async fn headers_and_body_pass_through() {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let upstream = fake.seen().pop().expect("upstream request");
+    let upstream = fake
+        .seen()
+        .into_iter()
+        .rev()
+        .find(|r| r.path == "/backend-api/codex/responses")
+        .expect("upstream request");
     assert_eq!(upstream.body.as_ref(), Some(&sent));
     assert_eq!(upstream.header("content-encoding"), None);
     gateway.stop();

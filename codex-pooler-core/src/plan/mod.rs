@@ -133,15 +133,22 @@ impl Planner {
         if pool.status != PoolStatus::Active {
             return Err(Box::new(PoolerError::pool_disabled().into()));
         }
-        let model = request
-            .facts
-            .model
-            .as_deref()
-            .ok_or_else(|| Box::new(PoolerError::model_required().into()))?;
         let accounts = snapshot.pool_accounts(pool.id);
-        if !accounts.iter().any(|a| a.supports_model(model)) {
-            return Err(Box::new(PoolerError::model_not_found(model).into()));
-        }
+        // Model turns name a model some account of the pool serves; other routes (files,
+        // images, transcription) go to any routable account.
+        let model = if request.route.class.is_model_turn() {
+            let model = request
+                .facts
+                .model
+                .as_deref()
+                .ok_or_else(|| Box::new(PoolerError::model_required().into()))?;
+            if !accounts.iter().any(|a| live.catalog.supports(a, model)) {
+                return Err(Box::new(PoolerError::model_not_found(model).into()));
+            }
+            Some(model)
+        } else {
+            None
+        };
 
         let mut candidates = Vec::with_capacity(accounts.len());
         let mut exclusions = Vec::new();
@@ -181,7 +188,10 @@ impl Planner {
         // the strategy's order holds within each group.
         candidates.sort_by_key(|c| {
             let busy = live.health.in_flight(c.account.id) >= live.health.limit(c.account.id);
-            (busy, live.health.is_demoted(c.account.id, model, now))
+            let demoted = live
+                .health
+                .is_demoted(c.account.id, model.unwrap_or_default(), now);
+            (busy, demoted)
         });
 
         let mut pin_skipped = None;

@@ -69,14 +69,21 @@ impl ResetAware {
         if quota.exhausted_until.is_some_and(|at| at > now) {
             return TIER_EXHAUSTED;
         }
-        let Some(score) = Self::score(quota, now) else {
+        if quota.windows.is_empty() {
             return if quota.known {
                 TIER_ALLOWED
             } else {
                 TIER_UNKNOWN
             };
-        };
-        let tier = if quota.max_used_percent() >= Self::NEARLY_EXHAUSTED_PERCENT {
+        }
+        // One pass over the windows for the score and the highest used percent.
+        let (score, max_used) = quota
+            .windows
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(score, used), w| {
+                (score.min(window_score(w, now)), used.max(w.used_percent))
+            });
+        let tier = if max_used >= Self::NEARLY_EXHAUSTED_PERCENT {
             TIER_SCARCE
         } else {
             TIER_HEADROOM
@@ -92,7 +99,9 @@ fn window_score(window: &WindowView, now: SystemTime) -> f64 {
         Some(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
         None => nominal_length(window.kind),
     };
-    window.remaining_percent() / until_reset.max(ResetAware::RESET_FLOOR).as_secs_f64() * 3600.0
+    // Whole seconds are precise enough and spare the division inside `as_secs_f64`.
+    let seconds = until_reset.max(ResetAware::RESET_FLOOR).as_secs() as f64;
+    window.remaining_percent() * 3600.0 / seconds
 }
 
 /// A window's full length, assumed when upstream did not say when it resets.

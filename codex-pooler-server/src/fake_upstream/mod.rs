@@ -45,6 +45,7 @@ mod quota;
 mod rejection;
 mod seen;
 mod state;
+mod surface;
 mod turn;
 
 use std::io;
@@ -95,6 +96,21 @@ impl FakeUpstream {
             .route(
                 RESPONSES_PATH,
                 post(handlers::create_response).get(handlers::refuse_websocket),
+            )
+            .route(
+                "/backend-api/codex/responses/compact",
+                post(surface::compact),
+            )
+            .route(
+                "/backend-api/codex/images/generations",
+                post(surface::images),
+            )
+            .route("/backend-api/codex/images/edits", post(surface::images))
+            .route("/backend-api/transcribe", post(surface::transcribe))
+            .route("/backend-api/files", post(surface::create_file))
+            .route(
+                "/backend-api/files/{id}/uploaded",
+                post(surface::finalize_file),
             )
             .route(MODELS_PATH, get(handlers::list_models))
             .route(USAGE_PATH, get(handlers::usage))

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use codex_pooler_core::clock::SystemClock;
 use codex_pooler_core::store::PoolStore;
+use codex_pooler_tower::catalog_sync::CatalogSync;
 use codex_pooler_tower::records::{RecordWriter, RecordWriterConfig};
 use codex_pooler_tower::usage_probe::UsageProbe;
 use codex_pooler_tower::{ConfigSync, Pooler};
@@ -46,6 +47,14 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         .records(writer.clone())
         .upstream_base_url(upstream_base_url.clone())
         .build();
+    let catalog = CatalogSync::new(
+        sync.snapshot(),
+        sync.credentials(),
+        Arc::clone(pooler.live()),
+        &upstream_base_url,
+        Arc::new(SystemClock),
+    )
+    .spawn();
     let probe = (args.usage_probe_interval_secs > 0).then(|| {
         UsageProbe::new(
             sync.snapshot(),
@@ -76,6 +85,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         .await
         .map_err(|e| ServerError::io("serving", e));
     reload.abort();
+    catalog.abort();
     if let Some(probe) = probe {
         probe.abort();
     }

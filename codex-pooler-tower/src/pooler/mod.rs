@@ -21,6 +21,7 @@
 
 mod builder;
 mod layer;
+mod local;
 mod service;
 
 use std::sync::Arc;

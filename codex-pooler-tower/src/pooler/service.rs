@@ -21,7 +21,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_service::Service;
 
-use super::{Pooler, Shared};
+use super::{Pooler, Shared, local};
 use crate::auth::authenticate;
 use crate::decode::decode_body;
 use crate::observe::{ObservedBody, RecordDraft};
@@ -121,12 +121,19 @@ where
         // Until the websocket transport lands, 426 makes the Codex CLI fall back to HTTP.
         return PoolerError::websocket_unsupported().to_response();
     }
+    if route.class.is_local() {
+        return local::answer(&shared, ctx, route.class, request.headers());
+    }
 
     let (parts, body) = request.into_parts();
     let prepared = read_body(body, shared.limits.max_wire_bytes)
         .await
         .and_then(|wire| decode_body(parts.headers.get(CONTENT_ENCODING), wire, shared.limits))
         .and_then(|body| {
+            if route.class == RouteClass::Transcribe {
+                // Multipart audio: nothing to read for routing, and nothing is looked at.
+                return Ok((body, RequestFacts::default()));
+            }
             let mut facts = RequestFacts::from_json(&parts.headers, &body).map_err(|_| {
                 PoolerError::invalid_request("the request body must be a JSON object")
             })?;
@@ -154,11 +161,67 @@ where
         received_at,
     };
     let record = base_record(ctx, route, &pool_request.facts, received_at);
-    let outcome = match shared.pipeline.clone().oneshot(pool_request).await {
+    let mut outcome = match shared.pipeline.clone().oneshot(pool_request).await {
         Ok(outcome) => outcome,
         Err(never) => match never {},
     };
+    if route.class == RouteClass::FileCreate && outcome.response.status().is_success() {
+        outcome = learn_file(&shared, ctx, outcome).await;
+    }
     respond(&shared, outcome, record)
+}
+
+/// A created file lives on the account that created it: remember `file_id` so requests naming
+/// it are pinned there. The answer is a small JSON object, read whole and passed on unchanged.
+async fn learn_file(shared: &Shared, ctx: PoolContext, outcome: Outcome) -> Outcome {
+    const LIMIT: usize = 64 * 1024;
+    let Outcome {
+        response,
+        served_by,
+        attempts,
+        exclusions,
+        receipt,
+        error_code,
+        guard,
+    } = outcome;
+    let (parts, body) = response.into_parts();
+    let bytes = match read_body(body, LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::warn!(code = err.code(), "file creation answer could not be read");
+            let error = PoolerError::upstream_unavailable();
+            return Outcome {
+                response: error.to_response(),
+                served_by: None,
+                attempts,
+                exclusions,
+                receipt,
+                error_code: Some(error.code()),
+                guard,
+            };
+        }
+    };
+    let file_id = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("file_id")
+                .and_then(|id| id.as_str().map(str::to_owned))
+        });
+    if let (Some(id), Some(account)) = (file_id, served_by.as_ref()) {
+        shared
+            .live
+            .continuity
+            .learn_file(ctx.pool, &id, account.id, shared.clock.now());
+    }
+    Outcome {
+        response: Response::from_parts(parts, codex_pooler_core::body::full(bytes)),
+        served_by,
+        attempts,
+        exclusions,
+        receipt,
+        error_code,
+        guard,
+    }
 }
 
 /// Turns the pipeline's outcome into the client response, with the record attached to its body.

@@ -129,7 +129,14 @@ impl UpstreamClient {
             HeaderValue::try_from(account.chatgpt_account_id.as_str())
                 .map_err(|_| UpstreamError::InvalidHeader)?,
         );
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // JSON unless the client sent something else (multipart audio for transcription).
+        let content_type = call
+            .request
+            .headers
+            .get(CONTENT_TYPE)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_TYPE, content_type);
 
         let mut request = Request::new(Full::new(call.request.body.clone()));
         *request.method_mut() = Method::POST;

@@ -21,16 +21,16 @@ pub const USAGE_PATH: &str = "/backend-api/wham/usage";
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The probe's HTTP client: hyper over rustls (ring), like the upstream client.
-pub(super) type ProbeClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+pub(crate) type ProbeClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// Why a call produced no answer.
 #[derive(Debug)]
-pub(super) enum CallError {
+pub(crate) enum CallError {
     Transport,
 }
 
 /// Builds the probe client with the default TLS roots.
-pub(super) fn default_client() -> ProbeClient {
+pub(crate) fn default_client() -> ProbeClient {
     // Invariant: the ring provider supports rustls' safe default protocol versions, the only way
     // this builder step can fail.
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
@@ -40,7 +40,7 @@ pub(super) fn default_client() -> ProbeClient {
 }
 
 /// Builds the probe client with a custom TLS configuration (for a private CA).
-pub(super) fn client_with_tls(tls: rustls::ClientConfig) -> ProbeClient {
+pub(crate) fn client_with_tls(tls: rustls::ClientConfig) -> ProbeClient {
     build_client(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls))
 }
 
@@ -63,7 +63,7 @@ fn build_client(
 }
 
 /// The usage URI for `account`, under its own base URL or `default_base_url`.
-pub(super) fn usage_uri(account: &UpstreamAccount, default_base_url: &str) -> Option<Uri> {
+pub(crate) fn usage_uri(account: &UpstreamAccount, default_base_url: &str) -> Option<Uri> {
     let base = account
         .base_url
         .as_deref()
@@ -76,7 +76,7 @@ pub(super) fn usage_uri(account: &UpstreamAccount, default_base_url: &str) -> Op
 ///
 /// The account id header is left out when it is empty or a local placeholder (`email_...`,
 /// `local_...`), which upstream would reject. `None` when a value cannot be a header.
-pub(super) fn usage_request(
+pub(crate) fn usage_request(
     uri: Uri,
     account: &UpstreamAccount,
     token: &AccessToken,
@@ -98,7 +98,7 @@ pub(super) fn usage_request(
 }
 
 /// Sends `request`; reads the body only on success, up to [`MAX_BODY_BYTES`].
-pub(super) async fn send(
+pub(crate) async fn send(
     client: &ProbeClient,
     request: Request<Empty<Bytes>>,
 ) -> Result<(StatusCode, Bytes), CallError> {

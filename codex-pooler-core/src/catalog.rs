@@ -1,0 +1,228 @@
+//! The model catalog: which models each account serves, as upstream lists them.
+//!
+//! A background job reads each account's `GET /backend-api/codex/models` into the
+//! [`CatalogBook`]. Eligibility asks it whether an account serves a model (falling back on the
+//! account's configured list until its catalog has been read), and the pool's own `/models`
+//! answer is the union over the pool's accounts, with a deterministic ETag.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use crate::model::{AccountId, UpstreamAccount};
+
+/// One account's catalog as last read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountCatalog {
+    /// The model entries as upstream sent them (`ModelInfo` objects with at least a `slug`).
+    pub models: Vec<Value>,
+    /// When it was read.
+    pub fetched_at: SystemTime,
+}
+
+impl AccountCatalog {
+    fn slugs(&self) -> impl Iterator<Item = &str> {
+        self.models
+            .iter()
+            .filter_map(|m| m.get("slug").and_then(Value::as_str))
+    }
+}
+
+/// A pool's catalog: the union of its accounts' models.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolCatalog {
+    /// Model entries, ordered by `priority` then slug.
+    pub models: Vec<Value>,
+    /// A weak ETag derived from the entries: equal catalogs have equal ETags.
+    pub etag: String,
+}
+
+/// Why a catalog body was not understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// Not `{"models":[...]}`.
+    #[error("model catalog is not a JSON object with a `models` array")]
+    Shape,
+}
+
+/// Parses `{"models":[{"slug":..,..},..]}`; entries without a slug are dropped.
+pub fn parse_catalog(body: &[u8]) -> Result<Vec<Value>, CatalogError> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| CatalogError::Shape)?;
+    let models = value
+        .get("models")
+        .and_then(Value::as_array)
+        .ok_or(CatalogError::Shape)?;
+    Ok(models
+        .iter()
+        .filter(|m| m.get("slug").and_then(Value::as_str).is_some())
+        .cloned()
+        .collect())
+}
+
+/// Catalogs per account, shared by all requests of a process.
+#[derive(Debug, Default)]
+pub struct CatalogBook {
+    accounts: RwLock<HashMap<AccountId, Arc<AccountCatalog>>>,
+}
+
+impl CatalogBook {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an account's catalog.
+    pub fn record(&self, account: AccountId, models: Vec<Value>, now: SystemTime) {
+        self.accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                account,
+                Arc::new(AccountCatalog {
+                    models,
+                    fetched_at: now,
+                }),
+            );
+    }
+
+    /// An account's catalog, if it was read.
+    pub fn get(&self, account: AccountId) -> Option<Arc<AccountCatalog>> {
+        self.accounts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&account)
+            .cloned()
+    }
+
+    /// Whether `account` serves `model`: its read catalog, else its configured list.
+    pub fn supports(&self, account: &UpstreamAccount, model: &str) -> bool {
+        match self.get(account.id) {
+            Some(catalog) => catalog.slugs().any(|s| s == model),
+            None => account.supports_model(model),
+        }
+    }
+
+    /// The union of the accounts' catalogs. Accounts whose catalog was not read contribute
+    /// minimal entries for their configured models.
+    pub fn pool_catalog(&self, accounts: &[Arc<UpstreamAccount>]) -> PoolCatalog {
+        let mut by_slug: BTreeMap<String, Value> = BTreeMap::new();
+        for account in accounts {
+            match self.get(account.id) {
+                Some(catalog) => {
+                    for model in &catalog.models {
+                        if let Some(slug) = model.get("slug").and_then(Value::as_str) {
+                            by_slug
+                                .entry(slug.to_owned())
+                                .or_insert_with(|| model.clone());
+                        }
+                    }
+                }
+                None => {
+                    for slug in &account.models {
+                        by_slug
+                            .entry(slug.clone())
+                            .or_insert_with(|| minimal_entry(slug));
+                    }
+                }
+            }
+        }
+        let mut models: Vec<Value> = by_slug.into_values().collect();
+        models.sort_by_key(|m| {
+            let priority = m
+                .get("priority")
+                .and_then(Value::as_i64)
+                .unwrap_or(i64::MAX);
+            let slug = m
+                .get("slug")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            (priority, slug)
+        });
+        let body = Value::Array(models.clone()).to_string();
+        let hash = body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        PoolCatalog {
+            models,
+            etag: format!("W/\"{hash:016x}\""),
+        }
+    }
+}
+
+/// A catalog entry for a model known only by name.
+fn minimal_entry(slug: &str) -> Value {
+    json!({
+        "slug": slug,
+        "display_name": slug,
+        "visibility": "list",
+        "supported_in_api": true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::from_unix_seconds;
+    use crate::model::Lifecycle;
+
+    fn account(id: i64, models: &[&str]) -> Arc<UpstreamAccount> {
+        Arc::new(UpstreamAccount {
+            id: AccountId(id),
+            label: format!("a{id}"),
+            chatgpt_account_id: format!("acc-{id}"),
+            user_id: None,
+            email: None,
+            plan_type: None,
+            base_url: None,
+            lifecycle: Lifecycle::Active,
+            models: models.iter().map(|m| (*m).to_owned()).collect(),
+        })
+    }
+
+    #[test]
+    fn parses_and_rejects() {
+        let models = parse_catalog(br#"{"models":[{"slug":"a","priority":2},{"x":1}]}"#).unwrap();
+        assert_eq!(models.len(), 1);
+        assert_eq!(parse_catalog(b"[]"), Err(CatalogError::Shape));
+        assert_eq!(parse_catalog(b"nope"), Err(CatalogError::Shape));
+    }
+
+    #[test]
+    fn read_catalogs_override_configured_lists() {
+        let book = CatalogBook::new();
+        let a = account(1, &["configured"]);
+        assert!(book.supports(&a, "configured"));
+        book.record(
+            a.id,
+            parse_catalog(br#"{"models":[{"slug":"synced"}]}"#).unwrap(),
+            from_unix_seconds(1),
+        );
+        assert!(book.supports(&a, "synced"));
+        assert!(!book.supports(&a, "configured"));
+    }
+
+    #[test]
+    fn pool_catalog_is_a_sorted_union_with_a_stable_etag() {
+        let book = CatalogBook::new();
+        let a = account(1, &[]);
+        let b = account(2, &["z-configured"]);
+        book.record(
+            a.id,
+            parse_catalog(br#"{"models":[{"slug":"m2","priority":2},{"slug":"m1","priority":1}]}"#)
+                .unwrap(),
+            from_unix_seconds(1),
+        );
+        let one = book.pool_catalog(&[Arc::clone(&a), Arc::clone(&b)]);
+        let slugs: Vec<_> = one.models.iter().map(|m| m["slug"].clone()).collect();
+        assert_eq!(slugs, ["m1", "m2", "z-configured"]);
+        let two = book.pool_catalog(&[b, a]);
+        assert_eq!(one.etag, two.etag);
+        assert!(one.etag.starts_with("W/\""));
+        let other = book.pool_catalog(&[account(3, &["x"])]);
+        assert_ne!(one.etag, other.etag);
+    }
+}

@@ -1,0 +1,146 @@
+//! [`CatalogSync`]: reads each account's model catalog from upstream, in the background.
+//!
+//! Every interval (and once at start) each routable account's
+//! `GET {base}/backend-api/codex/models?client_version=..` is read into the live
+//! [`CatalogBook`](codex_pooler_core::catalog::CatalogBook), which then decides which models the
+//! account serves and what the pool's `/models` answer lists.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use codex_pooler_core::catalog::parse_catalog;
+use codex_pooler_core::clock::Clock;
+use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::snapshot::SnapshotHandle;
+use futures_util::StreamExt;
+use futures_util::stream;
+use http::Uri;
+
+use crate::upstream::CredentialSource;
+use crate::usage_probe::call;
+
+/// The client version sent with catalog reads (the catalog is versioned by client).
+pub const CATALOG_CLIENT_VERSION: &str = "0.169.0";
+
+/// The catalog path under an account's base URL.
+pub const MODELS_PATH: &str = "/backend-api/codex/models";
+
+/// Reads model catalogs per account.
+#[derive(Debug)]
+pub struct CatalogSync {
+    snapshot: SnapshotHandle,
+    credentials: Arc<dyn CredentialSource>,
+    live: Arc<LiveState>,
+    default_base_url: Arc<str>,
+    clock: Arc<dyn Clock>,
+    client: call::ProbeClient,
+    interval: Duration,
+}
+
+impl CatalogSync {
+    /// A job over the accounts of `snapshot`, recording into `live.catalog`.
+    pub fn new(
+        snapshot: SnapshotHandle,
+        credentials: Arc<dyn CredentialSource>,
+        live: Arc<LiveState>,
+        default_base_url: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            snapshot,
+            credentials,
+            live,
+            default_base_url: default_base_url.trim_end_matches('/').into(),
+            clock,
+            client: call::default_client(),
+            interval: Duration::from_secs(900),
+        }
+    }
+
+    /// How often catalogs are read again (at least one second; default 15 minutes).
+    #[must_use]
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Reads every routable account's catalog once; returns how many were recorded.
+    pub async fn sync_once(&self) -> usize {
+        let snapshot = self.snapshot.load();
+        let accounts: Vec<Arc<UpstreamAccount>> = snapshot
+            .accounts()
+            .filter(|a| a.lifecycle.is_routable())
+            .cloned()
+            .collect();
+        stream::iter(accounts)
+            .map(|account| async move { self.sync_account(&account).await })
+            .buffer_unordered(4)
+            .filter(|ok| std::future::ready(*ok))
+            .count()
+            .await
+    }
+
+    /// Reads catalogs now and then every interval; also reads an account's catalog as soon as
+    /// it appears in a new snapshot. Abort the handle to stop.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut last_version = None;
+            let mut last_full = None::<tokio::time::Instant>;
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let version = self.snapshot.load().version();
+                let due = last_full.is_none_or(|at| at.elapsed() >= self.interval);
+                if due || last_version != Some(version) {
+                    let recorded = self.sync_once().await;
+                    tracing::debug!(recorded, "model catalogs read");
+                    last_version = Some(version);
+                    if due {
+                        last_full = Some(tokio::time::Instant::now());
+                    }
+                }
+            }
+        })
+    }
+
+    async fn sync_account(&self, account: &UpstreamAccount) -> bool {
+        let Ok(token) = self.credentials.access_token(account).await else {
+            return false;
+        };
+        let base = account
+            .base_url
+            .as_deref()
+            .unwrap_or(&self.default_base_url)
+            .trim_end_matches('/');
+        let Ok(uri) =
+            format!("{base}{MODELS_PATH}?client_version={CATALOG_CLIENT_VERSION}").parse::<Uri>()
+        else {
+            return false;
+        };
+        let Some(request) = call::usage_request(uri, account, &token) else {
+            return false;
+        };
+        let answer =
+            tokio::time::timeout(Duration::from_secs(10), call::send(&self.client, request));
+        match answer.await {
+            Ok(Ok((status, body))) if status.is_success() => match parse_catalog(&body) {
+                Ok(models) => {
+                    self.live
+                        .catalog
+                        .record(account.id, models, self.clock.now());
+                    true
+                }
+                Err(_) => {
+                    tracing::warn!(account = %account.id, "model catalog not understood");
+                    false
+                }
+            },
+            Ok(Ok((status, _))) => {
+                tracing::debug!(account = %account.id, status = status.as_u16(), "model catalog read refused");
+                false
+            }
+            _ => false,
+        }
+    }
+}

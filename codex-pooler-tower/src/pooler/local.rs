@@ -1,0 +1,161 @@
+//! Routes the gateway answers itself: the pool's model catalog, its quota view, workspace
+//! routing discovery, and the deterministic 404 for other ChatGPT helper routes.
+
+use codex_pooler_core::body::{PoolBody, full};
+use codex_pooler_core::clock::unix_seconds;
+use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::quota::{QuotaView, WindowKind, WindowView};
+use codex_pooler_core::request::PoolContext;
+use codex_pooler_core::route::RouteClass;
+use http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::Shared;
+
+/// Answers a local route for an authenticated key.
+pub(super) fn answer(
+    shared: &Shared,
+    ctx: PoolContext,
+    class: RouteClass,
+    headers: &HeaderMap,
+) -> Response<PoolBody> {
+    match class {
+        RouteClass::Models => models(shared, ctx, headers),
+        RouteClass::Usage => json_response(StatusCode::OK, &usage(shared, ctx)),
+        RouteClass::AccountsCheck => json_response(StatusCode::OK, &accounts_check(headers)),
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": {
+                "message": "Not Found",
+                "type": "invalid_request_error",
+                "code": "not_found",
+                "param": null,
+            }}),
+        ),
+    }
+}
+
+/// `GET /models`: the union of the pool's routable accounts' catalogs, with a deterministic
+/// ETag (also as `x-models-etag`); `If-None-Match` with the same ETag answers 304.
+fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<PoolBody> {
+    let snapshot = shared.snapshot.load();
+    let accounts: Vec<_> = snapshot
+        .pool_accounts(ctx.pool)
+        .iter()
+        .filter(|a| a.lifecycle.is_routable())
+        .cloned()
+        .collect();
+    let catalog = shared.live.catalog.pool_catalog(&accounts);
+    let etag = HeaderValue::from_str(&catalog.etag).ok();
+    let unchanged = headers
+        .get(IF_NONE_MATCH)
+        .zip(etag.as_ref())
+        .is_some_and(|(sent, ours)| sent == ours);
+    let mut response = if unchanged {
+        let mut r = Response::new(full(bytes::Bytes::new()));
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        json_response(StatusCode::OK, &json!({ "models": catalog.models }))
+    };
+    if let Some(etag) = etag {
+        response.headers_mut().insert(ETAG, etag.clone());
+        response.headers_mut().insert("x-models-etag", etag);
+    }
+    response
+}
+
+/// `GET /wham/usage`: the pool's quota as one account would report it, in the upstream shape.
+///
+/// The pool reports its best routable account: the one with the most headroom (accounts with
+/// evidence before accounts without). `limit_reached` is true only when every routable account
+/// is exhausted, which is when requests stop being served.
+fn usage(shared: &Shared, ctx: PoolContext) -> Value {
+    let snapshot = shared.snapshot.load();
+    let now = shared.clock.now();
+    let views: Vec<(&UpstreamAccount, QuotaView)> = snapshot
+        .pool_accounts(ctx.pool)
+        .iter()
+        .filter(|a| a.lifecycle.is_routable())
+        .map(|a| (a.as_ref(), shared.live.quota.view(a.id, now)))
+        .collect();
+    let all_exhausted = !views.is_empty() && views.iter().all(|(_, v)| v.is_exhausted());
+    let best = views
+        .iter()
+        .filter(|(_, v)| !v.is_exhausted() || all_exhausted)
+        .max_by(|(_, a), (_, b)| {
+            (a.known, a.remaining_percent())
+                .partial_cmp(&(b.known, b.remaining_percent()))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    let window = |view: &QuotaView, kind: WindowKind, seconds: u64| {
+        view.windows
+            .iter()
+            .find(|w| w.kind == kind)
+            .map_or(Value::Null, |w| window_json(w, seconds, now))
+    };
+    let (plan, primary, secondary) = match best {
+        Some((account, view)) => (
+            account
+                .plan_type
+                .clone()
+                .unwrap_or_else(|| "pool".to_owned()),
+            window(view, WindowKind::Short, 300 * 60),
+            window(view, WindowKind::Weekly, 10_080 * 60),
+        ),
+        None => ("pool".to_owned(), Value::Null, Value::Null),
+    };
+    json!({
+        "plan_type": plan,
+        "rate_limit": {
+            "allowed": !views.is_empty() && !all_exhausted,
+            "limit_reached": all_exhausted,
+            "primary_window": primary,
+            "secondary_window": secondary,
+        },
+    })
+}
+
+fn window_json(w: &WindowView, window_seconds: u64, now: std::time::SystemTime) -> Value {
+    let reset_at = w.resets_at.map(unix_seconds);
+    let reset_after = w
+        .resets_at
+        .map(|at| at.duration_since(now).unwrap_or_default().as_secs());
+    json!({
+        // The CLI reads whole percents.
+        "used_percent": w.used_percent.round().clamp(0.0, 100.0) as i64,
+        "limit_window_seconds": window_seconds,
+        "reset_after_seconds": reset_after,
+        "reset_at": reset_at,
+    })
+}
+
+/// `GET /wham/accounts/check`: the workspace routing discovery ChatGPT-auth clients require
+/// before model traffic. The gateway is the only origin the client should use, so the answer
+/// names the caller's account with no routing constraint.
+fn accounts_check(headers: &HeaderMap) -> Value {
+    let id = headers
+        .get("chatgpt-account-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .unwrap_or("codex-pooler");
+    json!({
+        "accounts": [{
+            "id": id,
+            "workspace_backend_origin": "NO_CONSTRAINT",
+            "account_routing_override": "NO_CONSTRAINT",
+        }],
+        "account_ordering": [id],
+        "default_account_id": id,
+    })
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<PoolBody> {
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

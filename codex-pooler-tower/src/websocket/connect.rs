@@ -1,0 +1,203 @@
+//! [`UpstreamConnector`]: opens the upstream websocket of one account.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::route::UPSTREAM_RESPONSES_PATH;
+use http::header::{AUTHORIZATION, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, tungstenite};
+
+use super::WebsocketSettings;
+use crate::upstream::{CredentialError, CredentialSource, forward_request_headers};
+
+/// An open upstream websocket.
+pub(crate) type UpstreamSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why an upstream websocket could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    /// No credential for the account.
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    /// The account's base URL does not form a websocket URL.
+    #[error("invalid upstream websocket url for account {account}")]
+    InvalidUrl {
+        /// The account id.
+        account: i64,
+    },
+    /// A header value could not be encoded.
+    #[error("invalid upstream header value")]
+    InvalidHeader,
+    /// Connecting and the handshake took longer than the connect timeout.
+    #[error("upstream websocket handshake timed out")]
+    Timeout,
+    /// Upstream answered the upgrade with something other than `101`.
+    #[error("upstream refused the websocket upgrade with {}", refusal.status)]
+    Refused {
+        /// What it answered.
+        refusal: Box<Refusal>,
+    },
+    /// Connecting, TLS or the handshake failed.
+    #[error("upstream websocket transport error: {0}")]
+    Transport(#[source] Box<tungstenite::Error>),
+}
+
+/// A non-`101` answer to the upgrade: kept only to learn quota evidence from it.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// The status.
+    pub(crate) status: StatusCode,
+    /// The response headers (quota headers, ...).
+    pub(crate) headers: HeaderMap,
+    /// Whatever of the body arrived with the head.
+    pub(crate) body: Bytes,
+}
+
+/// Opens `GET {base}/backend-api/codex/responses` websockets for upstream accounts, over
+/// rustls (ring), HTTP/1.1 only.
+#[derive(Clone, Debug)]
+pub(crate) struct UpstreamConnector {
+    credentials: Arc<dyn CredentialSource>,
+    default_base_url: Arc<str>,
+    tls: Arc<rustls::ClientConfig>,
+    settings: WebsocketSettings,
+}
+
+impl UpstreamConnector {
+    /// A connector using `credentials`, sending accounts without their own base URL to
+    /// `default_base_url`, verifying TLS with `tls` (default: the webpki roots).
+    pub(crate) fn new(
+        credentials: Arc<dyn CredentialSource>,
+        default_base_url: &str,
+        tls: Option<rustls::ClientConfig>,
+        settings: WebsocketSettings,
+    ) -> Self {
+        let mut tls = tls.unwrap_or_else(default_tls);
+        // A websocket upgrade is an HTTP/1.1 exchange: never let ALPN pick h2.
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Self {
+            credentials,
+            default_base_url: default_base_url.trim_end_matches('/').into(),
+            tls: Arc::new(tls),
+            settings,
+        }
+    }
+
+    /// The frame limits of both sides of a session.
+    pub(crate) fn frame_config(&self) -> WebSocketConfig {
+        let max = Some(self.settings.max_message_size);
+        WebSocketConfig::default()
+            .max_message_size(max)
+            .max_frame_size(max)
+    }
+
+    /// Opens the account's websocket with the allowed client headers, its bearer token and
+    /// `chatgpt-account-id`; returns the socket and the headers of upstream's `101`.
+    pub(crate) async fn connect(
+        &self,
+        account: &UpstreamAccount,
+        client_headers: &HeaderMap,
+    ) -> Result<(UpstreamSocket, HeaderMap), ConnectError> {
+        let token = self.credentials.access_token(account).await?;
+        let base = account
+            .base_url
+            .as_deref()
+            .unwrap_or(&self.default_base_url);
+        let invalid_url = || ConnectError::InvalidUrl {
+            account: account.id.0,
+        };
+        let url = websocket_url(base).ok_or_else(invalid_url)?;
+        let mut request = url.into_client_request().map_err(|_| invalid_url())?;
+        let headers = request.headers_mut();
+        forward_request_headers(client_headers, headers);
+        let bearer = HeaderValue::try_from(format!("Bearer {}", token.expose()))
+            .map_err(|_| ConnectError::InvalidHeader)?;
+        headers.insert(AUTHORIZATION, bearer);
+        headers.insert(
+            "chatgpt-account-id",
+            HeaderValue::try_from(account.chatgpt_account_id.as_str())
+                .map_err(|_| ConnectError::InvalidHeader)?,
+        );
+
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(self.frame_config()),
+            true,
+            Some(Connector::Rustls(Arc::clone(&self.tls))),
+        );
+        match tokio::time::timeout(self.settings.connect_timeout, connecting).await {
+            Err(_) => Err(ConnectError::Timeout),
+            Ok(Ok((socket, response))) => Ok((socket, response.into_parts().0.headers)),
+            Ok(Err(tungstenite::Error::Http(response))) => {
+                let (parts, body) = response.into_parts();
+                Err(ConnectError::Refused {
+                    refusal: Box::new(Refusal {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body: body.map(Bytes::from).unwrap_or_default(),
+                    }),
+                })
+            }
+            Ok(Err(err)) => Err(ConnectError::Transport(Box::new(err))),
+        }
+    }
+}
+
+/// `{base}/backend-api/codex/responses` with the scheme turned into `ws` / `wss`.
+fn websocket_url(base: &str) -> Option<String> {
+    let base = base.trim_end_matches('/');
+    let (scheme, rest) = base.split_once("://")?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" | "ws" => "ws",
+        "https" | "wss" => "wss",
+        _ => return None,
+    };
+    Some(format!("{scheme}://{rest}{UPSTREAM_RESPONSES_PATH}"))
+}
+
+/// TLS with the ring provider and the webpki roots, like the HTTP upstream client.
+fn default_tls() -> rustls::ClientConfig {
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    // Invariant: the ring provider supports rustls' safe default protocol versions, the only
+    // way this builder step can fail.
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_urls() {
+        assert_eq!(
+            websocket_url("https://chatgpt.com/").as_deref(),
+            Some("wss://chatgpt.com/backend-api/codex/responses")
+        );
+        assert_eq!(
+            websocket_url("http://127.0.0.1:9").as_deref(),
+            Some("ws://127.0.0.1:9/backend-api/codex/responses")
+        );
+        assert_eq!(websocket_url("ftp://x"), None);
+        assert_eq!(websocket_url("chatgpt.com"), None);
+    }
+
+    #[test]
+    fn default_tls_offers_http1_only() {
+        let connector = UpstreamConnector::new(
+            Arc::new(crate::upstream::StaticCredentials::new()),
+            "https://chatgpt.com",
+            None,
+            WebsocketSettings::default(),
+        );
+        assert_eq!(connector.tls.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+}

@@ -1,0 +1,208 @@
+//! [`TurnLedger`]: one request record per `response.create` turn of a websocket session.
+//!
+//! A Responses websocket carries one response at a time: each `response.create` the client sends
+//! is answered by events ending in `response.completed` (or `failed`, `incomplete`, an `error`
+//! frame) before the next one. The ledger opens a record when a turn starts and closes the
+//! oldest open one at each terminal event; turns still open when the socket ends are closed with
+//! the session's end.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use codex_pooler_core::clock::Clock;
+use codex_pooler_core::record::{RequestRecord, TokenUsage};
+
+use super::frames::TurnStart;
+use crate::records::RecordSink;
+
+/// The route label of websocket turns in request records.
+pub(crate) const WEBSOCKET_ROUTE: &str = "responses_websocket";
+
+/// Open turns of one session and where their records go.
+#[derive(Debug)]
+pub(crate) struct TurnLedger {
+    template: RequestRecord,
+    open: VecDeque<RequestRecord>,
+    sink: Arc<dyn RecordSink>,
+    clock: Arc<dyn Clock>,
+    turns: u64,
+}
+
+impl TurnLedger {
+    /// A ledger whose records copy `template` (pool, key, account, attempts, exclusions). The
+    /// first turn keeps the template's attempts and exclusions (the upgrade's routing); later
+    /// turns count one attempt each.
+    pub(crate) fn new(
+        template: RequestRecord,
+        sink: Arc<dyn RecordSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            template,
+            open: VecDeque::new(),
+            sink,
+            clock,
+            turns: 0,
+        }
+    }
+
+    /// Turns started so far.
+    pub(crate) fn turns(&self) -> u64 {
+        self.turns
+    }
+
+    /// Whether a turn is waiting for its terminal event.
+    pub(crate) fn has_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
+    /// A `response.create` arrived from the client.
+    pub(crate) fn start(&mut self, turn: TurnStart) {
+        let mut record = self.template.clone();
+        record.received_at = self.clock.now();
+        record.model = turn.model.or(record.model);
+        record.stream = turn.stream;
+        if self.turns > 0 {
+            record.attempts = 1;
+            record.exclusions = None;
+        }
+        self.turns += 1;
+        self.open.push_back(record);
+    }
+
+    /// The oldest open turn ended with `status` and `end`.
+    pub(crate) fn finish(&mut self, status: u16, end: &str, usage: Option<TokenUsage>) {
+        if let Some(mut record) = self.open.pop_front() {
+            record.status = status;
+            record.usage = usage;
+            self.submit(record, end, None);
+        }
+    }
+
+    /// The session ended: every open turn ends with `end` (and the pooler's `error_code`, when
+    /// the pooler closed the session).
+    pub(crate) fn close_all(&mut self, end: &str, error_code: Option<&'static str>) {
+        while let Some(record) = self.open.pop_front() {
+            self.submit(record, end, error_code);
+        }
+    }
+
+    fn submit(&self, mut record: RequestRecord, end: &str, error_code: Option<&'static str>) {
+        let elapsed = self
+            .clock
+            .now()
+            .duration_since(record.received_at)
+            .unwrap_or_default();
+        record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        end.clone_into(&mut record.end);
+        record.error_code = error_code.map(str::to_owned);
+        tracing::info!(
+            pool = %record.pool,
+            key = %record.key,
+            account = record.account.map(|a| a.0),
+            route = %record.route,
+            model = record.model.as_deref().unwrap_or("-"),
+            status = record.status,
+            latency_ms = record.latency_ms,
+            output_tokens = record.usage.map(|u| u.output_tokens),
+            end = %record.end,
+            "websocket turn finished"
+        );
+        self.sink.submit(record);
+    }
+}
+
+impl Drop for TurnLedger {
+    fn drop(&mut self) {
+        self.close_all("client_closed", None);
+    }
+}
+
+/// A record template for a session: everything but the per-turn fields.
+pub(crate) fn template(
+    ctx: codex_pooler_core::request::PoolContext,
+    model: Option<String>,
+    received_at: SystemTime,
+) -> RequestRecord {
+    RequestRecord {
+        received_at,
+        pool: ctx.pool,
+        key: ctx.key,
+        account: None,
+        route: WEBSOCKET_ROUTE.to_owned(),
+        model,
+        stream: true,
+        status: 0,
+        attempts: 0,
+        latency_ms: 0,
+        usage: None,
+        error_code: None,
+        exclusions: None,
+        end: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use codex_pooler_core::clock::{SystemClock, from_unix_seconds};
+    use codex_pooler_core::model::{AccountId, KeyId, PoolId};
+    use codex_pooler_core::request::PoolContext;
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Collect(Mutex<Vec<RequestRecord>>);
+
+    impl RecordSink for Collect {
+        fn submit(&self, record: RequestRecord) {
+            self.0.lock().unwrap().push(record);
+        }
+    }
+
+    #[test]
+    fn one_record_per_turn() {
+        let sink = Arc::new(Collect::default());
+        let ctx = PoolContext {
+            pool: PoolId(1),
+            key: KeyId(2),
+        };
+        let mut base = template(ctx, Some("m".to_owned()), from_unix_seconds(1));
+        base.account = Some(AccountId(3));
+        base.attempts = 2;
+        base.exclusions = Some("4:account_paused".to_owned());
+        let mut ledger = TurnLedger::new(base, sink.clone(), Arc::new(SystemClock));
+        let start = |model: Option<&str>| TurnStart {
+            model: model.map(str::to_owned),
+            stream: true,
+        };
+        ledger.start(start(None));
+        let usage = TokenUsage {
+            output_tokens: 5,
+            ..TokenUsage::default()
+        };
+        ledger.finish(200, "completed", Some(usage));
+        ledger.start(start(Some("other")));
+        ledger.finish(429, "upstream_error", None);
+        ledger.start(start(None));
+        assert!(ledger.has_open());
+        assert_eq!(ledger.turns(), 3);
+        drop(ledger);
+
+        let records = sink.0.lock().unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].route, WEBSOCKET_ROUTE);
+        assert_eq!(records[0].model.as_deref(), Some("m"));
+        assert_eq!(records[0].attempts, 2);
+        assert_eq!(records[0].usage.unwrap().output_tokens, 5);
+        assert_eq!(records[0].end, "completed");
+        assert_eq!(records[1].model.as_deref(), Some("other"));
+        assert_eq!(records[1].status, 429);
+        assert_eq!(records[1].attempts, 1);
+        assert_eq!(records[1].exclusions, None);
+        assert_eq!(records[2].end, "client_closed");
+        assert!(records.iter().all(|r| r.account == Some(AccountId(3))));
+    }
+}

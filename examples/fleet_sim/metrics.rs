@@ -1,0 +1,213 @@
+//! [`Figures`]: what one strategy did with the workload.
+
+use codex_pooler_core::model::AccountId;
+use http::StatusCode;
+
+use super::fleet::AccountTally;
+use super::workload::{SessionKind, Turn, Workload};
+
+/// Turns compared with the previous served turn of their session, and how many moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Switches {
+    /// Served turns whose session had an earlier served turn.
+    pub compared: u64,
+    /// Of those, turns served by another account than the previous one.
+    pub switched: u64,
+}
+
+impl Switches {
+    /// `switched / compared` (0 when nothing was compared).
+    pub fn share(&self) -> f64 {
+        ratio(self.switched, self.compared)
+    }
+}
+
+/// The state of the pool when a client first got an error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FirstError {
+    /// When, in days since the start.
+    pub day: f64,
+    /// Share of the pool's quota spent at that moment: one minus the tokens the pool could still
+    /// serve (per account the smaller of its two windows' remainders) over the pool's 5-hour
+    /// capacity. 1.0 means no account had anything left.
+    pub quota_used: f64,
+}
+
+/// Client-visible errors by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Errors {
+    /// The pooler's own `usage_limit_reached` 429 (the pool is exhausted as far as it knows).
+    pub pool_exhausted: u64,
+    /// The pooler's 503 (`no_eligible_account` and the like).
+    pub unavailable: u64,
+    /// An upstream 429 handed on because no candidate was left to fail over to.
+    pub upstream_429: u64,
+    /// Anything else that was not a 2xx.
+    pub other: u64,
+    /// Of all the above, errors at a moment some account would have served the turn.
+    pub with_headroom: u64,
+}
+
+impl Errors {
+    /// Every client-visible error.
+    pub fn total(&self) -> u64 {
+        self.pool_exhausted + self.unavailable + self.upstream_429 + self.other
+    }
+}
+
+/// The figures of one strategy over one workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    /// The row label.
+    pub label: String,
+    /// Turns sent.
+    pub turns: u64,
+    /// Turns answered with a 2xx.
+    pub served: u64,
+    /// Turns answered with an error.
+    pub errors: Errors,
+    /// Upstream 429s the dispatcher failed over from (the client never saw them).
+    pub retried_429: u64,
+    /// Account switches per session kind, in [`SessionKind::ALL`] order.
+    pub switches: [Switches; 3],
+    /// The first client-visible error, if any.
+    pub first_error: Option<FirstError>,
+    /// Tokens served per account.
+    pub accounts: Vec<AccountTally>,
+}
+
+impl Figures {
+    /// The switch counts of one session kind.
+    pub fn switches(&self, kind: SessionKind) -> Switches {
+        self.switches[kind.index()]
+    }
+
+    /// Share of the pool's quota spent when the first client error came (1.0 without errors).
+    pub fn quota_used_at_first_error(&self) -> f64 {
+        self.first_error.map_or(1.0, |e| e.quota_used)
+    }
+
+    /// Tokens served over the weekly-window tokens the account had over the run, per account.
+    pub fn utilization(&self) -> Vec<f64> {
+        self.accounts
+            .iter()
+            .map(|a| {
+                if a.capacity > 0.0 {
+                    a.tokens / a.capacity
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    /// Coefficient of variation of [`utilization`](Self::utilization) across accounts.
+    pub fn utilization_cv(&self) -> f64 {
+        let u = self.utilization();
+        if u.is_empty() {
+            return 0.0;
+        }
+        let n = u.len() as f64;
+        let mean = u.iter().sum::<f64>() / n;
+        let var = u.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        if mean > 0.0 { var.sqrt() / mean } else { 0.0 }
+    }
+
+    /// Lowest and highest [`utilization`](Self::utilization).
+    pub fn utilization_range(&self) -> (f64, f64) {
+        let u = self.utilization();
+        let min = u.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = u.iter().copied().fold(0.0, f64::max);
+        (if min.is_finite() { min } else { 0.0 }, max)
+    }
+}
+
+/// Running counts while a strategy is simulated.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    figures: Figures,
+    last: Vec<Option<AccountId>>,
+    kinds: Vec<SessionKind>,
+}
+
+impl Tally {
+    pub(crate) fn new(label: &str, workload: &Workload) -> Self {
+        Self {
+            figures: Figures {
+                label: label.to_owned(),
+                turns: 0,
+                served: 0,
+                errors: Errors::default(),
+                retried_429: 0,
+                switches: [Switches::default(); 3],
+                first_error: None,
+                accounts: Vec::new(),
+            },
+            last: vec![None; workload.sessions.len()],
+            kinds: workload.sessions.iter().map(|s| s.kind).collect(),
+        }
+    }
+
+    pub(crate) fn retried(&mut self, upstream_429s: u64) {
+        self.figures.retried_429 += upstream_429s;
+    }
+
+    pub(crate) fn served(&mut self, turn: &Turn, account: AccountId) {
+        self.figures.turns += 1;
+        self.figures.served += 1;
+        let (Some(last), Some(kind)) = (
+            self.last.get_mut(turn.session),
+            self.kinds.get(turn.session),
+        ) else {
+            return;
+        };
+        if let Some(previous) = *last {
+            let s = &mut self.figures.switches[kind.index()];
+            s.compared += 1;
+            s.switched += u64::from(previous != account);
+        }
+        *last = Some(account);
+    }
+
+    /// A turn answered with `status`; `pooler_code` is set when the pooler wrote the answer.
+    /// `headroom` is what the pool could still serve and `any` whether some account would have.
+    pub(crate) fn failed(
+        &mut self,
+        status: StatusCode,
+        pooler_code: Option<&str>,
+        day: f64,
+        headroom: (f64, bool),
+        short_capacity: f64,
+    ) {
+        self.figures.turns += 1;
+        let e = &mut self.figures.errors;
+        match (status, pooler_code) {
+            (StatusCode::TOO_MANY_REQUESTS, Some(_)) => e.pool_exhausted += 1,
+            (StatusCode::TOO_MANY_REQUESTS, None) => e.upstream_429 += 1,
+            (StatusCode::SERVICE_UNAVAILABLE, _) => e.unavailable += 1,
+            _ => e.other += 1,
+        }
+        let (left, any) = headroom;
+        e.with_headroom += u64::from(any);
+        if self.figures.first_error.is_none() {
+            let spent = if short_capacity > 0.0 {
+                1.0 - left / short_capacity
+            } else {
+                1.0
+            };
+            self.figures.first_error = Some(FirstError {
+                day,
+                quota_used: spent.clamp(0.0, 1.0),
+            });
+        }
+    }
+
+    pub(crate) fn finish(mut self, accounts: Vec<AccountTally>) -> Figures {
+        self.figures.accounts = accounts;
+        self.figures
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}

@@ -1,0 +1,138 @@
+//! [`Report`]: the figures of every strategy, rendered as a Markdown table.
+
+use std::fmt::Write;
+
+use super::SimConfig;
+use super::metrics::Figures;
+use super::workload::{SessionKind, Workload};
+
+/// The outcome of a simulation: the configuration, the workload and one row per strategy.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// What was simulated.
+    pub config: SimConfig,
+    /// The workload every strategy faced.
+    pub workload: Workload,
+    /// One row per strategy, in the order they were run.
+    pub rows: Vec<Figures>,
+    /// The label of the default strategy's row.
+    pub default_label: String,
+}
+
+impl Report {
+    /// The row of the default strategy.
+    pub fn default_row(&self) -> Option<&Figures> {
+        self.rows.iter().find(|r| r.label == self.default_label)
+    }
+
+    /// One paragraph describing the configuration and the workload.
+    pub fn summary(&self) -> String {
+        let c = &self.config;
+        let w = &self.workload;
+        let plans: Vec<String> = w
+            .plan_mix()
+            .into_iter()
+            .map(|(plan, n)| format!("{n} {}", plan.as_str()))
+            .collect();
+        let kinds: Vec<String> = SessionKind::ALL
+            .iter()
+            .zip(w.session_mix())
+            .map(|(kind, n)| format!("{n} {}", kind.as_str()))
+            .collect();
+        let probe = if c.probe_minutes == 0 {
+            "no usage probe".to_owned()
+        } else {
+            format!("usage probe every {} min", c.probe_minutes)
+        };
+        format!(
+            "Seed {}: {} accounts ({}), {} sessions ({}), {} days, {} turns, {:.1} M tokens of \
+             demand = {:.2}x the weekly-window capacity the pool has over the run; {}, {} attempts \
+             per request.",
+            c.seed,
+            w.accounts.len(),
+            plans.join(", "),
+            w.sessions.len(),
+            kinds.join(", "),
+            w.days,
+            w.turns.len(),
+            w.demand_tokens / 1e6,
+            c.load,
+            probe,
+            c.max_attempts,
+        )
+    }
+
+    /// The results table.
+    pub fn table(&self) -> String {
+        let mut out = String::from(
+            "| strategy | turns served | client 429/503 | …while an account had headroom \
+             | switches: session id | switches: derived key | switches: stateless \
+             | quota spent at first error | first error (day) | upstream 429s absorbed \
+             | utilization min–max | utilization CV |\n",
+        );
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        for row in &self.rows {
+            let label = if row.label == self.default_label {
+                format!("**{}** (default)", row.label)
+            } else {
+                row.label.clone()
+            };
+            let (first, day) = match row.first_error {
+                Some(e) => (percent(e.quota_used), format!("{:.2}", e.day)),
+                None => ("no error".to_owned(), "–".to_owned()),
+            };
+            let (low, high) = row.utilization_range();
+            let _ = writeln!(
+                out,
+                "| {label} | {} | {} | {} | {} | {} | {} | {first} | {day} | {} | {:.0}–{:.0} % | {:.2} |",
+                row.served,
+                row.errors.total(),
+                row.errors.with_headroom,
+                percent(row.switches(SessionKind::SessionId).share()),
+                percent(row.switches(SessionKind::Derived).share()),
+                percent(row.switches(SessionKind::Stateless).share()),
+                row.retried_429,
+                low * 100.0,
+                high * 100.0,
+                row.utilization_cv(),
+            );
+        }
+        out
+    }
+
+    /// Client-visible errors by kind.
+    pub fn errors_table(&self) -> String {
+        let mut out = String::from(
+            "| strategy | pooler 429 `usage_limit_reached` | pooler 503 | upstream 429 handed on \
+             | other | …while an account had headroom |\n|---|--:|--:|--:|--:|--:|\n",
+        );
+        for row in &self.rows {
+            let e = &row.errors;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                row.label,
+                e.pool_exhausted,
+                e.unavailable,
+                e.upstream_429,
+                e.other,
+                e.with_headroom
+            );
+        }
+        out
+    }
+
+    /// Summary and tables, as printed by the `fleet_sim` example.
+    pub fn markdown(&self) -> String {
+        format!(
+            "{}\n\n{}\nClient-visible errors by kind:\n\n{}",
+            self.summary(),
+            self.table(),
+            self.errors_table()
+        )
+    }
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.2} %", share * 100.0)
+}

@@ -1,0 +1,311 @@
+//! The rest of the Codex backend surface: models, usage, workspace discovery, helper 404s,
+//! compaction, images, transcription and files with their account affinity.
+
+use std::time::{Duration, Instant};
+
+use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
+
+use crate::support::*;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    fake: codex_pooler_server::fake_upstream::FakeUpstreamHandle,
+    gateway: Gateway,
+    key: String,
+}
+
+fn setup(accounts: usize) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let creds: Vec<_> = (0..accounts)
+        .map(|i| fake_credentials(&format!("acct-s{i}"), &format!("s{i}@example.com")))
+        .collect();
+    let fake = FakeUpstream::start(FakeConfig::with_accounts(
+        creds
+            .iter()
+            .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
+            .collect(),
+    ))
+    .unwrap();
+    cli_ok(&data, &["pools", "create", "p"]);
+    for c in &creds {
+        let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
+        cli_ok(
+            &data,
+            &[
+                "upstreams",
+                "import",
+                "--pool",
+                "p",
+                "--auth-json",
+                path.to_str().unwrap(),
+                "--base-url",
+                &fake.base_url(),
+            ],
+        );
+    }
+    let key = create_key(&data, "p");
+    let gateway = Gateway::start(&data, &[]);
+    Setup {
+        _dir: dir,
+        fake,
+        gateway,
+        key,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn models_come_from_the_synced_catalog_and_feed_eligibility() {
+    let s = setup(2);
+    let url = format!(
+        "{}/backend-api/codex/models?client_version=0.169.0",
+        s.gateway.url()
+    );
+    let auth = format!("Bearer {}", s.key);
+    // The catalog is read from each account in the background; wait for it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let reply = loop {
+        let reply = send("GET", &url, &[("authorization", &auth)], "").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let slugs: Vec<String> = reply.json()["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["slug"].as_str().unwrap().to_owned())
+            .collect();
+        if slugs == ["gpt-5.1-codex", "gpt-5.1-codex-mini"] {
+            break reply;
+        }
+        assert!(Instant::now() < deadline, "catalog never synced: {slugs:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let etag = reply.headers["etag"].to_str().unwrap().to_owned();
+    assert_eq!(reply.headers["x-models-etag"].to_str().unwrap(), etag);
+    let again = send("GET", &url, &[("authorization", &auth)], "").await;
+    assert_eq!(
+        again.headers["etag"].to_str().unwrap(),
+        etag,
+        "deterministic ETag"
+    );
+    let cached = send(
+        "GET",
+        &url,
+        &[("authorization", &auth), ("if-none-match", &etag)],
+        "",
+    )
+    .await;
+    assert_eq!(cached.status, 304);
+
+    // A model the defaults list but no account's catalog serves is refused.
+    let missing = post_responses(
+        &s.gateway.url(),
+        "/backend-api/codex/responses",
+        &s.key,
+        &responses_body("gpt-5.2-codex", "hi"),
+    )
+    .await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert_eq!(missing.json()["error"]["code"], "model_not_found");
+    let unauthenticated = send("GET", &url, &[], "").await;
+    assert_eq!(unauthenticated.status, 401);
+    s.gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_discovery_and_helper_routes() {
+    let s = setup(1);
+    let auth = format!("Bearer {}", s.key);
+    // Serve one turn so the gateway has quota evidence.
+    post_responses(
+        &s.gateway.url(),
+        "/backend-api/codex/responses",
+        &s.key,
+        &responses_body("gpt-5.1-codex", "x"),
+    )
+    .await;
+    for path in ["/backend-api/wham/usage", "/wham/usage", "/api/codex/usage"] {
+        let usage = send(
+            "GET",
+            &format!("{}{path}", s.gateway.url()),
+            &[("authorization", &auth)],
+            "",
+        )
+        .await;
+        assert_eq!(usage.status, 200, "{path}: {}", usage.body);
+        let body = usage.json();
+        assert_eq!(body["rate_limit"]["allowed"], true);
+        assert_eq!(body["rate_limit"]["limit_reached"], false);
+        assert_eq!(
+            body["rate_limit"]["primary_window"]["limit_window_seconds"],
+            18_000
+        );
+        assert!(body["rate_limit"]["primary_window"]["used_percent"].is_i64());
+    }
+    let check = send(
+        "GET",
+        &format!("{}/backend-api/wham/accounts/check", s.gateway.url()),
+        &[("authorization", &auth), ("chatgpt-account-id", "ws-123")],
+        "",
+    )
+    .await;
+    assert_eq!(check.status, 200);
+    assert_eq!(check.json()["accounts"][0]["id"], "ws-123");
+    assert_eq!(
+        check.json()["accounts"][0]["workspace_backend_origin"],
+        "NO_CONSTRAINT"
+    );
+    for (method, path) in [
+        ("GET", "/backend-api/ps/plugins/installed"),
+        ("POST", "/backend-api/codex/analytics-events/events"),
+    ] {
+        let helper = send(
+            method,
+            &format!("{}{path}", s.gateway.url()),
+            &[("authorization", &auth)],
+            "{}",
+        )
+        .await;
+        assert_eq!(helper.status, 404, "{path}");
+        assert_eq!(helper.json()["error"]["code"], "not_found");
+    }
+    assert!(
+        s.fake.seen().iter().all(|r| !r.path.contains("plugins")),
+        "helper routes never go upstream"
+    );
+    s.gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compaction_images_and_transcription_are_proxied() {
+    let s = setup(2);
+    let auth = format!("Bearer {}", s.key);
+    let base = s.gateway.url();
+    let compact = send(
+        "POST",
+        &format!("{base}/backend-api/codex/responses/compact"),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        r#"{"model":"gpt-5.1-codex","input":[],"instructions":""}"#,
+    )
+    .await;
+    assert_eq!(compact.status, 200, "{}", compact.body);
+    assert_eq!(compact.json()["output"][0]["type"], "compaction");
+
+    let image = send(
+        "POST",
+        &format!("{base}/backend-api/codex/images/generations"),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        r#"{"prompt":"a cat","size":"1024x1024"}"#,
+    )
+    .await;
+    assert_eq!(image.status, 200, "{}", image.body);
+    assert!(image.json()["data"][0]["b64_json"].is_string());
+
+    let boundary = "XBOUNDARYX";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF0000WAVE\r\n--{boundary}--\r\n"
+    );
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let transcript = send(
+        "POST",
+        &format!("{base}/backend-api/transcribe"),
+        &[("authorization", &auth), ("content-type", &content_type)],
+        multipart,
+    )
+    .await;
+    assert_eq!(transcript.status, 200, "{}", transcript.body);
+    assert!(
+        transcript.json()["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("transcribed by")
+    );
+
+    // Compaction is never retried on another account.
+    for id in ["acct-s0", "acct-s1"] {
+        s.fake.set_account(id, |a| a.fail_status = Some(503));
+    }
+    s.fake.clear_seen();
+    let failed = send(
+        "POST",
+        &format!("{base}/backend-api/codex/responses/compact"),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        r#"{"model":"gpt-5.1-codex","input":[],"instructions":""}"#,
+    )
+    .await;
+    assert_eq!(failed.status, 503);
+    let compactions = s
+        .fake
+        .seen()
+        .iter()
+        .filter(|r| r.path.ends_with("/compact"))
+        .count();
+    assert_eq!(compactions, 1, "compaction was retried");
+    s.gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_pin_follow_ups_to_the_uploading_account() {
+    let s = setup(3);
+    let auth = format!("Bearer {}", s.key);
+    let created = send(
+        "POST",
+        &format!("{}/backend-api/files", s.gateway.url()),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        r#"{"file_name":"notes.txt","file_size":12,"use_case":"codex"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let file_id = created.json()["file_id"].as_str().unwrap().to_owned();
+    let last_on = |path: &str| {
+        s.fake
+            .seen()
+            .into_iter()
+            .rev()
+            .find(|r| r.path == path)
+            .and_then(|r| r.chatgpt_account_id)
+            .unwrap()
+    };
+    let owner = last_on("/backend-api/files");
+    assert!(file_id.starts_with(&format!("file-{owner}-")));
+
+    for i in 0..8 {
+        let body = serde_json::json!({
+            "model": "gpt-5.1-codex", "stream": true,
+            "input": [{"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": format!("read it {i}")},
+                {"type": "input_file", "file_id": file_id},
+            ]}],
+        });
+        let reply = post_responses(
+            &s.gateway.url(),
+            "/backend-api/codex/responses",
+            &s.key,
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            Some(last_on("/backend-api/codex/responses").as_str()),
+            Some(owner.as_str())
+        );
+        assert!(
+            reply.headers["x-codex-pooler-route"]
+                .to_str()
+                .unwrap()
+                .contains("pin=file")
+        );
+    }
+    s.gateway.stop();
+}
