@@ -6,7 +6,7 @@
 //!
 //! Flags (defaults in brackets): `--seed` [42], `--accounts` [12], `--sessions` [1500],
 //! `--days` [7], `--turns` (mean turns per session) [40], `--load` (demand over the weekly
-//! capacity the pool has over the run) [1.2], `--session-id-share` [0.6], `--stateless-share` [0.1], `--burst-share`
+//! capacity the pool has over the run) [1.0], `--session-id-share` [0.6], `--stateless-share` [0.1], `--burst-share`
 //! [0.25], `--probe-minutes` (0: no usage probe) [5], `--attempts` [3], `--only <label>` (run
 //! one row; repeatable).
 

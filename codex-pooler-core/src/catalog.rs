@@ -5,12 +5,13 @@
 //! account's configured list until its catalog has been read), and the pool's own `/models`
 //! answer is the union over the pool's accounts, with a deterministic ETag.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
+use crate::live::AccountMap;
 use crate::model::{AccountId, UpstreamAccount};
 
 /// One account's catalog as last read.
@@ -65,7 +66,21 @@ pub fn parse_catalog(body: &[u8]) -> Result<Vec<Value>, CatalogError> {
 /// Catalogs per account, shared by all requests of a process.
 #[derive(Debug, Default)]
 pub struct CatalogBook {
-    accounts: RwLock<HashMap<AccountId, Arc<AccountCatalog>>>,
+    accounts: RwLock<AccountMap<Entry>>,
+}
+
+/// One account's catalog with its slugs pulled out once, so that eligibility compares strings
+/// instead of walking JSON on every request.
+#[derive(Debug)]
+struct Entry {
+    catalog: Arc<AccountCatalog>,
+    slugs: Box<[Box<str>]>,
+}
+
+impl Entry {
+    fn supports(&self, model: &str) -> bool {
+        self.slugs.iter().any(|s| **s == *model)
+    }
 }
 
 impl CatalogBook {
@@ -76,16 +91,18 @@ impl CatalogBook {
 
     /// Records an account's catalog.
     pub fn record(&self, account: AccountId, models: Vec<Value>, now: SystemTime) {
+        let catalog = AccountCatalog {
+            models,
+            fetched_at: now,
+        };
+        let entry = Entry {
+            slugs: catalog.slugs().map(Box::from).collect(),
+            catalog: Arc::new(catalog),
+        };
         self.accounts
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                account,
-                Arc::new(AccountCatalog {
-                    models,
-                    fetched_at: now,
-                }),
-            );
+            .insert(account, entry);
     }
 
     /// An account's catalog, if it was read.
@@ -94,15 +111,28 @@ impl CatalogBook {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&account)
-            .cloned()
+            .map(|e| Arc::clone(&e.catalog))
     }
 
     /// Whether `account` serves `model`: its read catalog, else its configured list.
     pub fn supports(&self, account: &UpstreamAccount, model: &str) -> bool {
-        match self.get(account.id) {
-            Some(catalog) => catalog.slugs().any(|s| s == model),
+        let accounts = self.accounts.read().unwrap_or_else(|p| p.into_inner());
+        match accounts.get(&account.id) {
+            Some(entry) => entry.supports(model),
             None => account.supports_model(model),
         }
+    }
+
+    /// [`supports`](Self::supports) for each of `accounts`, in the same order, under one lock.
+    pub fn supports_each(&self, accounts: &[Arc<UpstreamAccount>], model: &str) -> Vec<bool> {
+        let catalogs = self.accounts.read().unwrap_or_else(|p| p.into_inner());
+        accounts
+            .iter()
+            .map(|account| match catalogs.get(&account.id) {
+                Some(entry) => entry.supports(model),
+                None => account.supports_model(model),
+            })
+            .collect()
     }
 
     /// The union of the accounts' catalogs. Accounts whose catalog was not read contribute
@@ -203,6 +233,11 @@ mod tests {
         );
         assert!(book.supports(&a, "synced"));
         assert!(!book.supports(&a, "configured"));
+        let b = account(2, &["configured"]);
+        assert_eq!(
+            book.supports_each(&[Arc::clone(&a), b], "configured"),
+            [false, true]
+        );
     }
 
     #[test]

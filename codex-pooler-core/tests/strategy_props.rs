@@ -71,7 +71,7 @@ fn whole_percent_window() -> impl Strategy<Value = WindowView> {
 fn quota(windows: impl Strategy<Value = WindowView>) -> impl Strategy<Value = QuotaView> {
     proptest::collection::vec(windows, 0..3).prop_map(|windows| QuotaView {
         known: !windows.is_empty(),
-        windows,
+        windows: windows.into_iter().collect(),
         exhausted_until: None,
         ..QuotaView::unknown()
     })

@@ -94,6 +94,35 @@ pub struct ServeArgs {
         default_value_t = 300
     )]
     pub usage_probe_interval_secs: u64,
+    /// OAuth token endpoint for refreshing upstream access tokens.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_TOKEN_ENDPOINT",
+        default_value = codex_pooler_tower::refresh::DEFAULT_TOKEN_ENDPOINT
+    )]
+    pub token_endpoint: String,
+    /// Refresh an access token this many seconds before its expiry.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_TOKEN_REFRESH_MARGIN_SECS",
+        default_value_t = 300
+    )]
+    pub token_refresh_margin_secs: u64,
+    /// How often the background token refresher checks every account, in milliseconds.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_TOKEN_REFRESH_CHECK_MS",
+        default_value_t = 30_000
+    )]
+    pub token_refresh_check_ms: u64,
+    /// First retry delay after a failed token refresh, in milliseconds (doubles per failure,
+    /// up to 32 times).
+    #[arg(
+        long,
+        env = "CODEX_POOLER_TOKEN_REFRESH_BACKOFF_MS",
+        default_value_t = 10_000
+    )]
+    pub token_refresh_backoff_ms: u64,
 }
 
 /// `codex-pooler pools ...`.
@@ -136,6 +165,22 @@ pub enum UpstreamsCommand {
         /// A label for operators (default: the account email or id).
         #[arg(long)]
         label: Option<String>,
+    },
+    /// Log a ChatGPT account in with the device-code flow and add it to a pool (or give an
+    /// existing account new tokens, e.g. after `reauth_required`).
+    Login {
+        /// The pool to add the account to.
+        #[arg(long)]
+        pool: String,
+        /// A label for operators (default: the account email or id).
+        #[arg(long)]
+        label: Option<String>,
+        /// The OAuth issuer.
+        #[arg(long, default_value = codex_pooler_tower::refresh::DEFAULT_ISSUER)]
+        issuer: String,
+        /// Upstream origin for this account (default: the server's upstream base URL).
+        #[arg(long)]
+        base_url: Option<String>,
     },
     /// List upstream accounts.
     List,

@@ -7,7 +7,7 @@ use clap::Parser;
 use codex_pooler_core::model::{KeyStatus, Lifecycle};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_server::cli::{Cli, Command, KeysCommand, PoolsCommand, UpstreamsCommand};
-use codex_pooler_server::commands::{keys, pools, upstreams};
+use codex_pooler_server::commands::{keys, login, pools, upstreams};
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::fake_upstream::{self, FakeAccount, FakeConfig};
 use codex_pooler_server::serve;
@@ -135,6 +135,26 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                             auth_json: &auth_json,
                             base_url: base_url.as_deref(),
                             label: label.as_deref(),
+                        },
+                    )
+                    .await
+                    .map(drop)
+                }
+                UpstreamsCommand::Login {
+                    pool,
+                    label,
+                    issuer,
+                    base_url,
+                } => {
+                    let (sealer, _) = settings.crypto()?;
+                    login::login(
+                        &*store,
+                        &sealer,
+                        login::LoginOptions {
+                            pool: &pool,
+                            label: label.as_deref(),
+                            issuer: &issuer,
+                            base_url: base_url.as_deref(),
                         },
                     )
                     .await

@@ -13,9 +13,11 @@ pub mod keys;
 pub mod observe;
 pub mod pooler;
 pub mod records;
+pub mod refresh;
 pub mod sync;
 pub mod upstream;
 pub mod usage_probe;
+pub mod websocket;
 
 pub use pooler::{Pooler, PoolerBuilder, PoolerLayer, PoolerService};
 pub use sync::ConfigSync;

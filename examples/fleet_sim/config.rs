@@ -45,7 +45,7 @@ impl Default for SimConfig {
             mean_turns: 40,
             session_id_share: 0.6,
             stateless_share: 0.1,
-            load: 1.2,
+            load: 1.0,
             burst_share: 0.25,
             median_turn_tokens: 30_000.0,
             mean_think_secs: 60.0,

@@ -90,15 +90,45 @@ pub struct AccountSpec {
 }
 
 impl AccountSpec {
-    /// Weekly-window tokens the account has over a run of `run_ms` from the start: what is left
-    /// of its current window, plus every window that starts during the run.
+    /// Tokens the account can serve over a run of `run_ms` from the start, as far as its
+    /// weekly windows allow: what is left of its current window plus every window that starts
+    /// during the run, each capped by what the 5-hour windows overlapping it let through.
     pub fn available(&self, run_ms: u64) -> f64 {
         let week_ms = u64::from(WEEKLY_MINUTES) * 60_000;
+        let short_ms = u64::from(SHORT_MINUTES) * 60_000;
         let start_ms = START_UNIX_SECS * 1000;
-        let first_left = self.weekly_reset_ms.saturating_sub(start_ms);
-        let later = run_ms.saturating_sub(first_left).div_ceil(week_ms);
-        // A count of weekly windows: exact in f64.
-        (self.weekly_cap - self.weekly_used).max(0.0) + self.weekly_cap * later as f64
+        let end_ms = start_ms + run_ms;
+        // 5-hour windows overlapping [from, to): one, plus one per reset inside the interval.
+        let short_windows = |from: u64, to: u64| {
+            let first_reset = if self.short_reset_ms > from {
+                self.short_reset_ms
+            } else {
+                let behind = (from - self.short_reset_ms) / short_ms + 1;
+                self.short_reset_ms + behind * short_ms
+            };
+            let resets = if first_reset < to {
+                (to - first_reset).div_ceil(short_ms)
+            } else {
+                0
+            };
+            // A count of windows: exact in f64.
+            (resets + 1) as f64
+        };
+        let first_end = self.weekly_reset_ms.min(end_ms);
+        let short_left = (self.short_cap - self.short_used).max(0.0);
+        let first_bound = short_left + self.short_cap * (short_windows(start_ms, first_end) - 1.0);
+        let mut total = (self.weekly_cap - self.weekly_used)
+            .max(0.0)
+            .min(first_bound);
+        let mut from = first_end;
+        while from < end_ms {
+            let to = (from + week_ms).min(end_ms);
+            total += self
+                .weekly_cap
+                .min(self.short_cap * short_windows(from, to));
+            from = to;
+        }
+        total
     }
 }
 
@@ -109,6 +139,10 @@ struct Window {
     used: f64,
     minutes: u32,
     resets_at_ms: u64,
+    /// Resets since the start.
+    resets: u64,
+    /// Tokens left unused at those resets.
+    expired: f64,
 }
 
 impl Window {
@@ -117,6 +151,9 @@ impl Window {
             let len = u64::from(self.minutes) * 60_000;
             let periods = (now_ms - self.resets_at_ms) / len + 1;
             self.resets_at_ms += periods * len;
+            self.resets += periods;
+            // Whole windows that passed unused count in full.
+            self.expired += (self.cap - self.used).max(0.0) + self.cap * (periods - 1) as f64;
             self.used = 0.0;
         }
     }
@@ -182,12 +219,16 @@ impl Account {
                 used: spec.short_used,
                 minutes: SHORT_MINUTES,
                 resets_at_ms: spec.short_reset_ms,
+                resets: 0,
+                expired: 0.0,
             },
             weekly: Window {
                 cap: spec.weekly_cap,
                 used: spec.weekly_used,
                 minutes: WEEKLY_MINUTES,
                 resets_at_ms: spec.weekly_reset_ms,
+                resets: 0,
+                expired: 0.0,
             },
             streams: Vec::new(),
             served_tokens: 0.0,
@@ -204,6 +245,21 @@ impl Account {
     fn windows(&self) -> [&Window; 2] {
         [&self.short, &self.weekly]
     }
+}
+
+/// The pool's quota at one instant, relative to the weekly-window tokens it has had since the
+/// start (per account, what was left of its window at the start plus every window begun since).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PoolState {
+    /// Share of those tokens served.
+    pub(crate) spent: f64,
+    /// Share of those tokens left unused when their window reset.
+    pub(crate) expired: f64,
+    /// Whether some account has quota left in both windows.
+    pub(crate) any_quota: bool,
+    /// Whether some account would admit a turn now: quota left in both windows and a free
+    /// stream slot.
+    pub(crate) any_headroom: bool,
 }
 
 /// Every simulated account: the true state upstream keeps.
@@ -289,23 +345,29 @@ impl Fleet {
         serde_json::to_vec(&payload).ok()
     }
 
-    /// Tokens the pool could still serve right now (per account, the smaller of its windows'
-    /// remainders), and whether any account would admit a turn.
-    pub(crate) fn headroom(&mut self, now_ms: u64) -> (f64, bool) {
-        let mut tokens = 0.0;
-        let mut any = false;
+    /// The pool at `now_ms`, as far as quota goes.
+    pub(crate) fn state(&mut self, now_ms: u64) -> PoolState {
+        let (mut spent, mut expired, mut had) = (0.0, 0.0, 0.0);
+        let (mut any_quota, mut any) = (false, false);
         for account in &mut self.accounts {
             account.roll(now_ms);
+            let spec = &account.spec;
+            // A count of resets: exact in f64.
+            had += (spec.weekly_cap - spec.weekly_used).max(0.0)
+                + spec.weekly_cap * account.weekly.resets as f64;
+            spent += account.served_tokens;
+            expired += account.weekly.expired;
             let left = account.short.remaining().min(account.weekly.remaining());
-            tokens += left;
-            any |= left > 0.0;
+            any_quota |= left > 0.0;
+            any |= left > 0.0 && account.streams.len() < spec.plan.concurrency();
         }
-        (tokens, any)
-    }
-
-    /// The pool's 5-hour capacity: what it can serve from full windows.
-    pub(crate) fn short_capacity(&self) -> f64 {
-        self.accounts.iter().map(|a| a.spec.short_cap).sum()
+        let share = |x: f64| if had > 0.0 { x / had } else { 0.0 };
+        PoolState {
+            spent: share(spent),
+            expired: share(expired),
+            any_quota,
+            any_headroom: any,
+        }
     }
 
     /// Tokens served per account, with what it had over a run of `run_ms`.

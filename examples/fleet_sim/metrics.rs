@@ -1,9 +1,8 @@
 //! [`Figures`]: what one strategy did with the workload.
 
 use codex_pooler_core::model::AccountId;
-use http::StatusCode;
 
-use super::fleet::AccountTally;
+use super::fleet::{AccountTally, PoolState};
 use super::workload::{SessionKind, Turn, Workload};
 
 /// Turns compared with the previous served turn of their session, and how many moved.
@@ -22,15 +21,43 @@ impl Switches {
     }
 }
 
-/// The state of the pool when a client first got an error.
+/// The state of the pool when a client first got an exhaustion error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FirstError {
     /// When, in days since the start.
     pub day: f64,
-    /// Share of the pool's quota spent at that moment: one minus the tokens the pool could still
-    /// serve (per account the smaller of its two windows' remainders) over the pool's 5-hour
-    /// capacity. 1.0 means no account had anything left.
+    /// Share of the pool's weekly-window quota spent by then: tokens served so far over the
+    /// weekly-window tokens the pool has had so far (per account, what was left of its window at
+    /// the start plus every window begun since). Quota that expired unused at a reset, or was
+    /// left behind a full 5-hour window, is what keeps it below 1.
     pub quota_used: f64,
+    /// Share of the same quota that had expired unused at a weekly reset by then.
+    pub expired: f64,
+}
+
+/// What a client-visible error was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    /// The pooler's own `usage_limit_reached` 429.
+    PoolExhausted,
+    /// The pooler's 503.
+    Unavailable,
+    /// An upstream `usage_limit_reached` 429 handed on.
+    UpstreamLimit,
+    /// An upstream code-less 429 (stream cap) handed on.
+    UpstreamBusy,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether it tells the client the pool (as far as the request could tell) is out of quota.
+    fn is_exhaustion(self) -> bool {
+        matches!(
+            self,
+            Self::PoolExhausted | Self::Unavailable | Self::UpstreamLimit
+        )
+    }
 }
 
 /// Client-visible errors by kind.
@@ -40,18 +67,27 @@ pub struct Errors {
     pub pool_exhausted: u64,
     /// The pooler's 503 (`no_eligible_account` and the like).
     pub unavailable: u64,
-    /// An upstream 429 handed on because no candidate was left to fail over to.
-    pub upstream_429: u64,
+    /// An upstream `usage_limit_reached` 429 handed on (no candidate left to fail over to).
+    pub upstream_limit: u64,
+    /// An upstream code-less 429 (the account's stream cap) handed on.
+    pub upstream_busy: u64,
     /// Anything else that was not a 2xx.
     pub other: u64,
-    /// Of all the above, errors at a moment some account would have served the turn.
+    /// Of all the above, errors at a moment some account had quota left in both windows.
+    pub with_quota: u64,
+    /// Of those, errors at a moment some account would have served the turn (quota left and a
+    /// free stream slot).
     pub with_headroom: u64,
 }
 
 impl Errors {
     /// Every client-visible error.
     pub fn total(&self) -> u64 {
-        self.pool_exhausted + self.unavailable + self.upstream_429 + self.other
+        self.pool_exhausted
+            + self.unavailable
+            + self.upstream_limit
+            + self.upstream_busy
+            + self.other
     }
 }
 
@@ -70,8 +106,10 @@ pub struct Figures {
     pub retried_429: u64,
     /// Account switches per session kind, in [`SessionKind::ALL`] order.
     pub switches: [Switches; 3],
-    /// The first client-visible error, if any.
+    /// The first client-visible exhaustion error (`usage_limit_reached` or 503), if any.
     pub first_error: Option<FirstError>,
+    /// Why threads with a key (session id or derived) moved: reason and count, by count.
+    pub moves: Vec<(&'static str, u64)>,
     /// Tokens served per account.
     pub accounts: Vec<AccountTally>,
 }
@@ -141,6 +179,7 @@ impl Tally {
                 retried_429: 0,
                 switches: [Switches::default(); 3],
                 first_error: None,
+                moves: Vec::new(),
                 accounts: Vec::new(),
             },
             last: vec![None; workload.sessions.len()],
@@ -152,7 +191,8 @@ impl Tally {
         self.figures.retried_429 += upstream_429s;
     }
 
-    pub(crate) fn served(&mut self, turn: &Turn, account: AccountId) {
+    /// A turn served by `account`; `why` tells why it would have moved, if it did.
+    pub(crate) fn served(&mut self, turn: &Turn, account: AccountId, why: &'static str) {
         self.figures.turns += 1;
         self.figures.served += 1;
         let (Some(last), Some(kind)) = (
@@ -165,45 +205,44 @@ impl Tally {
             let s = &mut self.figures.switches[kind.index()];
             s.compared += 1;
             s.switched += u64::from(previous != account);
+            if previous != account && *kind != SessionKind::Stateless {
+                match self.figures.moves.iter_mut().find(|(r, _)| *r == why) {
+                    Some((_, n)) => *n += 1,
+                    None => self.figures.moves.push((why, 1)),
+                }
+            }
         }
         *last = Some(account);
     }
 
-    /// A turn answered with `status`; `pooler_code` is set when the pooler wrote the answer.
-    /// `headroom` is what the pool could still serve and `any` whether some account would have.
-    pub(crate) fn failed(
-        &mut self,
-        status: StatusCode,
-        pooler_code: Option<&str>,
-        day: f64,
-        headroom: (f64, bool),
-        short_capacity: f64,
-    ) {
+    /// A turn answered with an error of `kind` on `day`, the pool being in state `pool`.
+    pub(crate) fn failed(&mut self, kind: ErrorKind, day: f64, pool: PoolState) {
         self.figures.turns += 1;
         let e = &mut self.figures.errors;
-        match (status, pooler_code) {
-            (StatusCode::TOO_MANY_REQUESTS, Some(_)) => e.pool_exhausted += 1,
-            (StatusCode::TOO_MANY_REQUESTS, None) => e.upstream_429 += 1,
-            (StatusCode::SERVICE_UNAVAILABLE, _) => e.unavailable += 1,
-            _ => e.other += 1,
+        match kind {
+            ErrorKind::PoolExhausted => e.pool_exhausted += 1,
+            ErrorKind::Unavailable => e.unavailable += 1,
+            ErrorKind::UpstreamLimit => e.upstream_limit += 1,
+            ErrorKind::UpstreamBusy => e.upstream_busy += 1,
+            ErrorKind::Other => e.other += 1,
         }
-        let (left, any) = headroom;
-        e.with_headroom += u64::from(any);
-        if self.figures.first_error.is_none() {
-            let spent = if short_capacity > 0.0 {
-                1.0 - left / short_capacity
-            } else {
-                1.0
-            };
+        e.with_quota += u64::from(pool.any_quota);
+        e.with_headroom += u64::from(pool.any_headroom);
+        if self.figures.first_error.is_none() && kind.is_exhaustion() {
             self.figures.first_error = Some(FirstError {
                 day,
-                quota_used: spent.clamp(0.0, 1.0),
+                // A turn admitted just under a limit is served whole: clamp the overshoot.
+                quota_used: pool.spent.min(1.0),
+                expired: pool.expired,
             });
         }
     }
 
     pub(crate) fn finish(mut self, accounts: Vec<AccountTally>) -> Figures {
         self.figures.accounts = accounts;
+        self.figures
+            .moves
+            .sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         self.figures
     }
 }

@@ -65,9 +65,9 @@ impl Report {
     /// The results table.
     pub fn table(&self) -> String {
         let mut out = String::from(
-            "| strategy | turns served | client 429/503 | …while an account had headroom \
+            "| strategy | turns served | client 429/503 | …while an account had quota \
              | switches: session id | switches: derived key | switches: stateless \
-             | quota spent at first error | first error (day) | upstream 429s absorbed \
+             | quota spent at first exhaustion | first exhaustion (day) | upstream 429s absorbed \
              | utilization min–max | utilization CV |\n",
         );
         out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
@@ -78,7 +78,10 @@ impl Report {
                 row.label.clone()
             };
             let (first, day) = match row.first_error {
-                Some(e) => (percent(e.quota_used), format!("{:.2}", e.day)),
+                Some(e) => (
+                    format!("{} ({} expired)", percent(e.quota_used), percent(e.expired)),
+                    format!("{:.2}", e.day),
+                ),
                 None => ("no error".to_owned(), "–".to_owned()),
             };
             let (low, high) = row.utilization_range();
@@ -87,7 +90,7 @@ impl Report {
                 "| {label} | {} | {} | {} | {} | {} | {} | {first} | {day} | {} | {:.0}–{:.0} % | {:.2} |",
                 row.served,
                 row.errors.total(),
-                row.errors.with_headroom,
+                row.errors.with_quota,
                 percent(row.switches(SessionKind::SessionId).share()),
                 percent(row.switches(SessionKind::Derived).share()),
                 percent(row.switches(SessionKind::Stateless).share()),
@@ -103,21 +106,56 @@ impl Report {
     /// Client-visible errors by kind.
     pub fn errors_table(&self) -> String {
         let mut out = String::from(
-            "| strategy | pooler 429 `usage_limit_reached` | pooler 503 | upstream 429 handed on \
-             | other | …while an account had headroom |\n|---|--:|--:|--:|--:|--:|\n",
+            "| strategy | pooler 429 `usage_limit_reached` | pooler 503 \
+             | upstream `usage_limit_reached` handed on | upstream code-less 429 handed on \
+             | other | …while an account had quota | …and a free stream slot |\n\
+             |---|--:|--:|--:|--:|--:|--:|--:|\n",
         );
         for row in &self.rows {
             let e = &row.errors;
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 row.label,
                 e.pool_exhausted,
                 e.unavailable,
-                e.upstream_429,
+                e.upstream_limit,
+                e.upstream_busy,
                 e.other,
+                e.with_quota,
                 e.with_headroom
             );
+        }
+        out
+    }
+
+    /// Why threads with a key moved, per strategy (the planner's `pin_skipped` reason, a
+    /// failover after an upstream 429, or no pin at all).
+    pub fn moves_table(&self) -> String {
+        let mut reasons: Vec<&'static str> = Vec::new();
+        for row in &self.rows {
+            for (r, _) in &row.moves {
+                if !reasons.contains(r) {
+                    reasons.push(r);
+                }
+            }
+        }
+        let mut out = format!("| strategy | {} |\n|---|", reasons.join(" | "));
+        out.push_str(&"--:|".repeat(reasons.len()));
+        out.push('\n');
+        for row in &self.rows {
+            let counts: Vec<String> = reasons
+                .iter()
+                .map(|r| {
+                    let n = row
+                        .moves
+                        .iter()
+                        .find(|(m, _)| m == r)
+                        .map_or(0, |(_, n)| *n);
+                    n.to_string()
+                })
+                .collect();
+            let _ = writeln!(out, "| {} | {} |", row.label, counts.join(" | "));
         }
         out
     }
@@ -125,10 +163,11 @@ impl Report {
     /// Summary and tables, as printed by the `fleet_sim` example.
     pub fn markdown(&self) -> String {
         format!(
-            "{}\n\n{}\nClient-visible errors by kind:\n\n{}",
+            "{}\n\n{}\nClient-visible errors by kind:\n\n{}\nWhy threads with a key moved:\n\n{}",
             self.summary(),
             self.table(),
-            self.errors_table()
+            self.errors_table(),
+            self.moves_table()
         )
     }
 }

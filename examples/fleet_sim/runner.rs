@@ -15,18 +15,20 @@ use std::time::Duration;
 use codex_pooler_core::BoxError;
 use codex_pooler_core::clock::{Clock, ManualClock};
 use codex_pooler_core::continuity::{ContinuityBook, ContinuityConfig};
-use codex_pooler_core::dispatch::{AttemptResult, DispatchLayer};
+use codex_pooler_core::dispatch::{AttemptResult, DispatchLayer, Outcome};
 use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::plan::{PlanLayer, Planner};
-use codex_pooler_core::quota::parse_usage_payload;
+use codex_pooler_core::quota::{parse_usage_limit, parse_usage_payload};
 use codex_pooler_core::snapshot::SnapshotHandle;
 use codex_pooler_core::strategy::RoutingStrategy;
+use http::StatusCode;
+use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder};
 
 use super::SimConfig;
 use super::fleet::unix_ms;
-use super::metrics::{Figures, Tally};
+use super::metrics::{ErrorKind, Figures, Tally};
 use super::upstream::SimUpstream;
 use super::workload::{START_UNIX_SECS, Workload};
 
@@ -104,7 +106,6 @@ pub fn run(
         .service(upstream.clone());
 
     let start_ms = START_UNIX_SECS * 1000;
-    let short_capacity = upstream.fleet().short_capacity();
     let mut probe = Probe::new(config, workload, start_ms);
     let mut ends: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
     let mut guards: HashMap<usize, AttemptGuard> = HashMap::new();
@@ -143,17 +144,18 @@ pub fn run(
         let status = outcome.response.status();
         match (&outcome.served_by, status.is_success()) {
             (Some(account), true) => {
-                tally.served(turn, account.id);
+                tally.served(turn, account.id, move_reason(&outcome));
                 if let Some(guard) = outcome.guard {
                     guards.insert(i, guard);
                     ends.push(Reverse((turn.start_ms + turn.duration_ms, i)));
                 }
             }
             _ => {
+                let kind = error_kind(outcome)?;
                 let now_ms = unix_ms(clock.now());
-                let headroom = upstream.fleet().headroom(now_ms);
+                let pool = upstream.fleet().state(now_ms);
                 let day = (now_ms - start_ms) as f64 / 86_400_000.0;
-                tally.failed(status, outcome.error_code, day, headroom, short_capacity);
+                tally.failed(kind, day, pool);
             }
         }
     }
@@ -162,6 +164,40 @@ pub fn run(
         .fleet()
         .tallies(u64::from(workload.days) * 86_400_000);
     Ok(tally.finish(tallies))
+}
+
+/// Classifies a client-visible error (reading the body of an upstream answer handed on).
+fn error_kind(outcome: Outcome) -> Result<ErrorKind, BoxError> {
+    let status = outcome.response.status();
+    Ok(match (status, outcome.error_code) {
+        (StatusCode::TOO_MANY_REQUESTS, Some(_)) => ErrorKind::PoolExhausted,
+        (StatusCode::SERVICE_UNAVAILABLE, Some(_)) => ErrorKind::Unavailable,
+        (StatusCode::TOO_MANY_REQUESTS, None) => {
+            let body = resolve(outcome.response.into_body().collect())??.to_bytes();
+            if parse_usage_limit(&body, std::time::SystemTime::UNIX_EPOCH).is_some() {
+                ErrorKind::UpstreamLimit
+            } else {
+                ErrorKind::UpstreamBusy
+            }
+        }
+        _ => ErrorKind::Other,
+    })
+}
+
+/// Why a served turn went where it went, should that be another account than last time.
+fn move_reason(outcome: &Outcome) -> &'static str {
+    let Some(receipt) = &outcome.receipt else {
+        return "unplanned";
+    };
+    if !receipt.failovers.is_empty() {
+        "failover_after_429"
+    } else if let Some(skipped) = receipt.pin_skipped {
+        skipped
+    } else if receipt.pin.is_none() {
+        "no_pin"
+    } else {
+        "pin_followed"
+    }
 }
 
 /// Moves the clock forward to `to_ms` (Unix milliseconds); never back.

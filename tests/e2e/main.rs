@@ -12,5 +12,7 @@ mod demo;
 mod embed_example;
 mod errors;
 mod hot_path;
+mod refresh;
 mod routing;
 mod surface;
+mod websocket;

@@ -19,6 +19,7 @@ use super::guard::AttemptGuard;
 use super::limit::AdaptiveLimit;
 use super::outcome::CircuitSignal;
 use super::{AttemptOutcome, HealthConfig, HealthExclusion};
+use crate::live::AccountMap;
 use crate::model::AccountId;
 use crate::route::RouteClass;
 
@@ -58,6 +59,27 @@ pub struct AccountLoad {
     pub limit: u32,
 }
 
+/// What the planner needs to know about one account's health for one request, read for all the
+/// pool's accounts under one lock by [`HealthBook::routing_health`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RoutingHealth {
+    /// Until when its circuit for the model and route class refuses requests, if it does.
+    pub(crate) circuit_open_until: Option<SystemTime>,
+    /// Attempts holding a slot.
+    pub(crate) in_flight: u32,
+    /// The learned concurrency limit.
+    pub(crate) limit: u32,
+    /// Whether a recent 429 demoted it for the model.
+    pub(crate) demoted: bool,
+}
+
+impl RoutingHealth {
+    /// At its concurrency limit: still eligible, ranked after accounts with room.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.in_flight >= self.limit
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct Shared {
     config: HealthConfig,
@@ -66,7 +88,7 @@ pub(super) struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
-    accounts: HashMap<AccountId, AccountHealth>,
+    accounts: AccountMap<AccountHealth>,
 }
 
 #[derive(Debug)]
@@ -194,11 +216,51 @@ impl HealthBook {
     /// Whether a recent 429 demoted `account` for `model`: still eligible, but ranked last.
     pub fn is_demoted(&self, account: AccountId, model: &str, now: SystemTime) -> bool {
         let state = self.shared.lock();
-        let until = state
+        state
             .accounts
             .get(&account)
-            .and_then(|h| h.models.get(model))
-            .and_then(|m| m.demoted_until);
+            .is_some_and(|h| self.demoted(h, model, now))
+    }
+
+    /// For each of `accounts`, in the same order and under one lock: what [`check`](Self::check)
+    /// says about its circuit, [`in_flight`](Self::in_flight), [`limit`](Self::limit) and
+    /// [`is_demoted`](Self::is_demoted).
+    pub(crate) fn routing_health(
+        &self,
+        accounts: &[AccountId],
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+    ) -> Vec<RoutingHealth> {
+        let untouched = RoutingHealth {
+            circuit_open_until: None,
+            in_flight: 0,
+            limit: self.shared.config.initial_limit,
+            demoted: false,
+        };
+        let state = self.shared.lock();
+        if state.accounts.is_empty() {
+            return vec![untouched; accounts.len()];
+        }
+        accounts
+            .iter()
+            .map(|id| match state.accounts.get(id) {
+                Some(health) => RoutingHealth {
+                    circuit_open_until: match health.admissible(model, class, now, false) {
+                        Err(HealthExclusion::CircuitOpen { until }) => Some(until),
+                        _ => None,
+                    },
+                    in_flight: health.in_flight,
+                    limit: health.limit.current(),
+                    demoted: self.demoted(health, model, now),
+                },
+                None => untouched,
+            })
+            .collect()
+    }
+
+    fn demoted(&self, health: &AccountHealth, model: &str, now: SystemTime) -> bool {
+        let until = health.models.get(model).and_then(|m| m.demoted_until);
         // A deadline further than `demote_for` away means the clock stepped back: not demoted.
         until.is_some_and(|until| {
             until

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::clock::unix_seconds;
 use crate::continuity::Pin;
-use crate::eligibility::{Exclusion, check_account};
+use crate::eligibility::Exclusion;
 use crate::error::PoolerError;
 use crate::live::LiveState;
 use crate::model::{AccountId, PoolStatus, UpstreamAccount};
@@ -136,71 +136,62 @@ impl Planner {
         let accounts = snapshot.pool_accounts(pool.id);
         // Model turns name a model some account of the pool serves; other routes (files,
         // images, transcription) go to any routable account.
-        let model = if request.route.class.is_model_turn() {
+        let (model, supported) = if request.route.class.is_model_turn() {
             let model = request
                 .facts
                 .model
                 .as_deref()
                 .ok_or_else(|| Box::new(PoolerError::model_required().into()))?;
-            if !accounts.iter().any(|a| live.catalog.supports(a, model)) {
+            let supported = live.catalog.supports_each(accounts, model);
+            if !supported.contains(&true) {
                 return Err(Box::new(PoolerError::model_not_found(model).into()));
             }
-            Some(model)
+            (Some(model), supported)
         } else {
-            None
+            (None, Vec::new())
         };
 
-        let mut candidates = Vec::with_capacity(accounts.len());
-        let mut exclusions = Vec::new();
-        for account in accounts {
-            match check_account(account, model, request.route.class, live, now) {
-                Ok(()) => candidates.push(Candidate {
-                    quota: live.quota.view(account.id, now),
-                    in_flight: live.health.in_flight(account.id),
-                    last_success: live.last_success(account.id),
-                    ..Candidate::new(Arc::clone(account))
-                }),
-                Err(exclusion) => exclusions.push((account.id, exclusion)),
-            }
-        }
+        let Checked {
+            groups,
+            exclusions,
+            eligible,
+        } = check_accounts(accounts, &supported, model, request, live, now);
         let pin = live
             .continuity
             .resolve(pool.id, &request.facts.continuity, now);
+        let find = |id: AccountId| {
+            groups.iter().enumerate().find_map(|(g, group)| {
+                let i = group.iter().position(|c| c.account.id == id)?;
+                Some((g, &group[i]))
+            })
+        };
         if let Some(pin) = pin.filter(Pin::is_hard) {
-            return hard_pinned(pin, candidates, exclusions, strategy.name(), now);
+            let owner = find(pin.account).map(|(_, c)| Arc::clone(&c.account));
+            return hard_pinned(pin, owner, eligible, exclusions, strategy.name(), now);
         }
-        if candidates.is_empty() {
+        if eligible == 0 {
             return Err(Box::new(Rejection {
                 error: nothing_eligible(&exclusions, now),
                 exclusions,
             }));
         }
 
-        let input = StrategyInput {
-            facts: &request.facts,
-            pool: pool.id,
-            key: request.ctx.key,
-            seed: request.seed,
-            now,
+        // Compaction is never retried on another account: its result must come from one place.
+        let budget = if request.facts.compaction {
+            1
+        } else {
+            self.max_attempts
         };
-        strategy.order(&input, &mut candidates);
-        // Accounts at their concurrency limit, then accounts demoted by a recent 429, go last;
-        // the strategy's order holds within each group.
-        candidates.sort_by_key(|c| {
-            let busy = live.health.in_flight(c.account.id) >= live.health.limit(c.account.id);
-            let demoted = live
-                .health
-                .is_demoted(c.account.id, model.unwrap_or_default(), now);
-            (busy, demoted)
-        });
-
+        // A soft pin is looked for among all eligible accounts; when followed, its account goes
+        // first and the others keep their order.
         let mut pin_skipped = None;
         let mut followed = None;
+        let mut chosen: Vec<Arc<UpstreamAccount>> = Vec::with_capacity(budget);
         if let Some(pin) = pin {
-            match candidates.iter().position(|c| c.account.id == pin.account) {
-                Some(i) if candidates[i].quota.max_used_percent() < SOFT_PIN_MAX_USED_PERCENT => {
-                    candidates[..=i].rotate_right(1);
-                    followed = Some(pin);
+            match find(pin.account) {
+                Some((group, c)) if c.quota.max_used_percent() < SOFT_PIN_MAX_USED_PERCENT => {
+                    followed = Some((pin, group));
+                    chosen.push(Arc::clone(&c.account));
                 }
                 Some(_) => pin_skipped = Some("pinned_account_near_limit"),
                 None => {
@@ -213,40 +204,139 @@ impl Planner {
                 }
             }
         }
-        // Compaction is never retried on another account: its result must come from one place.
-        let budget = if request.facts.compaction {
-            1
-        } else {
-            self.max_attempts
+        let input = StrategyInput {
+            facts: &request.facts,
+            pool: pool.id,
+            key: request.ctx.key,
+            seed: request.seed,
+            now,
         };
-        let eligible = candidates.len();
+        let pinned = followed.map(|(pin, group)| (pin.account, group));
+        // Groups in order (room, then demoted, then busy, then busy and demoted); the strategy
+        // orders within each, and only as deep as the attempt budget reaches.
+        for (g, mut group) in groups.into_iter().enumerate() {
+            if chosen.len() >= budget {
+                break;
+            }
+            if group.is_empty() {
+                continue;
+            }
+            let pin_here = pinned.and_then(|(id, pg)| (pg == g).then_some(id));
+            let k = (budget - chosen.len() + usize::from(pin_here.is_some())).min(group.len());
+            strategy.order_top(&input, &mut group, k);
+            for c in group.into_iter().take(k) {
+                if chosen.len() >= budget {
+                    break;
+                }
+                if Some(c.account.id) != pin_here {
+                    chosen.push(c.account);
+                }
+            }
+        }
         Ok(RoutePlan {
-            candidates: candidates
-                .into_iter()
-                .take(budget)
-                .map(|c| c.account)
-                .collect(),
+            candidates: chosen,
             exclusions,
             strategy: strategy.name(),
             eligible,
-            pin: followed,
+            pin: followed.map(|(pin, _)| pin),
             pin_skipped,
         })
+    }
+}
+
+/// How many rank groups the planner keeps: room, demoted, busy, busy and demoted.
+const GROUPS: usize = 4;
+
+/// The account checks' result: the eligible accounts split into rank groups, the rest with the
+/// reason.
+struct Checked {
+    /// Eligible accounts by group, each in pool order.
+    groups: [Vec<Candidate>; GROUPS],
+    /// Excluded accounts with the first failing check, in pool order.
+    exclusions: Vec<(AccountId, Exclusion)>,
+    /// How many accounts passed.
+    eligible: usize,
+}
+
+/// Runs the account checks of [`eligibility`](crate::eligibility) (lifecycle, model, quota,
+/// circuit; the first failing one is the reason) for all `accounts`, reading each live book
+/// once, and builds the candidates with what strategies weigh.
+///
+/// `supported` says, per account, whether it serves `model` (empty when there is no model).
+fn check_accounts(
+    accounts: &[Arc<UpstreamAccount>],
+    supported: &[bool],
+    model: Option<&str>,
+    request: &PoolRequest,
+    live: &LiveState,
+    now: SystemTime,
+) -> Checked {
+    let mut excluded: Vec<(usize, Exclusion)> = Vec::new();
+    let mut kept: Vec<usize> = Vec::with_capacity(accounts.len());
+    let mut ids: Vec<AccountId> = Vec::with_capacity(accounts.len());
+    for (i, account) in accounts.iter().enumerate() {
+        if !account.lifecycle.is_routable() {
+            excluded.push((i, Exclusion::NotRoutable(account.lifecycle)));
+        } else if model.is_some() && !supported.get(i).copied().unwrap_or(false) {
+            excluded.push((i, Exclusion::ModelUnsupported));
+        } else {
+            kept.push(i);
+            ids.push(account.id);
+        }
+    }
+    let health =
+        live.health
+            .routing_health(&ids, model.unwrap_or_default(), request.route.class, now);
+    let successes = live.last_successes(&ids);
+
+    let mut groups: [Vec<Candidate>; GROUPS] = Default::default();
+    groups[0].reserve(kept.len());
+    live.quota.for_each_view(&ids, now, |at, quota| {
+        let (Some(&i), Some(health)) = (kept.get(at), health.get(at)) else {
+            return;
+        };
+        let Some(account) = accounts.get(i) else {
+            return;
+        };
+        if let Some(until) = quota.exhausted_until {
+            excluded.push((i, Exclusion::QuotaExhausted { until }));
+        } else if let Some(until) = health.circuit_open_until {
+            excluded.push((i, Exclusion::CircuitOpen { until }));
+        } else {
+            let group = usize::from(health.is_busy()) * 2 + usize::from(health.demoted);
+            groups[group].push(Candidate {
+                account: Arc::clone(account),
+                quota,
+                in_flight: health.in_flight,
+                last_success: successes.get(at).copied().flatten(),
+            });
+        }
+    });
+    // Each pass above excluded in pool order; merge them back into one pool order.
+    excluded.sort_unstable_by_key(|(i, _)| *i);
+    let exclusions = excluded
+        .into_iter()
+        .filter_map(|(i, e)| Some((accounts.get(i)?.id, e)))
+        .collect();
+    Checked {
+        eligible: groups.iter().map(Vec::len).sum(),
+        groups,
+        exclusions,
     }
 }
 
 /// A hard pin: the owner alone, or a typed error saying how to recover.
 fn hard_pinned(
     pin: Pin,
-    candidates: Vec<Candidate>,
+    owner: Option<Arc<UpstreamAccount>>,
+    eligible: usize,
     exclusions: Vec<(AccountId, Exclusion)>,
     strategy: &'static str,
     now: SystemTime,
 ) -> Result<RoutePlan, Box<Rejection>> {
-    let eligible = candidates.len();
-    if let Some(owner) = candidates.into_iter().find(|c| c.account.id == pin.account) {
+    if let Some(owner) = owner {
         return Ok(RoutePlan {
-            candidates: vec![owner.account],
+            candidates: vec![owner],
             exclusions,
             strategy,
             eligible,

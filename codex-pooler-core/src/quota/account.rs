@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use super::source::{SIMULTANEOUS, effective_precedence, supersedes};
 use super::{
     Credits, Evidence, EvidenceSource, NamedLimit, QuotaView, QuotaWindow, UsageLimit,
-    UsageSnapshot, WindowKind, WindowView,
+    UsageSnapshot, WindowKind, WindowView, WindowViews,
 };
 
 /// How long a `usage_limit_reached` without a reset time keeps an account out.
@@ -256,7 +256,7 @@ impl AccountQuota {
     /// What routing may know at `now`: the windows that count, and any exhaustion.
     pub fn view(&self, now: SystemTime) -> QuotaView {
         let covered = self.credits_cover(now);
-        let windows: Vec<WindowView> = self
+        let windows: WindowViews = self
             .counting_windows(now)
             .map(|w| WindowView {
                 kind: w.value.kind(),

@@ -1,6 +1,5 @@
 //! The live quota book: the best evidence per account, shared by all requests of a process.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +10,7 @@ use super::{
     UsageLimit, UsageSnapshot, credits_from_headers, named_limits_from_headers,
     windows_from_headers,
 };
+use crate::live::AccountMap;
 use crate::model::AccountId;
 
 /// Per-account quota evidence, updated from upstream answers and the usage probe, read by
@@ -19,7 +19,7 @@ use crate::model::AccountId;
 /// Merge and freshness rules are those of [`AccountQuota`].
 #[derive(Debug)]
 pub struct QuotaBook {
-    accounts: RwLock<HashMap<AccountId, AccountQuota>>,
+    accounts: RwLock<AccountMap<AccountQuota>>,
     freshness: Duration,
 }
 
@@ -39,7 +39,7 @@ impl QuotaBook {
     /// known reset).
     pub fn with_freshness(freshness: Duration) -> Self {
         Self {
-            accounts: RwLock::new(HashMap::new()),
+            accounts: RwLock::new(AccountMap::default()),
             freshness,
         }
     }
@@ -142,6 +142,33 @@ impl QuotaBook {
             .map_or_else(QuotaView::unknown, |q| q.view(now))
     }
 
+    /// What routing may know about each of `accounts` at `now`, in the same order, read under
+    /// one lock (the batch form of [`view`](Self::view)).
+    pub fn views_for(&self, accounts: &[AccountId], now: SystemTime) -> Vec<QuotaView> {
+        let mut views = Vec::with_capacity(accounts.len());
+        self.for_each_view(accounts, now, |_, view| views.push(view));
+        views
+    }
+
+    /// Calls `f` with the position in `accounts` and the view of each account at `now`, in
+    /// order, under one read lock: the planner builds its candidates in place this way.
+    ///
+    /// `f` runs under the lock, so it must be short and must not touch this book.
+    pub fn for_each_view(
+        &self,
+        accounts: &[AccountId],
+        now: SystemTime,
+        mut f: impl FnMut(usize, QuotaView),
+    ) {
+        let map = self.read();
+        for (i, id) in accounts.iter().enumerate() {
+            f(
+                i,
+                map.get(id).map_or_else(QuotaView::unknown, |q| q.view(now)),
+            );
+        }
+    }
+
     /// When `account` becomes usable again, if it is known to be exhausted at `now`.
     pub fn exhausted_until(&self, account: AccountId, now: SystemTime) -> Option<SystemTime> {
         self.read()
@@ -162,11 +189,11 @@ impl QuotaBook {
             .or_insert_with(|| AccountQuota::new(freshness)));
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<AccountId, AccountQuota>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, AccountMap<AccountQuota>> {
         self.accounts.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<AccountId, AccountQuota>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, AccountMap<AccountQuota>> {
         self.accounts.write().unwrap_or_else(|p| p.into_inner())
     }
 }

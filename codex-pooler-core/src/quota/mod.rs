@@ -49,5 +49,5 @@ pub use limit_body::{UsageLimit, parse_usage_limit};
 pub use named::{ACCOUNT_LIMIT_ID, NamedLimit, named_limits_from_headers, normalize_limit_id};
 pub use source::{Evidence, EvidenceSource, SIMULTANEOUS};
 pub use usage_payload::{UsagePayloadError, UsageSnapshot, parse_usage_payload};
-pub use view::{QuotaView, WindowView};
+pub use view::{QuotaView, WindowView, WindowViews};
 pub use window::{QuotaWindow, WindowKind, WindowSlot};

@@ -2,6 +2,7 @@
 //! store's configuration version within their reload interval.
 
 pub mod keys;
+pub mod login;
 pub mod pools;
 pub mod upstreams;
 

@@ -5,9 +5,11 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use codex_pooler_core::dispatch::account_handle;
-use codex_pooler_core::model::{AccountId, DEFAULT_CODEX_MODELS, Lifecycle, UpstreamAccount};
-use codex_pooler_core::store::{NewAccount, PoolStore};
-use codex_pooler_tower::credentials::{AUTH_JSON_MAX_BYTES, SecretSealer, import_auth_json};
+use codex_pooler_core::model::{AccountId, DEFAULT_CODEX_MODELS, Lifecycle, Pool, UpstreamAccount};
+use codex_pooler_core::store::{NewAccount, PoolStore, SealedSecret};
+use codex_pooler_tower::credentials::{
+    AUTH_JSON_MAX_BYTES, ImportedAuth, SecretSealer, import_auth_json,
+};
 
 use super::pool_named;
 use crate::error::ServerError;
@@ -38,24 +40,45 @@ pub async fn import(
     if let Some(url) = options.base_url {
         validate_base_url(url)?;
     }
-    let state = store.load_state().await?;
-    if let Some(existing) = state
-        .accounts
-        .iter()
-        .find(|a| a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id)
-    {
+    if let Some(existing) = existing_account(store, &auth).await? {
         return Err(ServerError::Usage(format!(
             "this ChatGPT account is already imported as upstream {} ({})",
             existing.id, existing.label
         )));
     }
-    let secrets = auth
-        .secrets()
+    add_account(store, sealer, &pool, &auth, options.base_url, options.label).await
+}
+
+/// The stored account with the same ChatGPT account and user, if any.
+pub(crate) async fn existing_account(
+    store: &dyn PoolStore,
+    auth: &ImportedAuth,
+) -> Result<Option<UpstreamAccount>, ServerError> {
+    let state = store.load_state().await?;
+    Ok(state
+        .accounts
+        .into_iter()
+        .find(|a| a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id))
+}
+
+/// The three tokens of `auth`, sealed for its account.
+pub(crate) fn seal_tokens(sealer: &SecretSealer, auth: &ImportedAuth) -> Vec<SealedSecret> {
+    auth.secrets()
         .into_iter()
         .map(|(kind, token)| sealer.seal(&auth.chatgpt_account_id, kind, token.expose().as_bytes()))
-        .collect();
-    let label = options
-        .label
+        .collect()
+}
+
+/// Stores `auth` as a new account of `pool` (sealed, active, default models) and says so.
+pub(crate) async fn add_account(
+    store: &dyn PoolStore,
+    sealer: &SecretSealer,
+    pool: &Pool,
+    auth: &ImportedAuth,
+    base_url: Option<&str>,
+    label: Option<&str>,
+) -> Result<UpstreamAccount, ServerError> {
+    let label = label
         .map(str::to_owned)
         .or_else(|| auth.email.clone())
         .unwrap_or_else(|| auth.chatgpt_account_id.clone());
@@ -66,12 +89,12 @@ pub async fn import(
             user_id: auth.user_id.clone(),
             email: auth.email.clone(),
             plan_type: auth.plan_type.clone(),
-            base_url: options.base_url.map(|u| u.trim_end_matches('/').to_owned()),
+            base_url: base_url.map(|u| u.trim_end_matches('/').to_owned()),
             models: DEFAULT_CODEX_MODELS
                 .iter()
                 .map(|m| (*m).to_owned())
                 .collect(),
-            secrets,
+            secrets: seal_tokens(sealer, auth),
         })
         .await?;
     store.assign(pool.id, account.id).await?;
@@ -137,7 +160,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ServerError> {
     Ok(bytes)
 }
 
-fn validate_base_url(url: &str) -> Result<(), ServerError> {
+pub(crate) fn validate_base_url(url: &str) -> Result<(), ServerError> {
     let parsed: http::Uri = url
         .parse()
         .map_err(|_| ServerError::Usage(format!("--base-url {url:?} is not a URL")))?;

@@ -33,6 +33,9 @@ pub struct FakeAccount {
     pub stall_after_events: Option<usize>,
     /// Per-account override of [`FakeConfig::break_after_events`].
     pub break_after_events: Option<usize>,
+    /// Accept websocket upgrades on `GET /backend-api/codex/responses` (default `true`);
+    /// `false` answers them `426`, as a backend without the websocket transport does.
+    pub websocket: bool,
 }
 
 impl FakeAccount {
@@ -55,6 +58,7 @@ impl FakeAccount {
             fail_status: None,
             stall_after_events: None,
             break_after_events: None,
+            websocket: true,
         }
     }
 }
@@ -89,6 +93,8 @@ pub struct FakeConfig {
     /// End the body abruptly (connection closed mid-body) after this many SSE events. Always
     /// breaks before `response.completed`.
     pub break_after_events: Option<usize>,
+    /// The OAuth server: refresh tokens it accepts, injected failures, device login.
+    pub oauth: super::oauth::FakeOAuth,
 }
 
 impl Default for FakeConfig {
@@ -105,6 +111,7 @@ impl Default for FakeConfig {
             reasoning_tokens: 0,
             stall_after_events: None,
             break_after_events: None,
+            oauth: super::oauth::FakeOAuth::default(),
         }
     }
 }

@@ -6,10 +6,12 @@
 //! | Route | Answer |
 //! |---|---|
 //! | `POST /backend-api/codex/responses` | a model turn: SSE (`stream: true`) or a JSON response object; 401 / 400 / injected status / 429 `usage_limit_reached` |
-//! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | 426, so the CLI falls back to HTTP |
+//! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | the Responses websocket: one JSON text frame per event, a `codex.rate_limits` frame per turn, `error` frames; 426 for accounts with `websocket: false` (the CLI then falls back to HTTP) |
 //! | `GET /backend-api/codex/models` | a small model catalog |
 //! | `GET /backend-api/wham/usage` | the account's quota snapshot |
 //! | `GET /backend-api/wham/accounts/check` | workspace routing discovery without constraints |
+//! | `POST /oauth/token` | OAuth: rotating `refresh_token` grants (each refresh token works once; reuse is `401 refresh_token_reused`; injectable failures) and the device login's `authorization_code` exchange; see [`FakeOAuth`] |
+//! | `POST /api/accounts/deviceauth/usercode`, `.../deviceauth/token` | the device-code login (404 unless [`FakeOAuth::device_account`] is set) |
 //! | anything else | 404 JSON |
 //!
 //! Every `/responses` answer for a known account carries the `x-codex-*` quota headers,
@@ -40,6 +42,8 @@ mod config;
 mod events;
 mod handle;
 mod handlers;
+mod oauth;
+mod oauth_routes;
 mod pacing;
 mod quota;
 mod rejection;
@@ -47,6 +51,8 @@ mod seen;
 mod state;
 mod surface;
 mod turn;
+mod websocket;
+mod ws_turn;
 
 use std::io;
 
@@ -56,6 +62,7 @@ use tokio::net::TcpListener;
 
 pub use config::{FakeAccount, FakeConfig};
 pub use handle::FakeUpstreamHandle;
+pub use oauth::{FAKE_CLIENT_ID, FakeOAuth, FakeRefreshFailure};
 pub use seen::SeenRequest;
 pub use state::FakeState;
 
@@ -67,6 +74,13 @@ pub const MODELS_PATH: &str = "/backend-api/codex/models";
 pub const USAGE_PATH: &str = "/backend-api/wham/usage";
 /// The path of workspace routing discovery.
 pub const ACCOUNTS_CHECK_PATH: &str = "/backend-api/wham/accounts/check";
+
+/// The OAuth token endpoint (refresh and code exchange), as on `auth.openai.com`.
+pub const TOKEN_PATH: &str = "/oauth/token";
+/// The device login's user-code endpoint.
+pub const DEVICE_USER_CODE_PATH: &str = "/api/accounts/deviceauth/usercode";
+/// The device login's polling endpoint.
+pub const DEVICE_TOKEN_PATH: &str = "/api/accounts/deviceauth/token";
 
 /// Entry points to run the fake backend.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,7 +109,7 @@ impl FakeUpstream {
         Router::new()
             .route(
                 RESPONSES_PATH,
-                post(handlers::create_response).get(handlers::refuse_websocket),
+                post(handlers::create_response).get(websocket::upgrade),
             )
             .route(
                 "/backend-api/codex/responses/compact",
@@ -112,6 +126,9 @@ impl FakeUpstream {
                 "/backend-api/files/{id}/uploaded",
                 post(surface::finalize_file),
             )
+            .route(TOKEN_PATH, post(oauth_routes::token))
+            .route(DEVICE_USER_CODE_PATH, post(oauth_routes::device_user_code))
+            .route(DEVICE_TOKEN_PATH, post(oauth_routes::device_token))
             .route(MODELS_PATH, get(handlers::list_models))
             .route(USAGE_PATH, get(handlers::usage))
             .route(ACCOUNTS_CHECK_PATH, get(handlers::accounts_check))

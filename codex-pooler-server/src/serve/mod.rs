@@ -2,6 +2,7 @@
 
 mod app;
 mod demo;
+mod refresh;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,18 +39,27 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
 
     let sync = ConfigSync::load(Arc::clone(&dyn_store), sealer).await?;
     let reload = sync.spawn(Duration::from_millis(args.reload_interval_ms.max(50)));
+    let demo_origin = demo.as_ref().map(demo::Demo::upstream_base_url);
+    let credentials = refresh::credentials(
+        &settings,
+        &args,
+        demo_origin.as_deref(),
+        &sync,
+        Arc::clone(&dyn_store),
+    )?;
+    let refresher = credentials.spawn_maintenance(sync.snapshot());
     let writer = Arc::new(RecordWriter::spawn(
         Arc::clone(&dyn_store),
         RecordWriterConfig::default(),
     ));
     let pooler = Pooler::builder(sync.snapshot(), hasher)
-        .credentials(sync.credentials())
+        .credentials(credentials.clone())
         .records(writer.clone())
         .upstream_base_url(upstream_base_url.clone())
         .build();
     let catalog = CatalogSync::new(
         sync.snapshot(),
-        sync.credentials(),
+        credentials.clone(),
         Arc::clone(pooler.live()),
         &upstream_base_url,
         Arc::new(SystemClock),
@@ -58,7 +68,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     let probe = (args.usage_probe_interval_secs > 0).then(|| {
         UsageProbe::new(
             sync.snapshot(),
-            sync.credentials(),
+            credentials.clone(),
             Arc::clone(pooler.live()),
             &upstream_base_url,
             Arc::new(SystemClock),
@@ -85,6 +95,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         .await
         .map_err(|e| ServerError::io("serving", e));
     reload.abort();
+    refresher.abort();
     catalog.abort();
     if let Some(probe) = probe {
         probe.abort();

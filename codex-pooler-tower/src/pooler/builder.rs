@@ -18,6 +18,7 @@ use crate::records::{DiscardRecords, RecordSink};
 use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
+use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings};
 
 /// Configures a [`Pooler`]. Every setting has a serviceable default.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ pub struct PoolerBuilder {
     upstream_base_url: String,
     limits: BodyLimits,
     tls: Option<rustls::ClientConfig>,
+    websocket: WebsocketSettings,
 }
 
 impl PoolerBuilder {
@@ -51,6 +53,7 @@ impl PoolerBuilder {
             upstream_base_url: DEFAULT_UPSTREAM_BASE_URL.to_owned(),
             limits: BodyLimits::default(),
             tls: None,
+            websocket: WebsocketSettings::default(),
         }
     }
 
@@ -125,8 +128,21 @@ impl PoolerBuilder {
         self
     }
 
+    /// Timeouts and limits of websocket sessions (default: [`WebsocketSettings::default`]).
+    #[must_use]
+    pub fn websocket(mut self, settings: WebsocketSettings) -> Self {
+        self.websocket = settings;
+        self
+    }
+
     /// Builds the pooler.
     pub fn build(self) -> Pooler {
+        let connector = UpstreamConnector::new(
+            Arc::clone(&self.credentials),
+            &self.upstream_base_url,
+            self.tls.clone(),
+            self.websocket,
+        );
         let upstream = match self.tls {
             Some(tls) => {
                 UpstreamClient::with_tls_config(self.credentials, &self.upstream_base_url, tls)
@@ -142,7 +158,7 @@ impl PoolerBuilder {
             .with_max_attempts(self.max_attempts);
         let pipeline = ServiceBuilder::new()
             .layer(PlanLayer::new(
-                planner,
+                planner.clone(),
                 self.snapshot.clone(),
                 Arc::clone(&self.live),
                 Arc::clone(&self.clock),
@@ -161,6 +177,11 @@ impl PoolerBuilder {
                 records: self.records,
                 limits: self.limits,
                 pipeline: BoxCloneSyncService::new(pipeline),
+                websocket: WebsocketContext {
+                    planner,
+                    connector,
+                    settings: self.websocket,
+                },
             }),
         }
     }

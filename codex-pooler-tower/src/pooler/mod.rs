@@ -59,6 +59,7 @@ pub(crate) struct Shared {
     pub(crate) records: Arc<dyn RecordSink>,
     pub(crate) limits: BodyLimits,
     pub(crate) pipeline: Pipeline,
+    pub(crate) websocket: crate::websocket::WebsocketContext,
 }
 
 impl Pooler {

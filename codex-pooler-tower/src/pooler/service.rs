@@ -118,8 +118,7 @@ where
         Err(err) => return err.to_response(),
     };
     if route.class == RouteClass::ResponsesWebsocket {
-        // Until the websocket transport lands, 426 makes the Codex CLI fall back to HTTP.
-        return PoolerError::websocket_unsupported().to_response();
+        return crate::websocket::upgrade(shared, ctx, route, request, received_at).await;
     }
     if route.class.is_local() {
         return local::answer(&shared, ctx, route.class, request.headers());

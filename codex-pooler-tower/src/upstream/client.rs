@@ -11,7 +11,7 @@ use codex_pooler_core::BoxError;
 use codex_pooler_core::body::{PoolBody, boxed};
 use codex_pooler_core::request::UpstreamCall;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use http::{HeaderMap, Method, Request, Uri};
+use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -19,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower_service::Service;
 
-use super::{CredentialError, CredentialSource, forward_request_headers};
+use super::{AccessToken, CredentialError, CredentialSource, forward_request_headers};
 
 /// The origin of the ChatGPT Codex backend.
 pub const DEFAULT_UPSTREAM_BASE_URL: &str = "https://chatgpt.com";
@@ -107,6 +107,32 @@ impl UpstreamClient {
     async fn send(self, call: UpstreamCall) -> Result<http::Response<PoolBody>, UpstreamError> {
         let account = &call.account;
         let token = self.credentials.access_token(account).await?;
+        let response = self.attempt(&call, &token).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response.map(boxed));
+        }
+        // Upstream refused the token: one refresh and one retry on the same account, before the
+        // dispatcher moves on (an error here makes it fail over).
+        match self
+            .credentials
+            .refresh_after_unauthorized(account, &token)
+            .await?
+        {
+            Some(fresh) => {
+                drop(response);
+                Ok(self.attempt(&call, &fresh).await?.map(boxed))
+            }
+            None => Ok(response.map(boxed)),
+        }
+    }
+
+    /// Sends `call` once, with `token`.
+    async fn attempt(
+        &self,
+        call: &UpstreamCall,
+        token: &AccessToken,
+    ) -> Result<http::Response<hyper::body::Incoming>, UpstreamError> {
+        let account = &call.account;
         let base = account
             .base_url
             .as_deref()
@@ -142,12 +168,10 @@ impl UpstreamClient {
         *request.method_mut() = Method::POST;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        let response = self
-            .client
+        self.client
             .request(request)
             .await
-            .map_err(UpstreamError::Transport)?;
-        Ok(response.map(boxed))
+            .map_err(UpstreamError::Transport)
     }
 }
 

@@ -36,6 +36,15 @@ pub enum CredentialError {
     /// The source holds no token for the account.
     #[error("no access token for upstream account {0}")]
     Missing(AccountId),
+    /// The account's refresh token was rejected for good; an operator must log it in again.
+    #[error("upstream account {0} needs a new login: its refresh token was rejected")]
+    ReauthRequired(AccountId),
+    /// The access token is unusable and refreshing it failed for now (retried with backoff).
+    #[error("upstream account {0} has no valid access token: refreshing it failed")]
+    RefreshFailed(AccountId),
+    /// Refreshed tokens could not be stored yet, so they are not used yet.
+    #[error("refreshed tokens of upstream account {0} are not stored yet")]
+    NotStored(AccountId),
 }
 
 /// Supplies access tokens for upstream accounts.
@@ -44,6 +53,23 @@ pub trait CredentialSource: Send + Sync + fmt::Debug + 'static {
     /// The token to send for `account` now.
     async fn access_token(&self, account: &UpstreamAccount)
     -> Result<AccessToken, CredentialError>;
+
+    /// Called once when upstream answered 401 to `rejected`, the token [`access_token`] gave
+    /// for `account`: `Some` is a token to retry the same account with, `None` means no retry
+    /// (the 401 stands), an error means the account has no usable token now.
+    ///
+    /// The default never retries; [`RefreshingCredentials`](crate::refresh::RefreshingCredentials)
+    /// refreshes.
+    ///
+    /// [`access_token`]: CredentialSource::access_token
+    async fn refresh_after_unauthorized(
+        &self,
+        account: &UpstreamAccount,
+        rejected: &AccessToken,
+    ) -> Result<Option<AccessToken>, CredentialError> {
+        let _ = (account, rejected);
+        Ok(None)
+    }
 }
 
 /// Access tokens held in memory, replaced wholesale when the configuration reloads.

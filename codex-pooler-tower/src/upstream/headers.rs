@@ -5,8 +5,8 @@
 //! are. Back to the client, hop-by-hop headers and cookies are dropped; the Codex headers the CLI
 //! reads (`x-codex-turn-state`, `openai-model`, the quota headers) pass unchanged.
 
-use http::HeaderMap;
 use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue};
 
 /// Client headers copied to upstream by exact name.
 const FORWARDED: &[&str] = &[
@@ -23,7 +23,11 @@ const FORWARDED: &[&str] = &[
     "x-openai-subagent",
 ];
 
-/// Copies the allowed client headers from `client` into `out`.
+/// The Codex CLI version the gateway presents when a client sends no identity of its own.
+pub const DEFAULT_CLIENT_VERSION: &str = "0.169.0";
+
+/// Copies the allowed client headers from `client` into `out`, then supplies the Codex client
+/// identity (`originator`, `user-agent`, `version`) upstream expects when the client sent none.
 ///
 /// Allowed: the names in the list above and every `x-codex-*` header.
 pub fn forward_request_headers(client: &HeaderMap, out: &mut HeaderMap) {
@@ -31,6 +35,19 @@ pub fn forward_request_headers(client: &HeaderMap, out: &mut HeaderMap) {
         let n = name.as_str();
         if FORWARDED.contains(&n) || n.starts_with("x-codex-") {
             out.append(name.clone(), value.clone());
+        }
+    }
+    let identity = [
+        ("originator", "codex_cli_rs"),
+        ("user-agent", concat!("codex_cli_rs/", "0.169.0")),
+        ("version", DEFAULT_CLIENT_VERSION),
+    ];
+    for (name, value) in identity {
+        if !out.contains_key(name) {
+            out.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
         }
     }
 }
@@ -85,10 +102,16 @@ mod tests {
             [
                 "originator",
                 "session-id",
+                "user-agent",
+                "version",
                 "x-codex-turn-state",
                 "x-codex-window-id"
             ]
         );
+        // The client's own identity is kept; what it did not send is supplied.
+        assert_eq!(out["originator"], "codex_exec");
+        assert_eq!(out["user-agent"], "codex_cli_rs/0.169.0");
+        assert_eq!(out["version"], DEFAULT_CLIENT_VERSION);
     }
 
     #[test]

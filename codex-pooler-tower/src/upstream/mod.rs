@@ -6,4 +6,4 @@ mod headers;
 
 pub use client::{DEFAULT_UPSTREAM_BASE_URL, UpstreamClient, UpstreamError};
 pub use credential_source::{AccessToken, CredentialError, CredentialSource, StaticCredentials};
-pub use headers::{filter_response_headers, forward_request_headers};
+pub use headers::{DEFAULT_CLIENT_VERSION, filter_response_headers, forward_request_headers};

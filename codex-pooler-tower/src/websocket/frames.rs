@@ -6,8 +6,8 @@
 
 use std::time::SystemTime;
 
-use codex_pooler_core::quota::{QuotaWindow, UsageLimit, parse_usage_limit};
 use codex_pooler_core::quota::windows_from_rate_limits_event;
+use codex_pooler_core::quota::{QuotaWindow, UsageLimit, parse_usage_limit};
 use codex_pooler_core::record::TokenUsage;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
@@ -203,6 +203,13 @@ mod tests {
         assert_eq!(headers["x-codex-primary-used-percent"], "100.0");
         assert_eq!(headers["x-codex-primary-window-minutes"], "300");
         let other = signal(r#"{"type":"error","error":{"message":"boom"}}"#, now);
-        assert!(matches!(other, Some(Signal::Error { status: 500, limit: None, .. })));
+        assert!(matches!(
+            other,
+            Some(Signal::Error {
+                status: 500,
+                limit: None,
+                ..
+            })
+        ));
     }
 }

@@ -1,0 +1,64 @@
+//! Responses over websocket: `GET /backend-api/codex/responses` and `GET /v1/responses` with
+//! `Upgrade: websocket`, the transport the Codex CLI's built-in provider prefers.
+//!
+//! One client websocket is one upstream websocket on one account for its whole life: a
+//! `previous_response_id` only resolves on the socket that produced it. So the account is chosen
+//! once, at the upgrade, by the same planner as HTTP requests (eligibility, continuity pins from
+//! the session headers and turn state, the pool's strategy), with the model taken from the
+//! upgrade's hints (`x-codex-routing-hint`, the `model` in `x-codex-turn-metadata`, a `model`
+//! query parameter). The candidates are tried in order, moving on after a connect error, a 429
+//! or a 5xx, all before the client's `101` is sent. The `101` carries upstream's turn state,
+//! `openai-model`, `x-models-etag`, `x-reasoning-included` and quota headers.
+//!
+//! Frames are then relayed both ways as they arrive, without buffering. Upstream text frames are
+//! glanced at for `response.created` ids (continuity), `codex.rate_limits` and 429 `error`
+//! frames (quota evidence) and `response.completed` usage; each client `response.create` opens
+//! one request record (route `responses_websocket`). Pings are answered, closes forwarded, a
+//! silent socket is closed after [`WebsocketSettings::idle_timeout`], and a session whose Pool
+//! API key is paused, revoked or expired is closed with code 1008.
+//!
+//! When no account's websocket opens (upstream answers 426 or 404, or every candidate fails) the
+//! client gets `426 websocket_unsupported`, on which the Codex CLI falls back to HTTP.
+//!
+//! The server under [`PoolerLayer`](crate::PoolerLayer) must support HTTP/1.1 upgrades (hyper's
+//! `serve_connection_with_upgrades`, which `axum::serve` uses); without it upgrades answer 426.
+//!
+//! ```
+//! use std::time::Duration;
+//! # fn demo(snapshot: codex_pooler_core::snapshot::SnapshotHandle,
+//! #         hasher: codex_pooler_tower::keys::KeyHasher) {
+//! use codex_pooler_tower::Pooler;
+//! use codex_pooler_tower::websocket::WebsocketSettings;
+//!
+//! let pooler = Pooler::builder(snapshot, hasher)
+//!     .websocket(WebsocketSettings::default().with_idle_timeout(Duration::from_secs(120)))
+//!     .build();
+//! # let _ = pooler;
+//! # }
+//! ```
+
+mod connect;
+mod frames;
+mod handshake;
+mod open;
+mod relay;
+mod settings;
+mod turns;
+
+use codex_pooler_core::plan::Planner;
+
+pub use settings::WebsocketSettings;
+
+pub(crate) use connect::UpstreamConnector;
+pub(crate) use open::upgrade;
+
+/// What websocket sessions need from the pooler besides its shared state.
+#[derive(Debug)]
+pub(crate) struct WebsocketContext {
+    /// The planner HTTP requests use.
+    pub(crate) planner: Planner,
+    /// Opens upstream websockets.
+    pub(crate) connector: UpstreamConnector,
+    /// Timeouts and limits.
+    pub(crate) settings: WebsocketSettings,
+}

@@ -1,0 +1,354 @@
+//! Opening a session: plan the account, open its upstream websocket with failover, answer `101`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use codex_pooler_core::body::PoolBody;
+use codex_pooler_core::dispatch::{Attempt, AttemptResult, RouteReceipt};
+use codex_pooler_core::eligibility::Exclusion;
+use codex_pooler_core::error::PoolerError;
+use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::health::{AttemptGuard, AttemptOutcome, HealthExclusion};
+use codex_pooler_core::model::{AccountId, PoolId, UpstreamAccount};
+use codex_pooler_core::plan::RoutePlan;
+use codex_pooler_core::quota::parse_usage_limit;
+use codex_pooler_core::record::RequestRecord;
+use codex_pooler_core::request::{PoolContext, PoolRequest};
+use codex_pooler_core::route::Route;
+use codex_pooler_core::snapshot::Snapshot;
+use http::header::{AUTHORIZATION, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
+use hyper::upgrade::OnUpgrade;
+
+use super::connect::{ConnectError, UpstreamSocket};
+use super::handshake::{ClientHandshake, model_hint};
+use super::relay::{self, Session};
+use super::turns::{self, TurnLedger};
+use crate::keys::parse_pool_key;
+use crate::pooler::Shared;
+
+/// An upstream websocket opened on one account.
+struct Opened {
+    socket: UpstreamSocket,
+    headers: HeaderMap,
+    account: Arc<UpstreamAccount>,
+    guard: AttemptGuard,
+    attempts: Vec<Attempt>,
+}
+
+/// Answers an authenticated websocket upgrade on `/responses`.
+///
+/// 1. Anything but a valid RFC 6455 handshake on a connection that can be upgraded: `426`.
+/// 2. Plan the session like an HTTP request whose model comes from the upgrade's hints; a
+///    rejection answers its own error.
+/// 3. Open the upstream websocket on each candidate in turn, moving on after a connect error, a
+///    429 or a 5xx; any other refusal (426, 404, ...) stops there.
+/// 4. No candidate opened: `426`, so the Codex CLI falls back to HTTP.
+/// 5. Otherwise answer `101` with upstream's Codex headers and relay frames in a task of its
+///    own for the socket's life, holding the account's concurrency slot.
+pub(crate) async fn upgrade<B>(
+    shared: Arc<Shared>,
+    ctx: PoolContext,
+    route: Route,
+    mut request: Request<B>,
+    received_at: SystemTime,
+) -> Response<PoolBody> {
+    let Some(handshake) = ClientHandshake::read(request.headers()) else {
+        return PoolerError::websocket_unsupported().to_response();
+    };
+    // Absent when the server under the pooler cannot hand the connection over (HTTP/2, or a
+    // server without upgrade support).
+    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        return PoolerError::websocket_unsupported().to_response();
+    };
+    let Some(key_prefix) = key_prefix(request.headers()) else {
+        return PoolerError::invalid_api_key().to_response();
+    };
+    let (parts, body) = request.into_parts();
+    drop(body);
+    let snapshot = shared.snapshot.load();
+    let model =
+        model_hint(&parts.uri, &parts.headers).or_else(|| pool_default_model(&snapshot, ctx.pool));
+    let pool_request = PoolRequest {
+        ctx,
+        route,
+        facts: session_facts(&parts.headers, model.as_deref()),
+        method: parts.method,
+        headers: parts.headers,
+        body: Bytes::new(),
+        seed: rand::random(),
+        received_at,
+    };
+    let mut template = turns::template(ctx, model, received_at);
+    let now = shared.clock.now();
+    let planned = shared
+        .websocket
+        .planner
+        .plan(&snapshot, &shared.live, &pool_request, now);
+    drop(snapshot);
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(rejection) => {
+            template.exclusions = exclusions(&rejection.exclusions);
+            reject(&shared, template, &rejection.error, 0);
+            return rejection.error.to_response();
+        }
+    };
+    template.exclusions = exclusions(&plan.exclusions);
+
+    let opened = match open_upstream(&shared, &pool_request, &plan).await {
+        Ok(opened) => opened,
+        Err(attempts) => {
+            let error = PoolerError::websocket_unsupported();
+            reject(&shared, template, &error, attempts.len());
+            return error.to_response();
+        }
+    };
+    let Opened {
+        socket,
+        headers,
+        account,
+        guard,
+        attempts,
+    } = opened;
+    learn(&shared, &pool_request, account.id, &headers);
+    let receipt = RouteReceipt {
+        strategy: plan.strategy,
+        eligible: plan.eligible,
+        pin: plan.pin.map(|p| p.kind),
+        pin_skipped: plan.pin_skipped,
+        served_by: Some(account.id),
+        failovers: failovers(&attempts),
+    };
+    template.account = Some(account.id);
+    template.status = StatusCode::OK.as_u16();
+    template.attempts = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
+    let ledger = TurnLedger::new(
+        template,
+        Arc::clone(&shared.records),
+        Arc::clone(&shared.clock),
+    );
+    let response = handshake.switching_protocols(
+        &headers,
+        HeaderValue::from_str(&receipt.header_value()).ok(),
+    );
+    let session = Session {
+        shared,
+        ctx,
+        key_prefix,
+        account: account.id,
+        ledger,
+        guard,
+    };
+    tokio::spawn(relay::run(session, on_upgrade, socket));
+    response
+}
+
+/// Tries the plan's candidates until one account's websocket opens.
+async fn open_upstream(
+    shared: &Shared,
+    request: &PoolRequest,
+    plan: &RoutePlan,
+) -> Result<Opened, Vec<Attempt>> {
+    let live = &shared.live;
+    let clock = &shared.clock;
+    let model = request.facts.model.as_deref().unwrap_or_default();
+    let class = request.route.class;
+    let mut attempts = Vec::with_capacity(plan.candidates.len());
+    for account in &plan.candidates {
+        let started = clock.now();
+        let mut guard = match live.health.begin(account.id, model, class, started) {
+            Ok(guard) => guard,
+            Err(HealthExclusion::Busy { .. }) => {
+                match live
+                    .health
+                    .begin_over_limit(account.id, model, class, started)
+                {
+                    Ok(guard) => guard,
+                    Err(_) => continue,
+                }
+            }
+            Err(_) => continue,
+        };
+        let result = shared
+            .websocket
+            .connector
+            .connect(account, &request.headers)
+            .await;
+        let now = clock.now();
+        let latency = now.duration_since(started).unwrap_or_default();
+        match result {
+            Ok((socket, headers)) => {
+                attempts.push(Attempt {
+                    account: account.id,
+                    result: AttemptResult::Answered(StatusCode::SWITCHING_PROTOCOLS.as_u16()),
+                    latency,
+                });
+                return Ok(Opened {
+                    socket,
+                    headers,
+                    account: Arc::clone(account),
+                    guard,
+                    attempts,
+                });
+            }
+            Err(ConnectError::Refused { refusal }) => {
+                let status = refusal.status;
+                live.quota
+                    .observe_headers(account.id, &refusal.headers, now);
+                let limit = (status == StatusCode::TOO_MANY_REQUESTS)
+                    .then(|| parse_usage_limit(&refusal.body, now))
+                    .flatten();
+                guard.record(AttemptOutcome::from_status(status, limit.is_some()), now);
+                if let Some(limit) = limit {
+                    live.quota.observe_limit(account.id, limit, now);
+                }
+                let retry = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                tracing::debug!(account = %account.id, %status, "upstream refused the websocket");
+                attempts.push(Attempt {
+                    account: account.id,
+                    result: if retry {
+                        AttemptResult::Retried(status.as_u16())
+                    } else {
+                        AttemptResult::Answered(status.as_u16())
+                    },
+                    latency,
+                });
+                // A refusal of websockets (426, 404) or of the request itself would be the same
+                // on every account; HTTP, where the client falls back, will say why.
+                if !retry {
+                    break;
+                }
+            }
+            Err(err) => {
+                tracing::debug!(account = %account.id, error = %err, "upstream websocket attempt failed");
+                guard.record(AttemptOutcome::TransportError, now);
+                attempts.push(Attempt {
+                    account: account.id,
+                    result: AttemptResult::TransportError,
+                    latency,
+                });
+            }
+        }
+    }
+    Err(attempts)
+}
+
+/// After the upstream `101`: quota headers, health, and continuity (the session's soft keys and
+/// the turn state upstream issued now point at `account`).
+fn learn(shared: &Shared, request: &PoolRequest, account: AccountId, headers: &HeaderMap) {
+    let live = &shared.live;
+    let now = shared.clock.now();
+    live.quota.observe_headers(account, headers, now);
+    live.record_success(account, now);
+    let pool = request.ctx.pool;
+    live.continuity
+        .remember(pool, &request.facts.continuity, account, now);
+    if let Some(state) = headers
+        .get("x-codex-turn-state")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+    {
+        live.continuity.learn_turn_state(pool, state, account, now);
+    }
+}
+
+/// Routing facts of a session: its headers (session ids, turn state) and the hinted model.
+fn session_facts(headers: &HeaderMap, model: Option<&str>) -> RequestFacts {
+    let body = serde_json::json!({ "model": model, "stream": true }).to_string();
+    RequestFacts::from_json(headers, body.as_bytes()).unwrap_or_default()
+}
+
+/// Without a hint, the first model listed by a routable account of the pool (then by any).
+fn pool_default_model(snapshot: &Snapshot, pool: PoolId) -> Option<String> {
+    let accounts = snapshot.pool_accounts(pool);
+    accounts
+        .iter()
+        .filter(|a| a.lifecycle.is_routable())
+        .chain(accounts.iter())
+        .find_map(|a| a.models.first().cloned())
+}
+
+/// The public prefix of the presented Pool API key (already authenticated).
+fn key_prefix(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    parse_pool_key(token.trim())
+        .ok()
+        .map(|key| key.prefix.to_owned())
+}
+
+fn failovers(attempts: &[Attempt]) -> Vec<String> {
+    attempts
+        .iter()
+        .filter_map(|a| match a.result {
+            AttemptResult::Answered(_) => None,
+            AttemptResult::Retried(code) => Some(code.to_string()),
+            AttemptResult::TransportError => Some("transport".to_owned()),
+        })
+        .collect()
+}
+
+fn exclusions(exclusions: &[(AccountId, Exclusion)]) -> Option<String> {
+    (!exclusions.is_empty()).then(|| {
+        exclusions
+            .iter()
+            .map(|(id, e)| format!("{id}:{}", e.reason_code()))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// The record of an upgrade that did not open a session.
+fn reject(shared: &Shared, mut record: RequestRecord, error: &PoolerError, attempts: usize) {
+    record.status = error.status().as_u16();
+    record.error_code = Some(error.code().to_owned());
+    record.attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+    let elapsed = shared
+        .clock
+        .now()
+        .duration_since(record.received_at)
+        .unwrap_or_default();
+    record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    "rejected".clone_into(&mut record.end);
+    tracing::info!(
+        pool = %record.pool,
+        key = %record.key,
+        route = %record.route,
+        status = record.status,
+        attempts = record.attempts,
+        code = error.code(),
+        "websocket upgrade refused"
+    );
+    shared.records.submit(record);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_facts_carry_model_and_session() {
+        let mut headers = HeaderMap::new();
+        headers.insert("session-id", "s-1".parse().unwrap());
+        headers.insert("x-codex-turn-state", "ts".parse().unwrap());
+        let facts = session_facts(&headers, Some("gpt-5.1-codex"));
+        assert_eq!(facts.model.as_deref(), Some("gpt-5.1-codex"));
+        assert!(facts.stream);
+        assert_eq!(facts.continuity.session.as_deref(), Some("session-id:s-1"));
+        assert_eq!(facts.continuity.turn_state.as_deref(), Some("ts"));
+        assert_eq!(session_facts(&HeaderMap::new(), None).model, None);
+    }
+
+    #[test]
+    fn key_prefix_needs_a_bearer_pool_key() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(key_prefix(&headers), None);
+        headers.insert(AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(key_prefix(&headers), None);
+    }
+}

@@ -1,0 +1,296 @@
+//! The relay: frames both ways between the client's websocket and the account's, for the
+//! session's life.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use codex_pooler_core::error::PoolerError;
+use codex_pooler_core::health::AttemptGuard;
+use codex_pooler_core::model::{AccountId, KeyStatus, PoolStatus};
+use codex_pooler_core::quota::EvidenceSource;
+use codex_pooler_core::request::PoolContext;
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+
+use super::connect::UpstreamSocket;
+use super::frames::{self, Signal};
+use super::turns::TurnLedger;
+use crate::pooler::Shared;
+
+/// How long a closing side gets to answer the close handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// One open session: who it is for, where it goes, its records and its concurrency slot.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) ctx: PoolContext,
+    pub(crate) key_prefix: String,
+    pub(crate) account: AccountId,
+    pub(crate) ledger: TurnLedger,
+    /// Held for the session's life: a socket is one in-flight use of the account.
+    pub(crate) guard: AttemptGuard,
+}
+
+/// Why a session ended.
+#[derive(Debug)]
+enum End {
+    /// The client sent a close frame (already answered).
+    ClientClosed(Option<CloseFrame>),
+    /// The client's connection failed or ended without a close frame.
+    ClientGone,
+    /// Upstream sent a close frame (already answered).
+    UpstreamClosed(Option<CloseFrame>),
+    /// Upstream's connection failed or ended without a close frame.
+    UpstreamGone,
+    /// No frame either way for the idle timeout.
+    Idle,
+    /// The Pool API key (or its pool) may no longer be used.
+    KeyRefused(PoolerError),
+}
+
+impl End {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::ClientClosed(_) => "client_closed",
+            Self::ClientGone => "client_gone",
+            Self::UpstreamClosed(_) => "upstream_closed",
+            Self::UpstreamGone => "upstream_gone",
+            Self::Idle => "idle",
+            Self::KeyRefused(_) => "key_refused",
+        }
+    }
+}
+
+/// Waits for the client's connection to be handed over, then relays until either side ends.
+pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstream: UpstreamSocket) {
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(err) => {
+            tracing::debug!(error = %err, "client websocket upgrade did not complete");
+            close(&mut upstream, None).await;
+            return;
+        }
+    };
+    let config = session.shared.websocket.connector.frame_config();
+    let mut client =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+    tracing::info!(
+        pool = %session.ctx.pool,
+        key = %session.ctx.key,
+        account = session.account.0,
+        "websocket session opened"
+    );
+    let end = pump(&mut session, &mut client, &mut upstream).await;
+    tracing::info!(
+        pool = %session.ctx.pool,
+        key = %session.ctx.key,
+        account = session.account.0,
+        turns = session.ledger.turns(),
+        end = end.label(),
+        "websocket session closed"
+    );
+    let open_turn_end = if session.ledger.has_open() {
+        "incomplete"
+    } else {
+        "completed"
+    };
+    match end {
+        End::ClientClosed(frame) => {
+            close(&mut upstream, frame).await;
+            drain(&mut client).await;
+            session.ledger.close_all("client_closed", None);
+        }
+        End::ClientGone => {
+            close(&mut upstream, None).await;
+            session.ledger.close_all("client_closed", None);
+        }
+        End::UpstreamClosed(frame) => {
+            close(&mut client, frame).await;
+            drain(&mut upstream).await;
+            session.ledger.close_all(open_turn_end, None);
+        }
+        End::UpstreamGone => {
+            let frame = close_frame(CloseCode::Error, "upstream connection lost");
+            close(&mut client, frame).await;
+            session.ledger.close_all("upstream_error", None);
+        }
+        End::Idle => {
+            let (client_frame, upstream_frame) = (
+                close_frame(CloseCode::Normal, "idle timeout"),
+                close_frame(CloseCode::Normal, "idle timeout"),
+            );
+            tokio::join!(
+                close(&mut client, client_frame),
+                close(&mut upstream, upstream_frame)
+            );
+            session.ledger.close_all(open_turn_end, None);
+        }
+        End::KeyRefused(error) => {
+            let client_frame = close_frame(CloseCode::Policy, error.code());
+            let upstream_frame = close_frame(CloseCode::Normal, "client gone");
+            tokio::join!(
+                close(&mut client, client_frame),
+                close(&mut upstream, upstream_frame)
+            );
+            session.ledger.close_all("rejected", Some(error.code()));
+        }
+    }
+    drop(session.guard);
+}
+
+/// Relays frames until the session ends; says why.
+async fn pump<C>(
+    session: &mut Session,
+    client: &mut WebSocketStream<C>,
+    upstream: &mut UpstreamSocket,
+) -> End
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let settings = session.shared.websocket.settings;
+    let every = settings.key_check_interval;
+    let mut key_check = tokio::time::interval_at(Instant::now() + every, every);
+    key_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_frame = Instant::now();
+    loop {
+        let idle = tokio::time::sleep_until(last_frame + settings.idle_timeout);
+        tokio::select! {
+            incoming = client.next() => {
+                let Some(Ok(message)) = incoming else { return End::ClientGone };
+                last_frame = Instant::now();
+                let forward = match message {
+                    Message::Text(text) => {
+                        if let Some(turn) = frames::turn_start(text.as_str()) {
+                            session.ledger.start(turn);
+                        }
+                        Message::Text(text)
+                    }
+                    Message::Binary(data) => Message::Binary(data),
+                    Message::Close(frame) => return End::ClientClosed(frame),
+                    // Pings are answered by the socket itself; pongs need nothing.
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                };
+                if upstream.send(forward).await.is_err() {
+                    return End::UpstreamGone;
+                }
+            }
+            incoming = upstream.next() => {
+                let Some(Ok(message)) = incoming else { return End::UpstreamGone };
+                last_frame = Instant::now();
+                let forward = match message {
+                    Message::Text(text) => {
+                        observe(session, text.as_str());
+                        Message::Text(text)
+                    }
+                    Message::Binary(data) => Message::Binary(data),
+                    Message::Close(frame) => return End::UpstreamClosed(frame),
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                };
+                if client.send(forward).await.is_err() {
+                    return End::ClientGone;
+                }
+            }
+            _ = key_check.tick() => {
+                if let Some(error) = key_refusal(session) {
+                    return End::KeyRefused(error);
+                }
+            }
+            () = idle => return End::Idle,
+        }
+    }
+}
+
+/// Learns from an upstream text frame: response ids, quota, the end of a turn.
+fn observe(session: &mut Session, text: &str) {
+    let shared = &session.shared;
+    let now = shared.clock.now();
+    let Some(signal) = frames::signal(text, now) else {
+        return;
+    };
+    let (live, account) = (&shared.live, session.account);
+    match signal {
+        Signal::Created(id) => {
+            // A later `previous_response_id` naming it must reach this account.
+            live.continuity
+                .learn_response_id(session.ctx.pool, &id, account, now);
+        }
+        Signal::Completed(usage) => session.ledger.finish(200, "completed", usage),
+        Signal::Failed => session.ledger.finish(200, "response_failed", None),
+        Signal::Incomplete => session.ledger.finish(200, "incomplete", None),
+        Signal::RateLimits(windows) => {
+            live.quota
+                .observe(account, EvidenceSource::StreamEvent, &windows, now);
+        }
+        Signal::Error {
+            status,
+            limit,
+            headers,
+        } => {
+            live.quota.observe_headers(account, &headers, now);
+            if let Some(limit) = limit {
+                live.quota.observe_limit(account, limit, now);
+            }
+            session.ledger.finish(status, "upstream_error", None);
+        }
+    }
+}
+
+/// Why the session's key may no longer be used, if it may not.
+fn key_refusal(session: &Session) -> Option<PoolerError> {
+    let shared = &session.shared;
+    let snapshot = shared.snapshot.load();
+    let Some(key) = snapshot
+        .key_by_prefix(&session.key_prefix)
+        .filter(|k| k.id == session.ctx.key)
+    else {
+        return Some(PoolerError::invalid_api_key());
+    };
+    match key.status {
+        KeyStatus::Paused => return Some(PoolerError::api_key_paused()),
+        KeyStatus::Revoked => return Some(PoolerError::api_key_revoked()),
+        KeyStatus::Active => {}
+    }
+    if key.is_expired(shared.clock.now()) {
+        return Some(PoolerError::api_key_expired());
+    }
+    match snapshot.pool(session.ctx.pool) {
+        Some(pool) if pool.status == PoolStatus::Active => None,
+        _ => Some(PoolerError::pool_disabled()),
+    }
+}
+
+fn close_frame(code: CloseCode, reason: &'static str) -> Option<CloseFrame> {
+    Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    })
+}
+
+/// Sends a close frame (if the socket is still open) and waits briefly for the answer.
+async fn close<S>(socket: &mut WebSocketStream<S>, frame: Option<CloseFrame>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_GRACE, socket.close(frame)).await;
+    drain(socket).await;
+}
+
+/// Reads (and drops) what is left until the socket ends, for at most [`CLOSE_GRACE`]; this also
+/// flushes a close answer the socket queued itself.
+async fn drain<S>(socket: &mut WebSocketStream<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+}
