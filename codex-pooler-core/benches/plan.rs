@@ -185,7 +185,8 @@ fn order(c: &mut Criterion) {
 }
 
 /// Part of the planner's own share, before the strategy: building the candidate list (a quota
-/// view, with its lock and map lookup, and an `Arc` clone per account).
+/// view, with its lock and map lookup, and an `Arc` clone per account), and the quota views
+/// alone read under one lock as the planner reads them (`views_for`).
 fn candidates(c: &mut Criterion) {
     let mut group = c.benchmark_group("candidates");
     for n in SIZES {
@@ -201,6 +202,10 @@ fn candidates(c: &mut Criterion) {
                     })
                     .collect::<Vec<_>>()
             });
+        });
+        let ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
+        group.bench_with_input(BenchmarkId::new("views_for", n), &n, |b, _| {
+            b.iter(|| black_box(&live).quota.views_for(black_box(&ids), now()));
         });
     }
     group.finish();

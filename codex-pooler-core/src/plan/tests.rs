@@ -406,3 +406,172 @@ fn compaction_gets_a_single_attempt() {
     assert_eq!(plan.candidates.len(), 1);
     assert_eq!(plan.eligible, 5);
 }
+
+/// The planner as it was before it read each live book once and ordered per group: every check
+/// per account, the full strategy order, then busy and demoted accounts moved last.
+fn reference_plan(
+    snapshot: &Snapshot,
+    live: &LiveState,
+    request: &PoolRequest,
+    now: SystemTime,
+) -> (
+    Vec<i64>,
+    Vec<(i64, &'static str)>,
+    usize,
+    Option<&'static str>,
+) {
+    use crate::eligibility::check_account;
+    let accounts = snapshot.pool_accounts(PoolId(1));
+    let model = request.facts.model.as_deref();
+    let mut candidates = Vec::new();
+    let mut exclusions = Vec::new();
+    for account in accounts {
+        match check_account(account, model, request.route.class, live, now) {
+            Ok(()) => candidates.push(Candidate {
+                quota: live.quota.view(account.id, now),
+                in_flight: live.health.in_flight(account.id),
+                last_success: live.last_success(account.id),
+                ..Candidate::new(Arc::clone(account))
+            }),
+            Err(e) => exclusions.push((account.id.0, e.reason_code())),
+        }
+    }
+    let input = StrategyInput {
+        facts: &request.facts,
+        pool: PoolId(1),
+        key: request.ctx.key,
+        seed: request.seed,
+        now,
+    };
+    Rendezvous.order(&input, &mut candidates);
+    candidates.sort_by_key(|c| {
+        let busy = live.health.in_flight(c.account.id) >= live.health.limit(c.account.id);
+        (busy, live.health.is_demoted(c.account.id, "m", now))
+    });
+    let mut skipped = None;
+    let pin = live
+        .continuity
+        .resolve(PoolId(1), &request.facts.continuity, now);
+    if let Some(pin) = pin {
+        match candidates.iter().position(|c| c.account.id == pin.account) {
+            Some(i) if candidates[i].quota.max_used_percent() < SOFT_PIN_MAX_USED_PERCENT => {
+                candidates[..=i].rotate_right(1);
+            }
+            Some(_) => skipped = Some("pinned_account_near_limit"),
+            None => skipped = Some("excluded"),
+        }
+    }
+    let ids = candidates
+        .iter()
+        .take(DEFAULT_MAX_ATTEMPTS)
+        .map(|c| c.account.id.0)
+        .collect();
+    (ids, exclusions, candidates.len(), skipped)
+}
+
+#[test]
+fn grouped_planning_matches_the_full_order() {
+    use crate::health::AttemptOutcome;
+    let mix = |x: u64| {
+        let x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        let x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
+    };
+
+    let now = from_unix_seconds(1_000);
+    let class = RouteClass::Responses;
+    for seed in 0..300u64 {
+        let live = LiveState::new();
+        let mut guards = Vec::new();
+        let accounts: Vec<UpstreamAccount> = (1..=14)
+            .map(|i| {
+                let state = mix(seed * 31 + i as u64) % 9;
+                let lifecycle = if state == 8 {
+                    Lifecycle::Paused
+                } else {
+                    Lifecycle::Active
+                };
+                account(i, lifecycle, &["m"])
+            })
+            .collect();
+        for a in &accounts {
+            let id = a.id;
+            match mix(seed * 31 + id.0 as u64) % 9 {
+                // Busy: every slot taken.
+                1 => {
+                    for _ in 0..live.health.limit(id) {
+                        guards.push(live.health.begin_over_limit(id, "m", class, now).unwrap());
+                    }
+                }
+                // Demoted by a 429 (which also lowers the limit).
+                2 | 3 => {
+                    let mut g = live.health.begin(id, "m", class, now).unwrap();
+                    g.record(AttemptOutcome::RateLimited, now);
+                    if mix(seed ^ id.0 as u64) % 2 == 0 {
+                        for _ in 0..live.health.limit(id) {
+                            guards.push(live.health.begin_over_limit(id, "m", class, now).unwrap());
+                        }
+                    }
+                }
+                // Exhausted.
+                4 => live.quota.observe_limit(
+                    id,
+                    UsageLimit {
+                        resets_at: Some(from_unix_seconds(5_000)),
+                    },
+                    now,
+                ),
+                // Circuit open.
+                5 => {
+                    for _ in 0..live.health.config().failure_threshold {
+                        let mut g = live.health.begin(id, "m", class, now).unwrap();
+                        g.record(AttemptOutcome::ServerError, now);
+                    }
+                }
+                // Some quota used, sometimes past the soft pin's limit.
+                6 | 7 => live.quota.observe_windows(
+                    id,
+                    &[crate::quota::QuotaWindow {
+                        slot: crate::quota::WindowSlot::Primary,
+                        used_percent: (mix(seed + id.0 as u64) % 100) as f64,
+                        window_minutes: Some(300),
+                        resets_at: Some(from_unix_seconds(9_000)),
+                        observed_at: now,
+                    }],
+                ),
+                _ => {}
+            }
+        }
+        let snap = snapshot(PoolStatus::Active, accounts);
+        let keys = crate::continuity::ContinuityKeys {
+            session: Some(format!("session-id:{seed}")),
+            ..Default::default()
+        };
+        if seed % 3 != 0 {
+            let owner = AccountId(1 + (mix(seed) % 14) as i64);
+            live.continuity.remember(PoolId(1), &keys, owner, now);
+        }
+        let request = pinned_request(keys, seed);
+        let (ids, exclusions, eligible, skipped) = reference_plan(&snap, &live, &request, now);
+        match planner().plan(&snap, &live, &request, now) {
+            Ok(plan) => {
+                let got: Vec<i64> = plan.candidates.iter().map(|a| a.id.0).collect();
+                assert_eq!(got, ids, "seed {seed}");
+                assert_eq!(plan.eligible, eligible, "seed {seed}");
+                let got: Vec<_> = plan
+                    .exclusions
+                    .iter()
+                    .map(|(id, e)| (id.0, e.reason_code()))
+                    .collect();
+                assert_eq!(got, exclusions, "seed {seed}");
+                assert_eq!(
+                    plan.pin_skipped.map(|s| s == "pinned_account_near_limit"),
+                    skipped.map(|s| s == "pinned_account_near_limit"),
+                    "seed {seed}"
+                );
+            }
+            Err(_) => assert_eq!(eligible, 0, "seed {seed}"),
+        }
+        drop(guards);
+    }
+}

@@ -96,6 +96,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         .map_err(|e| ServerError::io("serving", e));
     reload.abort();
     refresher.abort();
+    credentials.settle(Duration::from_secs(10)).await;
     catalog.abort();
     if let Some(probe) = probe {
         probe.abort();

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use codex_pooler_core::clock::{Clock, SystemClock};
@@ -131,6 +132,20 @@ impl RefreshingCredentials {
             self.start(&slot, &mut st, account, reason, held)
         };
         future.await
+    }
+
+    /// Waits, at most `limit`, for the refreshes in flight to finish (call it on shutdown: a
+    /// refresh cut between the token answer and the store write costs the account a login).
+    pub async fn settle(&self, limit: Duration) {
+        let running: Vec<RefreshFuture> = self
+            .shared
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter_map(|slot| slot.lock().inflight())
+            .collect();
+        let _ = tokio::time::timeout(limit, futures_util::future::join_all(running)).await;
     }
 
     /// The account's slot, created on first use.

@@ -3,23 +3,18 @@
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use codex_pooler_core::clock::{Clock as _, ManualClock, unix_seconds};
-use codex_pooler_core::model::{
-    AccountId, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus, UpstreamAccount,
-};
-use codex_pooler_core::record::RequestRecord;
+use codex_pooler_core::model::{Lifecycle, UpstreamAccount};
 use codex_pooler_core::snapshot::Snapshot;
-use codex_pooler_core::store::{
-    MemoryStore, NewAccount, NewKey, PoolStore, SealedSecret, SecretKind, StoreError, StoreState,
-};
+use codex_pooler_core::store::{NewAccount, PoolStore, SecretKind};
 use futures_util::future::join_all;
 
-use super::testing::fake_jwt;
+use super::testing::{Flaky, fake_jwt};
 use super::*;
 use crate::credentials::{SealingKey, SecretSealer, SecretString};
 use crate::upstream::{AccessToken, CredentialError, CredentialSource, StaticCredentials};
@@ -123,79 +118,6 @@ impl TokenEndpoint for Rotating {
 
 fn jwt(exp: i64, id: &str) -> AccessToken {
     AccessToken::new(fake_jwt(&serde_json::json!({ "exp": exp, "jti": id })))
-}
-
-/// A memory store whose `replace_secrets` fails the next `fail_writes` times.
-#[derive(Debug, Default)]
-struct Flaky {
-    inner: MemoryStore,
-    fail_writes: AtomicUsize,
-    calls: AtomicUsize,
-}
-
-impl Flaky {
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl PoolStore for Flaky {
-    async fn create_pool(&self, slug: &str) -> Result<Pool, StoreError> {
-        self.inner.create_pool(slug).await
-    }
-    async fn set_pool_status(&self, p: PoolId, s: PoolStatus) -> Result<(), StoreError> {
-        self.inner.set_pool_status(p, s).await
-    }
-    async fn set_pool_strategy(&self, p: PoolId, s: Option<&str>) -> Result<(), StoreError> {
-        self.inner.set_pool_strategy(p, s).await
-    }
-    async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
-        self.inner.pool_by_slug(slug).await
-    }
-    async fn create_account(&self, a: NewAccount) -> Result<UpstreamAccount, StoreError> {
-        self.inner.create_account(a).await
-    }
-    async fn set_account_lifecycle(&self, a: AccountId, l: Lifecycle) -> Result<(), StoreError> {
-        self.count();
-        self.inner.set_account_lifecycle(a, l).await
-    }
-    async fn replace_secrets(&self, a: AccountId, s: Vec<SealedSecret>) -> Result<(), StoreError> {
-        self.count();
-        let failing = self
-            .fail_writes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if failing {
-            return Err(StoreError::Backend("injected write failure".to_owned()));
-        }
-        self.inner.replace_secrets(a, s).await
-    }
-    async fn secrets(&self, a: AccountId) -> Result<Vec<SealedSecret>, StoreError> {
-        self.count();
-        self.inner.secrets(a).await
-    }
-    async fn assign(&self, p: PoolId, a: AccountId) -> Result<(), StoreError> {
-        self.inner.assign(p, a).await
-    }
-    async fn create_key(&self, k: NewKey) -> Result<PoolApiKey, StoreError> {
-        self.inner.create_key(k).await
-    }
-    async fn set_key_status(&self, k: KeyId, s: KeyStatus) -> Result<(), StoreError> {
-        self.inner.set_key_status(k, s).await
-    }
-    async fn version(&self) -> Result<u64, StoreError> {
-        self.inner.version().await
-    }
-    async fn load_state(&self) -> Result<StoreState, StoreError> {
-        self.inner.load_state().await
-    }
-    async fn insert_records(&self, r: &[RequestRecord]) -> Result<(), StoreError> {
-        self.inner.insert_records(r).await
-    }
-    async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
-        self.inner.recent_records(limit).await
-    }
 }
 
 /// One account with an access token expiring `expires_in` seconds after `NOW`.
