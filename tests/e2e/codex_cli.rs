@@ -158,3 +158,106 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
 fn gateway_log(data: &Path) -> PathBuf {
     data.with_extension("server.log")
 }
+
+/// Auto-compaction (remote compaction v2: a `/responses` turn ending in a `compaction_trigger`
+/// item) completes through the gateway, on the thread's account.
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_auto_compaction_completes_through_the_gateway() {
+    let Some(codex) = codex_binary() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let creds = [
+        fake_credentials("acct-k1", "k1@example.com"),
+        fake_credentials("acct-k2", "k2@example.com"),
+    ];
+    let fake = FakeUpstream::start(FakeConfig::with_accounts(
+        creds
+            .iter()
+            .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
+            .collect(),
+    ))
+    .unwrap();
+    cli_ok(&data, &["pools", "create", "team"]);
+    for c in &creds {
+        let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
+        cli_ok(
+            &data,
+            &[
+                "upstreams",
+                "import",
+                "--pool",
+                "team",
+                "--auth-json",
+                path.to_str().unwrap(),
+                "--base-url",
+                &fake.base_url(),
+            ],
+        );
+    }
+    let key = create_key(&data, "team");
+    let gateway = Gateway::start(&data, &[]);
+
+    // Remote compaction is used by providers named "OpenAI"; a low limit forces it after the
+    // first answer (the fake reports about one token per four bytes of request).
+    let home = dir.path().join("codex-home");
+    std::fs::create_dir_all(home.join("work")).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            r#"model = "gpt-5.1-codex"
+model_provider = "pooler"
+model_auto_compact_token_limit = 2000
+
+[model_providers.pooler]
+name = "OpenAI"
+base_url = "{}/backend-api/codex"
+wire_api = "responses"
+env_key = "CODEX_POOLER_KEY"
+request_max_retries = 0
+"#,
+            gateway.url()
+        ),
+    )
+    .unwrap();
+    let out = crate::codex::run_codex(
+        &codex,
+        &home,
+        &key,
+        &[
+            "exec",
+            "--skip-git-repo-check",
+            "-s",
+            "read-only",
+            "Please run this. RUN_TOOL: echo compact-me",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let turns: Vec<_> = fake
+        .seen()
+        .into_iter()
+        .filter(|r| r.path == "/backend-api/codex/responses")
+        .collect();
+    let compaction = turns
+        .iter()
+        .find(|r| {
+            r.body
+                .as_ref()
+                .and_then(|b| b["input"].as_array())
+                .and_then(|items| items.last())
+                .is_some_and(|last| last["type"] == "compaction_trigger")
+        })
+        .expect("the CLI asked for remote compaction");
+    // The compaction ran on the thread's account, like every other request of the thread.
+    assert!(
+        turns
+            .iter()
+            .all(|r| r.chatgpt_account_id == compaction.chatgpt_account_id),
+        "the thread moved"
+    );
+    gateway.stop();
+}

@@ -407,6 +407,15 @@ fn compaction_gets_a_single_attempt() {
     assert_eq!(plan.eligible, 5);
 }
 
+/// What [`reference_plan`] answers: candidate ids, exclusions with reasons, how many were
+/// eligible, why a soft pin was skipped.
+type ReferencePlan = (
+    Vec<i64>,
+    Vec<(i64, &'static str)>,
+    usize,
+    Option<&'static str>,
+);
+
 /// The planner as it was before it read each live book once and ordered per group: every check
 /// per account, the full strategy order, then busy and demoted accounts moved last.
 fn reference_plan(
@@ -414,12 +423,7 @@ fn reference_plan(
     live: &LiveState,
     request: &PoolRequest,
     now: SystemTime,
-) -> (
-    Vec<i64>,
-    Vec<(i64, &'static str)>,
-    usize,
-    Option<&'static str>,
-) {
+) -> ReferencePlan {
     use crate::eligibility::check_account;
     let accounts = snapshot.pool_accounts(PoolId(1));
     let model = request.facts.model.as_deref();

@@ -57,6 +57,7 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize) -> Vec<SseEvent> {
             "response.function_call_arguments.delta",
             json!({"item_id": id, "output_index": 0, "delta": arguments}),
         )),
+        OutputItem::Compaction { .. } => {}
     }
     raw.push((
         "response.output_item.done",

@@ -10,13 +10,12 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::catalog::{CATALOG_ETAG, catalog};
-use super::config::{FakeAccount, FakeConfig};
 use super::events::events;
 use super::pacing::{Ending, Pacing, paced_body};
-use super::quota::{QuotaSnapshot, epoch_seconds};
+use super::quota::QuotaSnapshot;
 use super::rejection::Rejection;
 use super::state::{FakeState, shut_down};
-use super::turn::{Answer, OutputItem, Reply, TOOL_NAME, Usage, estimate_tokens};
+use super::turn::build_reply;
 
 /// The turn-state header the CLI echoes back on later requests of the same turn.
 const TURN_STATE_HEADER: &str = "x-codex-turn-state";
@@ -89,7 +88,14 @@ pub(crate) async fn create_response(
         return (head, rejection).into_response();
     }
 
-    let reply = reply_to(&state, &config, &account, &request, body.len());
+    let reply = build_reply(
+        state.next_id(),
+        &config,
+        &account,
+        &request.model,
+        &request.body,
+        body.len(),
+    );
     if !request.stream {
         return (head, Json(reply.completed())).into_response();
     }
@@ -142,53 +148,6 @@ fn parse_turn(headers: &HeaderMap, body: &[u8]) -> Result<TurnRequest, Rejection
         model,
         stream,
     })
-}
-
-/// The answer to `request` from `account`, with fresh ids and estimated usage.
-fn reply_to(
-    state: &FakeState,
-    config: &FakeConfig,
-    account: &FakeAccount,
-    request: &TurnRequest,
-    body_len: usize,
-) -> Reply {
-    let n = state.next_id();
-    let default_text = config
-        .text
-        .clone()
-        .unwrap_or_else(|| format!("Hello from {}", account.label));
-    let item = match Answer::for_request(&request.body, default_text) {
-        Answer::Text(text) => OutputItem::Message {
-            id: format!("msg_fake_{n}"),
-            text,
-        },
-        Answer::ToolCall { command } => OutputItem::FunctionCall {
-            id: format!("fc_fake_{n}"),
-            call_id: format!("call_fake_{n}"),
-            name: TOOL_NAME.to_owned(),
-            arguments: json!({ "cmd": command }).to_string(),
-        },
-    };
-    let visible_bytes = match &item {
-        OutputItem::Message { text, .. } => text.len(),
-        OutputItem::FunctionCall { arguments, .. } => arguments.len(),
-    };
-    let input_tokens = estimate_tokens(body_len);
-    let output_tokens = config
-        .output_tokens
-        .unwrap_or(estimate_tokens(visible_bytes) + config.reasoning_tokens);
-    Reply {
-        id: format!("resp_fake_{n}"),
-        created_at: epoch_seconds(),
-        model: request.model.clone(),
-        item,
-        usage: Usage {
-            input_tokens,
-            cached_tokens: config.cached_tokens.min(input_tokens),
-            output_tokens,
-            reasoning_tokens: config.reasoning_tokens.min(output_tokens),
-        },
-    }
 }
 
 /// `GET /backend-api/codex/responses`: a WebSocket upgrade is refused with 426, which makes the

@@ -22,10 +22,14 @@ pub(crate) enum Answer {
         /// The shell command, sent as the `cmd` argument.
         command: String,
     },
+    /// One `compaction` item: the answer to remote compaction v2 (a trailing
+    /// `compaction_trigger` input item).
+    Compaction,
 }
 
 impl Answer {
     /// The answer to a request body:
+    /// 0. the last input item is a `compaction_trigger` → one `compaction` item;
     /// 1. the last input item is a `function_call_output` → `"Tool said: <first 200 chars>"`;
     /// 2. the last input item is a user message containing [`TOOL_MARKER`] followed by a
     ///    non-empty command → a tool call running it;
@@ -39,6 +43,9 @@ impl Answer {
         let Some(last) = last else {
             return Self::Text(default_text);
         };
+        if last.get("type").and_then(Value::as_str) == Some("compaction_trigger") {
+            return Self::Compaction;
+        }
         if last.get("type").and_then(Value::as_str) == Some("function_call_output") {
             let output = last.get("output").map(content_text).unwrap_or_default();
             let quoted: String = output.chars().take(TOOL_ECHO_CHARS).collect();
@@ -105,6 +112,13 @@ pub(crate) enum OutputItem {
         /// The arguments, a JSON document in a string.
         arguments: String,
     },
+    /// The summary of a compacted conversation.
+    Compaction {
+        /// The item id (`cmp_...`).
+        id: String,
+        /// The opaque compacted state.
+        encrypted_content: String,
+    },
 }
 
 impl OutputItem {
@@ -121,6 +135,7 @@ impl OutputItem {
                 "type": "function_call", "id": id, "status": "in_progress", "name": name,
                 "arguments": "", "call_id": call_id,
             }),
+            Self::Compaction { .. } => self.done(),
         }
     }
 
@@ -140,6 +155,23 @@ impl OutputItem {
                 "type": "function_call", "id": id, "status": "completed", "name": name,
                 "arguments": arguments, "call_id": call_id,
             }),
+            Self::Compaction {
+                id,
+                encrypted_content,
+            } => json!({
+                "type": "compaction", "id": id, "encrypted_content": encrypted_content,
+            }),
+        }
+    }
+
+    /// The bytes of visible output, for token estimates.
+    fn visible_len(&self) -> usize {
+        match self {
+            Self::Message { text, .. } => text.len(),
+            Self::FunctionCall { arguments, .. } => arguments.len(),
+            Self::Compaction {
+                encrypted_content, ..
+            } => encrypted_content.len(),
         }
     }
 }
@@ -280,5 +312,54 @@ mod tests {
     fn estimates_round_up() {
         assert_eq!(estimate_tokens(0), 1);
         assert_eq!(estimate_tokens(9), 3);
+    }
+}
+
+/// The answer of `account` to a turn `body` of `body_len` bytes for `model`: fresh ids (from
+/// `n`), the output item [`Answer::for_request`] picks, and estimated usage. Shared by the HTTP
+/// and websocket transports.
+pub(crate) fn build_reply(
+    n: u64,
+    config: &super::config::FakeConfig,
+    account: &super::config::FakeAccount,
+    model: &str,
+    body: &Value,
+    body_len: usize,
+) -> Reply {
+    let default_text = config
+        .text
+        .clone()
+        .unwrap_or_else(|| format!("Hello from {}", account.label));
+    let item = match Answer::for_request(body, default_text) {
+        Answer::Text(text) => OutputItem::Message {
+            id: format!("msg_fake_{n}"),
+            text,
+        },
+        Answer::ToolCall { command } => OutputItem::FunctionCall {
+            id: format!("fc_fake_{n}"),
+            call_id: format!("call_fake_{n}"),
+            name: TOOL_NAME.to_owned(),
+            arguments: json!({ "cmd": command }).to_string(),
+        },
+        Answer::Compaction => OutputItem::Compaction {
+            id: format!("cmp_fake_{n}"),
+            encrypted_content: format!("compacted-by-{}", account.label),
+        },
+    };
+    let input_tokens = estimate_tokens(body_len);
+    let output_tokens = config
+        .output_tokens
+        .unwrap_or(estimate_tokens(item.visible_len()) + config.reasoning_tokens);
+    Reply {
+        id: format!("resp_fake_{n}"),
+        created_at: super::quota::epoch_seconds(),
+        model: model.to_owned(),
+        item,
+        usage: Usage {
+            input_tokens,
+            cached_tokens: config.cached_tokens.min(input_tokens),
+            output_tokens,
+            reasoning_tokens: config.reasoning_tokens.min(output_tokens),
+        },
     }
 }

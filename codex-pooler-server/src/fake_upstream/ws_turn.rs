@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use super::config::{FakeAccount, FakeConfig};
 use super::events::events;
 use super::pacing::Ending;
-use super::quota::{QuotaSnapshot, epoch_seconds};
+use super::quota::QuotaSnapshot;
 use super::state::FakeState;
-use super::turn::{Answer, OutputItem, Reply, TOOL_NAME, Usage, estimate_tokens};
+use super::turn::build_reply;
 
 /// The frames answering one client frame, and how the answer ends.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +97,7 @@ pub(crate) fn answer(
         );
     }
 
-    let reply = reply_to(state, config, account, model, frame, raw_len);
+    let reply = build_reply(state.next_id(), config, account, model, frame, raw_len);
     let mut frames = vec![rate_limits_event(account, &quota).to_string()];
     let ending = if frame.get("generate").and_then(Value::as_bool) == Some(false) {
         let mut completed = reply.completed();
@@ -141,54 +141,6 @@ fn sse_data(encoded: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(encoded).ok()?;
     let (_, data) = text.split_once("\ndata: ")?;
     Some(data.trim_end_matches('\n').to_owned())
-}
-
-/// The answer to `frame`, with fresh ids and estimated usage (as over HTTP).
-fn reply_to(
-    state: &FakeState,
-    config: &FakeConfig,
-    account: &FakeAccount,
-    model: &str,
-    frame: &Value,
-    raw_len: usize,
-) -> Reply {
-    let n = state.next_id();
-    let default_text = config
-        .text
-        .clone()
-        .unwrap_or_else(|| format!("Hello from {}", account.label));
-    let item = match Answer::for_request(frame, default_text) {
-        Answer::Text(text) => OutputItem::Message {
-            id: format!("msg_fake_{n}"),
-            text,
-        },
-        Answer::ToolCall { command } => OutputItem::FunctionCall {
-            id: format!("fc_fake_{n}"),
-            call_id: format!("call_fake_{n}"),
-            name: TOOL_NAME.to_owned(),
-            arguments: json!({ "cmd": command }).to_string(),
-        },
-    };
-    let visible_bytes = match &item {
-        OutputItem::Message { text, .. } => text.len(),
-        OutputItem::FunctionCall { arguments, .. } => arguments.len(),
-    };
-    let input_tokens = estimate_tokens(raw_len);
-    let output_tokens = config
-        .output_tokens
-        .unwrap_or(estimate_tokens(visible_bytes) + config.reasoning_tokens);
-    Reply {
-        id: format!("resp_fake_{n}"),
-        created_at: epoch_seconds(),
-        model: model.to_owned(),
-        item,
-        usage: Usage {
-            input_tokens,
-            cached_tokens: config.cached_tokens.min(input_tokens),
-            output_tokens,
-            reasoning_tokens: config.reasoning_tokens.min(output_tokens),
-        },
-    }
 }
 
 /// The account's quota headers as the JSON object an `error` frame carries.
