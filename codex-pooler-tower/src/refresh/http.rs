@@ -12,9 +12,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use super::RefreshError;
+use crate::upstream::connector::https_client;
 
 /// The largest answer read from an OAuth endpoint (token answers are a few KiB).
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -44,40 +44,18 @@ pub(crate) struct OAuthHttp {
 impl OAuthHttp {
     /// A client trusting the webpki roots.
     pub(crate) fn new(timeout: Duration) -> Self {
-        // Invariant: the ring provider supports rustls' safe default protocol versions, the only
-        // way this builder step can fail.
-        let builder = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .expect("ring supports the default TLS versions");
-        Self::build(builder, timeout)
+        Self {
+            client: https_client(None, 4),
+            timeout,
+        }
     }
 
     /// A client with a custom TLS configuration (for a private CA).
     pub(crate) fn with_tls_config(tls: rustls::ClientConfig, timeout: Duration) -> Self {
-        Self::build(
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls),
+        Self {
+            client: https_client(Some(tls), 4),
             timeout,
-        )
-    }
-
-    fn build(
-        builder: hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
-        timeout: Duration,
-    ) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        let https = builder
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(4)
-            .build(https);
-        Self { client, timeout }
+        }
     }
 
     /// The same client with another deadline.

@@ -4,7 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use codex_pooler_core::BoxError;
@@ -16,9 +15,9 @@ use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tower_service::Service;
 
+use super::connector::https_client;
 use super::{AccessToken, CredentialError, CredentialSource, forward_request_headers};
 
 /// The origin of the ChatGPT Codex backend.
@@ -61,12 +60,7 @@ impl UpstreamClient {
     /// A client using `credentials`, sending accounts without their own base URL to
     /// `default_base_url`.
     pub fn new(credentials: Arc<dyn CredentialSource>, default_base_url: &str) -> Self {
-        // Invariant: the ring provider supports rustls' safe default protocol versions, the
-        // only way this builder step can fail.
-        let builder = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .expect("ring supports the default TLS versions");
-        Self::build(credentials, default_base_url, builder)
+        Self::build(credentials, default_base_url, None)
     }
 
     /// Like [`UpstreamClient::new`] with a custom TLS configuration (for a private CA).
@@ -75,30 +69,17 @@ impl UpstreamClient {
         default_base_url: &str,
         tls: rustls::ClientConfig,
     ) -> Self {
-        let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
-        Self::build(credentials, default_base_url, builder)
+        Self::build(credentials, default_base_url, Some(tls))
     }
 
     fn build(
         credentials: Arc<dyn CredentialSource>,
         default_base_url: &str,
-        builder: hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
+        tls: Option<rustls::ClientConfig>,
     ) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        let https = builder
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build(https);
         Self {
-            client,
+            // Many concurrent streams per upstream origin: keep plenty of connections warm.
+            client: https_client(tls, 256),
             credentials,
             default_base_url: default_base_url.trim_end_matches('/').into(),
         }

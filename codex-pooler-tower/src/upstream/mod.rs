@@ -1,6 +1,7 @@
 //! The upstream side: the HTTP client that sends one attempt to one Codex account.
 
 mod client;
+pub(crate) mod connector;
 mod credential_source;
 mod headers;
 

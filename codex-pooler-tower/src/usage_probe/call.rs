@@ -1,7 +1,5 @@
 //! One `GET /backend-api/wham/usage` call: a small hyper client and the request it sends.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use codex_pooler_core::model::UpstreamAccount;
 use http::header::{ACCEPT, AUTHORIZATION, HeaderValue};
@@ -10,9 +8,9 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::upstream::AccessToken;
+use crate::upstream::connector::https_client;
 
 /// The usage endpoint, under an account's base URL.
 pub const USAGE_PATH: &str = "/backend-api/wham/usage";
@@ -31,35 +29,12 @@ pub(crate) enum CallError {
 
 /// Builds the probe client with the default TLS roots.
 pub(crate) fn default_client() -> ProbeClient {
-    // Invariant: the ring provider supports rustls' safe default protocol versions, the only way
-    // this builder step can fail.
-    let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-        .expect("ring supports the default TLS versions");
-    build_client(builder)
+    https_client(None, 8)
 }
 
 /// Builds the probe client with a custom TLS configuration (for a private CA).
 pub(crate) fn client_with_tls(tls: rustls::ClientConfig) -> ProbeClient {
-    build_client(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls))
-}
-
-fn build_client(
-    builder: hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
-) -> ProbeClient {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
-    let https = builder
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(8)
-        .build(https)
+    https_client(Some(tls), 8)
 }
 
 /// The usage URI for `account`, under its own base URL or `default_base_url`.
