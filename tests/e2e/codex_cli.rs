@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use codex_pooler_core::store::PoolStore;
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 use codex_pooler_server::store::SqlStore;
 
 use crate::codex::{codex_binary, codex_exec};
@@ -27,41 +26,9 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
     let Some(codex) = codex_binary() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [
-        fake_credentials("acct-alpha", "alpha@example.com"),
-        fake_credentials("acct-beta", "beta@example.com"),
-    ];
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(
-        creds
-            .iter()
-            .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
-            .collect(),
-    ))
-    .unwrap();
-    cli_ok(&data, &["pools", "create", "team"]);
-    for c in &creds {
-        let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
-        cli_ok(
-            &data,
-            &[
-                "upstreams",
-                "import",
-                "--pool",
-                "team",
-                "--auth-json",
-                path.to_str().unwrap(),
-                "--base-url",
-                &fake.base_url(),
-            ],
-        );
-        // The imported file is the operator's; remove it so the search below sees only what
-        // the gateway itself wrote.
-        std::fs::remove_file(path).unwrap();
-    }
-    let key = create_key(&data, "team");
-    let gateway = Gateway::start(&data, &[]);
+    let pool = TestPool::new(&["acct-alpha", "acct-beta"], |_, _| {});
+    let (fake, key, creds, data, dir) = (&pool.fake, &pool.key, &pool.creds, &pool.data, &pool.dir);
+    let gateway = pool.gateway();
 
     let prompts = [
         (
@@ -77,7 +44,7 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
             &codex,
             &home,
             &format!("{}{base}", gateway.url()),
-            &key,
+            key,
             prompt,
         );
         // The answer names the account that served it; upstream agrees.
@@ -85,11 +52,7 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
             .iter()
             .find(|c| answer.contains(&format!("Hello from {}", c.account_id)))
             .unwrap_or_else(|| panic!("unexpected answer: {answer}"));
-        let turns: Vec<_> = fake
-            .seen()
-            .into_iter()
-            .filter(|r| r.path == "/backend-api/codex/responses")
-            .collect();
+        let turns = pool.turns();
         assert!(!turns.is_empty());
         assert!(
             turns
@@ -133,12 +96,12 @@ async fn codex_exec_through_the_gateway_leaves_no_secret_behind() {
     for (_, prompt) in &prompts {
         needles.push(("prompt", (*prompt).to_owned()));
     }
-    for c in &creds {
+    for c in creds {
         needles.push(("access token", c.access_token.clone()));
         needles.push(("refresh token", c.refresh_token.clone()));
     }
-    let mut searched = files(&data);
-    searched.push(gateway_log(&data));
+    let mut searched = files(data);
+    searched.push(gateway_log(data));
     assert!(
         searched
             .iter()
@@ -164,38 +127,9 @@ fn gateway_log(data: &Path) -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_auto_compaction_completes_through_the_gateway() {
     let Some(codex) = codex_binary() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [
-        fake_credentials("acct-k1", "k1@example.com"),
-        fake_credentials("acct-k2", "k2@example.com"),
-    ];
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(
-        creds
-            .iter()
-            .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
-            .collect(),
-    ))
-    .unwrap();
-    cli_ok(&data, &["pools", "create", "team"]);
-    for c in &creds {
-        let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
-        cli_ok(
-            &data,
-            &[
-                "upstreams",
-                "import",
-                "--pool",
-                "team",
-                "--auth-json",
-                path.to_str().unwrap(),
-                "--base-url",
-                &fake.base_url(),
-            ],
-        );
-    }
-    let key = create_key(&data, "team");
-    let gateway = Gateway::start(&data, &[]);
+    let pool = TestPool::new(&["acct-k1", "acct-k2"], |_, _| {});
+    let (key, dir) = (&pool.key, &pool.dir);
+    let gateway = pool.gateway();
 
     // Remote compaction is used by providers named "OpenAI"; a low limit forces it after the
     // first answer (the fake reports about one token per four bytes of request).
@@ -222,7 +156,7 @@ request_max_retries = 0
     let out = crate::codex::run_codex(
         &codex,
         &home,
-        &key,
+        key,
         &[
             "exec",
             "--skip-git-repo-check",
@@ -237,11 +171,7 @@ request_max_retries = 0
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let turns: Vec<_> = fake
-        .seen()
-        .into_iter()
-        .filter(|r| r.path == "/backend-api/codex/responses")
-        .collect();
+    let turns = pool.turns();
     let compaction = turns
         .iter()
         .find(|r| {

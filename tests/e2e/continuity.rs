@@ -1,42 +1,12 @@
 //! Continuity end to end: a Codex CLI turn stays on the account holding its turn state, the next
 //! turn moves when that account is paused, and hard pins fail with a recovery contract.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use codex_pooler_server::fake_upstream::{
-    FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle,
-};
+use codex_pooler_server::fake_upstream::FakeUpstreamHandle;
 
 use crate::codex::{codex_binary, run_codex, write_config};
 use crate::support::*;
-
-/// A pool `team` over the fake's accounts (store ids 1, 2, ... in order), and a key.
-fn pool_of(
-    dir: &Path,
-    data: &Path,
-    fake: &FakeUpstreamHandle,
-    creds: &[FakeCredentials],
-) -> String {
-    cli_ok(data, &["pools", "create", "team"]);
-    for c in creds {
-        let path = write_file(dir, &format!("{}.json", c.account_id), &c.auth_json);
-        cli_ok(
-            data,
-            &[
-                "upstreams",
-                "import",
-                "--pool",
-                "team",
-                "--auth-json",
-                path.to_str().unwrap(),
-                "--base-url",
-                &fake.base_url(),
-            ],
-        );
-    }
-    create_key(data, "team")
-}
 
 /// Sends plain requests until the routing receipt shows `eligible` accounts (a reload happened).
 async fn wait_for_eligible(gateway: &Gateway, key: &str, eligible: usize) {
@@ -71,28 +41,16 @@ fn turns(fake: &FakeUpstreamHandle) -> Vec<codex_pooler_server::fake_upstream::S
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
     let Some(codex) = codex_binary() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [
-        fake_credentials("acct-a", "a@example.com"),
-        fake_credentials("acct-b", "b@example.com"),
-        fake_credentials("acct-c", "c@example.com"),
-    ];
-    let mut accounts: Vec<FakeAccount> = creds
-        .iter()
-        .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
-        .collect();
-    accounts[0].primary_used_percent = 80.0;
-    accounts[1].primary_used_percent = 5.0;
-    accounts[2].primary_used_percent = 5.0;
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(accounts)).unwrap();
-    let key = pool_of(dir.path(), &data, &fake, &creds);
-    let gateway = Gateway::start(&data, &[]);
+    let pool = TestPool::new(&["acct-a", "acct-b", "acct-c"], |i, a| {
+        a.primary_used_percent = if i == 0 { 80.0 } else { 5.0 };
+    });
+    let (fake, key, data, dir) = (&pool.fake, &pool.key, &pool.data, &pool.dir);
+    let gateway = pool.gateway();
 
     // Let the gateway see every account's quota once, so B and C look healthier than A.
     for i in 0..60 {
         let body = responses_body("gpt-5.1-codex", &format!("warm {i}"));
-        post_responses(&gateway.url(), "/backend-api/codex/responses", &key, &body).await;
+        post_responses(&gateway.url(), "/backend-api/codex/responses", key, &body).await;
         let seen: Vec<_> = fake
             .seen()
             .into_iter()
@@ -108,9 +66,9 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
 
     // Start the turn on A: B and C are paused. The tool the model calls resumes them, so the
     // turn's second request finds two healthier accounts eligible; its turn state keeps it on A.
-    cli_ok(&data, &["upstreams", "pause", "2"]);
-    cli_ok(&data, &["upstreams", "pause", "3"]);
-    wait_for_eligible(&gateway, &key, 1).await;
+    cli_ok(data, &["upstreams", "pause", "2"]);
+    cli_ok(data, &["upstreams", "pause", "3"]);
+    wait_for_eligible(&gateway, key, 1).await;
     fake.clear_seen();
     let bin = binary();
     let d = data.display();
@@ -122,7 +80,7 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
     let out = run_codex(
         &codex,
         &home,
-        &key,
+        key,
         &[
             "exec",
             "--skip-git-repo-check",
@@ -138,7 +96,7 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
     );
     assert!(stdout.contains("Tool said:"), "{stdout}");
     assert!(stdout.contains("resumed"), "the tool did not run: {stdout}");
-    let turn = turns(&fake);
+    let turn = turns(fake);
     assert_eq!(turn.len(), 2, "one tool round trip");
     assert!(
         turn.iter()
@@ -151,13 +109,13 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
     let session = turn[0].header("session-id").unwrap().to_owned();
 
     // Between turns A is paused: the next turn of the same session moves (a soft pin).
-    cli_ok(&data, &["upstreams", "pause", "1"]);
-    wait_for_eligible(&gateway, &key, 2).await;
+    cli_ok(data, &["upstreams", "pause", "1"]);
+    wait_for_eligible(&gateway, key, 2).await;
     fake.clear_seen();
     let out = run_codex(
         &codex,
         &home,
-        &key,
+        key,
         &[
             "exec",
             "--skip-git-repo-check",
@@ -173,7 +131,7 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let next = turns(&fake);
+    let next = turns(fake);
     assert!(!next.is_empty());
     assert_eq!(next[0].header("session-id"), Some(session.as_str()));
     assert!(
@@ -203,21 +161,9 @@ fn sse_event(body: &str, kind: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [
-        fake_credentials("acct-x", "x@example.com"),
-        fake_credentials("acct-y", "y@example.com"),
-    ];
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(
-        creds
-            .iter()
-            .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
-            .collect(),
-    ))
-    .unwrap();
-    let key = pool_of(dir.path(), &data, &fake, &creds);
-    let gateway = Gateway::start(&data, &[]);
+    let pool = TestPool::new(&["acct-x", "acct-y"], |_, _| {});
+    let (fake, key, data) = (&pool.fake, &pool.key, &pool.data);
+    let gateway = pool.gateway();
     let url = format!("{}/backend-api/codex/responses", gateway.url());
     let auth = format!("Bearer {key}");
     let body = responses_body("gpt-5.1-codex", "first");
@@ -238,7 +184,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
         .as_str()
         .unwrap()
         .to_owned();
-    let owner = last_turn(&fake).chatgpt_account_id.unwrap();
+    let owner = last_turn(fake).chatgpt_account_id.unwrap();
     let owner_id = if owner == "acct-x" { "1" } else { "2" };
 
     // While the owner serves, every pinned request goes there.
@@ -255,7 +201,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
         .await;
         assert_eq!(again.status, 200);
         assert_eq!(
-            last_turn(&fake).chatgpt_account_id.as_deref(),
+            last_turn(fake).chatgpt_account_id.as_deref(),
             Some(owner.as_str())
         );
         assert!(
@@ -266,8 +212,8 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
         );
     }
 
-    cli_ok(&data, &["upstreams", "pause", owner_id]);
-    wait_for_eligible(&gateway, &key, 1).await;
+    cli_ok(data, &["upstreams", "pause", owner_id]);
+    wait_for_eligible(&gateway, key, 1).await;
 
     let pinned = send(
         "POST",
@@ -293,7 +239,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
     let by_id = post_responses(
         &gateway.url(),
         "/backend-api/codex/responses",
-        &key,
+        key,
         &follow_up.to_string(),
     )
     .await;
@@ -310,7 +256,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
     .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_ne!(
-        last_turn(&fake).chatgpt_account_id.as_deref(),
+        last_turn(fake).chatgpt_account_id.as_deref(),
         Some(owner.as_str())
     );
     let receipt = moved.headers["x-codex-pooler-route"]
@@ -325,31 +271,15 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
 #[tokio::test(flavor = "multi_thread")]
 async fn exhausted_pool_shows_the_codex_usage_limit_message() {
     let Some(codex) = codex_binary() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [
-        fake_credentials("acct-p", "p@example.com"),
-        fake_credentials("acct-q", "q@example.com"),
-    ];
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(
-        creds
-            .iter()
-            .map(|c| {
-                let mut a = FakeAccount::new(&c.account_id, &c.access_token, &c.account_id);
-                a.usage_limit_reached = true;
-                a
-            })
-            .collect(),
-    ))
-    .unwrap();
-    let key = pool_of(dir.path(), &data, &fake, &creds);
-    let gateway = Gateway::start(&data, &[]);
+    let pool = TestPool::new(&["acct-p", "acct-q"], |_, a| a.usage_limit_reached = true);
+    let (key, dir) = (&pool.key, &pool.dir);
+    let gateway = pool.gateway();
 
     // Through the gateway directly: a pool-level 429 with the reset and Retry-After.
     let reply = post_responses(
         &gateway.url(),
         "/backend-api/codex/responses",
-        &key,
+        key,
         &responses_body("gpt-5.1-codex", "hi"),
     )
     .await;
@@ -366,7 +296,7 @@ async fn exhausted_pool_shows_the_codex_usage_limit_message() {
     let out = run_codex(
         &codex,
         &home,
-        &key,
+        key,
         &["exec", "--skip-git-repo-check", "-s", "read-only", "hi"],
     );
     assert!(!out.status.success());

@@ -1,7 +1,5 @@
 //! Routing across accounts with quota evidence, through the real binary.
 
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
-
 use crate::support::*;
 
 /// Three accounts: `healthy`, `full` (reports 100% of its primary window in headers) and
@@ -9,47 +7,23 @@ use crate::support::*;
 /// evidence has been seen no request lands on the exhausted accounts again.
 #[tokio::test(flavor = "multi_thread")]
 async fn exhausted_accounts_are_avoided_once_seen() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [
-        fake_credentials("acct-healthy", "healthy@example.com"),
-        fake_credentials("acct-full", "full@example.com"),
-        fake_credentials("acct-limited", "limited@example.com"),
-    ];
-    let mut accounts: Vec<FakeAccount> = creds
-        .iter()
-        .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
-        .collect();
-    accounts[1].primary_used_percent = 100.0;
-    accounts[2].usage_limit_reached = true;
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(accounts)).unwrap();
-
-    cli_ok(&data, &["pools", "create", "team"]);
-    for c in &creds {
-        let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
-        cli_ok(
-            &data,
-            &[
-                "upstreams",
-                "import",
-                "--pool",
-                "team",
-                "--auth-json",
-                path.to_str().unwrap(),
-                "--base-url",
-                &fake.base_url(),
-            ],
-        );
-    }
-    let key = create_key(&data, "team");
-    let gateway = Gateway::start(&data, &[]);
+    let pool = TestPool::new(
+        &["acct-healthy", "acct-full", "acct-limited"],
+        |i, a| match i {
+            1 => a.primary_used_percent = 100.0,
+            2 => a.usage_limit_reached = true,
+            _ => {}
+        },
+    );
+    let key = &pool.key;
+    let gateway = pool.gateway();
 
     let mut served = Vec::new();
     for i in 0..10 {
         let reply = post_responses(
             &gateway.url(),
             "/backend-api/codex/responses",
-            &key,
+            key,
             &responses_body("gpt-5.1-codex", &format!("request {i}")),
         )
         .await;
@@ -78,11 +52,7 @@ async fn exhausted_accounts_are_avoided_once_seen() {
 
     // Upstream saw each exhausted account at most once (counting model turns: background
     // catalog and usage reads reach upstream too).
-    let seen: Vec<_> = fake
-        .seen()
-        .into_iter()
-        .filter(|r| r.path == "/backend-api/codex/responses")
-        .collect();
+    let seen = pool.turns();
     let hits = |id: &str| {
         seen.iter()
             .filter(|r| r.chatgpt_account_id.as_deref() == Some(id))
@@ -107,7 +77,10 @@ async fn exhausted_accounts_are_avoided_once_seen() {
     for request in &seen {
         assert!(request.authorized, "upstream saw a wrong token");
         assert!(
-            request.headers.iter().all(|(_, v)| !v.contains(&key)),
+            request
+                .headers
+                .iter()
+                .all(|(_, v)| !v.contains(key.as_str())),
             "the Pool API key reached upstream"
         );
     }
@@ -118,32 +91,9 @@ async fn exhausted_accounts_are_avoided_once_seen() {
 /// `openai-model` and the quota headers come back.
 #[tokio::test(flavor = "multi_thread")]
 async fn headers_and_body_pass_through() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let c = fake_credentials("acct-1", "one@example.com");
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(vec![FakeAccount::new(
-        &c.account_id,
-        &c.access_token,
-        "one",
-    )]))
-    .unwrap();
-    cli_ok(&data, &["pools", "create", "p"]);
-    let path = write_file(dir.path(), "auth.json", &c.auth_json);
-    cli_ok(
-        &data,
-        &[
-            "upstreams",
-            "import",
-            "--pool",
-            "p",
-            "--auth-json",
-            path.to_str().unwrap(),
-            "--base-url",
-            &fake.base_url(),
-        ],
-    );
-    let key = create_key(&data, "p");
-    let gateway = Gateway::start(&data, &[]);
+    let pool = TestPool::new(&["acct-1"], |_, _| {});
+    let (fake, key) = (&pool.fake, &pool.key);
+    let gateway = pool.gateway();
 
     let body = responses_body("gpt-5.1-codex", "pass me through");
     let auth = format!("Bearer {key}");
@@ -166,11 +116,7 @@ async fn headers_and_body_pass_through() {
     assert_eq!(reply.headers["openai-model"], "gpt-5.1-codex");
     assert!(reply.headers.contains_key("x-codex-primary-used-percent"));
 
-    let seen: Vec<_> = fake
-        .seen()
-        .into_iter()
-        .filter(|r| r.path == "/backend-api/codex/responses")
-        .collect();
+    let seen = pool.turns();
     let upstream = seen.last().expect("upstream request");
     assert_eq!(upstream.path, "/backend-api/codex/responses");
     let header = |n: &str| {

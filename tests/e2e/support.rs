@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
+use codex_pooler_server::fake_upstream::{
+    FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle, SeenRequest,
+};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -268,4 +271,92 @@ pub(crate) fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, contents).expect("write file");
     path
+}
+
+/// A pool `team` of fake upstream accounts imported through the operator CLI, with one key.
+pub(crate) struct TestPool {
+    /// Keeps the temporary directory alive.
+    pub(crate) dir: tempfile::TempDir,
+    /// The gateway's data directory.
+    pub(crate) data: PathBuf,
+    /// The accounts' credentials, in import order (store ids 1, 2, ...).
+    pub(crate) creds: Vec<FakeCredentials>,
+    /// The simulated upstream.
+    pub(crate) fake: FakeUpstreamHandle,
+    /// A Pool API key for `team`.
+    pub(crate) key: String,
+}
+
+impl TestPool {
+    /// Accounts named `ids` (labels too), each adjusted by `customize` before the fake starts.
+    pub(crate) fn new(ids: &[&str], mut customize: impl FnMut(usize, &mut FakeAccount)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let creds: Vec<FakeCredentials> = ids
+            .iter()
+            .map(|id| fake_credentials(id, &format!("{id}@example.com")))
+            .collect();
+        let accounts = creds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut account = FakeAccount::new(&c.account_id, &c.access_token, &c.account_id);
+                customize(i, &mut account);
+                account
+            })
+            .collect();
+        let fake = FakeUpstream::start(FakeConfig::with_accounts(accounts)).expect("fake upstream");
+        cli_ok(&data, &["pools", "create", "team"]);
+        for c in &creds {
+            let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
+            cli_ok(
+                &data,
+                &[
+                    "upstreams",
+                    "import",
+                    "--pool",
+                    "team",
+                    "--auth-json",
+                    path.to_str().expect("utf-8 path"),
+                    "--base-url",
+                    &fake.base_url(),
+                ],
+            );
+            // The imported file is the operator's: only what the gateway writes stays.
+            std::fs::remove_file(path).expect("remove auth.json");
+        }
+        let key = create_key(&data, "team");
+        Self {
+            dir,
+            data,
+            creds,
+            fake,
+            key,
+        }
+    }
+
+    /// Starts the gateway on this pool's data directory.
+    pub(crate) fn gateway(&self) -> Gateway {
+        Gateway::start(&self.data, &[])
+    }
+
+    /// The model turns upstream saw (background catalog and usage reads left out).
+    pub(crate) fn turns(&self) -> Vec<SeenRequest> {
+        self.fake
+            .seen()
+            .into_iter()
+            .filter(|r| r.path == "/backend-api/codex/responses")
+            .collect()
+    }
+
+    /// The account of the last request upstream saw on `path`.
+    pub(crate) fn last_account_on(&self, path: &str) -> String {
+        self.fake
+            .seen()
+            .into_iter()
+            .rev()
+            .find(|r| r.path == path)
+            .and_then(|r| r.chatgpt_account_id)
+            .expect("a request on that path")
+    }
 }

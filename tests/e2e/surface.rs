@@ -3,55 +3,19 @@
 
 use std::time::{Duration, Instant};
 
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
-
 use crate::support::*;
 
 struct Setup {
-    _dir: tempfile::TempDir,
-    fake: codex_pooler_server::fake_upstream::FakeUpstreamHandle,
+    pool: TestPool,
     gateway: Gateway,
-    key: String,
 }
 
 fn setup(accounts: usize) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds: Vec<_> = (0..accounts)
-        .map(|i| fake_credentials(&format!("acct-s{i}"), &format!("s{i}@example.com")))
-        .collect();
-    let fake = FakeUpstream::start(FakeConfig::with_accounts(
-        creds
-            .iter()
-            .map(|c| FakeAccount::new(&c.account_id, &c.access_token, &c.account_id))
-            .collect(),
-    ))
-    .unwrap();
-    cli_ok(&data, &["pools", "create", "p"]);
-    for c in &creds {
-        let path = write_file(dir.path(), &format!("{}.json", c.account_id), &c.auth_json);
-        cli_ok(
-            &data,
-            &[
-                "upstreams",
-                "import",
-                "--pool",
-                "p",
-                "--auth-json",
-                path.to_str().unwrap(),
-                "--base-url",
-                &fake.base_url(),
-            ],
-        );
-    }
-    let key = create_key(&data, "p");
-    let gateway = Gateway::start(&data, &[]);
-    Setup {
-        _dir: dir,
-        fake,
-        gateway,
-        key,
-    }
+    let ids: Vec<String> = (0..accounts).map(|i| format!("acct-s{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let pool = TestPool::new(&ids, |_, _| {});
+    let gateway = pool.gateway();
+    Setup { pool, gateway }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,7 +25,7 @@ async fn models_come_from_the_synced_catalog_and_feed_eligibility() {
         "{}/backend-api/codex/models?client_version=0.169.0",
         s.gateway.url()
     );
-    let auth = format!("Bearer {}", s.key);
+    let auth = format!("Bearer {}", s.pool.key);
     // The catalog is read from each account in the background; wait for it.
     let deadline = Instant::now() + Duration::from_secs(15);
     let reply = loop {
@@ -100,7 +64,7 @@ async fn models_come_from_the_synced_catalog_and_feed_eligibility() {
     let missing = post_responses(
         &s.gateway.url(),
         "/backend-api/codex/responses",
-        &s.key,
+        &s.pool.key,
         &responses_body("gpt-5.2-codex", "hi"),
     )
     .await;
@@ -114,12 +78,12 @@ async fn models_come_from_the_synced_catalog_and_feed_eligibility() {
 #[tokio::test(flavor = "multi_thread")]
 async fn usage_discovery_and_helper_routes() {
     let s = setup(1);
-    let auth = format!("Bearer {}", s.key);
+    let auth = format!("Bearer {}", s.pool.key);
     // Serve one turn so the gateway has quota evidence.
     post_responses(
         &s.gateway.url(),
         "/backend-api/codex/responses",
-        &s.key,
+        &s.pool.key,
         &responses_body("gpt-5.1-codex", "x"),
     )
     .await;
@@ -169,7 +133,11 @@ async fn usage_discovery_and_helper_routes() {
         assert_eq!(helper.json()["error"]["code"], "not_found");
     }
     assert!(
-        s.fake.seen().iter().all(|r| !r.path.contains("plugins")),
+        s.pool
+            .fake
+            .seen()
+            .iter()
+            .all(|r| !r.path.contains("plugins")),
         "helper routes never go upstream"
     );
     s.gateway.stop();
@@ -178,7 +146,7 @@ async fn usage_discovery_and_helper_routes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn compaction_images_and_transcription_are_proxied() {
     let s = setup(2);
-    let auth = format!("Bearer {}", s.key);
+    let auth = format!("Bearer {}", s.pool.key);
     let base = s.gateway.url();
     let compact = send(
         "POST",
@@ -228,9 +196,9 @@ async fn compaction_images_and_transcription_are_proxied() {
 
     // Compaction is never retried on another account.
     for id in ["acct-s0", "acct-s1"] {
-        s.fake.set_account(id, |a| a.fail_status = Some(503));
+        s.pool.fake.set_account(id, |a| a.fail_status = Some(503));
     }
-    s.fake.clear_seen();
+    s.pool.fake.clear_seen();
     let failed = send(
         "POST",
         &format!("{base}/backend-api/codex/responses/compact"),
@@ -243,6 +211,7 @@ async fn compaction_images_and_transcription_are_proxied() {
     .await;
     assert_eq!(failed.status, 503);
     let compactions = s
+        .pool
         .fake
         .seen()
         .iter()
@@ -255,7 +224,7 @@ async fn compaction_images_and_transcription_are_proxied() {
 #[tokio::test(flavor = "multi_thread")]
 async fn files_pin_follow_ups_to_the_uploading_account() {
     let s = setup(3);
-    let auth = format!("Bearer {}", s.key);
+    let auth = format!("Bearer {}", s.pool.key);
     let created = send(
         "POST",
         &format!("{}/backend-api/files", s.gateway.url()),
@@ -268,16 +237,7 @@ async fn files_pin_follow_ups_to_the_uploading_account() {
     .await;
     assert_eq!(created.status, 200, "{}", created.body);
     let file_id = created.json()["file_id"].as_str().unwrap().to_owned();
-    let last_on = |path: &str| {
-        s.fake
-            .seen()
-            .into_iter()
-            .rev()
-            .find(|r| r.path == path)
-            .and_then(|r| r.chatgpt_account_id)
-            .unwrap()
-    };
-    let owner = last_on("/backend-api/files");
+    let owner = s.pool.last_account_on("/backend-api/files");
     assert!(file_id.starts_with(&format!("file-{owner}-")));
 
     for i in 0..8 {
@@ -291,13 +251,17 @@ async fn files_pin_follow_ups_to_the_uploading_account() {
         let reply = post_responses(
             &s.gateway.url(),
             "/backend-api/codex/responses",
-            &s.key,
+            &s.pool.key,
             &body.to_string(),
         )
         .await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(
-            Some(last_on("/backend-api/codex/responses").as_str()),
+            Some(
+                s.pool
+                    .last_account_on("/backend-api/codex/responses")
+                    .as_str()
+            ),
             Some(owner.as_str())
         );
         assert!(

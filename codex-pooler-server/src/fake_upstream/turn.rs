@@ -244,6 +244,55 @@ impl Reply {
     }
 }
 
+/// The answer of `account` to a turn `body` of `body_len` bytes for `model`: fresh ids (from
+/// `n`), the output item [`Answer::for_request`] picks, and estimated usage. Shared by the HTTP
+/// and websocket transports.
+pub(crate) fn build_reply(
+    n: u64,
+    config: &super::config::FakeConfig,
+    account: &super::config::FakeAccount,
+    model: &str,
+    body: &Value,
+    body_len: usize,
+) -> Reply {
+    let default_text = config
+        .text
+        .clone()
+        .unwrap_or_else(|| format!("Hello from {}", account.label));
+    let item = match Answer::for_request(body, default_text) {
+        Answer::Text(text) => OutputItem::Message {
+            id: format!("msg_fake_{n}"),
+            text,
+        },
+        Answer::ToolCall { command } => OutputItem::FunctionCall {
+            id: format!("fc_fake_{n}"),
+            call_id: format!("call_fake_{n}"),
+            name: TOOL_NAME.to_owned(),
+            arguments: json!({ "cmd": command }).to_string(),
+        },
+        Answer::Compaction => OutputItem::Compaction {
+            id: format!("cmp_fake_{n}"),
+            encrypted_content: format!("compacted-by-{}", account.label),
+        },
+    };
+    let input_tokens = estimate_tokens(body_len);
+    let output_tokens = config
+        .output_tokens
+        .unwrap_or(estimate_tokens(item.visible_len()) + config.reasoning_tokens);
+    Reply {
+        id: format!("resp_fake_{n}"),
+        created_at: super::quota::epoch_seconds(),
+        model: model.to_owned(),
+        item,
+        usage: Usage {
+            input_tokens,
+            cached_tokens: config.cached_tokens.min(input_tokens),
+            output_tokens,
+            reasoning_tokens: config.reasoning_tokens.min(output_tokens),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,54 +361,5 @@ mod tests {
     fn estimates_round_up() {
         assert_eq!(estimate_tokens(0), 1);
         assert_eq!(estimate_tokens(9), 3);
-    }
-}
-
-/// The answer of `account` to a turn `body` of `body_len` bytes for `model`: fresh ids (from
-/// `n`), the output item [`Answer::for_request`] picks, and estimated usage. Shared by the HTTP
-/// and websocket transports.
-pub(crate) fn build_reply(
-    n: u64,
-    config: &super::config::FakeConfig,
-    account: &super::config::FakeAccount,
-    model: &str,
-    body: &Value,
-    body_len: usize,
-) -> Reply {
-    let default_text = config
-        .text
-        .clone()
-        .unwrap_or_else(|| format!("Hello from {}", account.label));
-    let item = match Answer::for_request(body, default_text) {
-        Answer::Text(text) => OutputItem::Message {
-            id: format!("msg_fake_{n}"),
-            text,
-        },
-        Answer::ToolCall { command } => OutputItem::FunctionCall {
-            id: format!("fc_fake_{n}"),
-            call_id: format!("call_fake_{n}"),
-            name: TOOL_NAME.to_owned(),
-            arguments: json!({ "cmd": command }).to_string(),
-        },
-        Answer::Compaction => OutputItem::Compaction {
-            id: format!("cmp_fake_{n}"),
-            encrypted_content: format!("compacted-by-{}", account.label),
-        },
-    };
-    let input_tokens = estimate_tokens(body_len);
-    let output_tokens = config
-        .output_tokens
-        .unwrap_or(estimate_tokens(item.visible_len()) + config.reasoning_tokens);
-    Reply {
-        id: format!("resp_fake_{n}"),
-        created_at: super::quota::epoch_seconds(),
-        model: model.to_owned(),
-        item,
-        usage: Usage {
-            input_tokens,
-            cached_tokens: config.cached_tokens.min(input_tokens),
-            output_tokens,
-            reasoning_tokens: config.reasoning_tokens.min(output_tokens),
-        },
     }
 }
