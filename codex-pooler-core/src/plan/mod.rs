@@ -28,9 +28,9 @@ pub use service::Plan;
 /// How many accounts one request may try by default (the first plus two failovers).
 pub const DEFAULT_MAX_ATTEMPTS: usize = 3;
 
-/// A soft pin is not followed once its account has used this much of a window: the thread
-/// moves rather than drain the account to its limit.
-pub const SOFT_PIN_MAX_USED_PERCENT: f64 = 90.0;
+/// A soft pin is not followed once its account has used this much of a window and another
+/// eligible account has used less: the thread moves rather than drain the account to its limit.
+pub const SOFT_PIN_MAX_USED_PERCENT: f64 = 98.0;
 
 /// The ordered accounts to try for one request.
 #[derive(Debug, Clone)]
@@ -189,7 +189,15 @@ impl Planner {
         let mut chosen: Vec<Arc<UpstreamAccount>> = Vec::with_capacity(budget);
         if let Some(pin) = pin {
             match find(pin.account) {
-                Some((group, c)) if c.quota.max_used_percent() < SOFT_PIN_MAX_USED_PERCENT => {
+                // Near its limit the thread moves, but only to an account with real headroom:
+                // when every account is as full, moving would only lose the warm prompt cache.
+                Some((group, c))
+                    if c.quota.max_used_percent() < SOFT_PIN_MAX_USED_PERCENT
+                        || !groups.iter().flatten().any(|other| {
+                            other.account.id != pin.account
+                                && other.quota.max_used_percent() < SOFT_PIN_MAX_USED_PERCENT
+                        }) =>
+                {
                     followed = Some((pin, group));
                     chosen.push(Arc::clone(&c.account));
                 }

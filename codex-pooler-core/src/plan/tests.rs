@@ -383,7 +383,7 @@ fn soft_pin_prefers_its_owner_and_moves_when_it_cannot_serve() {
         owner,
         &[crate::quota::QuotaWindow {
             slot: crate::quota::WindowSlot::Primary,
-            used_percent: 95.0,
+            used_percent: 99.0,
             window_minutes: Some(300),
             resets_at: Some(from_unix_seconds(9_000)),
             observed_at: now,

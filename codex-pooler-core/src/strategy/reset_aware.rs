@@ -12,6 +12,9 @@ const TIER_ALLOWED: u32 = 3 << 24;
 const TIER_UNKNOWN: u32 = 2 << 24;
 const TIER_SCARCE: u32 = 1 << 24;
 const TIER_EXHAUSTED: u32 = 0;
+/// Mantissa bits dropped from the shared score bucket: 2 of 6 remain, so scores within roughly
+/// 20-25 % of each other share a bucket.
+const COARSE_SHIFT: u32 = 4;
 
 /// Spends first the quota that resets soonest, weighing what is left by the time until it is
 /// refilled anyway. The recommended strategy when quota evidence flows.
@@ -32,8 +35,8 @@ const TIER_EXHAUSTED: u32 = 0;
 ///    (5 h short, 168 h weekly, 720 h monthly), the conservative guess.
 /// 3. An account's score is its lowest window score: every request spends from all its windows,
 ///    so a short window that refills soon must not hide a weekly window that does not.
-/// 4. Within *headroom* and *scarce*, sort by score, highest first; scores within about 1.6 % of
-///    each other tie.
+/// 4. Within *headroom* and *scarce*, sort by score, highest first; scores within about a fifth
+///    of each other tie, so new threads spread over the nearly-best accounts.
 /// 5. Ties by [`Rendezvous::weight`](super::Rendezvous::weight) on the request's
 ///    [`affinity`](StrategyInput::affinity), so a thread keeps its account among equals.
 /// 6. [`p2c_tie_break`](super::p2c_tie_break) among the leading tie group: the less loaded of
@@ -88,8 +91,10 @@ impl ResetAware {
         } else {
             TIER_HEADROOM
         };
+        // Coarse buckets (scores within about a fifth of each other tie) so new threads spread
+        // over the accounts that are nearly as good instead of herding onto the single best one.
         // Buckets stay below 2^18: no overlap with the tier bits.
-        tier | relative_bucket(score)
+        tier | (relative_bucket(score) >> COARSE_SHIFT)
     }
 }
 
