@@ -112,6 +112,7 @@ fn request() -> PoolRequest {
         body: Bytes::from_static(b"{}"),
         seed: 0x5eed,
         received_at: now(),
+        upstream_path: None,
     }
 }
 

@@ -39,6 +39,18 @@ pub struct PoolRequest {
     pub seed: u64,
     /// When the gateway received it.
     pub received_at: SystemTime,
+    /// The upstream path when it depends on the request (a file id in the path); `None` uses
+    /// the route class's fixed path.
+    pub upstream_path: Option<String>,
+}
+
+impl PoolRequest {
+    /// The path, relative to the account's origin, to send this request to.
+    pub fn upstream_path(&self) -> &str {
+        self.upstream_path
+            .as_deref()
+            .unwrap_or_else(|| self.route.class.upstream_path())
+    }
 }
 
 /// A request with its routing plan.

@@ -38,6 +38,8 @@ pub enum RouteClass {
     Transcribe,
     /// `POST /backend-api/files`: creates an upload; the file then lives on that account.
     FileCreate,
+    /// `POST /backend-api/files/{id}/uploaded`: finalizes an upload, on the account holding it.
+    FileFinalize,
     /// Any other `/backend-api` helper route: a deterministic 404.
     UnknownHelper,
 }
@@ -56,6 +58,7 @@ impl RouteClass {
             Self::ImageEdits => "image_edits",
             Self::Transcribe => "transcribe",
             Self::FileCreate => "file_create",
+            Self::FileFinalize => "file_finalize",
             Self::UnknownHelper => "unknown_helper",
         }
     }
@@ -88,6 +91,8 @@ impl RouteClass {
             Self::ImageEdits => "/backend-api/codex/images/edits",
             Self::Transcribe => "/backend-api/transcribe",
             Self::FileCreate => "/backend-api/files",
+            // The real path carries the file id: see `PoolRequest::upstream_path`.
+            Self::FileFinalize => "/backend-api/files",
             Self::UnknownHelper => "/backend-api",
         }
     }
@@ -111,6 +116,15 @@ pub enum Classified {
     UnsupportedV1,
     /// Not the pooler's path at all: hand it to the embedding service.
     NotPooled,
+}
+
+/// The file id of a `/backend-api/files/{id}/uploaded` path.
+pub fn file_id_of_finalize(path: &str) -> Option<&str> {
+    let id = path
+        .trim_end_matches('/')
+        .strip_prefix("/backend-api/files/")?
+        .strip_suffix("/uploaded")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 /// The path, relative to the origin, of the upstream Codex responses endpoint.
@@ -182,6 +196,9 @@ impl Route {
             }
             (&Method::POST, "/backend-api/transcribe") => Some(RouteClass::Transcribe),
             (&Method::POST, "/backend-api/files") => Some(RouteClass::FileCreate),
+            (&Method::POST, p) if file_id_of_finalize(p).is_some() => {
+                Some(RouteClass::FileFinalize)
+            }
             (_, p) if p.starts_with("/backend-api/") && !p.starts_with("/backend-api/codex") => {
                 Some(RouteClass::UnknownHelper)
             }
@@ -280,6 +297,16 @@ mod tests {
             class(&Method::POST, "/backend-api/files"),
             Some(RouteClass::FileCreate)
         );
+        assert_eq!(
+            class(&Method::POST, "/backend-api/files/file-1/uploaded"),
+            Some(RouteClass::FileFinalize)
+        );
+        assert_eq!(
+            file_id_of_finalize("/backend-api/files/file-1/uploaded"),
+            Some("file-1")
+        );
+        assert_eq!(file_id_of_finalize("/backend-api/files//uploaded"), None);
+        assert_eq!(file_id_of_finalize("/backend-api/files/a/b/uploaded"), None);
         assert_eq!(
             class(&get, "/backend-api/ps/plugins/installed"),
             Some(RouteClass::UnknownHelper)

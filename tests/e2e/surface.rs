@@ -240,6 +240,23 @@ async fn files_pin_follow_ups_to_the_uploading_account() {
     let owner = s.pool.last_account_on("/backend-api/files");
     assert!(file_id.starts_with(&format!("file-{owner}-")));
 
+    // Finalizing the upload reaches the account holding the file (the fake refuses it anywhere
+    // else), every time.
+    for _ in 0..5 {
+        let finalized = send(
+            "POST",
+            &format!("{}/backend-api/files/{file_id}/uploaded", s.gateway.url()),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            "{}",
+        )
+        .await;
+        assert_eq!(finalized.status, 200, "{}", finalized.body);
+        assert_eq!(finalized.json()["status"], "success");
+    }
+
     for i in 0..8 {
         let body = serde_json::json!({
             "model": "gpt-5.1-codex", "stream": true,

@@ -13,7 +13,7 @@ use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
-use codex_pooler_core::route::{Classified, Route, RouteClass};
+use codex_pooler_core::route::{Classified, Route, RouteClass, file_id_of_finalize};
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response};
 use http_body::Body;
@@ -138,6 +138,10 @@ where
             })?;
             // Legacy compaction is never retried elsewhere, like a trailing compaction trigger.
             facts.compaction |= route.class == RouteClass::Compact;
+            // Finalizing an upload goes to the account holding the file (a hard pin).
+            if let Some(id) = file_id_of_finalize(parts.uri.path()) {
+                facts.continuity.file_ids.push(id.to_owned());
+            }
             Ok((body, facts))
         });
     let (body, facts) = match prepared {
@@ -158,6 +162,8 @@ where
         body,
         seed: rand::random(),
         received_at,
+        upstream_path: (route.class == RouteClass::FileFinalize)
+            .then(|| parts.uri.path().to_owned()),
     };
     let record = base_record(ctx, route, &pool_request.facts, received_at);
     let mut outcome = match shared.pipeline.clone().oneshot(pool_request).await {

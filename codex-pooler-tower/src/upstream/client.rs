@@ -119,7 +119,7 @@ impl UpstreamClient {
             .as_deref()
             .unwrap_or(&self.default_base_url)
             .trim_end_matches('/');
-        let path = call.request.route.class.upstream_path();
+        let path = call.request.upstream_path();
         let uri: Uri = format!("{base}{path}")
             .parse()
             .map_err(|_| UpstreamError::InvalidUrl {
