@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// How often to check the store for configuration changes, in milliseconds.
     #[arg(long, env = "CODEX_POOLER_RELOAD_INTERVAL_MS", default_value_t = 1000)]
     pub reload_interval_ms: u64,
+    /// Close a responses websocket after this many seconds without a frame.
+    #[arg(long, env = "CODEX_POOLER_WEBSOCKET_IDLE_SECS", default_value_t = 300)]
+    pub websocket_idle_secs: u64,
     /// How often to read each account's quota from upstream `wham/usage`, in seconds (0: never).
     #[arg(
         long,

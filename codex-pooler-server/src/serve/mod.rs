@@ -12,6 +12,7 @@ use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::catalog_sync::CatalogSync;
 use codex_pooler_tower::records::{RecordWriter, RecordWriterConfig};
 use codex_pooler_tower::usage_probe::UsageProbe;
+use codex_pooler_tower::websocket::WebsocketSettings;
 use codex_pooler_tower::{ConfigSync, Pooler};
 use tokio::net::TcpListener;
 
@@ -56,6 +57,10 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         .credentials(credentials.clone())
         .records(writer.clone())
         .upstream_base_url(upstream_base_url.clone())
+        .websocket(WebsocketSettings {
+            idle_timeout: Duration::from_secs(args.websocket_idle_secs.max(1)),
+            ..WebsocketSettings::default()
+        })
         .build();
     let catalog = CatalogSync::new(
         sync.snapshot(),
