@@ -53,14 +53,13 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         Arc::clone(&dyn_store),
         RecordWriterConfig::default(),
     ));
+    let mut websocket = WebsocketSettings::default();
+    websocket.idle_timeout = Duration::from_secs(args.websocket_idle_secs.max(1));
     let pooler = Pooler::builder(sync.snapshot(), hasher)
         .credentials(credentials.clone())
         .records(writer.clone())
         .upstream_base_url(upstream_base_url.clone())
-        .websocket(WebsocketSettings {
-            idle_timeout: Duration::from_secs(args.websocket_idle_secs.max(1)),
-            ..WebsocketSettings::default()
-        })
+        .websocket(websocket)
         .build();
     let catalog = CatalogSync::new(
         sync.snapshot(),
