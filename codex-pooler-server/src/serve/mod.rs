@@ -7,6 +7,7 @@ mod refresh;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use codex_pooler_core::clock::SystemClock;
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::catalog_sync::CatalogSync;
@@ -94,6 +95,13 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         demo.print_welcome(addr);
     }
 
+    // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the client's
+    // delayed ACK hold each SSE event back by tens of milliseconds.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
