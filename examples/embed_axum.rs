@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use codex_pooler_core::model::DEFAULT_CODEX_MODELS;
 use codex_pooler_core::store::{MemoryStore, NewAccount, NewKey, PoolStore};
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
@@ -84,7 +85,12 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     let upstream =
         std::env::var("UPSTREAM_BASE_URL").unwrap_or_else(|_| "https://chatgpt.com".into());
     let (app, key) = pooled_app(&std::fs::read(path)?, &upstream).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    // Streamed answers are many small writes: turn Nagle's algorithm off.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000")
+        .await?
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
     println!("listening on http://127.0.0.1:3000 with Pool API key {key}");
     axum::serve(listener, app).await?;
     Ok(())
