@@ -27,19 +27,82 @@ pub struct RecordDraft {
     pub sink: Arc<dyn RecordSink>,
 }
 
+/// Data frames already waiting in the inner body are sent on together, up to this many bytes:
+/// an upstream burst of small SSE events then costs one write instead of one per event.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// What the body learns from the stream as it passes.
+struct Tap {
+    scanner: Option<SseScanner>,
+    account: Option<AccountId>,
+    live: Arc<LiveState>,
+    clock: Arc<dyn Clock>,
+    usage: Option<TokenUsage>,
+    completed: bool,
+    failed: bool,
+}
+
+impl Tap {
+    /// Feeds one data chunk to the SSE scanner and records what it says.
+    fn observe(&mut self, data: &Bytes, pool: Option<codex_pooler_core::model::PoolId>) {
+        let Some(scanner) = self.scanner.as_mut() else {
+            return;
+        };
+        for signal in scanner.feed(data, self.clock.now()) {
+            match signal {
+                SseSignal::Completed(usage) => {
+                    self.completed = true;
+                    self.usage = usage;
+                }
+                SseSignal::Failed => self.failed = true,
+                SseSignal::RateLimits(windows) => {
+                    if let Some(account) = self.account {
+                        self.live.quota.observe(
+                            account,
+                            EvidenceSource::StreamEvent,
+                            &windows,
+                            self.clock.now(),
+                        );
+                    }
+                }
+                SseSignal::Created(id) => {
+                    // Later requests naming this id as previous_response_id must reach the
+                    // account that holds it.
+                    if let (Some(account), Some(pool)) = (self.account, pool) {
+                        self.live.continuity.learn_response_id(
+                            pool,
+                            &id,
+                            account,
+                            self.clock.now(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// How the stream ended, once the inner body is done.
+    fn end(&self) -> &'static str {
+        if self.scanner.is_none() || self.completed {
+            "completed"
+        } else if self.failed {
+            "response_failed"
+        } else {
+            "incomplete"
+        }
+    }
+}
+
 pin_project_lite::pin_project! {
-    /// Forwards every frame of the inner body untouched while scanning SSE for usage and quota
-    /// events; emits the request record exactly once, when the body ends, fails or is dropped.
+    /// Forwards the inner body's bytes unchanged (data frames already waiting are joined into
+    /// one, so a burst of events is one write) while scanning SSE for usage and quota events;
+    /// emits the request record exactly once, when the body ends, fails or is dropped.
     pub struct ObservedBody {
         #[pin]
         inner: PoolBody,
-        scanner: Option<SseScanner>,
-        account: Option<AccountId>,
-        live: Arc<LiveState>,
-        clock: Arc<dyn Clock>,
-        usage: Option<TokenUsage>,
-        completed: bool,
-        failed: bool,
+        tap: Tap,
+        // What the inner body answered after the frames coalesced into the last one: sent next.
+        held: Option<Option<Result<Frame<Bytes>, BoxError>>>,
         draft: Option<RecordDraft>,
         // The serving account's concurrency slot, released when the body ends.
         guard: Option<AttemptGuard>,
@@ -48,8 +111,8 @@ pin_project_lite::pin_project! {
     impl PinnedDrop for ObservedBody {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            let end = if *this.completed { "completed" } else { "client_closed" };
-            finish(this.draft, this.clock.as_ref(), *this.usage, end);
+            let end = if this.tap.completed { "completed" } else { "client_closed" };
+            finish(this.draft, this.tap.clock.as_ref(), this.tap.usage, end);
         }
     }
 }
@@ -57,8 +120,8 @@ pin_project_lite::pin_project! {
 impl std::fmt::Debug for ObservedBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObservedBody")
-            .field("account", &self.account)
-            .field("sse", &self.scanner.is_some())
+            .field("account", &self.tap.account)
+            .field("sse", &self.tap.scanner.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -76,13 +139,16 @@ impl ObservedBody {
     ) -> Self {
         Self {
             inner,
-            scanner: sse.then(SseScanner::new),
-            account,
-            live,
-            clock,
-            usage: None,
-            completed: false,
-            failed: false,
+            tap: Tap {
+                scanner: sse.then(SseScanner::new),
+                account,
+                live,
+                clock,
+                usage: None,
+                completed: false,
+                failed: false,
+            },
+            held: None,
             draft: Some(draft),
             guard,
         }
@@ -97,72 +163,73 @@ impl Body for ObservedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(scanner), Some(data)) = (this.scanner.as_mut(), frame.data_ref()) {
-                    for signal in scanner.feed(data, this.clock.now()) {
-                        match signal {
-                            SseSignal::Completed(usage) => {
-                                *this.completed = true;
-                                *this.usage = usage;
-                            }
-                            SseSignal::Failed => *this.failed = true,
-                            SseSignal::RateLimits(windows) => {
-                                if let Some(account) = *this.account {
-                                    this.live.quota.observe(
-                                        account,
-                                        EvidenceSource::StreamEvent,
-                                        &windows,
-                                        this.clock.now(),
-                                    );
-                                }
-                            }
-                            SseSignal::Created(id) => {
-                                // Later requests naming this id as previous_response_id must
-                                // reach the account that holds it.
-                                let pool = this.draft.as_ref().map(|d| d.record.pool);
-                                if let (Some(account), Some(pool)) = (*this.account, pool) {
-                                    this.live.continuity.learn_response_id(
-                                        pool,
-                                        &id,
-                                        account,
-                                        this.clock.now(),
-                                    );
-                                }
+        let mut this = self.project();
+        let pool = this.draft.as_ref().map(|d| d.record.pool);
+        let polled = match this.held.take() {
+            Some(held) => held,
+            None => match this.inner.as_mut().poll_frame(cx) {
+                Poll::Ready(polled) => polled,
+                Poll::Pending => return Poll::Pending,
+            },
+        };
+        match polled {
+            Some(Ok(frame)) => {
+                let first = match frame.into_data() {
+                    Ok(data) => data,
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                };
+                this.tap.observe(&first, pool);
+                // Join the data frames that are ready now; stop at the first that is not.
+                let mut joined: Option<bytes::BytesMut> = None;
+                let mut size = first.len();
+                while size < COALESCE_LIMIT {
+                    match this.inner.as_mut().poll_frame(cx) {
+                        Poll::Ready(Some(Ok(next))) if next.is_data() => {
+                            if let Ok(data) = next.into_data() {
+                                this.tap.observe(&data, pool);
+                                size += data.len();
+                                joined
+                                    .get_or_insert_with(|| {
+                                        let mut buf =
+                                            bytes::BytesMut::with_capacity(COALESCE_LIMIT);
+                                        buf.extend_from_slice(&first);
+                                        buf
+                                    })
+                                    .extend_from_slice(&data);
                             }
                         }
+                        Poll::Ready(other) => {
+                            *this.held = Some(other);
+                            break;
+                        }
+                        Poll::Pending => break,
                     }
                 }
+                let data = joined.map_or(first, bytes::BytesMut::freeze);
+                Poll::Ready(Some(Ok(Frame::data(data))))
             }
-            Poll::Ready(Some(Err(_))) => {
+            Some(Err(err)) => {
                 *this.guard = None;
                 finish(
                     this.draft,
-                    this.clock.as_ref(),
-                    *this.usage,
+                    this.tap.clock.as_ref(),
+                    this.tap.usage,
                     "upstream_error",
                 );
+                Poll::Ready(Some(Err(err)))
             }
-            Poll::Ready(None) => {
+            None => {
                 *this.guard = None;
-                let end = if this.scanner.is_none() || *this.completed {
-                    "completed"
-                } else if *this.failed {
-                    "response_failed"
-                } else {
-                    "incomplete"
-                };
-                finish(this.draft, this.clock.as_ref(), *this.usage, end);
+                let end = this.tap.end();
+                finish(this.draft, this.tap.clock.as_ref(), this.tap.usage, end);
+                Poll::Ready(None)
             }
-            Poll::Pending => {}
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        // Something held back is still to be sent (and the end still to be recorded).
+        self.held.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
