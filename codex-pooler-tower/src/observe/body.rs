@@ -27,82 +27,19 @@ pub struct RecordDraft {
     pub sink: Arc<dyn RecordSink>,
 }
 
-/// Data frames already waiting in the inner body are sent on together, up to this many bytes:
-/// an upstream burst of small SSE events then costs one write instead of one per event.
-const COALESCE_LIMIT: usize = 16 * 1024;
-
-/// What the body learns from the stream as it passes.
-struct Tap {
-    scanner: Option<SseScanner>,
-    account: Option<AccountId>,
-    live: Arc<LiveState>,
-    clock: Arc<dyn Clock>,
-    usage: Option<TokenUsage>,
-    completed: bool,
-    failed: bool,
-}
-
-impl Tap {
-    /// Feeds one data chunk to the SSE scanner and records what it says.
-    fn observe(&mut self, data: &Bytes, pool: Option<codex_pooler_core::model::PoolId>) {
-        let Some(scanner) = self.scanner.as_mut() else {
-            return;
-        };
-        for signal in scanner.feed(data, self.clock.now()) {
-            match signal {
-                SseSignal::Completed(usage) => {
-                    self.completed = true;
-                    self.usage = usage;
-                }
-                SseSignal::Failed => self.failed = true,
-                SseSignal::RateLimits(windows) => {
-                    if let Some(account) = self.account {
-                        self.live.quota.observe(
-                            account,
-                            EvidenceSource::StreamEvent,
-                            &windows,
-                            self.clock.now(),
-                        );
-                    }
-                }
-                SseSignal::Created(id) => {
-                    // Later requests naming this id as previous_response_id must reach the
-                    // account that holds it.
-                    if let (Some(account), Some(pool)) = (self.account, pool) {
-                        self.live.continuity.learn_response_id(
-                            pool,
-                            &id,
-                            account,
-                            self.clock.now(),
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    /// How the stream ended, once the inner body is done.
-    fn end(&self) -> &'static str {
-        if self.scanner.is_none() || self.completed {
-            "completed"
-        } else if self.failed {
-            "response_failed"
-        } else {
-            "incomplete"
-        }
-    }
-}
-
 pin_project_lite::pin_project! {
-    /// Forwards the inner body's bytes unchanged (data frames already waiting are joined into
-    /// one, so a burst of events is one write) while scanning SSE for usage and quota events;
-    /// emits the request record exactly once, when the body ends, fails or is dropped.
+    /// Forwards every frame of the inner body untouched while scanning SSE for usage and quota
+    /// events; emits the request record exactly once, when the body ends, fails or is dropped.
     pub struct ObservedBody {
         #[pin]
         inner: PoolBody,
-        tap: Tap,
-        // What the inner body answered after the frames coalesced into the last one: sent next.
-        held: Option<Option<Result<Frame<Bytes>, BoxError>>>,
+        scanner: Option<SseScanner>,
+        account: Option<AccountId>,
+        live: Arc<LiveState>,
+        clock: Arc<dyn Clock>,
+        usage: Option<TokenUsage>,
+        completed: bool,
+        failed: bool,
         draft: Option<RecordDraft>,
         // The serving account's concurrency slot, released when the body ends.
         guard: Option<AttemptGuard>,
@@ -111,8 +48,8 @@ pin_project_lite::pin_project! {
     impl PinnedDrop for ObservedBody {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            let end = if this.tap.completed { "completed" } else { "client_closed" };
-            finish(this.draft, this.tap.clock.as_ref(), this.tap.usage, end);
+            let end = if *this.completed { "completed" } else { "client_closed" };
+            finish(this.draft, this.clock.as_ref(), *this.usage, end);
         }
     }
 }
@@ -120,8 +57,8 @@ pin_project_lite::pin_project! {
 impl std::fmt::Debug for ObservedBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObservedBody")
-            .field("account", &self.tap.account)
-            .field("sse", &self.tap.scanner.is_some())
+            .field("account", &self.account)
+            .field("sse", &self.scanner.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -139,16 +76,13 @@ impl ObservedBody {
     ) -> Self {
         Self {
             inner,
-            tap: Tap {
-                scanner: sse.then(SseScanner::new),
-                account,
-                live,
-                clock,
-                usage: None,
-                completed: false,
-                failed: false,
-            },
-            held: None,
+            scanner: sse.then(SseScanner::new),
+            account,
+            live,
+            clock,
+            usage: None,
+            completed: false,
+            failed: false,
             draft: Some(draft),
             guard,
         }
@@ -163,73 +97,72 @@ impl Body for ObservedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let mut this = self.project();
-        let pool = this.draft.as_ref().map(|d| d.record.pool);
-        let polled = match this.held.take() {
-            Some(held) => held,
-            None => match this.inner.as_mut().poll_frame(cx) {
-                Poll::Ready(polled) => polled,
-                Poll::Pending => return Poll::Pending,
-            },
-        };
-        match polled {
-            Some(Ok(frame)) => {
-                let first = match frame.into_data() {
-                    Ok(data) => data,
-                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
-                };
-                this.tap.observe(&first, pool);
-                // Join the data frames that are ready now; stop at the first that is not.
-                let mut joined: Option<bytes::BytesMut> = None;
-                let mut size = first.len();
-                while size < COALESCE_LIMIT {
-                    match this.inner.as_mut().poll_frame(cx) {
-                        Poll::Ready(Some(Ok(next))) if next.is_data() => {
-                            if let Ok(data) = next.into_data() {
-                                this.tap.observe(&data, pool);
-                                size += data.len();
-                                joined
-                                    .get_or_insert_with(|| {
-                                        let mut buf =
-                                            bytes::BytesMut::with_capacity(COALESCE_LIMIT);
-                                        buf.extend_from_slice(&first);
-                                        buf
-                                    })
-                                    .extend_from_slice(&data);
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(scanner), Some(data)) = (this.scanner.as_mut(), frame.data_ref()) {
+                    for signal in scanner.feed(data, this.clock.now()) {
+                        match signal {
+                            SseSignal::Completed(usage) => {
+                                *this.completed = true;
+                                *this.usage = usage;
+                            }
+                            SseSignal::Failed => *this.failed = true,
+                            SseSignal::RateLimits(windows) => {
+                                if let Some(account) = *this.account {
+                                    this.live.quota.observe(
+                                        account,
+                                        EvidenceSource::StreamEvent,
+                                        &windows,
+                                        this.clock.now(),
+                                    );
+                                }
+                            }
+                            SseSignal::Created(id) => {
+                                // Later requests naming this id as previous_response_id must
+                                // reach the account that holds it.
+                                let pool = this.draft.as_ref().map(|d| d.record.pool);
+                                if let (Some(account), Some(pool)) = (*this.account, pool) {
+                                    this.live.continuity.learn_response_id(
+                                        pool,
+                                        &id,
+                                        account,
+                                        this.clock.now(),
+                                    );
+                                }
                             }
                         }
-                        Poll::Ready(other) => {
-                            *this.held = Some(other);
-                            break;
-                        }
-                        Poll::Pending => break,
                     }
                 }
-                let data = joined.map_or(first, bytes::BytesMut::freeze);
-                Poll::Ready(Some(Ok(Frame::data(data))))
             }
-            Some(Err(err)) => {
+            Poll::Ready(Some(Err(_))) => {
                 *this.guard = None;
                 finish(
                     this.draft,
-                    this.tap.clock.as_ref(),
-                    this.tap.usage,
+                    this.clock.as_ref(),
+                    *this.usage,
                     "upstream_error",
                 );
-                Poll::Ready(Some(Err(err)))
             }
-            None => {
+            Poll::Ready(None) => {
                 *this.guard = None;
-                let end = this.tap.end();
-                finish(this.draft, this.tap.clock.as_ref(), this.tap.usage, end);
-                Poll::Ready(None)
+                let end = if this.scanner.is_none() || *this.completed {
+                    "completed"
+                } else if *this.failed {
+                    "response_failed"
+                } else {
+                    "incomplete"
+                };
+                finish(this.draft, this.clock.as_ref(), *this.usage, end);
             }
+            Poll::Pending => {}
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        // Something held back is still to be sent (and the end still to be recorded).
-        self.held.is_none() && self.inner.is_end_stream()
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -265,5 +198,120 @@ fn finish(
             "request finished"
         );
         sink.submit(record);
+    }
+}
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use codex_pooler_core::body::boxed;
+    use codex_pooler_core::clock::SystemClock;
+    use codex_pooler_core::model::{KeyId, PoolId};
+    use http_body_util::{BodyExt, StreamBody};
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Collect(Mutex<Vec<RequestRecord>>);
+
+    impl RecordSink for Collect {
+        fn submit(&self, record: RequestRecord) {
+            self.0.lock().unwrap().push(record);
+        }
+    }
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            received_at: std::time::SystemTime::now(),
+            pool: PoolId(1),
+            key: KeyId(1),
+            account: Some(AccountId(1)),
+            route: "responses".into(),
+            model: None,
+            stream: true,
+            status: 200,
+            attempts: 1,
+            latency_ms: 0,
+            usage: None,
+            error_code: None,
+            exclusions: None,
+            end: String::new(),
+        }
+    }
+
+    const EVENTS: [&str; 3] = [
+        "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r1\"}}\n\n",
+        "event: response.output_text.delta\ndata: {\"delta\":\"hi\"}\n\n",
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":2}}}\n\n",
+    ];
+
+    #[tokio::test]
+    async fn passes_bytes_through_and_records_once() {
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> = EVENTS
+            .iter()
+            .map(|e| Ok(Frame::data(Bytes::from_static(e.as_bytes()))))
+            .collect();
+        let inner = boxed(StreamBody::new(futures_util::stream::iter(frames)));
+        let sink = Arc::new(Collect::default());
+        let live = Arc::new(LiveState::new());
+        let body = ObservedBody::new(
+            inner,
+            true,
+            Some(AccountId(1)),
+            Arc::clone(&live),
+            Arc::new(SystemClock),
+            RecordDraft {
+                record: record(),
+                sink: sink.clone(),
+            },
+            None,
+        );
+        // Byte for byte, frame by frame.
+        let collected = body.collect().await.unwrap().to_bytes();
+        assert_eq!(collected, EVENTS.concat().as_bytes());
+        let records = sink.0.lock().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].end, "completed");
+        assert_eq!(records[0].usage.unwrap().output_tokens, 2);
+        // The response id was learned for continuity.
+        let keys = codex_pooler_core::continuity::ContinuityKeys {
+            previous_response_id: Some("r1".into()),
+            ..Default::default()
+        };
+        assert!(
+            live.continuity
+                .resolve(PoolId(1), &keys, std::time::SystemTime::now())
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_broken_stream_is_recorded_as_such() {
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> = vec![
+            Ok(Frame::data(Bytes::from_static(EVENTS[0].as_bytes()))),
+            Err("connection reset".into()),
+        ];
+        let inner = boxed(StreamBody::new(futures_util::stream::iter(frames)));
+        let sink = Arc::new(Collect::default());
+        let body = ObservedBody::new(
+            inner,
+            true,
+            Some(AccountId(1)),
+            Arc::new(LiveState::new()),
+            Arc::new(SystemClock),
+            RecordDraft {
+                record: record(),
+                sink: sink.clone(),
+            },
+            None,
+        );
+        let mut body = std::pin::pin!(body);
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(first, EVENTS[0].as_bytes());
+        assert!(body.frame().await.unwrap().is_err());
+        drop(body);
+        let records = sink.0.lock().unwrap();
+        assert_eq!(records.len(), 1, "recorded exactly once");
+        assert_eq!(records[0].end, "upstream_error");
     }
 }
