@@ -309,7 +309,6 @@ mod tests {
         let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(first, EVENTS[0].as_bytes());
         assert!(body.frame().await.unwrap().is_err());
-        drop(body);
         let records = sink.0.lock().unwrap();
         assert_eq!(records.len(), 1, "recorded exactly once");
         assert_eq!(records[0].end, "upstream_error");
