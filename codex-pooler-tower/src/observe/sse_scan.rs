@@ -122,9 +122,10 @@ impl SseScanner {
 
     fn end_line(&mut self, now: SystemTime) -> Option<SseSignal> {
         let state = std::mem::take(&mut self.state);
-        let line = std::mem::take(&mut self.buf);
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        match state {
+        // The line buffer is reused across lines: take it, read it, put it back empty.
+        let mut buf = std::mem::take(&mut self.buf);
+        let line = buf.strip_suffix(b"\r").unwrap_or(&buf);
+        let signal = match state {
             Line::Event => {
                 let name = line.strip_prefix(b"event:").unwrap_or_default();
                 let name = std::str::from_utf8(name).unwrap_or_default().trim();
@@ -141,9 +142,7 @@ impl SseScanner {
                     Event::Interesting(name) => Some(name),
                     Event::Unnamed | Event::Other => None,
                 };
-                let signal = parse_data(data, named, now);
-                self.buf = Vec::new();
-                signal
+                parse_data(data, named, now)
             }
             Line::Start if line.is_empty() => {
                 // A blank line ends the event.
@@ -151,30 +150,50 @@ impl SseScanner {
                 None
             }
             Line::Start | Line::Skip => None,
+        };
+        // A huge captured line gives its memory back rather than keep it for the stream's life.
+        if buf.capacity() > 64 * 1024 {
+            buf = Vec::new();
         }
+        buf.clear();
+        self.buf = buf;
+        signal
     }
 }
 
+/// The fields of an event the scanner reads; everything else (the response's output, which
+/// `response.completed` repeats in full) is skipped by the parser without being built.
+#[derive(serde::Deserialize)]
+struct EventHead<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    response: Option<ResponseHead>,
+}
+
+#[derive(serde::Deserialize)]
+struct ResponseHead {
+    id: Option<String>,
+    usage: Option<serde_json::Value>,
+}
+
 fn parse_data(data: &[u8], event: Option<&'static str>, now: SystemTime) -> Option<SseSignal> {
-    let value: serde_json::Value = serde_json::from_slice(data).ok()?;
-    let kind = value
-        .get("type")
-        .and_then(serde_json::Value::as_str)
-        .or(event)?;
+    let head: EventHead<'_> = serde_json::from_slice(data).ok()?;
+    let kind = head.kind.as_deref().or(event)?;
     match kind {
-        "response.created" => value
-            .pointer("/response/id")
-            .and_then(serde_json::Value::as_str)
-            .map(|id| SseSignal::Created(id.to_owned())),
+        "response.created" => head.response.and_then(|r| r.id).map(SseSignal::Created),
         "response.completed" => Some(SseSignal::Completed(
-            value
-                .pointer("/response/usage")
-                .and_then(TokenUsage::from_response_usage),
+            head.response
+                .and_then(|r| r.usage)
+                .and_then(|u| TokenUsage::from_response_usage(&u)),
         )),
         "response.failed" => Some(SseSignal::Failed),
-        "codex.rate_limits" => Some(SseSignal::RateLimits(windows_from_rate_limits_event(
-            &value, now,
-        ))),
+        // Rate-limit events are small: read them whole.
+        "codex.rate_limits" => {
+            let value: serde_json::Value = serde_json::from_slice(data).ok()?;
+            Some(SseSignal::RateLimits(windows_from_rate_limits_event(
+                &value, now,
+            )))
+        }
         _ => None,
     }
 }
