@@ -13,8 +13,7 @@ use std::time::SystemTime;
 use axum::Router;
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use codex_pooler_core::model::DEFAULT_CODEX_MODELS;
-use codex_pooler_core::store::{MemoryStore, NewAccount, NewKey, PoolStore};
+use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
 use codex_pooler_tower::{ConfigSync, Pooler, PoolerLayer};
@@ -35,20 +34,7 @@ pub async fn pooled_app(
     let pool = store.create_pool("team").await?;
     let auth = import_auth_json(auth_json, SystemTime::now())?;
     let account = store
-        .create_account(NewAccount {
-            label: "my-account".into(),
-            chatgpt_account_id: auth.chatgpt_account_id.clone(),
-            user_id: auth.user_id.clone(),
-            email: auth.email.clone(),
-            plan_type: auth.plan_type.clone(),
-            base_url: None,
-            models: DEFAULT_CODEX_MODELS.iter().map(|m| m.to_string()).collect(),
-            secrets: auth
-                .secrets()
-                .into_iter()
-                .map(|(kind, t)| sealer.seal(&auth.chatgpt_account_id, kind, t.expose().as_bytes()))
-                .collect(),
-        })
+        .create_account(auth.new_account(&sealer, Some("my-account"), None))
         .await?;
     store.assign(pool.id, account.id).await?;
     let key = PoolKeyMaterial::generate();

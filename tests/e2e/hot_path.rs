@@ -8,8 +8,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use axum::Router;
 use codex_pooler_core::model::{
-    AccountId, DEFAULT_CODEX_MODELS, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
-    PoolStatus, UpstreamAccount,
+    AccountId, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus, UpstreamAccount,
 };
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::store::{
@@ -128,23 +127,7 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
     let auth = import_auth_json(c.auth_json.as_bytes(), SystemTime::now()).unwrap();
     let pool = dyn_store.create_pool("hot").await.unwrap();
     let account = dyn_store
-        .create_account(NewAccount {
-            label: "hot".into(),
-            chatgpt_account_id: auth.chatgpt_account_id.clone(),
-            user_id: None,
-            email: None,
-            plan_type: None,
-            base_url: Some(fake.base_url()),
-            models: DEFAULT_CODEX_MODELS
-                .iter()
-                .map(|m| (*m).to_owned())
-                .collect(),
-            secrets: auth
-                .secrets()
-                .into_iter()
-                .map(|(k, t)| sealer.seal(&auth.chatgpt_account_id, k, t.expose().as_bytes()))
-                .collect(),
-        })
+        .create_account(auth.new_account(&sealer, Some("hot"), Some(&fake.base_url())))
         .await
         .unwrap();
     dyn_store.assign(pool.id, account.id).await.unwrap();

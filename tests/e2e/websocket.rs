@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use codex_pooler_core::model::DEFAULT_CODEX_MODELS;
 use codex_pooler_core::record::RequestRecord;
-use codex_pooler_core::store::{MemoryStore, NewAccount, NewKey, PoolStore};
+use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_server::fake_upstream::{
     FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle, SeenRequest,
 };
@@ -488,23 +487,7 @@ async fn in_process_gateway(
     for c in creds {
         let auth = import_auth_json(c.auth_json.as_bytes(), SystemTime::now()).unwrap();
         let account = store
-            .create_account(NewAccount {
-                label: c.account_id.clone(),
-                chatgpt_account_id: auth.chatgpt_account_id.clone(),
-                user_id: None,
-                email: None,
-                plan_type: None,
-                base_url: Some(fake.base_url()),
-                models: DEFAULT_CODEX_MODELS
-                    .iter()
-                    .map(|m| (*m).to_owned())
-                    .collect(),
-                secrets: auth
-                    .secrets()
-                    .into_iter()
-                    .map(|(k, t)| sealer.seal(&auth.chatgpt_account_id, k, t.expose().as_bytes()))
-                    .collect(),
-            })
+            .create_account(auth.new_account(&sealer, Some(&c.account_id), Some(&fake.base_url())))
             .await
             .unwrap();
         store.assign(pool.id, account.id).await.unwrap();

@@ -20,7 +20,7 @@ use codex_pooler_tower::credentials::{SecretSealer, import_auth_json};
 use codex_pooler_tower::refresh::{DeviceLogin, LoginError, LoginTokens};
 
 use super::pool_named;
-use super::upstreams::{add_account, existing_account, seal_tokens, validate_base_url};
+use super::upstreams::{add_account, existing_account, validate_base_url};
 use crate::error::ServerError;
 
 /// Options of `upstreams login`.
@@ -61,7 +61,7 @@ pub async fn login(
         return add_account(store, sealer, &pool, &auth, options.base_url, options.label).await;
     };
     store
-        .replace_secrets(existing.id, seal_tokens(sealer, &auth))
+        .replace_secrets(existing.id, auth.sealed_tokens(sealer))
         .await?;
     let revived = matches!(
         existing.lifecycle,

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use codex_pooler_core::dispatch::account_handle;
-use codex_pooler_core::model::{AccountId, DEFAULT_CODEX_MODELS, Lifecycle, Pool, UpstreamAccount};
-use codex_pooler_core::store::{NewAccount, PoolStore, SealedSecret};
+use codex_pooler_core::model::{AccountId, Lifecycle, Pool, UpstreamAccount};
+use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::credentials::{
     AUTH_JSON_MAX_BYTES, ImportedAuth, SecretSealer, import_auth_json,
 };
@@ -61,14 +61,6 @@ pub(crate) async fn existing_account(
         .find(|a| a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id))
 }
 
-/// The three tokens of `auth`, sealed for its account.
-pub(crate) fn seal_tokens(sealer: &SecretSealer, auth: &ImportedAuth) -> Vec<SealedSecret> {
-    auth.secrets()
-        .into_iter()
-        .map(|(kind, token)| sealer.seal(&auth.chatgpt_account_id, kind, token.expose().as_bytes()))
-        .collect()
-}
-
 /// Stores `auth` as a new account of `pool` (sealed, active, default models) and says so.
 pub(crate) async fn add_account(
     store: &dyn PoolStore,
@@ -78,24 +70,8 @@ pub(crate) async fn add_account(
     base_url: Option<&str>,
     label: Option<&str>,
 ) -> Result<UpstreamAccount, ServerError> {
-    let label = label
-        .map(str::to_owned)
-        .or_else(|| auth.email.clone())
-        .unwrap_or_else(|| auth.chatgpt_account_id.clone());
     let account = store
-        .create_account(NewAccount {
-            label,
-            chatgpt_account_id: auth.chatgpt_account_id.clone(),
-            user_id: auth.user_id.clone(),
-            email: auth.email.clone(),
-            plan_type: auth.plan_type.clone(),
-            base_url: base_url.map(|u| u.trim_end_matches('/').to_owned()),
-            models: DEFAULT_CODEX_MODELS
-                .iter()
-                .map(|m| (*m).to_owned())
-                .collect(),
-            secrets: seal_tokens(sealer, auth),
-        })
+        .create_account(auth.new_account(sealer, label, base_url))
         .await?;
     store.assign(pool.id, account.id).await?;
     println!(

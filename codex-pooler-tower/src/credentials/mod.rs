@@ -15,11 +15,7 @@
 //! # fn run(auth_json: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
 //! let auth = import_auth_json(auth_json, SystemTime::now())?;
 //! let sealer = SecretSealer::new(vec![SealingKey::generate(1)], 1)?;
-//! let sealed: Vec<_> = auth
-//!     .secrets()
-//!     .into_iter()
-//!     .map(|(kind, token)| sealer.seal(&auth.chatgpt_account_id, kind, token.expose().as_bytes()))
-//!     .collect();
+//! let sealed = auth.sealed_tokens(&sealer);
 //! # let _ = sealed;
 //! # Ok(())
 //! # }
@@ -27,6 +23,7 @@
 
 mod auth_json;
 mod jwt;
+mod new_account;
 mod sealing;
 mod sealing_key;
 mod secret;
