@@ -74,6 +74,22 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CODEX_POOLER_LISTEN", default_value = "127.0.0.1:4000")]
     pub listen: SocketAddr,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs `--tls-key`.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// Start a simulated Codex backend with three accounts in a `demo` pool and print a key.
     #[arg(long)]
     pub demo: bool,

@@ -3,6 +3,8 @@
 use codex_pooler_core::store::StoreError;
 use codex_pooler_tower::credentials::{AuthJsonError, SealerConfigError, SealingKeyError};
 
+use crate::serve::TlsError;
+
 /// A failure of a command or of the server, printed as `error: ...`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -16,6 +18,9 @@ pub enum ServerError {
     /// The secret key is unusable.
     #[error("invalid secret key: {0}")]
     SecretKey(#[from] SealingKeyError),
+    /// The TLS certificate or key is unusable.
+    #[error("invalid TLS configuration: {0}")]
+    Tls(#[from] TlsError),
     /// The sealer could not be set up.
     #[error("invalid secret key configuration: {0}")]
     Sealer(#[from] SealerConfigError),

@@ -4,8 +4,6 @@
 //! window full (the router stops choosing it once it has seen that), one sits in between. A
 //! newcomer sees requests spread, and an exhausted account avoided, without any real account.
 
-use std::net::SocketAddr;
-
 use codex_pooler_core::model::DEFAULT_CODEX_MODELS;
 use codex_pooler_core::store::{NewAccount, PoolStore, SecretKind};
 use codex_pooler_tower::credentials::SecretSealer;
@@ -32,7 +30,7 @@ impl Demo {
     }
 
     /// Prints how to try the demo.
-    pub(crate) fn print_welcome(&self, addr: SocketAddr) {
+    pub(crate) fn print_welcome(&self, origin: &str) {
         let key = &self.key;
         println!(
             "\n\
@@ -43,7 +41,7 @@ demo mode: a simulated Codex backend with 3 accounts serves pool `{DEMO_POOL}`\n
 Pool API key for this run:\n  {key}\n\
 \n\
 Try it:\n  \
-curl -sN http://{addr}/backend-api/codex/responses \\\n    \
+curl -sN {origin}/backend-api/codex/responses \\\n    \
 -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n    \
 -d '{{\"model\":\"gpt-5.1-codex\",\"stream\":true,\"input\":[{{\"role\":\"user\",\"content\":[{{\"type\":\"input_text\",\"text\":\"Say hi\"}}]}}]}}'\n\
 \n\
@@ -52,7 +50,7 @@ model = \"gpt-5.1-codex\"\n  \
 model_provider = \"pooler\"\n  \
 [model_providers.pooler]\n  \
 name = \"codex-pooler\"\n  \
-base_url = \"http://{addr}/backend-api/codex\"\n  \
+base_url = \"{origin}/backend-api/codex\"\n  \
 wire_api = \"responses\"\n  \
 env_key = \"CODEX_POOLER_KEY\"\n\
 then: CODEX_POOLER_KEY={key} codex exec 'Say hi'\n",

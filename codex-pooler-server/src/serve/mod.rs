@@ -3,6 +3,7 @@
 mod app;
 mod demo;
 mod refresh;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use codex_pooler_tower::{ConfigSync, Pooler};
 use tokio::net::TcpListener;
 
 pub use app::router;
+pub use tls::{TlsConfig, TlsError};
 
 use crate::cli::ServeArgs;
 use crate::error::ServerError;
@@ -25,6 +27,8 @@ use crate::settings::Settings;
 
 /// Runs the gateway until SIGINT or SIGTERM, then drains and flushes request records.
 pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError> {
+    // A bad certificate stops the server before anything else starts.
+    let tls = tls_config(&args)?;
     let store = settings.open_store().await?;
     let (sealer, hasher) = settings.crypto()?;
     let dyn_store: Arc<dyn PoolStore> = store.clone();
@@ -89,23 +93,35 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     let addr = listener
         .local_addr()
         .map_err(|e| ServerError::io("reading the bound address", e))?;
-    tracing::info!(%addr, "codex-pooler listening");
-    println!("codex-pooler listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "codex-pooler listening");
+    println!("codex-pooler listening on {scheme}://{addr}");
     if let Some(demo) = &demo {
-        demo.print_welcome(addr);
+        demo.print_welcome(&format!("{scheme}://{addr}"));
     }
 
-    // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the client's
-    // delayed ACK hold each SSE event back by tens of milliseconds.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+    let served = match tls {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, &config)
+                .map_err(|e| ServerError::io("starting the TLS listener", e))?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
         }
-    });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| ServerError::io("serving", e));
+        None => {
+            // Streams are many small writes: without TCP_NODELAY, Nagle's algorithm and the
+            // client's delayed ACK hold each SSE event back by tens of milliseconds.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(err) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %err, "could not set TCP_NODELAY");
+                }
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+    }
+    .map_err(|e| ServerError::io("serving", e));
     reload.abort();
     refresher.abort();
     credentials.settle(Duration::from_secs(10)).await;
@@ -119,6 +135,17 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     }
     tracing::info!("codex-pooler stopped");
     served
+}
+
+/// The TLS configuration of `--tls-cert` and `--tls-key`: both (HTTPS) or neither (HTTP).
+fn tls_config(args: &ServeArgs) -> Result<Option<TlsConfig>, ServerError> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsConfig::load(cert, key)?)),
+        (None, None) => Ok(None),
+        _ => Err(ServerError::Usage(
+            "--tls-cert and --tls-key go together: give both or neither".to_owned(),
+        )),
+    }
 }
 
 async fn shutdown_signal() {
