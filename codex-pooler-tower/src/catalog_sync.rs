@@ -3,7 +3,12 @@
 //! Every interval (and once at start) each routable account's
 //! `GET {base}/backend-api/codex/models?client_version=..` is read into the live
 //! [`CatalogBook`](codex_pooler_core::catalog::CatalogBook), which then decides which models the
-//! account serves and what the pool's `/models` answer lists.
+//! account serves and what the pool's `/models` answer lists. A 401 refreshes the account's
+//! token once and retries once, like model traffic.
+//!
+//! The catalog is read at the account's configured base URL, not at a discovered workspace
+//! origin: the Codex CLI reads it before workspace discovery, and only responses, compaction and
+//! the websocket are model-serving traffic that discovery moves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +24,16 @@ use http::Uri;
 
 use crate::upstream::CredentialSource;
 use crate::usage_probe::call;
+use crate::workspace::WorkspaceRoutes;
 
 /// The client version sent with catalog reads (the catalog is versioned by client).
 pub const CATALOG_CLIENT_VERSION: &str = "0.169.0";
 
 /// The catalog path under an account's base URL.
 pub const MODELS_PATH: &str = "/backend-api/codex/models";
+
+/// How long one catalog read may take.
+const CATALOG_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads model catalogs per account.
 #[derive(Debug)]
@@ -36,6 +45,7 @@ pub struct CatalogSync {
     clock: Arc<dyn Clock>,
     client: call::ProbeClient,
     interval: Duration,
+    routes: Option<WorkspaceRoutes>,
 }
 
 impl CatalogSync {
@@ -55,6 +65,7 @@ impl CatalogSync {
             clock,
             client: call::default_client(),
             interval: Duration::from_secs(900),
+            routes: None,
         }
     }
 
@@ -62,6 +73,14 @@ impl CatalogSync {
     #[must_use]
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Asks `routes`' discovery job to check an account again after its token was refreshed
+    /// following a 401 here. The catalog itself is always read at the configured base URL.
+    #[must_use]
+    pub fn workspace_routes(mut self, routes: WorkspaceRoutes) -> Self {
+        self.routes = Some(routes);
         self
     }
 
@@ -105,9 +124,6 @@ impl CatalogSync {
     }
 
     async fn sync_account(&self, account: &UpstreamAccount) -> bool {
-        let Ok(token) = self.credentials.access_token(account).await else {
-            return false;
-        };
         let base = account
             .base_url
             .as_deref()
@@ -118,12 +134,16 @@ impl CatalogSync {
         else {
             return false;
         };
-        let Some(request) = call::usage_request(uri, account, &token) else {
-            return false;
-        };
-        let answer =
-            tokio::time::timeout(Duration::from_secs(10), call::send(&self.client, request));
-        match answer.await {
+        let recovered = call::get(
+            &self.client,
+            &*self.credentials,
+            account,
+            &uri,
+            CATALOG_TIMEOUT,
+            self.routes.as_ref(),
+        )
+        .await;
+        match recovered.answer {
             Ok(Ok((status, body))) if status.is_success() => match parse_catalog(&body) {
                 Ok(models) => {
                     self.live

@@ -18,6 +18,7 @@ pub mod sync;
 pub mod upstream;
 pub mod usage_probe;
 pub mod websocket;
+pub mod workspace;
 
 pub use pooler::{Pooler, PoolerBuilder, PoolerLayer, PoolerService};
 pub use sync::ConfigSync;

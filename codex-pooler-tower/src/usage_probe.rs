@@ -11,7 +11,10 @@
 //! 2. spreads the calls evenly over the interval, with jitter, at most 4 at a time;
 //! 3. sends each account's bearer token and `chatgpt-account-id` to
 //!    `{account base url or default}/backend-api/wham/usage`, with a 10-second timeout;
-//! 4. records a successful payload as [`EvidenceSource::UsageApi`] evidence. A 429 or any failure
+//! 4. after a 401, refreshes the token once and retries once (the same
+//!    [unauthorized recovery](crate::upstream::CredentialSource::refresh_after_unauthorized) as
+//!    model traffic; a failed refresh is not retried in a loop);
+//! 5. records a successful payload as [`EvidenceSource::UsageApi`] evidence. A 429 or any failure
 //!    leaves the existing evidence alone.
 //!
 //! Tokens and bodies are never logged; only the account id and a low-cardinality outcome.
@@ -58,6 +61,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::upstream::CredentialSource;
+use crate::workspace::WorkspaceRoutes;
 
 pub use call::USAGE_PATH;
 pub use report::{ProbeOutcome, ProbeReport};
@@ -84,6 +88,7 @@ pub struct UsageProbe {
     interval: Duration,
     concurrency: usize,
     timeout: Duration,
+    routes: Option<WorkspaceRoutes>,
 }
 
 impl UsageProbe {
@@ -106,6 +111,7 @@ impl UsageProbe {
             interval: DEFAULT_PROBE_INTERVAL,
             concurrency: DEFAULT_PROBE_CONCURRENCY,
             timeout: DEFAULT_PROBE_TIMEOUT,
+            routes: None,
         }
     }
 
@@ -127,6 +133,14 @@ impl UsageProbe {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Asks `routes`' discovery job to check an account again after its token was refreshed
+    /// following a 401 here. The usage endpoint itself always uses the configured base URL.
+    #[must_use]
+    pub fn workspace_routes(mut self, routes: WorkspaceRoutes) -> Self {
+        self.routes = Some(routes);
         self
     }
 
@@ -243,20 +257,29 @@ impl UsageProbe {
     }
 
     async fn fetch_and_record(&self, account: &UpstreamAccount) -> ProbeOutcome {
-        let Ok(token) = self.credentials.access_token(account).await else {
-            return ProbeOutcome::NoCredentials;
-        };
         let Some(uri) = call::usage_uri(account, &self.default_base_url) else {
             return ProbeOutcome::InvalidUrl;
         };
-        let Some(request) = call::usage_request(uri, account, &token) else {
-            return ProbeOutcome::InvalidHeader;
+        let recovered = call::get(
+            &self.client,
+            &*self.credentials,
+            account,
+            &uri,
+            self.timeout,
+            self.routes.as_ref(),
+        )
+        .await;
+        let answer = match recovered.answer {
+            Ok(answer) => answer,
+            // Upstream refused the token and refreshing it failed.
+            Err(_) if recovered.refused.is_some() => return ProbeOutcome::Unauthorized,
+            Err(_) => return ProbeOutcome::NoCredentials,
         };
-        let answer = tokio::time::timeout(self.timeout, call::send(&self.client, request)).await;
         let (status, body) = match answer {
-            Err(_) => return ProbeOutcome::Timeout,
-            Ok(Err(call::CallError::Transport)) => return ProbeOutcome::Transport,
-            Ok(Ok(answer)) => answer,
+            Ok(answer) => answer,
+            Err(call::CallError::Timeout) => return ProbeOutcome::Timeout,
+            Err(call::CallError::Transport) => return ProbeOutcome::Transport,
+            Err(call::CallError::InvalidHeader) => return ProbeOutcome::InvalidHeader,
         };
         match status {
             s if s.is_success() => match parse_usage_payload(&body, self.clock.now()) {

@@ -36,6 +36,12 @@ pub struct FakeAccount {
     /// Accept websocket upgrades on `GET /backend-api/codex/responses` (default `true`);
     /// `false` answers them `426`, as a backend without the websocket transport does.
     pub websocket: bool,
+    /// The `workspace_backend_origin` `/wham/accounts/check` reports for this account, e.g. the
+    /// base URL of another fake; `None` reports `"NO_CONSTRAINT"` (stay on the configured base).
+    pub workspace_backend_origin: Option<String>,
+    /// The `account_routing_override` `/wham/accounts/check` reports (`"us"`, `"us_cr"`); `None`
+    /// reports `"NO_CONSTRAINT"` (no `x-openai-account-routing-override` header expected).
+    pub account_routing_override: Option<String>,
 }
 
 impl FakeAccount {
@@ -59,6 +65,8 @@ impl FakeAccount {
             stall_after_events: None,
             break_after_events: None,
             websocket: true,
+            workspace_backend_origin: None,
+            account_routing_override: None,
         }
     }
 }

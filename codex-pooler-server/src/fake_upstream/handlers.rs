@@ -183,16 +183,24 @@ pub(crate) async fn usage(State(state): State<FakeState>, headers: HeaderMap) ->
     }
 }
 
-/// `GET /backend-api/wham/accounts/check`: workspace routing discovery, without constraints.
+/// `GET /backend-api/wham/accounts/check`: workspace routing discovery in the list form, with
+/// the account's configured origin and routing override (`"NO_CONSTRAINT"` when unset).
 pub(crate) async fn accounts_check(State(state): State<FakeState>, headers: HeaderMap) -> Response {
+    const NO_CONSTRAINT: &str = "NO_CONSTRAINT";
     match auth::authorize(&state, &headers) {
         Ok(account) => Json(json!({
             "accounts": [{
                 "id": account.chatgpt_account_id,
                 "name": account.label,
                 "structure": "personal",
-                "workspace_backend_origin": "NO_CONSTRAINT",
-                "account_routing_override": "NO_CONSTRAINT",
+                "workspace_backend_origin": account
+                    .workspace_backend_origin
+                    .as_deref()
+                    .unwrap_or(NO_CONSTRAINT),
+                "account_routing_override": account
+                    .account_routing_override
+                    .as_deref()
+                    .unwrap_or(NO_CONSTRAINT),
             }],
             "account_ordering": [account.chatgpt_account_id],
             "default_account_id": account.chatgpt_account_id,

@@ -9,10 +9,13 @@
 //! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | the Responses websocket: one JSON text frame per event, a `codex.rate_limits` frame per turn, `error` frames; 426 for accounts with `websocket: false` (the CLI then falls back to HTTP) |
 //! | `GET /backend-api/codex/models` | a small model catalog |
 //! | `GET /backend-api/wham/usage` | the account's quota snapshot |
-//! | `GET /backend-api/wham/accounts/check` | workspace routing discovery without constraints |
+//! | `GET /backend-api/wham/accounts/check` | workspace routing discovery: the account's [`FakeAccount::workspace_backend_origin`] and [`FakeAccount::account_routing_override`], `NO_CONSTRAINT` by default |
 //! | `POST /oauth/token` | OAuth: rotating `refresh_token` grants (each refresh token works once; reuse is `401 refresh_token_reused`; injectable failures) and the device login's `authorization_code` exchange; see [`FakeOAuth`] |
 //! | `POST /api/accounts/deviceauth/usercode`, `.../deviceauth/token` | the device-code login (404 unless [`FakeOAuth::device_account`] is set) |
 //! | anything else | 404 JSON |
+//!
+//! Every request is logged ([`FakeUpstreamHandle::seen`]) with its headers, among them the
+//! `x-openai-account-routing-override` it carried ([`SeenRequest::routing_override`]).
 //!
 //! Every `/responses` answer for a known account carries the `x-codex-*` quota headers,
 //! `openai-model`, `x-codex-turn-state` (echoed if the request sent one) and `x-request-id`.
@@ -63,7 +66,7 @@ use tokio::net::TcpListener;
 pub use config::{FakeAccount, FakeConfig};
 pub use handle::FakeUpstreamHandle;
 pub use oauth::{FAKE_CLIENT_ID, FakeOAuth, FakeRefreshFailure};
-pub use seen::SeenRequest;
+pub use seen::{ROUTING_OVERRIDE_HEADER, SeenRequest};
 pub use state::FakeState;
 
 /// The path of the model-turn endpoint.

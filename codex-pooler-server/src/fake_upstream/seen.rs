@@ -9,6 +9,9 @@ use super::auth;
 use super::rejection::Rejection;
 use super::state::FakeState;
 
+/// The header a client sends when workspace routing discovery named a routing override.
+pub const ROUTING_OVERRIDE_HEADER: &str = "x-openai-account-routing-override";
+
 /// The largest request body the fake accepts (Codex prompts are tens of KB; this is generous).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -25,6 +28,8 @@ pub struct SeenRequest {
     pub chatgpt_account_id: Option<String>,
     /// Whether `Authorization: Bearer <token>` matched the access token of the named account.
     pub authorized: bool,
+    /// The `x-openai-account-routing-override` header (workspace routing), if sent.
+    pub routing_override: Option<String>,
     /// Every request header in arrival order, names lowercase (values decoded lossily as UTF-8).
     pub headers: Vec<(String, String)>,
     /// The body parsed as JSON, if it was JSON.
@@ -59,6 +64,10 @@ pub(crate) async fn record(
         .headers
         .get(auth::ACCOUNT_ID_HEADER)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let routing_override = parts
+        .headers
+        .get(ROUTING_OVERRIDE_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let headers = parts
         .headers
         .iter()
@@ -75,6 +84,7 @@ pub(crate) async fn record(
         query: parts.uri.query().map(str::to_owned),
         chatgpt_account_id,
         authorized: auth::authorize(&state, &parts.headers).is_ok(),
+        routing_override,
         headers,
         body: serde_json::from_slice(&raw_body).ok(),
         raw_body: raw_body.clone(),

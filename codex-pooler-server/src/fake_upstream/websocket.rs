@@ -218,6 +218,10 @@ impl Session {
                 .get(ACCOUNT_ID_HEADER)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
             authorized,
+            routing_override: self
+                .headers
+                .get(super::seen::ROUTING_OVERRIDE_HEADER)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
             headers: self
                 .headers
                 .iter()

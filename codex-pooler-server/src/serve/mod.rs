@@ -15,6 +15,7 @@ use codex_pooler_tower::catalog_sync::CatalogSync;
 use codex_pooler_tower::records::{RecordWriter, RecordWriterConfig};
 use codex_pooler_tower::usage_probe::UsageProbe;
 use codex_pooler_tower::websocket::WebsocketSettings;
+use codex_pooler_tower::workspace::{WorkspaceDiscovery, WorkspaceRoutes};
 use codex_pooler_tower::{ConfigSync, Pooler};
 use tokio::net::TcpListener;
 
@@ -60,8 +61,18 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     ));
     let mut websocket = WebsocketSettings::default();
     websocket.idle_timeout = Duration::from_secs(args.websocket_idle_secs.max(1));
+    // Workspace routing: discovered per account in the background, followed by model traffic.
+    let routes = WorkspaceRoutes::new();
+    let discovery = WorkspaceDiscovery::new(
+        sync.snapshot(),
+        credentials.clone(),
+        routes.clone(),
+        &upstream_base_url,
+    )
+    .spawn();
     let pooler = Pooler::builder(sync.snapshot(), hasher)
         .credentials(credentials.clone())
+        .workspace_routes(routes.clone())
         .records(writer.clone())
         .upstream_base_url(upstream_base_url.clone())
         .websocket(websocket)
@@ -73,6 +84,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         &upstream_base_url,
         Arc::new(SystemClock),
     )
+    .workspace_routes(routes.clone())
     .spawn();
     let probe = (args.usage_probe_interval_secs > 0).then(|| {
         UsageProbe::new(
@@ -83,6 +95,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
             Arc::new(SystemClock),
         )
         .interval(Duration::from_secs(args.usage_probe_interval_secs))
+        .workspace_routes(routes.clone())
         .spawn()
     });
     let app = router(store, pooler);
@@ -126,6 +139,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     refresher.abort();
     credentials.settle(Duration::from_secs(10)).await;
     catalog.abort();
+    discovery.abort();
     if let Some(probe) = probe {
         probe.abort();
     }

@@ -19,6 +19,7 @@ use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
 use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings};
+use crate::workspace::WorkspaceRoutes;
 
 /// Configures a [`Pooler`]. Every setting has a serviceable default.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ pub struct PoolerBuilder {
     limits: BodyLimits,
     tls: Option<rustls::ClientConfig>,
     websocket: WebsocketSettings,
+    routes: WorkspaceRoutes,
 }
 
 impl PoolerBuilder {
@@ -54,6 +56,7 @@ impl PoolerBuilder {
             limits: BodyLimits::default(),
             tls: None,
             websocket: WebsocketSettings::default(),
+            routes: WorkspaceRoutes::default(),
         }
     }
 
@@ -135,6 +138,15 @@ impl PoolerBuilder {
         self
     }
 
+    /// The discovered workspace routes model traffic follows (default: an empty cache, every
+    /// account on its configured base URL). Share it with a
+    /// [`WorkspaceDiscovery`](crate::workspace::WorkspaceDiscovery) that fills it.
+    #[must_use]
+    pub fn workspace_routes(mut self, routes: WorkspaceRoutes) -> Self {
+        self.routes = routes;
+        self
+    }
+
     /// Builds the pooler.
     pub fn build(self) -> Pooler {
         let connector = UpstreamConnector::new(
@@ -142,13 +154,15 @@ impl PoolerBuilder {
             &self.upstream_base_url,
             self.tls.clone(),
             self.websocket,
+            self.routes.clone(),
         );
         let upstream = match self.tls {
             Some(tls) => {
                 UpstreamClient::with_tls_config(self.credentials, &self.upstream_base_url, tls)
             }
             None => UpstreamClient::new(self.credentials, &self.upstream_base_url),
-        };
+        }
+        .with_workspace_routes(self.routes);
         let planner = self
             .named
             .into_iter()

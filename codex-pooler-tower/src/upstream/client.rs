@@ -18,7 +18,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use tower_service::Service;
 
 use super::connector::https_client;
+use super::recovery::{TokenAnswer, with_recovery};
 use super::{AccessToken, CredentialError, CredentialSource, forward_request_headers};
+use crate::workspace::{ROUTING_OVERRIDE_HEADER, WorkspaceRoutes};
 
 /// The origin of the ChatGPT Codex backend.
 pub const DEFAULT_UPSTREAM_BASE_URL: &str = "https://chatgpt.com";
@@ -49,11 +51,16 @@ pub enum UpstreamError {
 /// For each [`UpstreamCall`] it sends `POST {base}/backend-api/codex/responses` with the
 /// account's `Authorization: Bearer` token and `chatgpt-account-id`, the allowed client headers
 /// and the request body unchanged, and returns the response head with its body still streaming.
+/// `{base}` is the account's discovered workspace origin for model traffic (with
+/// `x-openai-account-routing-override` when discovery named one, see
+/// [`workspace`](crate::workspace)), else its configured base URL. A 401 refreshes the token
+/// once and retries once on the same account.
 #[derive(Clone, Debug)]
 pub struct UpstreamClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     credentials: Arc<dyn CredentialSource>,
     default_base_url: Arc<str>,
+    routes: WorkspaceRoutes,
 }
 
 impl UpstreamClient {
@@ -82,43 +89,54 @@ impl UpstreamClient {
             client: https_client(tls, 256),
             credentials,
             default_base_url: default_base_url.trim_end_matches('/').into(),
+            routes: WorkspaceRoutes::default(),
         }
+    }
+
+    /// Sends each account's model traffic (responses, compaction) where `routes` says, with its
+    /// routing override (default: an empty cache, every account on its configured base).
+    #[must_use]
+    pub fn with_workspace_routes(mut self, routes: WorkspaceRoutes) -> Self {
+        self.routes = routes;
+        self
     }
 
     async fn send(self, call: UpstreamCall) -> Result<http::Response<PoolBody>, UpstreamError> {
-        let account = &call.account;
-        let token = self.credentials.access_token(account).await?;
-        let response = self.attempt(&call, &token).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
-            return Ok(response.map(boxed));
-        }
-        // Upstream refused the token: one refresh and one retry on the same account, before the
-        // dispatcher moves on (an error here makes it fail over).
-        match self
-            .credentials
-            .refresh_after_unauthorized(account, &token)
-            .await?
-        {
-            Some(fresh) => {
-                drop(response);
-                Ok(self.attempt(&call, &fresh).await?.map(boxed))
-            }
-            None => Ok(response.map(boxed)),
-        }
+        // Upstream refusing the token: one refresh and one retry on the same account, before
+        // the dispatcher moves on (an error here makes it fail over).
+        let recovered = with_recovery(
+            &*self.credentials,
+            &call.account,
+            Some(&self.routes),
+            |token| {
+                let call = &call;
+                let this = &self;
+                async move { this.attempt(call, &token).await }
+            },
+        )
+        .await;
+        Ok(recovered.answer??.map(boxed))
     }
 
     /// Sends `call` once, with `token`.
-    async fn attempt(
-        &self,
-        call: &UpstreamCall,
-        token: &AccessToken,
-    ) -> Result<http::Response<hyper::body::Incoming>, UpstreamError> {
+    async fn attempt(&self, call: &UpstreamCall, token: &AccessToken) -> Attempted {
         let account = &call.account;
-        let base = account
+        let configured = account
             .base_url
             .as_deref()
             .unwrap_or(&self.default_base_url)
             .trim_end_matches('/');
+        // Model traffic follows the account's discovered workspace route; the other routes
+        // (files, images, transcription) stay on the configured base, as the Codex CLI's do.
+        let route = call
+            .request
+            .route
+            .class
+            .is_model_turn()
+            .then(|| self.routes.get(account.id))
+            .flatten()
+            .unwrap_or_default();
+        let base = route.base(configured);
         let path = call.request.upstream_path();
         let uri: Uri = format!("{base}{path}")
             .parse()
@@ -126,8 +144,11 @@ impl UpstreamClient {
                 account: account.id.0,
             })?;
 
-        let mut headers = HeaderMap::with_capacity(call.request.headers.len() + 3);
+        let mut headers = HeaderMap::with_capacity(call.request.headers.len() + 4);
         forward_request_headers(&call.request.headers, &mut headers);
+        if let Some(routing) = route.routing_override {
+            headers.insert(ROUTING_OVERRIDE_HEADER, routing.header_value());
+        }
         let bearer = HeaderValue::try_from(format!("Bearer {}", token.expose()))
             .map_err(|_| UpstreamError::InvalidHeader)?;
         headers.insert(AUTHORIZATION, bearer);
@@ -154,6 +175,20 @@ impl UpstreamClient {
             .await
             .map_err(UpstreamError::Transport)
     }
+}
+
+/// One attempt's answer: the response head with its body still streaming.
+type Attempted = Result<http::Response<hyper::body::Incoming>, UpstreamError>;
+
+impl TokenAnswer for Attempted {
+    type Evidence = ();
+
+    fn is_unauthorized(&self) -> bool {
+        matches!(self, Ok(response) if response.status() == StatusCode::UNAUTHORIZED)
+    }
+
+    /// The refused response is dropped before the retry, freeing its connection.
+    fn into_evidence(self) {}
 }
 
 impl Service<UpstreamCall> for UpstreamClient {

@@ -1,9 +1,11 @@
-//! The upstream side: the HTTP client that sends one attempt to one Codex account.
+//! The upstream side: the HTTP client that sends one attempt to one Codex account, and the
+//! unauthorized recovery every call with an account's token goes through.
 
 mod client;
 pub(crate) mod connector;
 mod credential_source;
 mod headers;
+pub(crate) mod recovery;
 
 pub use client::{DEFAULT_UPSTREAM_BASE_URL, UpstreamClient, UpstreamError};
 pub use credential_source::{AccessToken, CredentialError, CredentialSource, StaticCredentials};

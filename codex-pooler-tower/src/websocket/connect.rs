@@ -13,7 +13,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, tungstenite};
 
 use super::WebsocketSettings;
-use crate::upstream::{CredentialError, CredentialSource, forward_request_headers};
+use crate::upstream::recovery::{TokenAnswer, with_recovery};
+use crate::upstream::{AccessToken, CredentialError, CredentialSource, forward_request_headers};
+use crate::workspace::{ROUTING_OVERRIDE_HEADER, WorkspaceRoutes};
 
 /// An open upstream websocket.
 pub(crate) type UpstreamSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -66,16 +68,19 @@ pub(crate) struct UpstreamConnector {
     default_base_url: Arc<str>,
     tls: Arc<rustls::ClientConfig>,
     settings: WebsocketSettings,
+    routes: WorkspaceRoutes,
 }
 
 impl UpstreamConnector {
-    /// A connector using `credentials`, sending accounts without their own base URL to
-    /// `default_base_url`, verifying TLS with `tls` (default: the webpki roots).
+    /// A connector using `credentials`, sending accounts to their workspace route in `routes`,
+    /// else their own base URL, else `default_base_url`, verifying TLS with `tls` (default: the
+    /// webpki roots).
     pub(crate) fn new(
         credentials: Arc<dyn CredentialSource>,
         default_base_url: &str,
         tls: Option<rustls::ClientConfig>,
         settings: WebsocketSettings,
+        routes: WorkspaceRoutes,
     ) -> Self {
         let mut tls = tls.unwrap_or_else(default_tls);
         // A websocket upgrade is an HTTP/1.1 exchange: never let ALPN pick h2.
@@ -85,6 +90,7 @@ impl UpstreamConnector {
             default_base_url: default_base_url.trim_end_matches('/').into(),
             tls: Arc::new(tls),
             settings,
+            routes,
         }
     }
 
@@ -97,24 +103,45 @@ impl UpstreamConnector {
     }
 
     /// Opens the account's websocket with the allowed client headers, its bearer token and
-    /// `chatgpt-account-id`; returns the socket and the headers of upstream's `101`.
+    /// `chatgpt-account-id`, at its discovered workspace origin with its routing override (else
+    /// its configured base URL). A `401` refusal refreshes the token once and reconnects once.
     pub(crate) async fn connect(
         &self,
         account: &UpstreamAccount,
         client_headers: &HeaderMap,
-    ) -> Result<(UpstreamSocket, HeaderMap), ConnectError> {
-        let token = self.credentials.access_token(account).await?;
-        let base = account
+    ) -> Connection {
+        let recovered = with_recovery(&*self.credentials, account, Some(&self.routes), |token| {
+            self.attempt(account, client_headers, token)
+        })
+        .await;
+        Connection {
+            result: recovered.answer.unwrap_or_else(|err| Err(err.into())),
+            recovered: recovered.refused.flatten(),
+        }
+    }
+
+    /// One upgrade with `token`.
+    async fn attempt(
+        &self,
+        account: &UpstreamAccount,
+        client_headers: &HeaderMap,
+        token: AccessToken,
+    ) -> Opened {
+        let configured = account
             .base_url
             .as_deref()
             .unwrap_or(&self.default_base_url);
+        let route = self.routes.get(account.id).unwrap_or_default();
         let invalid_url = || ConnectError::InvalidUrl {
             account: account.id.0,
         };
-        let url = websocket_url(base).ok_or_else(invalid_url)?;
+        let url = websocket_url(route.base(configured)).ok_or_else(invalid_url)?;
         let mut request = url.into_client_request().map_err(|_| invalid_url())?;
         let headers = request.headers_mut();
         forward_request_headers(client_headers, headers);
+        if let Some(routing) = route.routing_override {
+            headers.insert(ROUTING_OVERRIDE_HEADER, routing.header_value());
+        }
         let bearer = HeaderValue::try_from(format!("Bearer {}", token.expose()))
             .map_err(|_| ConnectError::InvalidHeader)?;
         headers.insert(AUTHORIZATION, bearer);
@@ -146,6 +173,34 @@ impl UpstreamConnector {
             Ok(Err(err)) => Err(ConnectError::Transport(Box::new(err))),
         }
     }
+}
+
+/// One upgrade attempt: the socket and upstream's `101` headers, or why not.
+pub(crate) type Opened = Result<(UpstreamSocket, HeaderMap), ConnectError>;
+
+impl TokenAnswer for Opened {
+    type Evidence = Option<Box<Refusal>>;
+
+    fn is_unauthorized(&self) -> bool {
+        matches!(self, Err(ConnectError::Refused { refusal }) if refusal.status == StatusCode::UNAUTHORIZED)
+    }
+
+    fn into_evidence(self) -> Self::Evidence {
+        match self {
+            Err(ConnectError::Refused { refusal }) => Some(refusal),
+            _ => None,
+        }
+    }
+}
+
+/// What opening an account's websocket came to.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    /// The open socket and upstream's `101` headers, or why there is none.
+    pub(crate) result: Opened,
+    /// A `401` refusal that led to a refresh (and a reconnect, unless the refresh failed): its
+    /// headers and body are still quota evidence.
+    pub(crate) recovered: Option<Box<Refusal>>,
 }
 
 /// `{base}/backend-api/codex/responses` with the scheme turned into `ws` / `wss`.
@@ -197,6 +252,7 @@ mod tests {
             "https://chatgpt.com",
             None,
             WebsocketSettings::default(),
+            WorkspaceRoutes::default(),
         );
         assert_eq!(connector.tls.alpn_protocols, vec![b"http/1.1".to_vec()]);
     }

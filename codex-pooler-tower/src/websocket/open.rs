@@ -172,14 +172,19 @@ async fn open_upstream(
             }
             Err(_) => continue,
         };
-        let result = shared
+        let connection = shared
             .websocket
             .connector
             .connect(account, &request.headers)
             .await;
         let now = clock.now();
         let latency = now.duration_since(started).unwrap_or_default();
-        match result {
+        if let Some(refusal) = &connection.recovered {
+            // The 401 that led to a refresh: its quota headers are evidence all the same.
+            live.quota
+                .observe_headers(account.id, &refusal.headers, now);
+        }
+        match connection.result {
             Ok((socket, headers)) => {
                 attempts.push(Attempt {
                     account: account.id,
