@@ -229,6 +229,10 @@ pub enum KeysCommand {
         /// Expire the key after this many days.
         #[arg(long)]
         expires_in_days: Option<u64>,
+        /// Also write a Codex CLI `auth.json` carrying the key to this new file, for clients
+        /// in the ChatGPT-auth shape (`chatgpt_base_url` on an HTTPS gateway).
+        #[arg(long, value_name = "PATH")]
+        auth_json: Option<PathBuf>,
     },
     /// List keys (prefixes only; keys are never shown again).
     List,

@@ -176,9 +176,18 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                     pool,
                     name,
                     expires_in_days,
+                    auth_json,
                 } => {
                     let (_, hasher) = settings.crypto()?;
-                    keys::create(&*store, &hasher, &pool, &name, expires_in_days).await
+                    keys::create(
+                        &*store,
+                        &hasher,
+                        &pool,
+                        &name,
+                        expires_in_days,
+                        auth_json.as_deref(),
+                    )
+                    .await
                 }
                 KeysCommand::List => keys::list(&*store).await,
                 KeysCommand::Pause { key } => {

@@ -126,13 +126,27 @@ fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
 
 /// Writes a new file readable by its owner only; fails if it exists.
 fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), ServerError> {
+    let file = create_private_file(path)?;
+    write_and_sync(file, path, contents)
+}
+
+/// Creates a new, empty file readable by its owner only (mode 0600); fails if it exists.
+pub(crate) fn create_private_file(path: &Path) -> Result<std::fs::File, ServerError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
+    options
         .open(path)
-        .map_err(|e| ServerError::io(format!("creating {}", path.display()), e))?;
+        .map_err(|e| ServerError::io(format!("creating {}", path.display()), e))
+}
+
+/// Writes `contents` to `file` (at `path`, for the error) and flushes it to disk.
+pub(crate) fn write_and_sync(
+    mut file: std::fs::File,
+    path: &Path,
+    contents: &[u8],
+) -> Result<(), ServerError> {
     file.write_all(contents)
         .and_then(|()| file.sync_all())
         .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))

@@ -6,6 +6,7 @@
 mod support;
 
 mod codex;
+mod codex_chatgpt_auth;
 mod codex_cli;
 mod continuity;
 mod demo;

@@ -110,6 +110,8 @@ pub(crate) fn fake_credentials(account_id: &str, email: &str) -> FakeCredentials
 /// A running gateway process; killed on drop.
 pub(crate) struct Gateway {
     pub(crate) addr: SocketAddr,
+    /// `http`, or `https` when started with `--tls-cert`/`--tls-key`.
+    pub(crate) scheme: &'static str,
     stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     child: Child,
 }
@@ -143,19 +145,19 @@ impl Gateway {
         let collected = std::sync::Arc::clone(&lines);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("codex-pooler listening on http://") {
-                    let _ = tx.send(addr.trim().to_owned());
+                if let Some(url) = line.strip_prefix("codex-pooler listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
                 }
                 collected.lock().unwrap().push(line);
             }
         });
-        let addr = rx
+        let url = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("gateway did not report its address")
-            .parse()
-            .expect("socket address");
+            .expect("gateway did not report its address");
+        let (scheme, addr) = url.split_once("://").expect("a listening URL");
         Self {
-            addr,
+            addr: addr.parse().expect("socket address"),
+            scheme: if scheme == "https" { "https" } else { "http" },
             stdout: lines,
             child,
         }
@@ -166,9 +168,9 @@ impl Gateway {
         self.stdout.lock().unwrap().clone()
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR` (or `https://ADDR`).
     pub(crate) fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops the process with SIGTERM (graceful: records are flushed) and waits for it.

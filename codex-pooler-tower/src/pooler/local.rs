@@ -20,6 +20,7 @@ pub(super) fn answer(
     class: RouteClass,
     headers: &HeaderMap,
 ) -> Response<PoolBody> {
+    tracing::debug!(route = class.as_str(), "answered by the gateway");
     match class {
         RouteClass::Models => models(shared, ctx, headers),
         RouteClass::Usage => json_response(StatusCode::OK, &usage(shared, ctx)),

@@ -1,13 +1,19 @@
 //! `codex-pooler keys ...`.
 
+mod client_auth;
+
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use codex_pooler_core::model::{KeyStatus, PoolApiKey};
 use codex_pooler_core::store::{NewKey, PoolStore};
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
 
+pub use client_auth::{NEVER_STALE, REFRESH_PLACEHOLDER, client_auth_json};
+
 use super::pool_named;
 use crate::error::ServerError;
+use crate::settings::{create_private_file, write_and_sync};
 
 /// A freshly created key: its record and the plaintext, shown once.
 #[derive(Debug)]
@@ -42,15 +48,45 @@ pub async fn create_key(
     Ok(CreatedKey { key, plaintext })
 }
 
-/// Creates a key and prints it as the last line of stdout.
+/// Creates a key and prints it as the last line of stdout. With `auth_json`, also writes a
+/// Codex CLI `auth.json` carrying the key to that new file (mode 0600; an existing file is
+/// never overwritten), for clients in the ChatGPT-auth shape.
 pub async fn create(
     store: &dyn PoolStore,
     hasher: &KeyHasher,
     pool: &str,
     name: &str,
     expires_in_days: Option<u64>,
+    auth_json: Option<&Path>,
 ) -> Result<(), ServerError> {
-    let created = create_key(store, hasher, pool, name, expires_in_days).await?;
+    // Claim the file before the key exists, so a bad path creates no key.
+    let file = auth_json
+        .map(|path| create_private_file(path).map(|file| (path, file)))
+        .transpose()?;
+    let created = match create_key(store, hasher, pool, name, expires_in_days).await {
+        Ok(created) => created,
+        Err(err) => {
+            if let Some((path, file)) = file {
+                drop(file);
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(err);
+        }
+    };
+    if let Some((path, file)) = file {
+        let contents = client_auth_json(&created.plaintext, &created.key.prefix, pool);
+        write_and_sync(file, path, contents.to_string().as_bytes()).map_err(|err| {
+            ServerError::Usage(format!(
+                "key {} was created but its auth.json was not written ({err}); revoke it with \
+                 `codex-pooler keys revoke {}`",
+                created.key.prefix, created.key.prefix
+            ))
+        })?;
+        println!(
+            "wrote a Codex CLI auth.json for this key to {}",
+            path.display()
+        );
+    }
     println!(
         "created key {} (id {}) for pool {pool}; it is shown only once:",
         created.key.prefix, created.key.id
