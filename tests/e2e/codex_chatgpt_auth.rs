@@ -123,6 +123,8 @@ async fn the_tls_listener_speaks_h2_and_http1_by_alpn() {
     // It announced itself as `codex-pooler listening on https://ADDR`.
     assert_eq!(gateway.scheme, "https");
     let url = format!("https://localhost:{}/healthz", gateway.addr.port());
+    // A client that connects and never starts its handshake holds up nobody else.
+    let _silent = tokio::net::TcpStream::connect(gateway.addr).await.unwrap();
 
     let h2 = ca.client(true);
     assert_eq!(get_version(&h2, &url).await, (200, http::Version::HTTP_2));
