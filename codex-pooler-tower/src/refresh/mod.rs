@@ -10,8 +10,11 @@
 //!   (five minutes), or, for a token without `exp`, once it is eight days old (counted from this
 //!   process's last refresh of it, or from when the process first saw it: the store keeps no
 //!   `last_refresh`);
-//! - **after an upstream 401**: the upstream client asks for one refresh and retries the same
-//!   account once ([`CredentialSource::refresh_after_unauthorized`](crate::upstream::CredentialSource::refresh_after_unauthorized));
+//! - **after an upstream 401**, on every path that uses the token (model turns over HTTP, the
+//!   websocket upgrade, the usage probe, the catalog sync, workspace discovery): one refresh and
+//!   one retry of the same call
+//!   ([`CredentialSource::refresh_after_unauthorized`](crate::upstream::CredentialSource::refresh_after_unauthorized),
+//!   through one shared helper); a refresh rejected for good is not asked again;
 //! - **in the background** ([`RefreshingCredentials::spawn_maintenance`]), so idle accounts stay
 //!   fresh and failed ones are retried.
 //!
