@@ -158,3 +158,38 @@ async fn discovered_origin_and_override_apply_to_model_traffic() {
     assert!(traffic(&fake2, &b.account_id).is_empty());
     gateway.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_discovery_answer_keeps_the_configured_base() {
+    let pool = TestPool::new(&["acct-odd"], |_, account| {
+        // An origin with a path is not an origin: the answer is refused.
+        account.workspace_backend_origin = Some("https://elsewhere.example/backend-api".to_owned());
+        account.account_routing_override = Some("us".to_owned());
+    });
+    let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+    let log = pool.data.with_extension("server.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("workspace routing discovery failed")
+    {
+        assert!(Instant::now() < deadline, "no discovery failure logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("origin_has_path"), "{logged}");
+    assert!(
+        !logged.contains(&pool.creds[0].access_token),
+        "a token was logged"
+    );
+
+    // Still routable, on the configured base, without the override.
+    let body = responses_body("gpt-5.1-codex", "hi");
+    let reply = post_responses(&gateway.url(), TURNS, &pool.key, &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        traffic(&pool.fake, "acct-odd"),
+        [("POST".to_owned(), TURNS.to_owned(), None)]
+    );
+    gateway.stop();
+}
