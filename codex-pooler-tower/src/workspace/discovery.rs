@@ -234,10 +234,22 @@ impl WorkspaceDiscovery {
             }
             keep
         });
+        // A new login (or a refresh) shows up as a new token. Asked concurrently: a token due
+        // for a refresh may make its caller wait.
+        let owned: Vec<Arc<UpstreamAccount>> = routable.iter().map(|a| Arc::clone(a)).collect();
+        let tokens: HashMap<AccountId, Option<AccessToken>> = stream::iter(owned)
+            .map(|account| async move {
+                (
+                    account.id,
+                    self.credentials.access_token(&account).await.ok(),
+                )
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
         for account in routable {
             let identity = Identity::of(account);
-            // A new login (or a refresh) shows up as a new token in the reloaded snapshot.
-            let token = self.credentials.access_token(account).await.ok();
+            let token = tokens.get(&account.id).cloned().flatten();
             match schedule.get_mut(&account.id) {
                 Some(due) if due.identity != identity => {
                     // Another workspace or base: the old route says nothing about it.
