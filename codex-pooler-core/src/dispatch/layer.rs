@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::Dispatch;
+use super::{Dispatch, DispatchConfig};
 use crate::clock::Clock;
 use crate::live::LiveState;
 
@@ -13,12 +13,24 @@ use crate::live::LiveState;
 pub struct DispatchLayer {
     live: Arc<LiveState>,
     clock: Arc<dyn Clock>,
+    config: DispatchConfig,
 }
 
 impl DispatchLayer {
-    /// A layer recording evidence into `live`.
+    /// A layer recording evidence into `live`, with the default [`DispatchConfig`].
     pub fn new(live: Arc<LiveState>, clock: Arc<dyn Clock>) -> Self {
-        Self { live, clock }
+        Self {
+            live,
+            clock,
+            config: DispatchConfig::default(),
+        }
+    }
+
+    /// Uses `config` for busy accounts.
+    #[must_use]
+    pub fn with_config(mut self, config: DispatchConfig) -> Self {
+        self.config = config;
+        self
     }
 }
 
@@ -27,5 +39,6 @@ impl<S> Layer<S> for DispatchLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         Dispatch::new(inner, Arc::clone(&self.live), Arc::clone(&self.clock))
+            .with_config(self.config)
     }
 }

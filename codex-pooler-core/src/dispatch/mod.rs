@@ -5,12 +5,19 @@
 //! taken on the response head, before any byte of the body is handed on, so nothing has reached
 //! the client when it fails over. Every answer's quota headers, and the body of a
 //! `usage_limit_reached` 429, are recorded as quota evidence on the way.
+//!
+//! Busy accounts are waited for, briefly ([`DispatchConfig`]): when every candidate left is at
+//! its concurrency limit, or upstream refused it for concurrency while its other streams run,
+//! the request waits for one of them to free a slot instead of failing; a request following a
+//! soft pin first waits a little for its own account before it moves.
 
+mod config;
 mod layer;
 mod outcome;
 mod receipt;
 mod service;
 
+pub use config::DispatchConfig;
 pub use layer::DispatchLayer;
 pub use outcome::{Attempt, AttemptResult, Outcome};
 pub use receipt::{ROUTE_RECEIPT_HEADER, RouteReceipt, account_handle};
@@ -19,5 +26,7 @@ pub use service::Dispatch;
 /// The most of an error body read to learn from it (a `usage_limit_reached` 429 is tiny).
 pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
+#[cfg(test)]
+mod busy_tests;
 #[cfg(test)]
 mod tests;

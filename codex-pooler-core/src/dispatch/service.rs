@@ -8,36 +8,51 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::future::poll_fn;
+use futures_util::future::{Either, poll_fn, select};
 use http::StatusCode;
 use http_body_util::BodyExt;
 use tower_service::Service;
 
-use super::{Attempt, AttemptResult, ERROR_BODY_LIMIT, Outcome, RouteReceipt};
+use super::{Attempt, AttemptResult, DispatchConfig, ERROR_BODY_LIMIT, Outcome, RouteReceipt};
 use crate::BoxError;
 use crate::body::{PoolBody, full};
 use crate::clock::{Clock, unix_seconds};
 use crate::eligibility::Exclusion;
 use crate::error::PoolerError;
-use crate::health::{AttemptOutcome, HealthExclusion};
+use crate::health::{AttemptGuard, AttemptOutcome, HealthExclusion};
 use crate::live::LiveState;
-use crate::model::UpstreamAccount;
+use crate::model::{AccountId, UpstreamAccount};
 use crate::plan::RoutePlan;
 use crate::quota::parse_usage_limit;
 use crate::request::{PlannedRequest, UpstreamCall};
+use crate::route::RouteClass;
 
-/// Tries the planned candidates in order against the inner upstream service.
+/// Tries the planned candidates in order against the inner upstream service, waiting a bounded
+/// time for busy accounts (see [`DispatchConfig`]).
 #[derive(Debug, Clone)]
 pub struct Dispatch<S> {
     inner: S,
     live: Arc<LiveState>,
     clock: Arc<dyn Clock>,
+    config: DispatchConfig,
 }
 
 impl<S> Dispatch<S> {
-    /// Wraps the upstream service `inner`.
+    /// Wraps the upstream service `inner`, with the default [`DispatchConfig`].
     pub fn new(inner: S, live: Arc<LiveState>, clock: Arc<dyn Clock>) -> Self {
-        Self { inner, live, clock }
+        Self {
+            inner,
+            live,
+            clock,
+            config: DispatchConfig::default(),
+        }
+    }
+
+    /// Uses `config` for busy accounts.
+    #[must_use]
+    pub fn with_config(mut self, config: DispatchConfig) -> Self {
+        self.config = config;
+        self
     }
 
     /// The inner service.
@@ -75,162 +90,308 @@ where
         // A clone is not ready; the ready one stays here and the clone runs the attempts, each
         // of which polls readiness before calling.
         let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let live = Arc::clone(&self.live);
-        let clock = Arc::clone(&self.clock);
-        Box::pin(async move { Ok(run(inner, live, clock, planned).await) })
+        let run = Run {
+            inner: std::mem::replace(&mut self.inner, clone),
+            live: Arc::clone(&self.live),
+            clock: Arc::clone(&self.clock),
+            config: self.config,
+        };
+        Box::pin(async move { Ok(run.run(planned).await) })
     }
 }
 
-async fn run<S>(
-    mut inner: S,
+/// A candidate still worth trying, and how busy it must stop being first.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// Its position in the plan.
+    index: usize,
+    /// It is tried again only with fewer attempts in flight than this (`u32::MAX`: its limit
+    /// alone decides). Set after a code-less 429 to the attempts it still had in flight.
+    below: u32,
+}
+
+/// One request's dispatch: the services and settings it runs with.
+struct Run<S> {
+    inner: S,
     live: Arc<LiveState>,
     clock: Arc<dyn Clock>,
-    planned: PlannedRequest,
-) -> Outcome
+    config: DispatchConfig,
+}
+
+/// How a claim for an account's slot went.
+enum Claim {
+    /// The slot is ours.
+    Claimed(AttemptGuard),
+    /// The account is busy; it may be tried again later.
+    Busy,
+    /// The account cannot take the request (its circuit opened since the plan was made).
+    Refused,
+}
+
+impl<S> Run<S>
 where
     S: Service<UpstreamCall, Response = http::Response<PoolBody>>,
     S::Error: Into<BoxError>,
 {
-    let PlannedRequest { request, plan } = planned;
-    let request = Arc::new(request);
-    let total = plan.candidates.len();
-    let mut attempts = Vec::with_capacity(total);
-    let mut usage_limited = 0usize;
-    let mut last_failure: Option<http::Response<PoolBody>> = None;
+    /// Tries the candidates in rounds: each round tries every pending candidate once, in plan
+    /// order, passing over busy ones. A candidate that failed for good (usage limit, 5xx,
+    /// transport error, open circuit) leaves the pending list; a busy one stays. When a round
+    /// ends with only busy candidates left, the request waits for one of them to free a slot,
+    /// until [`DispatchConfig::busy_wait`] is spent; then one last round sends over the limit
+    /// if upstream has not been reached yet.
+    async fn run(mut self, planned: PlannedRequest) -> Outcome {
+        let PlannedRequest { request, plan } = planned;
+        let request = Arc::new(request);
+        let candidates = plan.candidates.clone();
+        let total = candidates.len();
+        let model = request.facts.model.clone().unwrap_or_default();
+        let class = request.route.class;
+        let start = self.clock.now();
+        let deadline = after(start, self.config.busy_wait);
+        // A followed soft pin puts its account first, with other candidates behind it.
+        let mut pin_deadline = (plan.pin.is_some() && total > 1)
+            .then(|| after(start, self.config.pin_wait.min(self.config.busy_wait)));
 
-    let model = request.facts.model.clone().unwrap_or_default();
-    let class = request.route.class;
-    let candidates = plan.candidates.clone();
-    for (index, account) in candidates.iter().enumerate() {
-        let is_last = index + 1 == total;
-        let started = clock.now();
-        // The slot is held until the response body ends (the guard travels with the outcome).
-        let mut guard = match live.health.begin(account.id, &model, class, started) {
-            Ok(guard) => guard,
-            Err(HealthExclusion::Busy { .. }) => {
-                match live
-                    .health
-                    .begin_over_limit(account.id, &model, class, started)
-                {
-                    Ok(guard) => guard,
-                    Err(_) => continue,
+        let mut pending: Vec<Pending> = (0..total)
+            .map(|index| Pending {
+                index,
+                below: u32::MAX,
+            })
+            .collect();
+        let mut attempts: Vec<Attempt> = Vec::with_capacity(total);
+        let mut usage_limited = 0usize;
+        let mut last_failure: Option<http::Response<PoolBody>> = None;
+        let mut overflow = false;
+        loop {
+            let mut i = 0;
+            while i < pending.len() && attempts.len() < total * MAX_ATTEMPTS_PER_CANDIDATE {
+                let p = pending[i];
+                let Some(account) = candidates.get(p.index) else {
+                    pending.remove(i);
+                    continue;
+                };
+                let started = self.clock.now();
+                // The slot is held until the response body ends (the guard travels with the
+                // outcome).
+                let mut guard = match self.claim(account.id, p.below, &model, class, overflow) {
+                    Claim::Claimed(guard) => guard,
+                    Claim::Refused => {
+                        pending.remove(i);
+                        continue;
+                    }
+                    Claim::Busy => {
+                        // The pinned account first gets a short wait of its own.
+                        if p.index == 0
+                            && let Some(until) = pin_deadline
+                        {
+                            if wait_for_slot(
+                                &self.live,
+                                &*self.clock,
+                                vec![(account.id, p.below)],
+                                until,
+                            )
+                            .await
+                            {
+                                continue;
+                            }
+                            pin_deadline = None;
+                        }
+                        i += 1;
+                        continue;
+                    }
+                };
+                let call = UpstreamCall {
+                    account: Arc::clone(account),
+                    request: Arc::clone(&request),
+                    attempt: u32::try_from(attempts.len() + 1).unwrap_or(u32::MAX),
+                };
+                let result = match poll_fn(|cx| self.inner.poll_ready(cx)).await {
+                    Ok(()) => self.inner.call(call).await,
+                    Err(err) => Err(err),
+                };
+                let latency = elapsed(&*self.clock, started);
+                let response = match result {
+                    Ok(response) => response,
+                    Err(err) => {
+                        let err: BoxError = err.into();
+                        tracing::debug!(account = %account.id, error = %err, "upstream attempt failed");
+                        guard.record(AttemptOutcome::TransportError, self.clock.now());
+                        attempts.push(Attempt {
+                            account: account.id,
+                            result: AttemptResult::TransportError,
+                            latency,
+                        });
+                        pending.remove(i);
+                        continue;
+                    }
+                };
+
+                let now = self.clock.now();
+                let status = response.status();
+                self.live
+                    .quota
+                    .observe_headers(account.id, response.headers(), now);
+                if !is_retryable(status) {
+                    guard.record(AttemptOutcome::from_status(status, false), now);
+                    if status.is_success() {
+                        self.live.record_success(account.id, now);
+                        learn_continuity(&self.live, &request, account.id, response.headers(), now);
+                    }
+                    attempts.push(Attempt {
+                        account: account.id,
+                        result: AttemptResult::Answered(status.as_u16()),
+                        latency,
+                    });
+                    let served = Some(Arc::clone(account));
+                    return finish(plan, attempts, served, response, None).with_guard(guard);
                 }
-            }
-            // Its circuit opened since the plan was made.
-            Err(_) => continue,
-        };
-        let call = UpstreamCall {
-            account: Arc::clone(account),
-            request: Arc::clone(&request),
-            attempt: u32::try_from(index + 1).unwrap_or(u32::MAX),
-        };
-        let result = match poll_fn(|cx| inner.poll_ready(cx)).await {
-            Ok(()) => inner.call(call).await,
-            Err(err) => Err(err),
-        };
-        let latency = elapsed(&*clock, started);
-        let response = match result {
-            Ok(response) => response,
-            Err(err) => {
-                let err: BoxError = err.into();
-                tracing::debug!(account = %account.id, error = %err, "upstream attempt failed");
-                guard.record(AttemptOutcome::TransportError, clock.now());
+
+                // A retryable answer: read its (small) body to learn from it, then move on; the
+                // last one goes to the client if nothing better comes.
+                let (parts, body) = response.into_parts();
+                let body = read_error_body(body).await;
+                let limit = (status == StatusCode::TOO_MANY_REQUESTS)
+                    .then(|| parse_usage_limit(&body, now))
+                    .flatten();
+                guard.record(AttemptOutcome::from_status(status, limit.is_some()), now);
+                if let Some(limit) = limit {
+                    self.live.quota.observe_limit(account.id, limit, now);
+                    usage_limited += 1;
+                }
                 attempts.push(Attempt {
                     account: account.id,
-                    result: AttemptResult::TransportError,
+                    result: AttemptResult::Retried(status.as_u16()),
                     latency,
                 });
+                last_failure = Some(http::Response::from_parts(parts, full(body)));
+                drop(guard);
+                // A code-less 429 while the account's other streams run is its concurrency
+                // cap: it is worth trying again once one of them ends. Without other streams
+                // it is something else, and the account is done for this request.
+                let others = self.live.health.in_flight(account.id);
+                if status == StatusCode::TOO_MANY_REQUESTS && limit.is_none() && others > 0 {
+                    pending[i].below = others;
+                    // The pinned account is waited for at once (its claim now reads busy).
+                    if !(p.index == 0 && pin_deadline.is_some()) {
+                        i += 1;
+                    }
+                    continue;
+                }
+                pending.remove(i);
+            }
+
+            // Only busy candidates are left (or none, or the attempt budget is spent).
+            if pending.is_empty()
+                || overflow
+                || attempts.len() >= total * MAX_ATTEMPTS_PER_CANDIDATE
+            {
+                break;
+            }
+            let watch = pending
+                .iter()
+                .filter_map(|p| Some((candidates.get(p.index)?.id, p.below)))
+                .collect();
+            if wait_for_slot(&self.live, &*self.clock, watch, deadline).await {
                 continue;
             }
-        };
-
-        let now = clock.now();
-        let status = response.status();
-        live.quota
-            .observe_headers(account.id, response.headers(), now);
-        if !is_retryable(status) {
-            guard.record(AttemptOutcome::from_status(status, false), now);
-            if status.is_success() {
-                live.record_success(account.id, now);
-                learn_continuity(&live, &request, account.id, response.headers(), now);
+            // Waited long enough. If upstream was never asked, ask it over the limit rather
+            // than refuse on a guess; otherwise its last answer stands.
+            if attempts.is_empty() {
+                overflow = true;
+                continue;
             }
-            attempts.push(Attempt {
-                account: account.id,
-                result: AttemptResult::Answered(status.as_u16()),
-                latency,
-            });
-            let served = Some(Arc::clone(account));
-            return finish(plan, attempts, served, response, None).with_guard(guard);
-        }
-
-        // A retryable answer: read its (small) body to learn from it, then either move on or,
-        // on the last candidate, hand the same answer to the client.
-        let (parts, body) = response.into_parts();
-        let body = read_error_body(body).await;
-        let limit = (status == StatusCode::TOO_MANY_REQUESTS)
-            .then(|| parse_usage_limit(&body, now))
-            .flatten();
-        guard.record(AttemptOutcome::from_status(status, limit.is_some()), now);
-        if let Some(limit) = limit {
-            live.quota.observe_limit(account.id, limit, now);
-            usage_limited += 1;
-        }
-        let code = status.as_u16();
-        attempts.push(Attempt {
-            account: account.id,
-            result: if is_last {
-                AttemptResult::Answered(code)
-            } else {
-                AttemptResult::Retried(code)
-            },
-            latency,
-        });
-        last_failure = Some(http::Response::from_parts(parts, full(body)));
-        if is_last {
             break;
+        }
+        self.give_up(plan, attempts, usage_limited, last_failure)
+    }
+
+    /// Claims a slot on `account`; `overflow` ignores the concurrency limit (the circuit still
+    /// applies).
+    fn claim(
+        &self,
+        account: AccountId,
+        below: u32,
+        model: &str,
+        class: RouteClass,
+        overflow: bool,
+    ) -> Claim {
+        let now = self.clock.now();
+        let health = &self.live.health;
+        let claimed = if overflow {
+            health.begin_over_limit(account, model, class, now)
+        } else if below != u32::MAX && health.in_flight(account) >= below {
+            return Claim::Busy;
+        } else {
+            health.begin(account, model, class, now)
+        };
+        match claimed {
+            Ok(guard) => Claim::Claimed(guard),
+            Err(HealthExclusion::Busy { .. }) => Claim::Busy,
+            Err(_) => Claim::Refused,
         }
     }
 
-    // Every candidate failed. When each answered usage_limit_reached, the pool is exhausted as
-    // far as this request can tell: answer with the earliest reset we know.
-    let now = clock.now();
-    let error = if usage_limited > 0 && usage_limited == attempts.len() {
-        earliest_reset(&live, &plan.candidates, &plan.exclusions, now).map(|at| {
-            PoolerError::usage_limit_reached(
-                unix_seconds(at),
-                at.duration_since(now).unwrap_or(Duration::ZERO),
-            )
-        })
-    } else {
-        None
-    };
-    let served_by = attempts
-        .last()
-        .filter(|a| matches!(a.result, AttemptResult::Answered(_)))
-        .and_then(|a| plan.candidates.iter().find(|c| c.id == a.account))
-        .cloned();
-    match (error, last_failure) {
-        (Some(error), _) => finish(
-            plan,
-            attempts,
-            None,
-            error.to_response(),
-            Some(error.code()),
-        ),
-        (None, Some(response)) => finish(plan, attempts, served_by, response, None),
-        (None, None) => {
-            let error = PoolerError::upstream_unavailable();
-            finish(
+    /// Every candidate failed: the best error for the client.
+    fn give_up(
+        &self,
+        plan: RoutePlan,
+        mut attempts: Vec<Attempt>,
+        usage_limited: usize,
+        last_failure: Option<http::Response<PoolBody>>,
+    ) -> Outcome {
+        let now = self.clock.now();
+        // When each attempt answered usage_limit_reached, the pool is exhausted as far as this
+        // request can tell: answer with the earliest reset we know.
+        let error = if usage_limited > 0 && usage_limited == attempts.len() {
+            earliest_reset(&self.live, &plan.candidates, &plan.exclusions, now).map(|at| {
+                PoolerError::usage_limit_reached(
+                    unix_seconds(at),
+                    at.duration_since(now).unwrap_or(Duration::ZERO),
+                )
+            })
+        } else {
+            None
+        };
+        if let Some(error) = error {
+            return finish(
                 plan,
                 attempts,
                 None,
                 error.to_response(),
                 Some(error.code()),
-            )
+            );
         }
+        let Some(response) = last_failure else {
+            let error = PoolerError::upstream_unavailable();
+            return finish(
+                plan,
+                attempts,
+                None,
+                error.to_response(),
+                Some(error.code()),
+            );
+        };
+        // The last attempt's answer goes to the client: it was answered, not retried.
+        let served_by = match attempts.last_mut() {
+            Some(last) => match last.result {
+                AttemptResult::Retried(code) => {
+                    last.result = AttemptResult::Answered(code);
+                    plan.candidates
+                        .iter()
+                        .find(|c| c.id == last.account)
+                        .cloned()
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        finish(plan, attempts, served_by, response, None)
     }
 }
+
+/// Upstream attempts one request may make, per planned candidate: a busy candidate may be tried
+/// again after a wait, but never without bound.
+const MAX_ATTEMPTS_PER_CANDIDATE: usize = 2;
 
 /// The outcome of a planned request, with its routing receipt.
 fn finish(
@@ -301,6 +462,29 @@ async fn read_error_body(mut body: PoolBody) -> Bytes {
         }
     }
     buf.freeze()
+}
+
+/// Waits until one of `watch` (accounts with their in-flight bounds) has a free slot, or until
+/// `until`; true when a slot showed first.
+async fn wait_for_slot(
+    live: &LiveState,
+    clock: &dyn Clock,
+    watch: Vec<(AccountId, u32)>,
+    until: SystemTime,
+) -> bool {
+    if watch.is_empty() || clock.now() >= until {
+        return false;
+    }
+    let slot = live.health.slot_wait_below(watch);
+    let timer = clock.sleep_until(until);
+    matches!(select(slot, timer).await, Either::Left(_))
+}
+
+/// `start + wait`, saturating far in the future.
+fn after(start: SystemTime, wait: Duration) -> SystemTime {
+    start
+        .checked_add(wait)
+        .unwrap_or_else(|| start + Duration::from_secs(u64::from(u32::MAX)))
 }
 
 fn elapsed(clock: &dyn Clock, since: SystemTime) -> Duration {

@@ -12,12 +12,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, SystemTime};
 
 use super::circuit::{Admission, CircuitBreaker, CircuitPhase, after};
 use super::guard::AttemptGuard;
 use super::limit::AdaptiveLimit;
 use super::outcome::CircuitSignal;
+use super::slot_wait::SlotWait;
 use super::{AttemptOutcome, HealthConfig, HealthExclusion};
 use crate::live::AccountMap;
 use crate::model::AccountId;
@@ -96,6 +98,8 @@ struct AccountHealth {
     in_flight: u32,
     limit: AdaptiveLimit,
     models: HashMap<String, ModelHealth>,
+    /// Tasks waiting for a slot on this account ([`SlotWait`]), woken at each release.
+    waiters: Vec<Waker>,
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +114,7 @@ impl AccountHealth {
             in_flight: 0,
             limit: AdaptiveLimit::new(config),
             models: HashMap::new(),
+            waiters: Vec::new(),
         }
     }
 
@@ -195,6 +200,22 @@ impl HealthBook {
         self.claim(account, model, class, now, false)
     }
 
+    /// A future that completes once one of `accounts` has a free concurrency slot (fewer
+    /// attempts in flight than its limit): at once if one has now, else at the next release
+    /// that frees one. It claims nothing; race for the slot with [`begin`](Self::begin), and
+    /// bound the wait with a timer.
+    pub fn slot_wait(&self, accounts: Vec<AccountId>) -> SlotWait {
+        self.slot_wait_below(accounts.into_iter().map(|id| (id, u32::MAX)).collect())
+    }
+
+    /// Like [`slot_wait`](Self::slot_wait), with a bound per account: it completes once one
+    /// account has fewer attempts in flight than both its limit and its bound. After upstream
+    /// refused an attempt for concurrency with `n` other attempts in flight, a bound of `n`
+    /// waits for one of those to end, whatever the learned limit says.
+    pub fn slot_wait_below(&self, accounts: Vec<(AccountId, u32)>) -> SlotWait {
+        SlotWait::new(Arc::clone(&self.shared), accounts)
+    }
+
     /// Attempts of `account` currently holding a slot.
     pub fn in_flight(&self, account: AccountId) -> u32 {
         self.shared
@@ -257,6 +278,37 @@ impl HealthBook {
                 None => untouched,
             })
             .collect()
+    }
+
+    /// What [`routing_health`](Self::routing_health) says about every account the book has
+    /// seen, visited under one lock in no particular order; an account it has not seen has no
+    /// open circuit, nothing in flight, the initial limit and no demotion.
+    ///
+    /// Read-only. A planner with thousands of accounts reads only these instead of looking each
+    /// of its accounts up. `f` runs under the lock: it must be short and not touch the book.
+    pub(crate) fn for_each_routing_health(
+        &self,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+        mut f: impl FnMut(AccountId, RoutingHealth),
+    ) {
+        let state = self.shared.lock();
+        for (id, health) in &state.accounts {
+            let circuit_open_until = match health.admissible(model, class, now, false) {
+                Err(HealthExclusion::CircuitOpen { until }) => Some(until),
+                _ => None,
+            };
+            f(
+                *id,
+                RoutingHealth {
+                    circuit_open_until,
+                    in_flight: health.in_flight,
+                    limit: health.limit.current(),
+                    demoted: self.demoted(health, model, now),
+                },
+            );
+        }
     }
 
     fn demoted(&self, health: &AccountHealth, model: &str, now: SystemTime) -> bool {
@@ -353,6 +405,30 @@ impl HealthBook {
 }
 
 impl Shared {
+    /// Whether one of `accounts` has a free slot (below its limit and its bound); if none has, `waker` is woken at the next
+    /// release of any of them. Check and registration happen under one lock, so no release
+    /// is missed in between.
+    pub(super) fn room_or_register(&self, accounts: &[(AccountId, u32)], waker: &Waker) -> bool {
+        let mut state = self.lock();
+        let room = accounts
+            .iter()
+            .any(|(id, below)| match state.accounts.get(id) {
+                Some(h) => h.in_flight < h.limit.current().min(*below),
+                None => *below > 0,
+            });
+        if room {
+            return true;
+        }
+        for (id, _) in accounts {
+            if let Some(health) = state.accounts.get_mut(id)
+                && !health.waiters.iter().any(|w| w.will_wake(waker))
+            {
+                health.waiters.push(waker.clone());
+            }
+        }
+        false
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the state consistent, so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -421,15 +497,17 @@ impl Shared {
             return;
         };
         health.in_flight = health.in_flight.saturating_sub(1);
-        if recorded {
-            return;
-        }
-        if let Some(b) = health
-            .models
-            .get_mut(model)
-            .and_then(|m| m.circuits.get_mut(&class))
+        let waiters = std::mem::take(&mut health.waiters);
+        if !recorded
+            && let Some(b) = health
+                .models
+                .get_mut(model)
+                .and_then(|m| m.circuits.get_mut(&class))
         {
             b.abandon(admission);
         }
+        drop(state);
+        // Woken outside the lock: a waiter re-checks for room as soon as it runs.
+        waiters.into_iter().for_each(Waker::wake);
     }
 }

@@ -47,6 +47,7 @@ mod exclusion;
 mod guard;
 mod limit;
 mod outcome;
+mod slot_wait;
 
 #[cfg(test)]
 mod tests;
@@ -58,3 +59,4 @@ pub use exclusion::HealthExclusion;
 pub use guard::AttemptGuard;
 pub use limit::AdaptiveLimit;
 pub use outcome::AttemptOutcome;
+pub use slot_wait::SlotWait;

@@ -379,3 +379,88 @@ fn random_walk_keeps_invariants() {
     live.clear();
     assert!(book.accounts().iter().all(|l| l.in_flight == 0));
 }
+
+/// Counts wake-ups.
+#[derive(Default)]
+struct WakeCount(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn poll_wait(wait: &mut SlotWait, waker: &std::task::Waker) -> bool {
+    use std::future::Future;
+    let mut cx = std::task::Context::from_waker(waker);
+    std::pin::Pin::new(wait).poll(&mut cx).is_ready()
+}
+
+#[test]
+fn a_slot_wait_completes_at_once_when_an_account_has_room() {
+    let book = HealthBook::new(HealthConfig {
+        initial_limit: 1,
+        ..HealthConfig::default()
+    });
+    let _busy = book.begin(A, M, HTTP, t(0)).unwrap();
+    let count = Arc::new(WakeCount::default());
+    let waker = std::task::Waker::from(Arc::clone(&count));
+    // B was never used: it has room.
+    assert!(poll_wait(&mut book.slot_wait(vec![A, B]), &waker));
+    assert!(!poll_wait(&mut book.slot_wait(vec![A]), &waker));
+}
+
+#[test]
+fn a_slot_wait_is_woken_by_the_release_of_a_watched_account_only() {
+    let book = HealthBook::new(HealthConfig {
+        initial_limit: 1,
+        ..HealthConfig::default()
+    });
+    let on_a = book.begin(A, M, HTTP, t(0)).unwrap();
+    let on_b = book.begin(B, M, HTTP, t(0)).unwrap();
+    let count = Arc::new(WakeCount::default());
+    let waker = std::task::Waker::from(Arc::clone(&count));
+    let mut wait = book.slot_wait(vec![A]);
+    assert_eq!(wait.accounts(), &[(A, u32::MAX)]);
+    assert!(!poll_wait(&mut wait, &waker));
+    // Polled twice: registered once.
+    assert!(!poll_wait(&mut wait, &waker));
+    drop(on_b);
+    assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    drop(on_a);
+    assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(poll_wait(&mut wait, &waker));
+}
+
+#[test]
+fn a_woken_waiter_that_loses_the_race_waits_again() {
+    let book = HealthBook::new(HealthConfig {
+        initial_limit: 1,
+        ..HealthConfig::default()
+    });
+    let first = book.begin(A, M, HTTP, t(0)).unwrap();
+    let count = Arc::new(WakeCount::default());
+    let waker = std::task::Waker::from(Arc::clone(&count));
+    let mut wait = book.slot_wait(vec![A]);
+    assert!(!poll_wait(&mut wait, &waker));
+    drop(first);
+    // Someone else claims the freed slot before the waiter runs.
+    let _thief = book.begin(A, M, HTTP, t(0)).unwrap();
+    assert!(!poll_wait(&mut wait, &waker));
+}
+
+#[test]
+fn a_bounded_slot_wait_waits_for_a_release_below_the_bound() {
+    let book = HealthBook::new(HealthConfig::default());
+    let first = book.begin(A, M, HTTP, t(0)).unwrap();
+    let _second = book.begin(A, M, HTTP, t(0)).unwrap();
+    let count = Arc::new(WakeCount::default());
+    let waker = std::task::Waker::from(Arc::clone(&count));
+    // The limit (8) leaves room, but upstream refused a third: wait for one of the two to end.
+    let mut wait = book.slot_wait_below(vec![(A, 2)]);
+    assert!(!poll_wait(&mut wait, &waker));
+    drop(first);
+    assert!(poll_wait(&mut wait, &waker));
+    // A bound of zero never has room, even on an account the book has never seen.
+    assert!(!poll_wait(&mut book.slot_wait_below(vec![(B, 0)]), &waker));
+}

@@ -1,0 +1,308 @@
+//! Busy accounts: waiting for a slot, the soft pin's own wait, and the bounds on both.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::Response;
+use tower_layer::Layer;
+
+use super::*;
+use crate::BoxError;
+use crate::body::{PoolBody, full};
+use crate::clock::{Clock, ManualClock};
+use crate::continuity::{Pin, PinKind};
+use crate::health::AttemptGuard;
+use crate::live::LiveState;
+use crate::model::{AccountId, Lifecycle};
+use crate::plan::RoutePlan;
+use crate::plan::tests::{account, request};
+use crate::request::{PlannedRequest, UpstreamCall};
+use crate::route::RouteClass;
+
+const MODEL: &str = "m";
+const BUSY: &str = r#"{"error":{"message":"Too many requests","type":null,"code":null}}"#;
+
+/// An upstream answering each account from a queue of statuses (200 once the queue is empty),
+/// logging the accounts called.
+#[derive(Clone, Default)]
+struct Upstream {
+    answers: Arc<Mutex<Vec<(i64, VecDeque<u16>)>>>,
+    calls: Arc<Mutex<Vec<i64>>>,
+}
+
+impl Upstream {
+    fn answering(account: i64, statuses: &[u16]) -> Self {
+        let upstream = Self::default();
+        upstream.then(account, statuses)
+    }
+
+    fn then(self, account: i64, statuses: &[u16]) -> Self {
+        self.answers
+            .lock()
+            .unwrap()
+            .push((account, statuses.iter().copied().collect()));
+        self
+    }
+
+    fn calls(&self) -> Vec<i64> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn service(
+        &self,
+    ) -> tower::util::BoxCloneService<UpstreamCall, http::Response<PoolBody>, BoxError> {
+        let this = self.clone();
+        tower::util::BoxCloneService::new(tower::service_fn(move |call: UpstreamCall| {
+            let this = this.clone();
+            async move {
+                let id = call.account.id.0;
+                this.calls.lock().unwrap().push(id);
+                let status = this
+                    .answers
+                    .lock()
+                    .unwrap()
+                    .iter_mut()
+                    .find(|(a, _)| *a == id)
+                    .and_then(|(_, q)| q.pop_front())
+                    .unwrap_or(200);
+                let body = if status == 200 { "answer" } else { BUSY };
+                Ok::<_, BoxError>(Response::builder().status(status).body(full(body)).unwrap())
+            }
+        }))
+    }
+}
+
+fn planned(ids: &[i64], pin: Option<PinKind>) -> PlannedRequest {
+    PlannedRequest {
+        request: request(Some(MODEL), None, 1),
+        plan: RoutePlan {
+            candidates: ids
+                .iter()
+                .map(|i| Arc::new(account(*i, Lifecycle::Active, &[MODEL])))
+                .collect(),
+            exclusions: vec![],
+            strategy: "test",
+            eligible: ids.len(),
+            pin: pin.map(|kind| Pin {
+                kind,
+                account: AccountId(ids[0]),
+            }),
+            pin_skipped: None,
+        },
+    }
+}
+
+struct Harness {
+    live: Arc<LiveState>,
+    clock: ManualClock,
+    upstream: Upstream,
+}
+
+impl Harness {
+    fn new(upstream: Upstream) -> Self {
+        Self {
+            live: Arc::new(LiveState::new()),
+            clock: ManualClock::at_unix(1_000),
+            upstream,
+        }
+    }
+
+    /// Fills `account` up to the default concurrency limit (8), as other requests' streams.
+    fn fill(&self, account: i64) -> Vec<AttemptGuard> {
+        let limit = self.live.health.limit(AccountId(account));
+        (0..limit)
+            .map(|_| {
+                self.live
+                    .health
+                    .begin(
+                        AccountId(account),
+                        MODEL,
+                        RouteClass::Responses,
+                        self.clock.now(),
+                    )
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    fn spawn(
+        &self,
+        config: DispatchConfig,
+        planned: PlannedRequest,
+    ) -> tokio::task::JoinHandle<Outcome> {
+        let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
+        let mut svc = DispatchLayer::new(Arc::clone(&self.live), clock)
+            .with_config(config)
+            .layer(self.upstream.service());
+        // Dispatch is always ready; its future is boxed and Send.
+        let future = tower_service::Service::call(&mut svc, planned);
+        tokio::spawn(async move { future.await.unwrap() })
+    }
+}
+
+/// Lets spawned tasks run until they wait on something.
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn served(outcome: &Outcome) -> Option<i64> {
+    outcome.served_by.as_ref().map(|a| a.id.0)
+}
+
+#[tokio::test]
+async fn every_candidate_busy_waits_for_the_first_slot_to_free() {
+    let h = Harness::new(Upstream::default());
+    let on_1 = h.fill(1);
+    let mut on_2 = h.fill(2);
+    let task = h.spawn(DispatchConfig::default(), planned(&[1, 2], None));
+    settle().await;
+    assert!(!task.is_finished(), "it waits instead of overflowing");
+    assert!(h.upstream.calls().is_empty());
+    // One stream of account 2 ends.
+    on_2.pop();
+    let outcome = task.await.unwrap();
+    assert_eq!(served(&outcome), Some(2));
+    assert_eq!(h.upstream.calls(), [2]);
+    assert_eq!(h.live.health.in_flight(AccountId(1)), 8);
+    drop(on_1);
+}
+
+#[tokio::test]
+async fn a_wait_ends_at_busy_wait_and_then_overflows() {
+    let h = Harness::new(Upstream::default());
+    let _on_1 = h.fill(1);
+    let _on_2 = h.fill(2);
+    let config = DispatchConfig {
+        busy_wait: Duration::from_secs(5),
+        pin_wait: Duration::ZERO,
+    };
+    let task = h.spawn(config, planned(&[1, 2], None));
+    settle().await;
+    h.clock.advance(Duration::from_secs(4));
+    settle().await;
+    assert!(!task.is_finished());
+    h.clock.advance(Duration::from_secs(1));
+    let outcome = task.await.unwrap();
+    // Nothing freed: sent over the limit to the first candidate rather than refused.
+    assert_eq!(served(&outcome), Some(1));
+    assert_eq!(h.upstream.calls(), [1]);
+}
+
+#[tokio::test]
+async fn without_a_wait_a_busy_pool_overflows_at_once() {
+    let h = Harness::new(Upstream::default());
+    let _on_1 = h.fill(1);
+    let outcome = h
+        .spawn(DispatchConfig::no_wait(), planned(&[1], None))
+        .await
+        .unwrap();
+    assert_eq!(served(&outcome), Some(1));
+}
+
+#[tokio::test]
+async fn a_codeless_429_beside_other_streams_waits_for_one_to_end_and_retries() {
+    let h = Harness::new(Upstream::answering(1, &[429]).then(2, &[429]));
+    let mut on_1: Vec<_> = h.fill(1).into_iter().take(3).collect();
+    let _on_2: Vec<_> = h.fill(2).into_iter().take(3).collect();
+    let task = h.spawn(DispatchConfig::default(), planned(&[1, 2], None));
+    settle().await;
+    // Both refused for concurrency; the request now waits for one of their streams to end.
+    assert!(!task.is_finished());
+    assert_eq!(h.upstream.calls(), [1, 2]);
+    on_1.pop();
+    let outcome = task.await.unwrap();
+    assert_eq!(served(&outcome), Some(1));
+    assert_eq!(h.upstream.calls(), [1, 2, 1]);
+    let results: Vec<_> = outcome.attempts.iter().map(|a| a.result).collect();
+    assert_eq!(
+        results,
+        [
+            AttemptResult::Retried(429),
+            AttemptResult::Retried(429),
+            AttemptResult::Answered(200)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_codeless_429_with_nothing_in_flight_is_handed_on_without_waiting() {
+    let h = Harness::new(Upstream::answering(1, &[429]).then(2, &[429]));
+    let outcome = h
+        .spawn(DispatchConfig::default(), planned(&[1, 2], None))
+        .await
+        .unwrap();
+    assert_eq!(outcome.response.status(), 429);
+    assert_eq!(h.upstream.calls(), [1, 2]);
+    assert_eq!(served(&outcome), Some(2));
+}
+
+#[tokio::test]
+async fn retries_after_waits_are_bounded() {
+    // Upstream keeps refusing account 1 while its other stream runs; each end of a stream lets
+    // the request try again, but never more than twice per candidate.
+    let h = Harness::new(Upstream::answering(1, &[429, 429, 429, 429]));
+    let guards: Vec<_> = h.fill(1).into_iter().take(4).collect();
+    let task = h.spawn(DispatchConfig::default(), planned(&[1], None));
+    let mut guards = guards.into_iter();
+    settle().await;
+    drop(guards.next());
+    settle().await;
+    drop(guards.next());
+    settle().await;
+    let outcome = task.await.unwrap();
+    assert_eq!(h.upstream.calls(), [1, 1]);
+    assert_eq!(outcome.response.status(), 429);
+}
+
+#[tokio::test]
+async fn a_busy_soft_pin_is_waited_for_before_the_thread_moves() {
+    let h = Harness::new(Upstream::default());
+    let mut on_1 = h.fill(1);
+    let task = h.spawn(
+        DispatchConfig::default(),
+        planned(&[1, 2], Some(PinKind::Session)),
+    );
+    settle().await;
+    assert!(!task.is_finished(), "account 2 has room, but the pin waits");
+    h.clock.advance(Duration::from_secs(3));
+    on_1.pop();
+    let outcome = task.await.unwrap();
+    assert_eq!(served(&outcome), Some(1));
+    assert_eq!(h.upstream.calls(), [1]);
+}
+
+#[tokio::test]
+async fn a_soft_pin_busy_past_pin_wait_moves_to_the_next_account() {
+    let h = Harness::new(Upstream::default());
+    let _on_1 = h.fill(1);
+    let config = DispatchConfig {
+        busy_wait: Duration::from_secs(30),
+        pin_wait: Duration::from_secs(2),
+    };
+    let task = h.spawn(config, planned(&[1, 2], Some(PinKind::Session)));
+    settle().await;
+    h.clock.advance(Duration::from_secs(2));
+    let outcome = task.await.unwrap();
+    assert_eq!(served(&outcome), Some(2));
+    assert_eq!(h.upstream.calls(), [2]);
+}
+
+#[tokio::test]
+async fn a_soft_pin_refused_for_concurrency_waits_for_its_own_account() {
+    let h = Harness::new(Upstream::answering(1, &[429]));
+    let mut on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
+    let task = h.spawn(
+        DispatchConfig::default(),
+        planned(&[1, 2], Some(PinKind::Session)),
+    );
+    settle().await;
+    assert!(!task.is_finished());
+    assert_eq!(h.upstream.calls(), [1]);
+    on_1.pop();
+    let outcome = task.await.unwrap();
+    assert_eq!(served(&outcome), Some(1));
+    assert_eq!(h.upstream.calls(), [1, 1]);
+}
