@@ -6,6 +6,7 @@
 //! answer is the union over the pool's accounts, with a deterministic ETag.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -67,6 +68,8 @@ pub fn parse_catalog(body: &[u8]) -> Result<Vec<Value>, CatalogError> {
 #[derive(Debug, Default)]
 pub struct CatalogBook {
     accounts: RwLock<AccountMap<Entry>>,
+    /// Bumped by every recorded catalog, so that caches of who serves what know to refresh.
+    generation: AtomicU64,
 }
 
 /// One account's catalog with its slugs pulled out once, so that eligibility compares strings
@@ -103,6 +106,12 @@ impl CatalogBook {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(account, entry);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many catalogs were recorded so far: equal generations mean equal answers.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// An account's catalog, if it was read.

@@ -5,6 +5,7 @@
 //! snapshot is built from it, and [`SnapshotHandle::replace`] swaps it in atomically.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::model::{AccountId, Assignment, Pool, PoolApiKey, PoolId, UpstreamAccount};
@@ -14,6 +15,9 @@ use crate::store::StoreState;
 #[derive(Debug, Default)]
 pub struct Snapshot {
     version: u64,
+    /// Unique per built snapshot in this process (versions may repeat, in tests for example):
+    /// caches derived from a snapshot are keyed by it.
+    id: u64,
     pools: HashMap<PoolId, Pool>,
     accounts: HashMap<AccountId, Arc<UpstreamAccount>>,
     pool_accounts: HashMap<PoolId, Vec<Arc<UpstreamAccount>>>,
@@ -36,8 +40,10 @@ impl Snapshot {
                 pool_accounts.entry(pool).or_default().push(Arc::clone(acc));
             }
         }
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self {
             version: state.version,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             pools: state.pools.into_iter().map(|p| (p.id, p)).collect(),
             accounts,
             pool_accounts,
@@ -52,6 +58,12 @@ impl Snapshot {
     /// The store's configuration version this snapshot was built from.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// Which build of a snapshot this is: unique within the process (0 for the default, empty
+    /// snapshot).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// A pool by id.

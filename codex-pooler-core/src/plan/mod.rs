@@ -5,6 +5,9 @@
 //! [`eligibility`](crate::eligibility), then the pool's [`RoutingStrategy`], and keeps the first
 //! `max_attempts` candidates. The [`Plan`] service wraps it as a tower middleware.
 
+mod cache;
+mod index;
+mod indexed;
 mod layer;
 mod service;
 
@@ -17,10 +20,12 @@ use crate::continuity::Pin;
 use crate::eligibility::Exclusion;
 use crate::error::PoolerError;
 use crate::live::LiveState;
-use crate::model::{AccountId, PoolStatus, UpstreamAccount};
+use crate::model::{AccountId, PoolId, PoolStatus, UpstreamAccount};
 use crate::request::PoolRequest;
 use crate::snapshot::Snapshot;
-use crate::strategy::{Candidate, RoutingStrategy, StrategyInput, StrategyKind};
+use crate::strategy::{Candidate, RankedStrategy, RoutingStrategy, StrategyInput, StrategyKind};
+use cache::IndexCache;
+use index::PoolIndex;
 
 pub use layer::PlanLayer;
 pub use service::Plan;
@@ -73,6 +78,9 @@ pub struct Planner {
     strategy: Arc<dyn RoutingStrategy>,
     named: Arc<HashMap<String, Arc<dyn RoutingStrategy>>>,
     max_attempts: usize,
+    /// Per pool and model, for [ranked](RoutingStrategy::ranked) strategies: see
+    /// [`PoolIndex`].
+    indexes: Arc<IndexCache>,
 }
 
 impl Planner {
@@ -87,6 +95,7 @@ impl Planner {
             strategy,
             named: Arc::new(named),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            indexes: Arc::default(),
         }
     }
 
@@ -119,6 +128,11 @@ impl Planner {
     }
 
     /// Plans `request` against `snapshot` and `live` at time `now`.
+    ///
+    /// With a [ranked](RoutingStrategy::ranked) strategy, the planner keeps an index per pool
+    /// and model between requests and looks only at the accounts that can come first; the plan
+    /// is the same as the straightforward one, which every other case takes (see
+    /// `docs/routing.md`, "Plan benchmark").
     pub fn plan(
         &self,
         snapshot: &Snapshot,
@@ -136,19 +150,36 @@ impl Planner {
         let accounts = snapshot.pool_accounts(pool.id);
         // Model turns name a model some account of the pool serves; other routes (files,
         // images, transcription) go to any routable account.
-        let (model, supported) = if request.route.class.is_model_turn() {
+        let model = if request.route.class.is_model_turn() {
             let model = request
                 .facts
                 .model
                 .as_deref()
                 .ok_or_else(|| Box::new(PoolerError::model_required().into()))?;
-            let supported = live.catalog.supports_each(accounts, model);
-            if !supported.contains(&true) {
-                return Err(Box::new(PoolerError::model_not_found(model).into()));
-            }
-            (Some(model), supported)
+            Some(model)
         } else {
-            (None, Vec::new())
+            None
+        };
+        if let Some(ranked) = strategy.ranked() {
+            let at = Site {
+                snapshot,
+                pool: pool.id,
+                accounts,
+                model,
+            };
+            if let Some(plan) = self.plan_indexed(strategy, ranked, &at, live, request, now) {
+                return plan;
+            }
+        }
+        let supported = match model {
+            Some(model) => {
+                let supported = live.catalog.supports_each(accounts, model);
+                if !supported.contains(&true) {
+                    return Err(Box::new(PoolerError::model_not_found(model).into()));
+                }
+                supported
+            }
+            None => Vec::new(),
         };
 
         let Checked {
@@ -176,12 +207,7 @@ impl Planner {
             }));
         }
 
-        // Compaction is never retried on another account: its result must come from one place.
-        let budget = if request.facts.compaction {
-            1
-        } else {
-            self.max_attempts
-        };
+        let budget = self.budget(request);
         // A soft pin is looked for among all eligible accounts; when followed, its account goes
         // first and the others keep their order.
         let mut pin_skipped = None;
@@ -249,6 +275,74 @@ impl Planner {
             pin: followed.map(|(pin, _)| pin),
             pin_skipped,
         })
+    }
+}
+
+/// Where a request is planned: the snapshot, the pool and its accounts, the model.
+struct Site<'a> {
+    snapshot: &'a Snapshot,
+    pool: PoolId,
+    accounts: &'a [Arc<UpstreamAccount>],
+    model: Option<&'a str>,
+}
+
+impl Planner {
+    /// How many accounts `request` may try.
+    fn budget(&self, request: &PoolRequest) -> usize {
+        // Compaction is never retried on another account: its result must come from one place.
+        if request.facts.compaction {
+            1
+        } else {
+            self.max_attempts
+        }
+    }
+
+    /// Plans from the pool's [`PoolIndex`], brought up to date first; `None` when the index
+    /// cannot answer and the straightforward path must.
+    fn plan_indexed(
+        &self,
+        strategy: &Arc<dyn RoutingStrategy>,
+        ranked: &dyn RankedStrategy,
+        at: &Site<'_>,
+        live: &LiveState,
+        request: &PoolRequest,
+        now: SystemTime,
+    ) -> Option<Result<RoutePlan, Box<Rejection>>> {
+        let slot = self.indexes.slot(at.pool, at.model);
+        let mut guard = cache::lock(&slot);
+        if !guard
+            .as_ref()
+            .is_some_and(|index| index.is_for(strategy, at.snapshot.id(), live))
+        {
+            *guard = PoolIndex::build(strategy, at.snapshot.id(), at.accounts, at.model, live);
+        }
+        let index = guard.as_mut()?;
+        if !index.any_supported() {
+            drop(guard);
+            self.indexes.forget(at.pool, at.model);
+            return None;
+        }
+        if !index.sync(ranked, live, now) {
+            return None;
+        }
+        let request = indexed::Request {
+            accounts: at.accounts,
+            model: at.model,
+            class: request.route.class,
+            pin: live
+                .continuity
+                .resolve(at.pool, &request.facts.continuity, now),
+            input: StrategyInput {
+                facts: &request.facts,
+                pool: at.pool,
+                key: request.ctx.key,
+                seed: request.seed,
+                now,
+            },
+            budget: self.budget(request),
+            strategy: strategy.name(),
+        };
+        indexed::plan(index, ranked, live, &request)
     }
 }
 

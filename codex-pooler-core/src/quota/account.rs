@@ -281,6 +281,43 @@ impl AccountQuota {
         }
     }
 
+    /// [`view`](Self::view) at `now`, and the first instant after `now` at which the view may
+    /// differ (`None`: never, unless new evidence arrives).
+    ///
+    /// The view is the same at every instant of `[now, until)`: every reading rule flips only at
+    /// a reset time, at a reading's observation time plus the freshness, or just after it. The
+    /// planner caches views this way instead of recomputing one per account and request.
+    pub fn view_until(&self, now: SystemTime) -> (QuotaView, Option<SystemTime>) {
+        (self.view(now), self.next_change(now))
+    }
+
+    /// The first instant after `now` at which a reading rule may flip (conservative: some of
+    /// these instants change nothing).
+    fn next_change(&self, now: SystemTime) -> Option<SystemTime> {
+        // `is_fresh` holds while `age <= freshness`: it flips one tick after `observed + freshness`.
+        let stale = |observed: SystemTime| {
+            let last = observed + self.freshness;
+            [Some(last), last.checked_add(Duration::from_nanos(1))]
+        };
+        let windows = self
+            .windows
+            .iter()
+            .flat_map(|w| std::iter::once(w.value.resets_at).chain(stale(w.observed_at)));
+        let others = [
+            self.credits.as_ref().map(|c| c.observed_at),
+            self.allowed.map(|a| a.observed_at),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(stale);
+        windows
+            .chain(others)
+            .chain(std::iter::once(self.limit.map(|l| l.value)))
+            .flatten()
+            .filter(|at| *at > now)
+            .min()
+    }
+
     /// The highest used percent over the windows that count (0 when nothing is known).
     pub fn used_percent(&self, now: SystemTime) -> f64 {
         self.counting_windows(now)

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
+use super::journal::Journal;
 use super::{
     AccountQuota, Credits, DEFAULT_FRESHNESS, EvidenceSource, NamedLimit, QuotaView, QuotaWindow,
     UsageLimit, UsageSnapshot, credits_from_headers, named_limits_from_headers,
@@ -19,8 +20,47 @@ use crate::model::AccountId;
 /// Merge and freshness rules are those of [`AccountQuota`].
 #[derive(Debug)]
 pub struct QuotaBook {
-    accounts: RwLock<AccountMap<AccountQuota>>,
+    accounts: RwLock<Accounts>,
     freshness: Duration,
+}
+
+/// The evidence per account and the journal of changes, under one lock so that a reader sees
+/// both at the same point.
+#[derive(Debug, Default)]
+struct Accounts {
+    map: AccountMap<AccountQuota>,
+    journal: Journal,
+}
+
+/// A read-locked book, for a cache that catches up with it: what changed since a journal
+/// position, and the evidence of any account, all as of one instant.
+pub(crate) struct QuotaReader<'a> {
+    accounts: &'a Accounts,
+}
+
+impl QuotaReader<'_> {
+    /// The position the next change will get.
+    pub(crate) fn journal_end(&self) -> u64 {
+        self.accounts.journal.end()
+    }
+
+    /// The accounts changed from journal position `from` on (with repeats), or `None` when the
+    /// reader fell too far behind and must reread everything.
+    pub(crate) fn changed_since(&self, from: u64) -> Option<&[AccountId]> {
+        self.accounts.journal.since(from)
+    }
+
+    /// [`AccountQuota::view_until`] for `account` (unknown and unchanging without evidence).
+    pub(crate) fn view_until(
+        &self,
+        account: AccountId,
+        now: SystemTime,
+    ) -> (QuotaView, Option<SystemTime>) {
+        self.accounts
+            .map
+            .get(&account)
+            .map_or_else(|| (QuotaView::unknown(), None), |q| q.view_until(now))
+    }
 }
 
 impl Default for QuotaBook {
@@ -39,7 +79,7 @@ impl QuotaBook {
     /// known reset).
     pub fn with_freshness(freshness: Duration) -> Self {
         Self {
-            accounts: RwLock::new(AccountMap::default()),
+            accounts: RwLock::new(Accounts::default()),
             freshness,
         }
     }
@@ -132,12 +172,13 @@ impl QuotaBook {
 
     /// The evidence for one account.
     pub fn get(&self, account: AccountId) -> Option<AccountQuota> {
-        self.read().get(&account).cloned()
+        self.read().map.get(&account).cloned()
     }
 
     /// What routing may know about `account` at `now`.
     pub fn view(&self, account: AccountId, now: SystemTime) -> QuotaView {
         self.read()
+            .map
             .get(&account)
             .map_or_else(QuotaView::unknown, |q| q.view(now))
     }
@@ -160,7 +201,8 @@ impl QuotaBook {
         now: SystemTime,
         mut f: impl FnMut(usize, QuotaView),
     ) {
-        let map = self.read();
+        let book = self.read();
+        let map = &book.map;
         for (i, id) in accounts.iter().enumerate() {
             f(
                 i,
@@ -172,28 +214,41 @@ impl QuotaBook {
     /// When `account` becomes usable again, if it is known to be exhausted at `now`.
     pub fn exhausted_until(&self, account: AccountId, now: SystemTime) -> Option<SystemTime> {
         self.read()
+            .map
             .get(&account)
             .and_then(|q| q.exhausted_until(now))
     }
 
     /// Drops everything known about `account` (for example when it is deleted).
     pub fn forget(&self, account: AccountId) {
-        self.write().remove(&account);
+        let mut accounts = self.write();
+        accounts.map.remove(&account);
+        accounts.journal.push(account);
+    }
+
+    /// Runs `f` on the book under one read lock (see [`QuotaReader`]); `f` must not touch this
+    /// book.
+    pub(crate) fn read_with<R>(&self, f: impl FnOnce(QuotaReader<'_>) -> R) -> R {
+        f(QuotaReader {
+            accounts: &self.read(),
+        })
     }
 
     fn update(&self, account: AccountId, f: impl FnOnce(&mut AccountQuota)) {
         let freshness = self.freshness;
-        let mut map = self.write();
-        f(map
+        let mut accounts = self.write();
+        f(accounts
+            .map
             .entry(account)
             .or_insert_with(|| AccountQuota::new(freshness)));
+        accounts.journal.push(account);
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, AccountMap<AccountQuota>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Accounts> {
         self.accounts.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, AccountMap<AccountQuota>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Accounts> {
         self.accounts.write().unwrap_or_else(|p| p.into_inner())
     }
 }

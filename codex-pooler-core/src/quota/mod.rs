@@ -30,6 +30,7 @@ mod book;
 mod credits;
 mod event;
 mod headers;
+mod journal;
 mod limit_body;
 mod named;
 mod source;

@@ -3,7 +3,8 @@
 use std::time::SystemTime;
 
 use super::rank::order_ranked;
-use super::{Candidate, RoutingStrategy, StrategyInput};
+use super::{Candidate, RankedStrategy, RoutingStrategy, StrategyInput};
+use crate::quota::QuotaView;
 
 /// Rank tiers, best first, above the remaining percent (0-100) in the low byte.
 const TIER_EVIDENCE: u32 = 4 << 8;
@@ -37,8 +38,7 @@ const TIER_EXHAUSTED: u32 = 0;
 pub struct HeadroomFirst;
 
 impl HeadroomFirst {
-    fn rank(candidate: &Candidate, now: SystemTime) -> u32 {
-        let quota = &candidate.quota;
+    fn rank(quota: &QuotaView, now: SystemTime) -> u32 {
         if quota.exhausted_until.is_some_and(|at| at > now) {
             return TIER_EXHAUSTED;
         }
@@ -67,7 +67,21 @@ impl RoutingStrategy for HeadroomFirst {
     }
 
     fn order_top(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate], k: usize) {
-        order_ranked(input, candidates, k, |c| Self::rank(c, input.now));
+        order_ranked(input, candidates, k, |c| Self::rank(&c.quota, input.now));
+    }
+
+    fn ranked(&self) -> Option<&dyn RankedStrategy> {
+        Some(self)
+    }
+}
+
+impl RankedStrategy for HeadroomFirst {
+    fn rank(&self, quota: &QuotaView, now: SystemTime) -> u32 {
+        Self::rank(quota, now)
+    }
+
+    fn p2c(&self, _input: &StrategyInput<'_>) -> bool {
+        true
     }
 }
 

@@ -42,6 +42,7 @@ mod kind;
 mod least_recent_success;
 mod p2c;
 mod rank;
+mod ranked;
 mod rendezvous;
 mod reset_aware;
 mod rotation;
@@ -58,7 +59,10 @@ pub use headroom_first::HeadroomFirst;
 pub use kind::StrategyKind;
 pub use least_recent_success::LeastRecentSuccess;
 pub use p2c::p2c_tie_break;
+pub(crate) use rank::{arrange_keys, index_of, pack, rank_of, weight_of_packed};
+pub use ranked::RankedStrategy;
 pub use rendezvous::Rendezvous;
+pub(crate) use rendezvous::{id_hash, weight_of};
 pub use reset_aware::ResetAware;
 pub use rotation::Rotation;
 
@@ -132,6 +136,13 @@ pub trait RoutingStrategy: Send + Sync + fmt::Debug + 'static {
     fn order_top(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate], k: usize) {
         let _ = k;
         self.order(input, candidates);
+    }
+
+    /// This strategy as a [`RankedStrategy`], if its order is one: then the planner may order a
+    /// large pool from cached ranks without calling [`order_top`](Self::order_top). The default
+    /// is `None`, which is always correct.
+    fn ranked(&self) -> Option<&dyn RankedStrategy> {
+        None
     }
 }
 

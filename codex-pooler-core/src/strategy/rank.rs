@@ -49,7 +49,6 @@ pub(crate) fn arrange(
     mut key: impl FnMut(&Candidate) -> (u32, u64),
 ) {
     let len = candidates.len();
-    let top = top.min(len);
     if len < 2 || top == 0 {
         return;
     }
@@ -59,32 +58,12 @@ pub(crate) fn arrange(
         .enumerate()
         .map(|(i, c)| {
             let (rank, weight) = key(c);
-            let order = !((u128::from(rank) << 96) | (u128::from(weight) << 32));
-            (order & !INDEX_MASK) | i as u128
+            pack(rank, weight, i as u32)
         })
         .collect();
-    if top == len {
-        keys.sort_unstable();
-    } else {
-        keys.select_nth_unstable(top - 1);
-        keys[..top].sort_unstable();
-    }
+    let top = top.min(len);
+    arrange_keys(&mut keys, top, p2c_seed, |i| candidates[i].in_flight);
     let index = |k: u128| (k & INDEX_MASK) as usize;
-
-    // Power of two choices among the top tie, on the keys, so it works on a partial order.
-    if let Some(seed) = p2c_seed {
-        let best = keys[0] >> 96;
-        let tied = keys.iter().filter(|k| *k >> 96 == best).count();
-        if let Some(c) = super::p2c::challenger(tied, seed) {
-            if c >= top {
-                // Bring the `c`-th best into position `c` (the slice beyond `top` is unsorted).
-                keys[top..].select_nth_unstable(c - top);
-            }
-            if candidates[index(keys[c])].in_flight < candidates[index(keys[0])].in_flight {
-                keys[..=c].rotate_right(1);
-            }
-        }
-    }
 
     // Move the wanted candidates into the first `top` slots (as `slice::sort_by_cached_key`
     // does): the candidate for slot `i` is at the index packed in `keys[i]`, unless an earlier
@@ -96,6 +75,68 @@ pub(crate) fn arrange(
         }
         keys[i] = (keys[i] & !INDEX_MASK) | from as u128;
         candidates.swap(i, from);
+    }
+}
+
+/// Packs a sort key: ascending integer order is `rank` descending, then `weight` descending,
+/// then `index` ascending.
+pub(crate) fn pack(rank: u32, weight: u64, index: u32) -> u128 {
+    let order = !((u128::from(rank) << 96) | (u128::from(weight) << 32));
+    (order & !INDEX_MASK) | u128::from(index)
+}
+
+/// The rank packed in a key by [`pack`].
+pub(crate) fn rank_of(key: u128) -> u32 {
+    !((key >> 96) as u32)
+}
+
+/// The weight packed in a key by [`pack`].
+pub(crate) fn weight_of_packed(key: u128) -> u64 {
+    !((key >> 32) as u64)
+}
+
+/// The index packed in a key by [`pack`].
+pub(crate) fn index_of(key: u128) -> usize {
+    (key & INDEX_MASK) as usize
+}
+
+/// The key-level part of [`arrange`]: puts the best `top` of `keys` first, in order, then, with
+/// a `p2c_seed`, lets the challenger of the group tied on the best rank go first when
+/// `in_flight` (by packed index) says it is less loaded.
+///
+/// `keys` must hold every key tied on the best rank (the challenger is drawn among them); the
+/// planner passes a subset of a pool's keys that holds them and the best `top`, and gets the same
+/// first `top` as for the whole pool.
+pub(crate) fn arrange_keys(
+    keys: &mut [u128],
+    top: usize,
+    p2c_seed: Option<u64>,
+    in_flight: impl Fn(usize) -> u32,
+) {
+    let len = keys.len();
+    let top = top.min(len);
+    if top == 0 {
+        return;
+    }
+    if top == len {
+        keys.sort_unstable();
+    } else {
+        keys.select_nth_unstable(top - 1);
+        keys[..top].sort_unstable();
+    }
+    // Power of two choices among the top tie, on the keys, so it works on a partial order.
+    if let Some(seed) = p2c_seed {
+        let best = keys[0] >> 96;
+        let tied = keys.iter().filter(|k| *k >> 96 == best).count();
+        if let Some(c) = super::p2c::challenger(tied, seed) {
+            if c >= top {
+                // Bring the `c`-th best into position `c` (the slice beyond `top` is unsorted).
+                keys[top..].select_nth_unstable(c - top);
+            }
+            if in_flight(index_of(keys[c])) < in_flight(index_of(keys[0])) {
+                keys[..=c].rotate_right(1);
+            }
+        }
     }
 }
 

@@ -1,8 +1,11 @@
 //! Rendezvous (highest-random-weight) ordering.
 
 use super::rank::arrange;
-use super::{Candidate, RoutingStrategy, StrategyInput};
+use std::time::SystemTime;
+
+use super::{Candidate, RankedStrategy, RoutingStrategy, StrategyInput};
 use crate::model::AccountId;
+use crate::quota::QuotaView;
 
 /// Orders accounts by a rendezvous hash of the request's continuity key and the account id.
 ///
@@ -27,8 +30,7 @@ impl Rendezvous {
     /// Every built-in strategy breaks ties with it, so equal accounts are ordered the same way
     /// for the same thread whichever strategy runs.
     pub fn weight(affinity: u64, account: AccountId) -> u64 {
-        // The id's bit pattern is what is hashed; reinterpreting the sign is intended.
-        splitmix(affinity ^ splitmix(account.0 as u64))
+        weight_of(affinity, id_hash(account))
     }
 }
 
@@ -49,6 +51,31 @@ impl RoutingStrategy for Rendezvous {
             (0, Self::weight(affinity, c.account.id))
         });
     }
+
+    fn ranked(&self) -> Option<&dyn RankedStrategy> {
+        Some(self)
+    }
+}
+
+impl RankedStrategy for Rendezvous {
+    fn rank(&self, _quota: &QuotaView, _now: SystemTime) -> u32 {
+        0
+    }
+
+    fn p2c(&self, input: &StrategyInput<'_>) -> bool {
+        input.facts.continuity_key.is_none()
+    }
+}
+
+/// The part of [`Rendezvous::weight`] that depends only on the account, for caches.
+pub(crate) fn id_hash(account: AccountId) -> u64 {
+    // The id's bit pattern is what is hashed; reinterpreting the sign is intended.
+    splitmix(account.0 as u64)
+}
+
+/// [`Rendezvous::weight`] from the account's [`id_hash`].
+pub(crate) fn weight_of(affinity: u64, id_hash: u64) -> u64 {
+    splitmix(affinity ^ id_hash)
 }
 
 /// 64-bit FNV-1a.

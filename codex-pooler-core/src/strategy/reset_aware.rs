@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::rank::{order_ranked, relative_bucket};
-use super::{Candidate, RoutingStrategy, StrategyInput};
+use super::{Candidate, RankedStrategy, RoutingStrategy, StrategyInput};
 use crate::quota::{QuotaView, WindowKind, WindowView};
 
 /// Rank tiers, best first, above the score bucket (below 2^18).
@@ -67,8 +67,7 @@ impl ResetAware {
             .reduce(f64::min)
     }
 
-    fn rank(candidate: &Candidate, now: SystemTime) -> u32 {
-        let quota = &candidate.quota;
+    fn rank(quota: &QuotaView, now: SystemTime) -> u32 {
         if quota.exhausted_until.is_some_and(|at| at > now) {
             return TIER_EXHAUSTED;
         }
@@ -129,7 +128,21 @@ impl RoutingStrategy for ResetAware {
     }
 
     fn order_top(&self, input: &StrategyInput<'_>, candidates: &mut [Candidate], k: usize) {
-        order_ranked(input, candidates, k, |c| Self::rank(c, input.now));
+        order_ranked(input, candidates, k, |c| Self::rank(&c.quota, input.now));
+    }
+
+    fn ranked(&self) -> Option<&dyn RankedStrategy> {
+        Some(self)
+    }
+}
+
+impl RankedStrategy for ResetAware {
+    fn rank(&self, quota: &QuotaView, now: SystemTime) -> u32 {
+        Self::rank(quota, now)
+    }
+
+    fn p2c(&self, _input: &StrategyInput<'_>) -> bool {
+        true
     }
 }
 
