@@ -21,6 +21,11 @@ use codex_pooler_tower::keys::KeyHasher;
 use codex_pooler_tower::{ConfigSync, Pooler};
 
 /// Accounts labelled `primary-*` first, then the rest; most headroom first within each group.
+///
+/// It sorts on the label, which a rank of the quota alone cannot express, so it does not
+/// implement `RoutingStrategy::ranked`: the planner hands it every eligible account. That is
+/// fine for pools of a few hundred accounts; a strategy that is a pure rank of the quota view
+/// (like the built-in ones) can opt into the planner's per-pool index through `ranked`.
 #[derive(Debug)]
 struct PrimaryFirst;
 

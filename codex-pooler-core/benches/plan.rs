@@ -2,6 +2,11 @@
 //! 10 to 10,000 eligible accounts, a third of them with quota evidence, and the strategies'
 //! `order` alone on the same candidates, and the planner's work before the strategy.
 //!
+//! `plan` is the steady state. `plan_churn` records new quota evidence for one account (of those
+//! with windows) before each plan (the record is included), as every upstream answer does in
+//! production, so the planner's index catches up on every request. `plan_cold` is the first plan with a new planner
+//! (a new snapshot or catalog rebuilds the index the same way).
+//!
 //! Run with `cargo bench -p codex-pooler-core --bench plan -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
@@ -140,6 +145,80 @@ fn plan(c: &mut Criterion) {
     group.finish();
 }
 
+/// One account's new evidence before each plan, cycling through the pool's accounts.
+fn plan_churn(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan_churn");
+    let request = request();
+    for n in SIZES {
+        let (snapshot, live) = fixture(n);
+        // Only accounts that already carry windows: the pool keeps a third with evidence.
+        let readings: Vec<_> = (1..=n as i64)
+            .filter(|i| i % 3 == 0)
+            .map(|i| {
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    "x-codex-primary-used-percent",
+                    HeaderValue::from((i * 11) % 90),
+                );
+                headers.insert("x-codex-primary-window-minutes", HeaderValue::from(300));
+                headers.insert(
+                    "x-codex-primary-reset-after-seconds",
+                    HeaderValue::from(60 + (i * 89) % 18_000),
+                );
+                (AccountId(i), windows_from_headers(&headers, now()))
+            })
+            .collect();
+        for kind in STRATEGIES {
+            let planner = Planner::new(kind.build());
+            let mut next = readings.iter().cycle();
+            group.bench_with_input(BenchmarkId::new(kind.as_str(), n), &n, |b, _| {
+                b.iter(|| {
+                    if let Some((id, windows)) = next.next() {
+                        live.quota.observe_windows(*id, windows);
+                    }
+                    planner
+                        .plan(
+                            black_box(&snapshot),
+                            black_box(&live),
+                            black_box(&request),
+                            now(),
+                        )
+                        .map(|p| p.candidates.len())
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+/// The first plan of a new planner: it builds its index for the pool.
+fn plan_cold(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan_cold");
+    let request = request();
+    for n in SIZES {
+        let (snapshot, live) = fixture(n);
+        for kind in STRATEGIES {
+            group.bench_with_input(BenchmarkId::new(kind.as_str(), n), &n, |b, _| {
+                b.iter_batched(
+                    || Planner::new(kind.build()),
+                    |planner| {
+                        planner
+                            .plan(
+                                black_box(&snapshot),
+                                black_box(&live),
+                                black_box(&request),
+                                now(),
+                            )
+                            .map(|p| p.candidates.len())
+                    },
+                    BatchSize::SmallInput,
+                );
+            });
+        }
+    }
+    group.finish();
+}
+
 /// The strategy's share: `order`, and `order_top` for the planner's default three attempts, on
 /// the candidates the planner would build (the clone that restores them between runs is not
 /// measured).
@@ -212,5 +291,5 @@ fn candidates(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plan, order, candidates);
+criterion_group!(benches, plan, plan_churn, plan_cold, order, candidates);
 criterion_main!(benches);

@@ -254,26 +254,54 @@ impl AccountQuota {
     }
 
     /// What routing may know at `now`: the windows that count, and any exhaustion.
+    ///
+    /// One walk over the windows (the planner reads a view per account): freshness is compared
+    /// with `now - freshness` once instead of an age per reading, and exhaustion is gathered on
+    /// the way, as [`exhausted_until`](Self::exhausted_until) would find it.
     pub fn view(&self, now: SystemTime) -> QuotaView {
         let covered = self.credits_cover(now);
-        let windows: WindowViews = self
-            .counting_windows(now)
-            .map(|w| WindowView {
-                kind: w.value.kind(),
-                used_percent: w.value.used_percent,
-                resets_at: w.value.resets_at,
-            })
-            .collect();
-        let exhausted_until = self.exhausted_until(now);
+        // `is_fresh` (age at most the freshness) is `observed_at >= oldest`; with no such
+        // instant (freshness reaching before the clock's range) everything is fresh.
+        let oldest = now.checked_sub(self.freshness);
+        let fresh = |observed: SystemTime| oldest.is_none_or(|oldest| observed >= oldest);
+        let mut windows = WindowViews::new();
+        let mut full_until: Option<SystemTime> = None;
+        let mut credit_backed = false;
+        for w in &self.windows {
+            let value = &w.value;
+            let full = value.used_percent >= 100.0;
+            if value.resets_at.is_some_and(|at| at <= now)
+                || !(fresh(w.observed_at) || (full && value.resets_at.is_some()))
+            {
+                continue;
+            }
+            let kind = value.kind();
+            // At most one reading per kind is kept, so the three slots suffice.
+            let _ = windows.push(WindowView {
+                kind,
+                used_percent: value.used_percent,
+                resets_at: value.resets_at,
+            });
+            if !full {
+                continue;
+            }
+            if covered && kind != WindowKind::Short {
+                credit_backed = true;
+            } else {
+                let at = value.resets_at.unwrap_or(w.observed_at + self.freshness);
+                if at > now {
+                    full_until = full_until.max(Some(at));
+                }
+            }
+        }
+        let from_limit = self.limit.map(|l| l.value).filter(|at| *at > now);
+        let exhausted_until = from_limit.max(full_until);
         let known = !windows.is_empty() || exhausted_until.is_some();
         let allowed = self
             .allowed
-            .is_some_and(|a| a.value && a.is_fresh(now, self.freshness));
+            .is_some_and(|a| a.value && fresh(a.observed_at));
         QuotaView {
-            credit_backed: covered
-                && windows
-                    .iter()
-                    .any(|w| w.kind != WindowKind::Short && w.used_percent >= 100.0),
+            credit_backed,
             allowed_without_windows: !known && allowed,
             windows,
             exhausted_until,

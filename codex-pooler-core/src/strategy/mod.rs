@@ -16,7 +16,11 @@
 //! then [`p2c_tie_break`] on in-flight load among the leading tie group.
 //!
 //! Write your own by implementing [`RoutingStrategy`] and handing it to
-//! [`Planner::new`](crate::plan::Planner::new).
+//! [`Planner::new`](crate::plan::Planner::new). The planner builds a [`Candidate`] for every
+//! eligible account and calls [`order_top`](RoutingStrategy::order_top). A strategy whose order
+//! is a rank per account with the built-in tie-breaks can also return itself from
+//! [`RoutingStrategy::ranked`] as a [`RankedStrategy`]; the planner then keeps ranks between
+//! requests and, in large pools, looks only at the accounts that can come first.
 //!
 //! ```
 //! use codex_pooler_core::strategy::{Candidate, RoutingStrategy, StrategyInput};

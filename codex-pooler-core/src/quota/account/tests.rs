@@ -398,11 +398,60 @@ fn random_observation_sequences_stay_coherent() {
                 _ => q.record_windows(source, &[win(slot, minutes, used, reset, seen)], now),
             }
             let view = q.view(now);
+            // The one-pass view and its lifetime agree with the rules read one by one.
+            for probe in [now, now - MIN, now + Duration::from_secs(next(2_000))] {
+                assert_eq!(q.view(probe), reference_view(&q, probe));
+            }
+            let (held, until) = q.view_until(now);
+            assert_eq!(held, view);
+            for step in [1, 59, 600, 5_000, 90_000] {
+                let t = now + Duration::from_secs(step);
+                if until.is_none_or(|until| t < until) {
+                    assert_eq!(q.view(t), view, "{step} s later");
+                }
+            }
+            if let Some(until) = until {
+                let last = until - Duration::from_nanos(1);
+                assert_eq!(q.view(last), view);
+            }
             assert!(view.exhausted_until.is_none_or(|until| until > now));
             assert_eq!(view.is_exhausted(), q.exhausted_until(now).is_some());
             assert!(!(view.known && view.allowed_without_windows));
             assert!(view.windows.windows(2).all(|w| w[0].kind < w[1].kind));
             assert!((0.0..=100.0).contains(&view.remaining_percent()));
         }
+    }
+}
+
+/// The view as the reading rules state it, one rule at a time: what the one-pass
+/// [`AccountQuota::view`] must match.
+fn reference_view(q: &AccountQuota, now: SystemTime) -> QuotaView {
+    let covered = q
+        .credits()
+        .is_some_and(|c| c.is_fresh(now, q.freshness()) && c.value.cover_long_windows());
+    let windows: WindowViews = q
+        .windows()
+        .iter()
+        .filter(|w| q.counts(w, now))
+        .map(|w| WindowView {
+            kind: w.value.kind(),
+            used_percent: w.value.used_percent,
+            resets_at: w.value.resets_at,
+        })
+        .collect();
+    let exhausted_until = q.exhausted_until(now);
+    let known = !windows.is_empty() || exhausted_until.is_some();
+    let allowed = q
+        .provider_allowed()
+        .is_some_and(|a| a.value && a.is_fresh(now, q.freshness()));
+    QuotaView {
+        credit_backed: covered
+            && windows
+                .iter()
+                .any(|w| w.kind != WindowKind::Short && w.used_percent >= 100.0),
+        allowed_without_windows: !known && allowed,
+        windows,
+        exhausted_until,
+        known,
     }
 }
