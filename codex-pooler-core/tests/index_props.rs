@@ -367,3 +367,46 @@ fn a_nearly_full_pin_stays_when_only_open_circuits_have_headroom() {
         assert_eq!((ids[0], eligible, pin.is_some()), (AccountId(1), 6, true));
     }
 }
+
+/// A request that read the clock before a concurrent one refreshed the index is still answered
+/// from it, at its own instant: an account whose reset_aware rank grew in between does not get
+/// the later rank.
+#[test]
+fn a_request_from_just_before_the_latest_refresh_gets_its_own_ranks() {
+    let accounts = vec![(Lifecycle::Active, true); 5];
+    let snapshot = snapshot(&accounts);
+    let live = LiveState::new();
+    let t = from_unix_seconds(1_700_000_000);
+    // Account 1's short window resets in 930 s (score 387 %/h), a minute earlier in 990 s
+    // (364 %/h): a coarse rank bucket starts at 384. The others stay in the bucket below.
+    for (id, reset) in [(1, 930), (2, 1_050), (3, 1_060), (4, 1_070), (5, 1_080)] {
+        let window = QuotaWindow {
+            slot: WindowSlot::Primary,
+            used_percent: 0.0,
+            window_minutes: Some(300),
+            resets_at: Some(t + Duration::from_secs(reset)),
+            observed_at: t - Duration::from_secs(120),
+        };
+        live.quota
+            .observe(AccountId(id), EvidenceSource::StreamEvent, &[window], t);
+    }
+    let indexed = Planner::new(Arc::new(ResetAware));
+    let plain = Planner::new(Arc::new(Plain(Arc::new(ResetAware))));
+    let mut elsewhere = 0;
+    for seed in 0..20 {
+        let request = request(None, false, seed, false, t);
+        let later = summary(indexed.plan(&snapshot, &live, &request, t));
+        assert_eq!(later, summary(plain.plan(&snapshot, &live, &request, t)));
+        let earlier = t - Duration::from_secs(60);
+        let want = summary(plain.plan(&snapshot, &live, &request, earlier));
+        assert_eq!(
+            summary(indexed.plan(&snapshot, &live, &request, earlier)),
+            want
+        );
+        elsewhere += usize::from(want.is_ok_and(|p| p.0[0] != AccountId(1)));
+    }
+    assert!(
+        elsewhere > 0,
+        "account 1 ties with the others a minute earlier"
+    );
+}

@@ -12,8 +12,10 @@
 //! - a new snapshot, catalog generation or strategy rebuilds it;
 //! - accounts in the [`QuotaBook`](crate::quota::QuotaBook)'s change journal since the last
 //!   request, and accounts whose view expired by `now`, are reread;
-//! - a `now` earlier than the latest reread is refused (the planner then plans the
-//!   straightforward way), since a cached view holds only from when it was read.
+//! - a `now` earlier than the start of some cached view (the last instant one of its reading
+//!   rules flipped) is refused, and the planner plans the straightforward way. Views hold from
+//!   that start, not from when they were read, so a request that read the clock just before a
+//!   concurrent one refreshed the index is still answered from it.
 //!
 //! Health (circuits, load, demotion) changes with every attempt and is not kept: the planner reads
 //! it per request, for the accounts the health book has seen.
@@ -65,8 +67,10 @@ pub(super) struct PoolIndex {
     catalog: u64,
     /// The quota journal position read up to; `None` until the first full read.
     journal: Option<u64>,
-    /// The latest `now` a view was read at: the index answers for `now` from there on.
+    /// The latest start of a cached view: the index answers for `now` from there on.
     horizon: SystemTime,
+    /// The latest `now` a view was read at: cached ranks are exact from there on.
+    read_at: SystemTime,
     any_supported: bool,
     positions: AccountMap<u32>,
     slots: Vec<Slot>,
@@ -128,6 +132,7 @@ impl PoolIndex {
             catalog,
             journal: None,
             horizon: SystemTime::UNIX_EPOCH,
+            read_at: SystemTime::UNIX_EPOCH,
             any_supported: supported.is_none_or(|s| s.contains(&true)),
             positions,
             slots,
@@ -175,15 +180,19 @@ impl PoolIndex {
                 dirty.push(position);
             }
             for &position in &dirty {
-                if let Some(slot) = self.slots.get(position as usize) {
-                    let (view, until) = reader.view_until(slot.id, now);
+                // Fixed exclusions do not depend on quota.
+                if let Some(slot) = self.slots.get(position as usize)
+                    && slot.fixed.is_none()
+                {
+                    let (from, view, until) = reader.view_span(slot.id, now);
+                    self.horizon = self.horizon.max(from.unwrap_or(SystemTime::UNIX_EPOCH));
                     self.place(ranked, position, view, until, now);
                 }
             }
             self.journal = Some(reader.journal_end());
         });
         if !dirty.is_empty() {
-            self.horizon = now;
+            self.read_at = self.read_at.max(now);
         }
         true
     }
@@ -260,6 +269,12 @@ impl PoolIndex {
         }
     }
 
+    /// The latest instant views were read at: from there on, a member whose cached rank equals
+    /// its group's bound has that rank exactly (ranks only grow while a view holds).
+    pub(super) fn read_at(&self) -> SystemTime {
+        self.read_at
+    }
+
     /// Whether some account of the pool serves the model (always, without a model).
     pub(super) fn any_supported(&self) -> bool {
         self.any_supported
@@ -333,7 +348,7 @@ mod tests {
                  proptest::option::of(1..20_000u64), 0..1_200u64),
                 1..30,
             ),
-            later in proptest::collection::vec(0..4_000u64, 1..8),
+            later in proptest::collection::vec(-4_000..4_000i64, 1..10),
             headroom in any::<bool>(),
         ) {
             let now = from_unix_seconds(1_700_000_000);
@@ -371,7 +386,12 @@ mod tests {
             prop_assert!(index.sync(ranked, &live, now));
             let members: usize = index.ranked().map(|(_, m)| m.len()).sum();
             prop_assert_eq!(members, index.eligible());
-            for t in later.iter().map(|s| now + secs(*s)) {
+            for offset in &later {
+                let t = if *offset >= 0 { now + secs(offset.unsigned_abs()) } else { now - secs(offset.unsigned_abs()) };
+                // Before the index's horizon it refuses to answer (and the planner does not ask).
+                if t < index.horizon {
+                    continue;
+                }
                 for (bound, group) in index.ranked() {
                     for m in group {
                         let slot = &index.slots[m.position as usize];
@@ -380,7 +400,8 @@ mod tests {
                         }
                         prop_assert_eq!(&slot.view, &live.quota.view(slot.id, t));
                         let rank = ranked.rank(&slot.view, t);
-                        prop_assert!(m.rank <= rank && rank <= bound, "{} {} {}", m.rank, rank, bound);
+                        prop_assert!(rank <= bound, "{} {}", rank, bound);
+                        prop_assert!(t < index.read_at || m.rank <= rank, "{} {}", m.rank, rank);
                     }
                 }
                 for (position, exclusion) in index.exclusions() {

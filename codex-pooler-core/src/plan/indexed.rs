@@ -247,6 +247,9 @@ fn top_keys(
     let mut tied: Vec<u128> = Vec::new();
     let mut best: Option<u32> = None;
     let any_load = !loads.entries.is_empty();
+    // Before the latest read (a request that read the clock first), cached ranks are only
+    // bounds: compute each one.
+    let exact = now >= index.read_at();
     // The `k`-th best (rank, weight) once `top` is full: most accounts of a large pool fall
     // below it, and comparing two integers is cheaper than packing a key.
     let mut kth: Option<(u32, u64)> = None;
@@ -262,7 +265,7 @@ fn top_keys(
             {
                 continue;
             }
-            let rank = if m.rank == bound {
+            let rank = if exact && m.rank == bound {
                 m.rank
             } else {
                 ranked.rank(index.view(m.position), now)

@@ -319,9 +319,19 @@ impl AccountQuota {
         (self.view(now), self.next_change(now))
     }
 
-    /// The first instant after `now` at which a reading rule may flip (conservative: some of
-    /// these instants change nothing).
+    /// The last instant at or before `now` at which a reading rule may have flipped (`None`:
+    /// none ever did): the view at `now` also holds from there on.
+    pub(crate) fn previous_change(&self, now: SystemTime) -> Option<SystemTime> {
+        self.rule_flips().filter(|at| *at <= now).max()
+    }
+
+    /// The first instant after `now` at which a reading rule may flip.
     fn next_change(&self, now: SystemTime) -> Option<SystemTime> {
+        self.rule_flips().filter(|at| *at > now).min()
+    }
+
+    /// Every instant at which a reading rule may flip (conservative: some change nothing).
+    fn rule_flips(&self) -> impl Iterator<Item = SystemTime> + '_ {
         // `is_fresh` holds while `age <= freshness`: it flips one tick after `observed + freshness`.
         let stale = |observed: SystemTime| {
             let last = observed + self.freshness;
@@ -330,7 +340,7 @@ impl AccountQuota {
         let windows = self
             .windows
             .iter()
-            .flat_map(|w| std::iter::once(w.value.resets_at).chain(stale(w.observed_at)));
+            .flat_map(move |w| std::iter::once(w.value.resets_at).chain(stale(w.observed_at)));
         let others = [
             self.credits.as_ref().map(|c| c.observed_at),
             self.allowed.map(|a| a.observed_at),
@@ -342,8 +352,6 @@ impl AccountQuota {
             .chain(others)
             .chain(std::iter::once(self.limit.map(|l| l.value)))
             .flatten()
-            .filter(|at| *at > now)
-            .min()
     }
 
     /// The highest used percent over the windows that count (0 when nothing is known).

@@ -50,16 +50,21 @@ impl QuotaReader<'_> {
         self.accounts.journal.since(from)
     }
 
-    /// [`AccountQuota::view_until`] for `account` (unknown and unchanging without evidence).
-    pub(crate) fn view_until(
+    /// [`AccountQuota::view_until`] for `account`, with the instant the view holds from
+    /// ([`AccountQuota::previous_change`]): it holds over `[from, until)`, `None` meaning
+    /// unbounded. Without evidence: unknown, always.
+    pub(crate) fn view_span(
         &self,
         account: AccountId,
         now: SystemTime,
-    ) -> (QuotaView, Option<SystemTime>) {
-        self.accounts
-            .map
-            .get(&account)
-            .map_or_else(|| (QuotaView::unknown(), None), |q| q.view_until(now))
+    ) -> (Option<SystemTime>, QuotaView, Option<SystemTime>) {
+        match self.accounts.map.get(&account) {
+            Some(q) => {
+                let (view, until) = q.view_until(now);
+                (q.previous_change(now), view, until)
+            }
+            None => (None, QuotaView::unknown(), None),
+        }
     }
 }
 

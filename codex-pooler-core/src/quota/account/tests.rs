@@ -414,6 +414,17 @@ fn random_observation_sequences_stay_coherent() {
                 let last = until - Duration::from_nanos(1);
                 assert_eq!(q.view(last), view);
             }
+            // And it held since the previous flip.
+            let from = q.previous_change(now);
+            for step in [1, 59, 600, 5_000] {
+                let t = now - Duration::from_secs(step);
+                if from.is_none_or(|from| t >= from) {
+                    assert_eq!(q.view(t), view, "{step} s earlier");
+                }
+            }
+            if let Some(from) = from {
+                assert_eq!(q.view(from), view);
+            }
             assert!(view.exhausted_until.is_none_or(|until| until > now));
             assert_eq!(view.is_exhausted(), q.exhausted_until(now).is_some());
             assert!(!(view.known && view.allowed_without_windows));
