@@ -7,11 +7,13 @@
 //! Flags (defaults in brackets): `--seed` [42], `--accounts` [12], `--sessions` [1500],
 //! `--days` [7], `--turns` (mean turns per session) [40], `--load` (demand over the weekly
 //! capacity the pool has over the run) [1.0], `--session-id-share` [0.6], `--stateless-share` [0.1], `--burst-share`
-//! [0.25], `--probe-minutes` (0: no usage probe) [5], `--attempts` [3], `--only <label>` (run
-//! one row; repeatable).
+//! [0.25], `--probe-minutes` (0: no usage probe) [5], `--attempts` [3], `--busy-wait-secs` (how
+//! long a request waits for a busy account) [60], `--pin-wait-secs` (how long a soft-pinned
+//! thread waits for its own busy account) [45], `--only <label>` (run one row; repeatable).
 
 use std::error::Error;
 use std::str::FromStr;
+use std::time::Duration;
 
 use codex_pooler_examples::fleet_sim::{SimConfig, entries, simulate};
 
@@ -39,6 +41,12 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
             "--burst-share" => config.burst_share = parse(&flag, &value)?,
             "--probe-minutes" => config.probe_minutes = parse(&flag, &value)?,
             "--attempts" => config.max_attempts = parse(&flag, &value)?,
+            "--busy-wait-secs" => {
+                config.dispatch.busy_wait = Duration::from_secs(parse(&flag, &value)?);
+            }
+            "--pin-wait-secs" => {
+                config.dispatch.pin_wait = Duration::from_secs(parse(&flag, &value)?);
+            }
             "--only" => only.push(value),
             _ => return Err(format!("unknown flag {flag}\n{}", usage()).into()),
         }
@@ -66,7 +74,8 @@ fn usage() -> String {
     format!(
         "usage: fleet_sim [--seed N] [--accounts N] [--sessions N] [--days N] [--turns N] \
          [--load X] [--session-id-share X] [--stateless-share X] [--burst-share X] \
-         [--probe-minutes N] [--attempts N] [--only LABEL]...\nlabels: {}",
+         [--probe-minutes N] [--attempts N] [--busy-wait-secs N] [--pin-wait-secs N] \
+         [--only LABEL]...\nlabels: {}",
         labels.join(", ")
     )
 }

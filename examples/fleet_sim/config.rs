@@ -1,5 +1,7 @@
 //! [`SimConfig`]: the knobs of one simulation.
 
+use codex_pooler_core::dispatch::DispatchConfig;
+
 /// What to simulate. Every figure is a function of this and nothing else.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
@@ -33,6 +35,8 @@ pub struct SimConfig {
     pub probe_minutes: u32,
     /// Accounts one request may try (the planner's attempt budget).
     pub max_attempts: usize,
+    /// How long the dispatcher waits for busy accounts (the gateway's default unless set).
+    pub dispatch: DispatchConfig,
 }
 
 impl Default for SimConfig {
@@ -51,6 +55,7 @@ impl Default for SimConfig {
             mean_think_secs: 60.0,
             probe_minutes: 5,
             max_attempts: codex_pooler_core::plan::DEFAULT_MAX_ATTEMPTS,
+            dispatch: DispatchConfig::default(),
         }
     }
 }

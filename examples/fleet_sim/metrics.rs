@@ -21,6 +21,24 @@ impl Switches {
     }
 }
 
+/// Turns the dispatcher held back for a busy account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Waits {
+    /// Turns that waited at all.
+    pub turns: u64,
+    /// Their waits added up, in milliseconds.
+    pub total_ms: u64,
+    /// The longest wait, in milliseconds.
+    pub max_ms: u64,
+}
+
+impl Waits {
+    /// The mean wait of the turns that waited, in seconds.
+    pub fn mean_secs(&self) -> f64 {
+        ratio(self.total_ms, self.turns) / 1000.0
+    }
+}
+
 /// The state of the pool when a client first got an exhaustion error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FirstError {
@@ -104,6 +122,8 @@ pub struct Figures {
     pub errors: Errors,
     /// Upstream 429s the dispatcher failed over from (the client never saw them).
     pub retried_429: u64,
+    /// Turns held back for a busy account.
+    pub waits: Waits,
     /// Account switches per session kind, in [`SessionKind::ALL`] order.
     pub switches: [Switches; 3],
     /// The first client-visible exhaustion error (`usage_limit_reached` or 503), if any.
@@ -177,6 +197,7 @@ impl Tally {
                 served: 0,
                 errors: Errors::default(),
                 retried_429: 0,
+                waits: Waits::default(),
                 switches: [Switches::default(); 3],
                 first_error: None,
                 moves: Vec::new(),
@@ -184,6 +205,16 @@ impl Tally {
             },
             last: vec![None; workload.sessions.len()],
             kinds: workload.sessions.iter().map(|s| s.kind).collect(),
+        }
+    }
+
+    /// A turn answered `ms` after it was sent (0: at once).
+    pub(crate) fn waited(&mut self, ms: u64) {
+        if ms > 0 {
+            let w = &mut self.figures.waits;
+            w.turns += 1;
+            w.total_ms += ms;
+            w.max_ms = w.max_ms.max(ms);
         }
     }
 

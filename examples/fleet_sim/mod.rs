@@ -35,7 +35,7 @@ use codex_pooler_core::strategy::StrategyKind;
 pub use baselines::{RoundRobin, UniformRandom};
 pub use config::SimConfig;
 pub use fleet::{AccountSpec, AccountTally, Plan, SHORT_MINUTES, SHORT_SHARE, WEEKLY_MINUTES};
-pub use metrics::{Errors, Figures, FirstError, Switches};
+pub use metrics::{Errors, Figures, FirstError, Switches, Waits};
 pub use report::Report;
 pub use rng::SimRng;
 pub use runner::{StrategyEntry, StrategyFactory, run};

@@ -68,9 +68,9 @@ impl Report {
             "| strategy | turns served | client 429/503 | …while an account had quota \
              | switches: session id | switches: derived key | switches: stateless \
              | quota spent at first exhaustion | first exhaustion (day) | upstream 429s absorbed \
-             | utilization min–max | utilization CV |\n",
+             | turns that waited (mean, max) | utilization min–max | utilization CV |\n",
         );
-        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         for row in &self.rows {
             let label = if row.label == self.default_label {
                 format!("**{}** (default)", row.label)
@@ -87,7 +87,7 @@ impl Report {
             let (low, high) = row.utilization_range();
             let _ = writeln!(
                 out,
-                "| {label} | {} | {} | {} | {} | {} | {} | {first} | {day} | {} | {:.0}–{:.0} % | {:.2} |",
+                "| {label} | {} | {} | {} | {} | {} | {} | {first} | {day} | {} | {} ({:.1} s, {:.0} s) | {:.0}–{:.0} % | {:.2} |",
                 row.served,
                 row.errors.total(),
                 row.errors.with_quota,
@@ -95,6 +95,9 @@ impl Report {
                 percent(row.switches(SessionKind::Derived).share()),
                 percent(row.switches(SessionKind::Stateless).share()),
                 row.retried_429,
+                row.waits.turns,
+                row.waits.mean_secs(),
+                row.waits.max_ms as f64 / 1000.0,
                 low * 100.0,
                 high * 100.0,
                 row.utilization_cv(),

@@ -3,13 +3,19 @@
 //!
 //! Events are processed in time order: stream ends (the turn's concurrency slot is released, as
 //! the gateway does when the response body ends), usage-probe reads (spread evenly over the probe
-//! interval, as the server's probe does), then turn starts.
+//! interval, as the server's probe does), clock timers, then turn starts. A turn the dispatcher
+//! makes wait for a busy account stays pending and is polled again after every event (a freed
+//! slot or a due timer is what lets it through); its stream starts when it is answered, and its
+//! session's later turns move back by the time it waited.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::convert::Infallible;
 use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use codex_pooler_core::BoxError;
@@ -102,68 +108,221 @@ pub fn run(
             Arc::clone(&live),
             Arc::clone(&dyn_clock),
         ))
-        .layer(DispatchLayer::new(Arc::clone(&live), dyn_clock))
+        .layer(DispatchLayer::new(Arc::clone(&live), dyn_clock).with_config(config.dispatch))
         .service(upstream.clone());
 
     let start_ms = START_UNIX_SECS * 1000;
     let mut probe = Probe::new(config, workload, start_ms);
-    let mut ends: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+    let mut events = Events::new(workload);
     let mut guards: HashMap<usize, AttemptGuard> = HashMap::new();
     let mut tally = Tally::new(&entry.label, workload);
+    // Turns waiting in the dispatcher for a busy account, oldest first.
+    let mut waiting: Vec<Waiting> = Vec::new();
+    // Per session: how far its turns have been pushed back by waits, and whether one waits now
+    // (its later turns are held until it is answered: a client does not send the next turn of
+    // a thread before the last one is answered).
+    let mut delay_ms = vec![0u64; workload.sessions.len()];
+    let mut held: Vec<Vec<usize>> = vec![Vec::new(); workload.sessions.len()];
 
-    for (i, turn) in workload.turns.iter().enumerate() {
-        // Everything due before the turn, in time order: stream ends, then probe reads.
-        loop {
-            let end = ends.peek().map(|Reverse((at, _))| *at);
-            let next_probe = probe.next_at();
-            match (end, next_probe) {
-                (Some(at), p) if at <= turn.start_ms && p.is_none_or(|p| at <= p) => {
-                    if let Some(Reverse((_, index))) = ends.pop() {
-                        advance(&clock, at);
-                        // Dropping the guard frees the slot, as the end of the body does.
-                        guards.remove(&index);
+    // The probe reads on through the run, and stops with it.
+    let end_ms = start_ms + u64::from(workload.days) * 86_400_000;
+    loop {
+        let timer = clock.next_deadline().map(unix_ms);
+        let probe_at = probe.next_at().filter(|at| *at <= end_ms);
+        let Some(event) = events.next(probe_at, timer) else {
+            break;
+        };
+        match event {
+            Event::StreamEnd { at, turn } => {
+                advance(&clock, at);
+                // Dropping the guard frees the slot, as the end of the body does.
+                guards.remove(&turn);
+            }
+            Event::ProbeRead { at } => {
+                advance(&clock, at);
+                probe.read(&upstream, &live, &clock);
+                continue;
+            }
+            Event::Timer { at } => advance(&clock, at),
+            Event::TurnStart { at, turn: index } => {
+                advance(&clock, at);
+                let Some(turn) = workload.turns.get(index) else {
+                    continue;
+                };
+                let session = turn.session;
+                let due = turn.start_ms + delay_ms[session];
+                if due > at {
+                    events.start_at(due, index);
+                    continue;
+                }
+                if waiting.iter().any(|w| w.session == session) {
+                    held[session].push(index);
+                    continue;
+                }
+                let request = workload.request(turn, clock.now())?;
+                resolve(poll_fn(|cx| service.poll_ready(cx)))?.map_err(|never| match never {})?;
+                waiting.push(Waiting::new(index, session, at, service.call(request)));
+            }
+        }
+        // Whatever can move now: new turns, and waits a freed slot or a timer woke.
+        let mut i = 0;
+        while i < waiting.len() {
+            let Poll::Ready(outcome) = waiting[i].poll_if_woken() else {
+                i += 1;
+                continue;
+            };
+            let w = waiting.remove(i);
+            let outcome = outcome.map_err(|never| match never {})?;
+            let now_ms = unix_ms(clock.now());
+            let waited = now_ms.saturating_sub(w.since_ms);
+            delay_ms[w.session] += waited;
+            for index in held[w.session].drain(..) {
+                events.start_at(now_ms, index);
+            }
+            let Some(turn) = workload.turns.get(w.turn) else {
+                continue;
+            };
+            tally.waited(waited);
+            let retried = outcome
+                .attempts
+                .iter()
+                .filter(|a| a.result == AttemptResult::Retried(429))
+                .count();
+            tally.retried(retried as u64);
+            let status = outcome.response.status();
+            match (&outcome.served_by, status.is_success()) {
+                (Some(account), true) => {
+                    tally.served(turn, account.id, move_reason(&outcome));
+                    if let Some(guard) = outcome.guard {
+                        guards.insert(w.turn, guard);
+                        events.stream_end(now_ms + turn.duration_ms, w.turn);
                     }
                 }
-                (_, Some(p)) if p <= turn.start_ms => {
-                    advance(&clock, p);
-                    probe.read(&upstream, &live, &clock);
-                }
-                _ => break,
-            }
-        }
-        advance(&clock, turn.start_ms);
-        let request = workload.request(turn, clock.now())?;
-        resolve(poll_fn(|cx| service.poll_ready(cx)))?.map_err(|never| match never {})?;
-        let outcome = resolve(service.call(request))?.map_err(|never| match never {})?;
-        let retried = outcome
-            .attempts
-            .iter()
-            .filter(|a| a.result == AttemptResult::Retried(429))
-            .count();
-        tally.retried(retried as u64);
-        let status = outcome.response.status();
-        match (&outcome.served_by, status.is_success()) {
-            (Some(account), true) => {
-                tally.served(turn, account.id, move_reason(&outcome));
-                if let Some(guard) = outcome.guard {
-                    guards.insert(i, guard);
-                    ends.push(Reverse((turn.start_ms + turn.duration_ms, i)));
+                _ => {
+                    let kind = error_kind(outcome)?;
+                    let pool = upstream.fleet().state(now_ms);
+                    let day = (now_ms - start_ms) as f64 / 86_400_000.0;
+                    tally.failed(kind, day, pool);
                 }
             }
-            _ => {
-                let kind = error_kind(outcome)?;
-                let now_ms = unix_ms(clock.now());
-                let pool = upstream.fleet().state(now_ms);
-                let day = (now_ms - start_ms) as f64 / 86_400_000.0;
-                tally.failed(kind, day, pool);
-            }
+            // An answer may have freed slots (an attempt's guard): look at every wait again.
+            i = 0;
         }
+    }
+    if !waiting.is_empty() {
+        return Err("turns were still waiting when nothing was left to happen".into());
     }
     drop(guards);
     let tallies = upstream
         .fleet()
         .tallies(u64::from(workload.days) * 86_400_000);
     Ok(tally.finish(tallies))
+}
+
+/// The gateway's answer to one turn, still to come.
+type Answer = Pin<Box<dyn Future<Output = Result<Outcome, Infallible>> + Send>>;
+
+/// A turn inside the gateway, waiting for a busy account (or not yet polled).
+struct Waiting {
+    turn: usize,
+    session: usize,
+    since_ms: u64,
+    future: Answer,
+    /// Set by the turn's waker (a freed slot, a due timer): only woken turns are polled.
+    woken: Arc<Woken>,
+}
+
+/// A waker that only raises a flag; the simulation loop is the executor.
+#[derive(Debug, Default)]
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Waiting {
+    fn new(turn: usize, session: usize, since_ms: u64, future: Answer) -> Self {
+        Self {
+            turn,
+            session,
+            since_ms,
+            future,
+            woken: Arc::new(Woken(AtomicBool::new(true))),
+        }
+    }
+
+    /// Polls the turn if something woke it since its last poll.
+    fn poll_if_woken(&mut self) -> Poll<Result<Outcome, Infallible>> {
+        if !self.woken.0.swap(false, Ordering::Relaxed) {
+            return Poll::Pending;
+        }
+        let waker = Waker::from(Arc::clone(&self.woken));
+        self.future.as_mut().poll(&mut Context::from_waker(&waker))
+    }
+}
+
+/// What happens next in simulated time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    /// A served turn's stream ends.
+    StreamEnd { at: u64, turn: usize },
+    /// The usage probe reads an account.
+    ProbeRead { at: u64 },
+    /// A clock timer (a dispatcher's wait bound) is due.
+    Timer { at: u64 },
+    /// A turn is sent.
+    TurnStart { at: u64, turn: usize },
+}
+
+/// Stream ends and turn starts in time order.
+#[derive(Debug)]
+struct Events {
+    ends: BinaryHeap<Reverse<(u64, usize)>>,
+    starts: BinaryHeap<Reverse<(u64, usize)>>,
+}
+
+impl Events {
+    fn new(workload: &Workload) -> Self {
+        Self {
+            ends: BinaryHeap::new(),
+            starts: workload
+                .turns
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Reverse((t.start_ms, i)))
+                .collect(),
+        }
+    }
+
+    fn stream_end(&mut self, at: u64, turn: usize) {
+        self.ends.push(Reverse((at, turn)));
+    }
+
+    fn start_at(&mut self, at: u64, turn: usize) {
+        self.starts.push(Reverse((at, turn)));
+    }
+
+    /// The earliest event; at equal times stream ends go first, then probe reads, timers and
+    /// turn starts.
+    fn next(&mut self, probe: Option<u64>, timer: Option<u64>) -> Option<Event> {
+        let end = self.ends.peek().map(|Reverse((at, _))| *at);
+        let start = self.starts.peek().map(|Reverse((at, _))| *at);
+        let earliest = [end, probe, timer, start].into_iter().flatten().min()?;
+        if end == Some(earliest) {
+            let Reverse((at, turn)) = self.ends.pop()?;
+            return Some(Event::StreamEnd { at, turn });
+        }
+        if probe == Some(earliest) {
+            return Some(Event::ProbeRead { at: earliest });
+        }
+        if timer == Some(earliest) {
+            return Some(Event::Timer { at: earliest });
+        }
+        let Reverse((at, turn)) = self.starts.pop()?;
+        Some(Event::TurnStart { at, turn })
+    }
 }
 
 /// Classifies a client-visible error (reading the body of an upstream answer handed on).

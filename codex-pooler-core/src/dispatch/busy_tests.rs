@@ -21,13 +21,16 @@ use crate::request::{PlannedRequest, UpstreamCall};
 use crate::route::RouteClass;
 
 const MODEL: &str = "m";
+/// An account and the statuses it answers next.
+type Script = (i64, VecDeque<u16>);
+
 const BUSY: &str = r#"{"error":{"message":"Too many requests","type":null,"code":null}}"#;
 
 /// An upstream answering each account from a queue of statuses (200 once the queue is empty),
 /// logging the accounts called.
 #[derive(Clone, Default)]
 struct Upstream {
-    answers: Arc<Mutex<Vec<(i64, VecDeque<u16>)>>>,
+    answers: Arc<Mutex<Vec<Script>>>,
     calls: Arc<Mutex<Vec<i64>>>,
 }
 
@@ -90,6 +93,7 @@ fn planned(ids: &[i64], pin: Option<PinKind>) -> PlannedRequest {
             }),
             pin_skipped: None,
         },
+        replan: None,
     }
 }
 
@@ -153,28 +157,37 @@ fn served(outcome: &Outcome) -> Option<i64> {
 }
 
 #[tokio::test]
-async fn every_candidate_busy_waits_for_the_first_slot_to_free() {
+async fn an_account_at_its_learned_limit_is_passed_over_for_one_with_room() {
     let h = Harness::new(Upstream::default());
-    let on_1 = h.fill(1);
-    let mut on_2 = h.fill(2);
-    let task = h.spawn(DispatchConfig::default(), planned(&[1, 2], None));
-    settle().await;
-    assert!(!task.is_finished(), "it waits instead of overflowing");
-    assert!(h.upstream.calls().is_empty());
-    // One stream of account 2 ends.
-    on_2.pop();
-    let outcome = task.await.unwrap();
+    let _on_1 = h.fill(1);
+    let outcome = h
+        .spawn(DispatchConfig::default(), planned(&[1, 2], None))
+        .await
+        .unwrap();
     assert_eq!(served(&outcome), Some(2));
     assert_eq!(h.upstream.calls(), [2]);
-    assert_eq!(h.live.health.in_flight(AccountId(1)), 8);
-    drop(on_1);
 }
 
 #[tokio::test]
-async fn a_wait_ends_at_busy_wait_and_then_overflows() {
+async fn when_every_candidate_is_at_its_learned_limit_the_first_is_tried_over_it() {
     let h = Harness::new(Upstream::default());
     let _on_1 = h.fill(1);
     let _on_2 = h.fill(2);
+    let outcome = h
+        .spawn(DispatchConfig::default(), planned(&[1, 2], None))
+        .await
+        .unwrap();
+    // The learned limit is an estimate: upstream took the ninth stream.
+    assert_eq!(served(&outcome), Some(1));
+    assert_eq!(h.upstream.calls(), [1]);
+    assert_eq!(h.live.health.in_flight(AccountId(1)), 9);
+}
+
+#[tokio::test]
+async fn a_wait_ends_at_busy_wait_and_upstreams_refusal_is_handed_on() {
+    let h = Harness::new(Upstream::answering(1, &[429, 429]).then(2, &[429, 429]));
+    let _on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
+    let _on_2: Vec<_> = h.fill(2).into_iter().take(2).collect();
     let config = DispatchConfig {
         busy_wait: Duration::from_secs(5),
         pin_wait: Duration::ZERO,
@@ -183,23 +196,24 @@ async fn a_wait_ends_at_busy_wait_and_then_overflows() {
     settle().await;
     h.clock.advance(Duration::from_secs(4));
     settle().await;
-    assert!(!task.is_finished());
+    assert!(!task.is_finished(), "it waits for a stream to end");
     h.clock.advance(Duration::from_secs(1));
     let outcome = task.await.unwrap();
-    // Nothing freed: sent over the limit to the first candidate rather than refused.
-    assert_eq!(served(&outcome), Some(1));
-    assert_eq!(h.upstream.calls(), [1]);
+    assert_eq!(outcome.response.status(), 429);
+    assert_eq!(h.upstream.calls(), [1, 2]);
+    assert_eq!(served(&outcome), Some(2));
 }
 
 #[tokio::test]
-async fn without_a_wait_a_busy_pool_overflows_at_once() {
-    let h = Harness::new(Upstream::default());
-    let _on_1 = h.fill(1);
+async fn without_a_wait_a_refusal_is_handed_on_at_once() {
+    let h = Harness::new(Upstream::answering(1, &[429]));
+    let _on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
     let outcome = h
         .spawn(DispatchConfig::no_wait(), planned(&[1], None))
         .await
         .unwrap();
-    assert_eq!(served(&outcome), Some(1));
+    assert_eq!(outcome.response.status(), 429);
+    assert_eq!(h.upstream.calls(), [1]);
 }
 
 #[tokio::test]
@@ -258,36 +272,35 @@ async fn retries_after_waits_are_bounded() {
 }
 
 #[tokio::test]
-async fn a_busy_soft_pin_is_waited_for_before_the_thread_moves() {
+async fn a_soft_pin_at_its_learned_limit_is_tried_over_it_rather_than_moved() {
     let h = Harness::new(Upstream::default());
-    let mut on_1 = h.fill(1);
-    let task = h.spawn(
-        DispatchConfig::default(),
-        planned(&[1, 2], Some(PinKind::Session)),
-    );
-    settle().await;
-    assert!(!task.is_finished(), "account 2 has room, but the pin waits");
-    h.clock.advance(Duration::from_secs(3));
-    on_1.pop();
-    let outcome = task.await.unwrap();
+    let _on_1 = h.fill(1);
+    let outcome = h
+        .spawn(
+            DispatchConfig::default(),
+            planned(&[1, 2], Some(PinKind::Session)),
+        )
+        .await
+        .unwrap();
     assert_eq!(served(&outcome), Some(1));
     assert_eq!(h.upstream.calls(), [1]);
 }
 
 #[tokio::test]
-async fn a_soft_pin_busy_past_pin_wait_moves_to_the_next_account() {
-    let h = Harness::new(Upstream::default());
-    let _on_1 = h.fill(1);
+async fn a_soft_pin_refused_past_pin_wait_moves_to_the_next_account() {
+    let h = Harness::new(Upstream::answering(1, &[429]));
+    let _on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
     let config = DispatchConfig {
         busy_wait: Duration::from_secs(30),
         pin_wait: Duration::from_secs(2),
     };
     let task = h.spawn(config, planned(&[1, 2], Some(PinKind::Session)));
     settle().await;
+    assert!(!task.is_finished());
     h.clock.advance(Duration::from_secs(2));
     let outcome = task.await.unwrap();
     assert_eq!(served(&outcome), Some(2));
-    assert_eq!(h.upstream.calls(), [2]);
+    assert_eq!(h.upstream.calls(), [1, 2]);
 }
 
 #[tokio::test]
@@ -301,6 +314,40 @@ async fn a_soft_pin_refused_for_concurrency_waits_for_its_own_account() {
     settle().await;
     assert!(!task.is_finished());
     assert_eq!(h.upstream.calls(), [1]);
+    on_1.pop();
+    let outcome = task.await.unwrap();
+    assert_eq!(served(&outcome), Some(1));
+    assert_eq!(h.upstream.calls(), [1, 1]);
+}
+
+#[tokio::test]
+async fn before_waiting_a_fresh_plan_may_offer_an_account_with_room() {
+    let h = Harness::new(Upstream::answering(1, &[429]));
+    let _on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
+    let mut request = planned(&[1], None);
+    let fresh = planned(&[1, 2], None).plan;
+    let asked = Arc::new(Mutex::new(0));
+    let counter = Arc::clone(&asked);
+    request.replan = Some(crate::request::Replanner::new(move |_| {
+        *counter.lock().unwrap() += 1;
+        Some(fresh.clone())
+    }));
+    let outcome = h.spawn(DispatchConfig::default(), request).await.unwrap();
+    assert_eq!(served(&outcome), Some(2));
+    assert_eq!(h.upstream.calls(), [1, 2]);
+    assert_eq!(*asked.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_fresh_plan_with_nothing_new_leads_to_the_wait() {
+    let h = Harness::new(Upstream::answering(1, &[429]));
+    let mut on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
+    let mut request = planned(&[1], None);
+    let same = planned(&[1], None).plan;
+    request.replan = Some(crate::request::Replanner::new(move |_| Some(same.clone())));
+    let task = h.spawn(DispatchConfig::default(), request);
+    settle().await;
+    assert!(!task.is_finished());
     on_1.pop();
     let outcome = task.await.unwrap();
     assert_eq!(served(&outcome), Some(1));

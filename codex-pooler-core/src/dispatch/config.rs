@@ -2,37 +2,39 @@
 
 use std::time::Duration;
 
-/// How [`Dispatch`](super::Dispatch) treats busy accounts.
+/// How [`Dispatch`](super::Dispatch) treats accounts upstream refused for concurrency.
 ///
-/// An account is busy when it holds as many attempts as its learned concurrency limit, or when
-/// upstream just refused an attempt with a code-less 429 while other attempts of the account
-/// were in flight. A busy account frees a slot as soon as one of its streams ends, which for a
-/// Codex turn is usually seconds away, so a short wait serves the request where failing it (or
-/// moving a thread off the account holding its prompt cache) would cost more.
+/// A code-less 429 from an account with other attempts in flight is its per-account cap, and
+/// the account frees a slot as soon as one of those streams ends, usually seconds away for a
+/// Codex turn. Waiting for that serves the request where failing it, or moving a thread off
+/// the account holding its prompt cache, would cost more. (An account merely at its *learned*
+/// limit is not waited for: it is passed over for one with room, or tried over the limit when
+/// none has room, since the learned limit is only an estimate.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DispatchConfig {
-    /// The longest a request waits, in all, when every candidate left is busy. Then it is sent
-    /// over the limit to the first of them (when it has not reached upstream yet) or upstream's
-    /// last answer is handed on. Zero never waits.
+    /// The longest a request waits, in all, when every candidate left was refused for
+    /// concurrency; then upstream's last answer is handed on. Zero never waits.
     pub busy_wait: Duration,
     /// The longest a request that follows a soft continuity pin waits for the pinned account
-    /// alone before moving to another account (bounded by [`busy_wait`](Self::busy_wait)).
-    /// Moving a thread loses its warm prompt cache, so a few seconds of wait are usually worth
-    /// it. Zero moves at once.
+    /// alone, after upstream refused it for concurrency, before moving to another account
+    /// (bounded by [`busy_wait`](Self::busy_wait)).
+    /// Moving a thread loses its warm prompt cache, and a Codex turn takes about as long as
+    /// this wait anyway, so waiting is usually worth it (the fleet simulator in
+    /// `examples/fleet_sim.rs` measures the trade-off). Zero moves at once.
     pub pin_wait: Duration,
 }
 
 impl Default for DispatchConfig {
     fn default() -> Self {
         Self {
-            busy_wait: Duration::from_secs(30),
-            pin_wait: Duration::from_secs(10),
+            busy_wait: Duration::from_secs(60),
+            pin_wait: Duration::from_secs(45),
         }
     }
 }
 
 impl DispatchConfig {
-    /// Never wait: overflow onto a busy account, or move a pinned thread, at once.
+    /// Never wait: hand on upstream's refusal, or move a pinned thread, at once.
     pub const fn no_wait() -> Self {
         Self {
             busy_wait: Duration::ZERO,

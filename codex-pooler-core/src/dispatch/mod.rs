@@ -6,10 +6,11 @@
 //! the client when it fails over. Every answer's quota headers, and the body of a
 //! `usage_limit_reached` 429, are recorded as quota evidence on the way.
 //!
-//! Busy accounts are waited for, briefly ([`DispatchConfig`]): when every candidate left is at
-//! its concurrency limit, or upstream refused it for concurrency while its other streams run,
-//! the request waits for one of them to free a slot instead of failing; a request following a
-//! soft pin first waits a little for its own account before it moves.
+//! Accounts at their learned concurrency limit are passed over for accounts with room, and sent
+//! to over the limit when none has room. Accounts upstream refused for concurrency are waited
+//! for, briefly ([`DispatchConfig`]): once only such candidates are left, the request waits for
+//! one of their streams to end instead of failing, and a request following a soft pin first
+//! waits a little for its own account before it moves.
 
 mod config;
 mod layer;

@@ -100,14 +100,16 @@ where
     }
 }
 
-/// A candidate still worth trying, and how busy it must stop being first.
+/// A candidate still worth trying.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     /// Its position in the plan.
     index: usize,
-    /// It is tried again only with fewer attempts in flight than this (`u32::MAX`: its limit
-    /// alone decides). Set after a code-less 429 to the attempts it still had in flight.
-    below: u32,
+    /// Set when upstream refused it for concurrency with this many other attempts in flight:
+    /// it is tried again only once fewer are.
+    refused_below: Option<u32>,
+    /// Passed over in this round for being at its learned limit.
+    skipped: bool,
 }
 
 /// One request's dispatch: the services and settings it runs with.
@@ -133,16 +135,23 @@ where
     S: Service<UpstreamCall, Response = http::Response<PoolBody>>,
     S::Error: Into<BoxError>,
 {
-    /// Tries the candidates in rounds: each round tries every pending candidate once, in plan
-    /// order, passing over busy ones. A candidate that failed for good (usage limit, 5xx,
-    /// transport error, open circuit) leaves the pending list; a busy one stays. When a round
-    /// ends with only busy candidates left, the request waits for one of them to free a slot,
-    /// until [`DispatchConfig::busy_wait`] is spent; then one last round sends over the limit
-    /// if upstream has not been reached yet.
+    /// Tries the candidates in rounds. A round tries the pending candidates in plan order
+    /// within their learned concurrency limits, then, if none answered, the ones passed over
+    /// as busy, over their limits (the limit is an estimate; a followed soft pin is always sent
+    /// over it). A candidate that failed for good (usage limit, 5xx, transport error, open
+    /// circuit) leaves the pending list. One that upstream refused for concurrency while its
+    /// other streams ran stays, and once a round ends with only such candidates left, the
+    /// request waits for one of their streams to end and tries again, until
+    /// [`DispatchConfig::busy_wait`] is spent. A refused soft pin is waited for first, alone,
+    /// for up to [`DispatchConfig::pin_wait`], before the request moves on.
     async fn run(mut self, planned: PlannedRequest) -> Outcome {
-        let PlannedRequest { request, plan } = planned;
+        let PlannedRequest {
+            request,
+            plan,
+            replan,
+        } = planned;
         let request = Arc::new(request);
-        let candidates = plan.candidates.clone();
+        let mut candidates = plan.candidates.clone();
         let total = candidates.len();
         let model = request.facts.model.clone().unwrap_or_default();
         let class = request.route.class;
@@ -155,174 +164,210 @@ where
         let mut pending: Vec<Pending> = (0..total)
             .map(|index| Pending {
                 index,
-                below: u32::MAX,
+                refused_below: None,
+                skipped: false,
             })
             .collect();
+        let mut budget = total * MAX_ATTEMPTS_PER_CANDIDATE;
+        let mut replans = 0;
+        let mut timed_out = false;
         let mut attempts: Vec<Attempt> = Vec::with_capacity(total);
         let mut usage_limited = 0usize;
         let mut last_failure: Option<http::Response<PoolBody>> = None;
-        let mut overflow = false;
         loop {
-            let mut i = 0;
-            while i < pending.len() && attempts.len() < total * MAX_ATTEMPTS_PER_CANDIDATE {
-                let p = pending[i];
-                let Some(account) = candidates.get(p.index) else {
-                    pending.remove(i);
-                    continue;
-                };
-                let started = self.clock.now();
-                // The slot is held until the response body ends (the guard travels with the
-                // outcome).
-                let mut guard = match self.claim(account.id, p.below, &model, class, overflow) {
-                    Claim::Claimed(guard) => guard,
-                    Claim::Refused => {
+            // First within the learned limits, then over them for the accounts skipped as busy:
+            // the limit is an estimate, and only upstream knows the real cap.
+            for over_pass in [false, true] {
+                let mut i = 0;
+                while i < pending.len() && attempts.len() < budget {
+                    let p = pending[i];
+                    let Some(account) = candidates.get(p.index) else {
                         pending.remove(i);
                         continue;
-                    }
-                    Claim::Busy => {
-                        // The pinned account first gets a short wait of its own.
-                        if p.index == 0
-                            && let Some(until) = pin_deadline
-                        {
-                            if wait_for_slot(
-                                &self.live,
-                                &*self.clock,
-                                vec![(account.id, p.below)],
-                                until,
-                            )
-                            .await
-                            {
-                                continue;
-                            }
-                            pin_deadline = None;
+                    };
+                    let pinned = p.index == 0 && pin_deadline.is_some();
+                    let within_limit = match (p.refused_below, over_pass) {
+                        // Refused by upstream: tried again once one of its streams ended.
+                        (Some(below), false) if self.live.health.in_flight(account.id) < below => {
+                            false
                         }
-                        i += 1;
-                        continue;
-                    }
-                };
-                let call = UpstreamCall {
-                    account: Arc::clone(account),
-                    request: Arc::clone(&request),
-                    attempt: u32::try_from(attempts.len() + 1).unwrap_or(u32::MAX),
-                };
-                let result = match poll_fn(|cx| self.inner.poll_ready(cx)).await {
-                    Ok(()) => self.inner.call(call).await,
-                    Err(err) => Err(err),
-                };
-                let latency = elapsed(&*self.clock, started);
-                let response = match result {
-                    Ok(response) => response,
-                    Err(err) => {
-                        let err: BoxError = err.into();
-                        tracing::debug!(account = %account.id, error = %err, "upstream attempt failed");
-                        guard.record(AttemptOutcome::TransportError, self.clock.now());
+                        (None, false) => !pinned,
+                        (None, true) if p.skipped => false,
+                        _ => {
+                            i += 1;
+                            continue;
+                        }
+                    };
+                    let started = self.clock.now();
+                    // The slot is held until the response body ends (the guard travels with
+                    // the outcome).
+                    let mut guard = match self.claim(account.id, &model, class, within_limit) {
+                        Claim::Claimed(guard) => guard,
+                        Claim::Refused => {
+                            pending.remove(i);
+                            continue;
+                        }
+                        Claim::Busy => {
+                            pending[i].skipped = true;
+                            i += 1;
+                            continue;
+                        }
+                    };
+                    let call = UpstreamCall {
+                        account: Arc::clone(account),
+                        request: Arc::clone(&request),
+                        attempt: u32::try_from(attempts.len() + 1).unwrap_or(u32::MAX),
+                    };
+                    let result = match poll_fn(|cx| self.inner.poll_ready(cx)).await {
+                        Ok(()) => self.inner.call(call).await,
+                        Err(err) => Err(err),
+                    };
+                    let latency = elapsed(&*self.clock, started);
+                    let response = match result {
+                        Ok(response) => response,
+                        Err(err) => {
+                            let err: BoxError = err.into();
+                            tracing::debug!(account = %account.id, error = %err, "upstream attempt failed");
+                            guard.record(AttemptOutcome::TransportError, self.clock.now());
+                            attempts.push(Attempt {
+                                account: account.id,
+                                result: AttemptResult::TransportError,
+                                latency,
+                            });
+                            pending.remove(i);
+                            continue;
+                        }
+                    };
+
+                    let now = self.clock.now();
+                    let status = response.status();
+                    self.live
+                        .quota
+                        .observe_headers(account.id, response.headers(), now);
+                    if !is_retryable(status) {
+                        guard.record(AttemptOutcome::from_status(status, false), now);
+                        if status.is_success() {
+                            self.live.record_success(account.id, now);
+                            learn_continuity(
+                                &self.live,
+                                &request,
+                                account.id,
+                                response.headers(),
+                                now,
+                            );
+                        }
                         attempts.push(Attempt {
                             account: account.id,
-                            result: AttemptResult::TransportError,
+                            result: AttemptResult::Answered(status.as_u16()),
                             latency,
                         });
-                        pending.remove(i);
-                        continue;
+                        let served = Some(Arc::clone(account));
+                        return finish(plan, attempts, served, response, None).with_guard(guard);
                     }
-                };
 
-                let now = self.clock.now();
-                let status = response.status();
-                self.live
-                    .quota
-                    .observe_headers(account.id, response.headers(), now);
-                if !is_retryable(status) {
-                    guard.record(AttemptOutcome::from_status(status, false), now);
-                    if status.is_success() {
-                        self.live.record_success(account.id, now);
-                        learn_continuity(&self.live, &request, account.id, response.headers(), now);
+                    // A retryable answer: read its (small) body to learn from it, then move on;
+                    // the last one goes to the client if nothing better comes.
+                    let (parts, body) = response.into_parts();
+                    let body = read_error_body(body).await;
+                    let limit = (status == StatusCode::TOO_MANY_REQUESTS)
+                        .then(|| parse_usage_limit(&body, now))
+                        .flatten();
+                    guard.record(AttemptOutcome::from_status(status, limit.is_some()), now);
+                    if let Some(limit) = limit {
+                        self.live.quota.observe_limit(account.id, limit, now);
+                        usage_limited += 1;
                     }
                     attempts.push(Attempt {
                         account: account.id,
-                        result: AttemptResult::Answered(status.as_u16()),
+                        result: AttemptResult::Retried(status.as_u16()),
                         latency,
                     });
-                    let served = Some(Arc::clone(account));
-                    return finish(plan, attempts, served, response, None).with_guard(guard);
+                    last_failure = Some(http::Response::from_parts(parts, full(body)));
+                    drop(guard);
+                    // A code-less 429 while the account's other streams run is its concurrency
+                    // cap: worth trying again once one of them ends. Without other streams it
+                    // is something else, and the account is done for this request.
+                    let others = self.live.health.in_flight(account.id);
+                    if status != StatusCode::TOO_MANY_REQUESTS || limit.is_some() || others == 0 {
+                        pending.remove(i);
+                        continue;
+                    }
+                    pending[i].refused_below = Some(others);
+                    // The pinned account is waited for at once, alone, for a little while.
+                    if let Some(until) = pin_deadline.filter(|_| pinned) {
+                        let watch = vec![(account.id, others)];
+                        if wait_for_slot(&self.live, &*self.clock, watch, until).await {
+                            continue;
+                        }
+                        pin_deadline = None;
+                    }
+                    i += 1;
                 }
+            }
 
-                // A retryable answer: read its (small) body to learn from it, then move on; the
-                // last one goes to the client if nothing better comes.
-                let (parts, body) = response.into_parts();
-                let body = read_error_body(body).await;
-                let limit = (status == StatusCode::TOO_MANY_REQUESTS)
-                    .then(|| parse_usage_limit(&body, now))
-                    .flatten();
-                guard.record(AttemptOutcome::from_status(status, limit.is_some()), now);
-                if let Some(limit) = limit {
-                    self.live.quota.observe_limit(account.id, limit, now);
-                    usage_limited += 1;
+            if attempts.len() >= budget || pending.iter().all(|p| p.refused_below.is_none()) {
+                break;
+            }
+            // What is left was refused for concurrency. Before waiting, plan again: the
+            // refusals cut those accounts' limits, so accounts with room now come first.
+            if (replans < MAX_REPLANS || timed_out)
+                && let Some(fresh) = replan.as_ref().and_then(|r| r.plan(&request))
+            {
+                replans += 1;
+                let known = candidates.len();
+                for account in fresh.candidates {
+                    if !candidates.iter().any(|c| c.id == account.id) {
+                        pending.push(Pending {
+                            index: candidates.len(),
+                            refused_below: None,
+                            skipped: false,
+                        });
+                        candidates.push(account);
+                    }
                 }
-                attempts.push(Attempt {
-                    account: account.id,
-                    result: AttemptResult::Retried(status.as_u16()),
-                    latency,
-                });
-                last_failure = Some(http::Response::from_parts(parts, full(body)));
-                drop(guard);
-                // A code-less 429 while the account's other streams run is its concurrency
-                // cap: it is worth trying again once one of them ends. Without other streams
-                // it is something else, and the account is done for this request.
-                let others = self.live.health.in_flight(account.id);
-                if status == StatusCode::TOO_MANY_REQUESTS && limit.is_none() && others > 0 {
-                    pending[i].below = others;
-                    // The pinned account is waited for at once (its claim now reads busy).
-                    if !(p.index == 0 && pin_deadline.is_some()) {
-                        i += 1;
+                if candidates.len() > known {
+                    budget += (candidates.len() - known) * MAX_ATTEMPTS_PER_CANDIDATE;
+                    continue;
+                }
+            }
+            // Wait for one of their streams to end, within the request's total wait.
+            let watch: Vec<_> = pending
+                .iter()
+                .filter_map(|p| Some((candidates.get(p.index)?.id, p.refused_below?)))
+                .collect();
+            if !wait_for_slot(&self.live, &*self.clock, watch, deadline).await {
+                // Waited long enough for these; one last fresh plan may still find room.
+                if !timed_out {
+                    timed_out = true;
+                    for p in &mut pending {
+                        p.refused_below = Some(0);
                     }
                     continue;
                 }
-                pending.remove(i);
-            }
-
-            // Only busy candidates are left (or none, or the attempt budget is spent).
-            if pending.is_empty()
-                || overflow
-                || attempts.len() >= total * MAX_ATTEMPTS_PER_CANDIDATE
-            {
                 break;
             }
-            let watch = pending
-                .iter()
-                .filter_map(|p| Some((candidates.get(p.index)?.id, p.below)))
-                .collect();
-            if wait_for_slot(&self.live, &*self.clock, watch, deadline).await {
-                continue;
+            for p in &mut pending {
+                p.skipped = false;
             }
-            // Waited long enough. If upstream was never asked, ask it over the limit rather
-            // than refuse on a guess; otherwise its last answer stands.
-            if attempts.is_empty() {
-                overflow = true;
-                continue;
-            }
-            break;
         }
-        self.give_up(plan, attempts, usage_limited, last_failure)
+        self.give_up(plan, &candidates, attempts, usage_limited, last_failure)
     }
 
-    /// Claims a slot on `account`; `overflow` ignores the concurrency limit (the circuit still
-    /// applies).
+    /// Claims a slot on `account`, within its learned concurrency limit or over it (the
+    /// circuit applies either way).
     fn claim(
         &self,
         account: AccountId,
-        below: u32,
         model: &str,
         class: RouteClass,
-        overflow: bool,
+        within_limit: bool,
     ) -> Claim {
         let now = self.clock.now();
         let health = &self.live.health;
-        let claimed = if overflow {
-            health.begin_over_limit(account, model, class, now)
-        } else if below != u32::MAX && health.in_flight(account) >= below {
-            return Claim::Busy;
-        } else {
+        let claimed = if within_limit {
             health.begin(account, model, class, now)
+        } else {
+            health.begin_over_limit(account, model, class, now)
         };
         match claimed {
             Ok(guard) => Claim::Claimed(guard),
@@ -335,6 +380,7 @@ where
     fn give_up(
         &self,
         plan: RoutePlan,
+        candidates: &[Arc<UpstreamAccount>],
         mut attempts: Vec<Attempt>,
         usage_limited: usize,
         last_failure: Option<http::Response<PoolBody>>,
@@ -343,7 +389,7 @@ where
         // When each attempt answered usage_limit_reached, the pool is exhausted as far as this
         // request can tell: answer with the earliest reset we know.
         let error = if usage_limited > 0 && usage_limited == attempts.len() {
-            earliest_reset(&self.live, &plan.candidates, &plan.exclusions, now).map(|at| {
+            earliest_reset(&self.live, candidates, &plan.exclusions, now).map(|at| {
                 PoolerError::usage_limit_reached(
                     unix_seconds(at),
                     at.duration_since(now).unwrap_or(Duration::ZERO),
@@ -392,6 +438,10 @@ where
 /// Upstream attempts one request may make, per planned candidate: a busy candidate may be tried
 /// again after a wait, but never without bound.
 const MAX_ATTEMPTS_PER_CANDIDATE: usize = 2;
+
+/// Fresh plans one request may ask for before it waits for busy accounts (plus one when its
+/// wait runs out).
+const MAX_REPLANS: usize = 2;
 
 /// The outcome of a planned request, with its routing receipt.
 fn finish(

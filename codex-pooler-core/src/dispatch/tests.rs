@@ -66,6 +66,7 @@ fn planned(ids: &[i64]) -> PlannedRequest {
             pin: None,
             pin_skipped: None,
         },
+        replan: None,
     }
 }
 

@@ -208,10 +208,11 @@ impl HealthBook {
         self.slot_wait_below(accounts.into_iter().map(|id| (id, u32::MAX)).collect())
     }
 
-    /// Like [`slot_wait`](Self::slot_wait), with a bound per account: it completes once one
-    /// account has fewer attempts in flight than both its limit and its bound. After upstream
-    /// refused an attempt for concurrency with `n` other attempts in flight, a bound of `n`
-    /// waits for one of those to end, whatever the learned limit says.
+    /// Like [`slot_wait`](Self::slot_wait), with a bound per account that replaces its learned
+    /// limit: it completes once one account has fewer attempts in flight than its bound
+    /// (`u32::MAX`: than its limit). After upstream refused an attempt for concurrency with `n`
+    /// other attempts in flight, a bound of `n` waits for one of those to end, whatever the
+    /// learned limit says.
     pub fn slot_wait_below(&self, accounts: Vec<(AccountId, u32)>) -> SlotWait {
         SlotWait::new(Arc::clone(&self.shared), accounts)
     }
@@ -280,9 +281,11 @@ impl HealthBook {
             .collect()
     }
 
-    /// What [`routing_health`](Self::routing_health) says about every account the book has
-    /// seen, visited under one lock in no particular order; an account it has not seen has no
-    /// open circuit, nothing in flight, the initial limit and no demotion.
+    /// What [`routing_health`](Self::routing_health) says about each account the book has seen
+    /// that is not quiet for `model` and `class` at `now` (something in flight, an open circuit
+    /// or a demotion), visited under one lock in no particular order. A quiet account looks to
+    /// planning like one the book has never seen: no open circuit, nothing in flight (so not at
+    /// its limit, which is at least 1) and no demotion.
     ///
     /// Read-only. A planner with thousands of accounts reads only these instead of looking each
     /// of its accounts up. `f` runs under the lock: it must be short and not touch the book.
@@ -295,17 +298,28 @@ impl HealthBook {
     ) {
         let state = self.shared.lock();
         for (id, health) in &state.accounts {
-            let circuit_open_until = match health.admissible(model, class, now, false) {
-                Err(HealthExclusion::CircuitOpen { until }) => Some(until),
-                _ => None,
-            };
+            // An account has few models: comparing names is cheaper than hashing one.
+            let entry = health
+                .models
+                .iter()
+                .find_map(|(name, entry)| (name == model).then_some(entry));
+            if health.in_flight == 0 && entry.is_none() {
+                continue;
+            }
+            let circuit_open_until = entry
+                .and_then(|e| e.circuits.get(&class))
+                .and_then(|breaker| breaker.permits(now).err());
+            let demoted = entry.is_some_and(|e| self.demotion_holds(e.demoted_until, now));
+            if health.in_flight == 0 && circuit_open_until.is_none() && !demoted {
+                continue;
+            }
             f(
                 *id,
                 RoutingHealth {
                     circuit_open_until,
                     in_flight: health.in_flight,
                     limit: health.limit.current(),
-                    demoted: self.demoted(health, model, now),
+                    demoted,
                 },
             );
         }
@@ -313,6 +327,11 @@ impl HealthBook {
 
     fn demoted(&self, health: &AccountHealth, model: &str, now: SystemTime) -> bool {
         let until = health.models.get(model).and_then(|m| m.demoted_until);
+        self.demotion_holds(until, now)
+    }
+
+    /// Whether a demotion until `until` still holds at `now`.
+    fn demotion_holds(&self, until: Option<SystemTime>, now: SystemTime) -> bool {
         // A deadline further than `demote_for` away means the clock stepped back: not demoted.
         until.is_some_and(|until| {
             until
@@ -405,15 +424,16 @@ impl HealthBook {
 }
 
 impl Shared {
-    /// Whether one of `accounts` has a free slot (below its limit and its bound); if none has, `waker` is woken at the next
-    /// release of any of them. Check and registration happen under one lock, so no release
-    /// is missed in between.
+    /// Whether one of `accounts` has a free slot (below its bound, or its limit without one); if
+    /// none has, `waker` is woken at the next release of any of them. Check and registration
+    /// happen under one lock, so no release is missed in between.
     pub(super) fn room_or_register(&self, accounts: &[(AccountId, u32)], waker: &Waker) -> bool {
         let mut state = self.lock();
         let room = accounts
             .iter()
             .any(|(id, below)| match state.accounts.get(id) {
-                Some(h) => h.in_flight < h.limit.current().min(*below),
+                Some(h) if *below == u32::MAX => h.in_flight < h.limit.current(),
+                Some(h) => h.in_flight < *below,
                 None => *below > 0,
             });
         if room {

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use super::book::Shared;
 use crate::model::AccountId;
 
-/// Completes once one of its accounts has fewer attempts in flight than its limit (and its
+/// Completes once one of its accounts has fewer attempts in flight than its limit (or its
 /// bound, when it has one). Made by
 /// [`HealthBook::slot_wait`](super::HealthBook::slot_wait).
 ///

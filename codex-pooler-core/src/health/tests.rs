@@ -461,6 +461,15 @@ fn a_bounded_slot_wait_waits_for_a_release_below_the_bound() {
     assert!(!poll_wait(&mut wait, &waker));
     drop(first);
     assert!(poll_wait(&mut wait, &waker));
+    // The bound replaces the limit: with the limit cut to 1, one stream in flight is still
+    // below a bound of 2.
+    let cut = HealthBook::new(HealthConfig {
+        initial_limit: 1,
+        ..HealthConfig::default()
+    });
+    let _one = cut.begin(A, M, HTTP, t(0)).unwrap();
+    assert!(poll_wait(&mut cut.slot_wait_below(vec![(A, 2)]), &waker));
+    assert!(!poll_wait(&mut cut.slot_wait(vec![A]), &waker));
     // A bound of zero never has room, even on an account the book has never seen.
     assert!(!poll_wait(&mut book.slot_wait_below(vec![(B, 0)]), &waker));
 }

@@ -122,6 +122,11 @@ impl Planner {
         self
     }
 
+    /// How many accounts one request may try.
+    pub fn max_attempts(&self) -> usize {
+        self.max_attempts
+    }
+
     /// The default strategy.
     pub fn strategy(&self) -> &Arc<dyn RoutingStrategy> {
         &self.strategy

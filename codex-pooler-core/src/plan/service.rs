@@ -12,7 +12,7 @@ use super::Planner;
 use crate::clock::Clock;
 use crate::dispatch::Outcome;
 use crate::live::LiveState;
-use crate::request::{PlannedRequest, PoolRequest};
+use crate::request::{PlannedRequest, PoolRequest, Replanner};
 use crate::snapshot::SnapshotHandle;
 
 /// Plans each [`PoolRequest`] and passes it on as a [`PlannedRequest`]; a request that cannot be
@@ -24,6 +24,8 @@ pub struct Plan<S> {
     snapshot: SnapshotHandle,
     live: Arc<LiveState>,
     clock: Arc<dyn Clock>,
+    /// The same planner, state and clock, handed to the dispatcher with each plan.
+    replanner: Replanner,
 }
 
 impl<S> Plan<S> {
@@ -35,12 +37,26 @@ impl<S> Plan<S> {
         live: Arc<LiveState>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let replanner = {
+            // A fresh plan reaches deeper than the first: its best accounts are usually the
+            // ones just tried.
+            let deeper = planner.max_attempts().saturating_mul(2);
+            let planner = planner.clone().with_max_attempts(deeper);
+            let snapshot = snapshot.clone();
+            let (live, clock) = (Arc::clone(&live), Arc::clone(&clock));
+            Replanner::new(move |request| {
+                planner
+                    .plan(&snapshot.load(), &live, request, clock.now())
+                    .ok()
+            })
+        };
         Self {
             inner,
             planner,
             snapshot,
             live,
             clock,
+            replanner,
         }
     }
 
@@ -77,7 +93,11 @@ where
         let snapshot = self.snapshot.load();
         let now = self.clock.now();
         match self.planner.plan(&snapshot, &self.live, &request, now) {
-            Ok(plan) => Box::pin(self.inner.call(PlannedRequest { request, plan })),
+            Ok(plan) => Box::pin(self.inner.call(PlannedRequest {
+                request,
+                plan,
+                replan: Some(self.replanner.clone()),
+            })),
             Err(rejection) => {
                 let outcome = Outcome::rejected(*rejection);
                 Box::pin(std::future::ready(Ok(outcome)))
