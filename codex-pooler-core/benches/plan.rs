@@ -5,7 +5,9 @@
 //! `plan` is the steady state. `plan_churn` records new quota evidence for one account (of those
 //! with windows) before each plan (the record is included), as every upstream answer does in
 //! production, so the planner's index catches up on every request. `plan_cold` is the first plan with a new planner
-//! (a new snapshot or catalog rebuilds the index the same way).
+//! (a new snapshot or catalog rebuilds the index the same way). `plan_seen` is the steady state
+//! once the health book has seen every account (one finished attempt each, an old 429 on a
+//! third), as after warm-up in production: all quiet, but the planner reads their health.
 //!
 //! Run with `cargo bench -p codex-pooler-core --bench plan -- --warm-up-time 1 --measurement-time 3`.
 
@@ -16,6 +18,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use codex_pooler_core::clock::from_unix_seconds;
 use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::health::AttemptOutcome;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
@@ -191,6 +194,42 @@ fn plan_churn(c: &mut Criterion) {
     group.finish();
 }
 
+/// The steady state after every account served an attempt an hour ago (a third got a 429).
+fn plan_seen(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan_seen");
+    let request = request();
+    let earlier = now() - std::time::Duration::from_secs(3_600);
+    for n in SIZES {
+        let (snapshot, live) = fixture(n);
+        for a in snapshot.pool_accounts(PoolId(1)) {
+            if let Ok(mut attempt) = live.health.begin(a.id, "m", RouteClass::Responses, earlier) {
+                let outcome = if a.id.0 % 3 == 1 {
+                    AttemptOutcome::RateLimited
+                } else {
+                    AttemptOutcome::Success
+                };
+                attempt.record(outcome, earlier);
+            }
+        }
+        for kind in STRATEGIES {
+            let planner = Planner::new(kind.build());
+            group.bench_with_input(BenchmarkId::new(kind.as_str(), n), &n, |b, _| {
+                b.iter(|| {
+                    planner
+                        .plan(
+                            black_box(&snapshot),
+                            black_box(&live),
+                            black_box(&request),
+                            now(),
+                        )
+                        .map(|p| p.candidates.len())
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
 /// The first plan of a new planner: it builds its index for the pool.
 fn plan_cold(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan_cold");
@@ -291,5 +330,7 @@ fn candidates(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, plan, plan_churn, plan_cold, order, candidates);
+criterion_group!(
+    benches, plan, plan_churn, plan_seen, plan_cold, order, candidates
+);
 criterion_main!(benches);
