@@ -113,6 +113,16 @@ pub struct ServeArgs {
         default_value_t = 300
     )]
     pub usage_probe_interval_secs: u64,
+    /// How long a request waits, in all, for accounts upstream refused for concurrency
+    /// (code-less 429s while the account's other streams run) before the refusal is handed on,
+    /// in seconds (0: never wait).
+    #[arg(long, env = "CODEX_POOLER_BUSY_WAIT_SECS", default_value_t = 60)]
+    pub busy_wait_secs: u64,
+    /// How long a thread pinned to an account (session id, prompt_cache_key, derived key)
+    /// waits for that account alone after a concurrency refusal before moving to another, in
+    /// seconds (0: move at once). At most --busy-wait-secs.
+    #[arg(long, env = "CODEX_POOLER_PIN_WAIT_SECS", default_value_t = 45)]
+    pub pin_wait_secs: u64,
     /// OAuth token endpoint for refreshing upstream access tokens.
     #[arg(
         long,

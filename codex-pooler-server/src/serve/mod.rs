@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use codex_pooler_core::clock::SystemClock;
+use codex_pooler_core::dispatch::DispatchConfig;
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::catalog_sync::CatalogSync;
 use codex_pooler_tower::records::{RecordWriter, RecordWriterConfig};
@@ -76,6 +77,10 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
         .records(writer.clone())
         .upstream_base_url(upstream_base_url.clone())
         .websocket(websocket)
+        .dispatch(DispatchConfig {
+            busy_wait: Duration::from_secs(args.busy_wait_secs),
+            pin_wait: Duration::from_secs(args.pin_wait_secs),
+        })
         .build();
     let catalog = CatalogSync::new(
         sync.snapshot(),

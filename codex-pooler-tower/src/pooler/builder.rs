@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use codex_pooler_core::clock::{Clock, SystemClock};
-use codex_pooler_core::dispatch::DispatchLayer;
+use codex_pooler_core::dispatch::{DispatchConfig, DispatchLayer};
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::plan::{PlanLayer, Planner};
 use codex_pooler_core::snapshot::SnapshotHandle;
@@ -33,6 +33,7 @@ pub struct PoolerBuilder {
     strategy: Arc<dyn RoutingStrategy>,
     named: Vec<(String, Arc<dyn RoutingStrategy>)>,
     max_attempts: usize,
+    dispatch: DispatchConfig,
     upstream_base_url: String,
     limits: BodyLimits,
     tls: Option<rustls::ClientConfig>,
@@ -52,6 +53,7 @@ impl PoolerBuilder {
             strategy: Arc::new(ResetAware),
             named: Vec::new(),
             max_attempts: codex_pooler_core::plan::DEFAULT_MAX_ATTEMPTS,
+            dispatch: DispatchConfig::default(),
             upstream_base_url: DEFAULT_UPSTREAM_BASE_URL.to_owned(),
             limits: BodyLimits::default(),
             tls: None,
@@ -138,6 +140,14 @@ impl PoolerBuilder {
         self
     }
 
+    /// How long requests wait for accounts upstream refused for concurrency (default:
+    /// [`DispatchConfig::default`]).
+    #[must_use]
+    pub fn dispatch(mut self, config: DispatchConfig) -> Self {
+        self.dispatch = config;
+        self
+    }
+
     /// The discovered workspace routes model traffic follows (default: an empty cache, every
     /// account on its configured base URL). Share it with a
     /// [`WorkspaceDiscovery`](crate::workspace::WorkspaceDiscovery) that fills it.
@@ -177,10 +187,10 @@ impl PoolerBuilder {
                 Arc::clone(&self.live),
                 Arc::clone(&self.clock),
             ))
-            .layer(DispatchLayer::new(
-                Arc::clone(&self.live),
-                Arc::clone(&self.clock),
-            ))
+            .layer(
+                DispatchLayer::new(Arc::clone(&self.live), Arc::clone(&self.clock))
+                    .with_config(self.dispatch),
+            )
             .service(upstream);
         Pooler {
             shared: Arc::new(Shared {
