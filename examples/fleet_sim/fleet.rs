@@ -253,6 +253,9 @@ impl Account {
 pub(crate) struct PoolState {
     /// Share of those tokens served.
     pub(crate) spent: f64,
+    /// Tokens served over the tokens the windows let the pool serve by now (the weekly quota
+    /// so far, each window capped by the 5-hour windows overlapping it).
+    pub(crate) spent_of_reachable: f64,
     /// Share of those tokens left unused when their window reset.
     pub(crate) expired: f64,
     /// Whether some account has quota left in both windows.
@@ -362,8 +365,21 @@ impl Fleet {
             any |= left > 0.0 && account.streams.len() < spec.plan.concurrency();
         }
         let share = |x: f64| if had > 0.0 { x / had } else { 0.0 };
+        // What the windows let the pool serve by now: the weekly quota so far, each window
+        // capped by the 5-hour windows overlapping it.
+        let start_ms = START_UNIX_SECS * 1000;
+        let reachable: f64 = self
+            .accounts
+            .iter()
+            .map(|a| a.spec.available(now_ms.saturating_sub(start_ms)))
+            .sum();
         PoolState {
             spent: share(spent),
+            spent_of_reachable: if reachable > 0.0 {
+                spent / reachable
+            } else {
+                0.0
+            },
             expired: share(expired),
             any_quota,
             any_headroom: any,

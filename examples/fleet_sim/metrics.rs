@@ -44,12 +44,16 @@ impl Waits {
 pub struct FirstError {
     /// When, in days since the start.
     pub day: f64,
-    /// Share of the pool's weekly-window quota spent by then: tokens served so far over the
-    /// weekly-window tokens the pool has had so far (per account, what was left of its window at
-    /// the start plus every window begun since). Quota that expired unused at a reset, or was
-    /// left behind a full 5-hour window, is what keeps it below 1.
+    /// Share of the pool's quota spent by then: tokens served so far over the tokens the
+    /// pool's windows let it serve so far (per account, what was left of its weekly window at
+    /// the start plus every weekly window begun since, each capped by the 5-hour windows
+    /// overlapping it). Quota that expired unused at a weekly reset, or a 5-hour window that
+    /// refilled unused, is what keeps it below 1.
     pub quota_used: f64,
-    /// Share of the same quota that had expired unused at a weekly reset by then.
+    /// Share of the weekly-window quota spent by then, not capping it by the 5-hour windows
+    /// (so quota behind a full 5-hour window counts as unspent).
+    pub weekly_quota_used: f64,
+    /// Share of the weekly-window quota that had expired unused at a weekly reset by then.
     pub expired: f64,
 }
 
@@ -263,7 +267,8 @@ impl Tally {
             self.figures.first_error = Some(FirstError {
                 day,
                 // A turn admitted just under a limit is served whole: clamp the overshoot.
-                quota_used: pool.spent.min(1.0),
+                quota_used: pool.spent_of_reachable.min(1.0),
+                weekly_quota_used: pool.spent.min(1.0),
                 expired: pool.expired,
             });
         }

@@ -79,7 +79,12 @@ impl Report {
             };
             let (first, day) = match row.first_error {
                 Some(e) => (
-                    format!("{} ({} expired)", percent(e.quota_used), percent(e.expired)),
+                    format!(
+                        "{} ({} of weekly, {} expired)",
+                        percent(e.quota_used),
+                        percent(e.weekly_quota_used),
+                        percent(e.expired)
+                    ),
                     format!("{:.2}", e.day),
                 ),
                 None => ("no error".to_owned(), "–".to_owned()),

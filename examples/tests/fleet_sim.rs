@@ -52,7 +52,6 @@ fn same_seed_same_figures_and_no_error_while_an_account_could_serve() {
 /// at most 5 % without one (derived key); no client-visible 429/503 while any account had quota
 /// left; at least 98 % of the pool's quota spent before the first exhaustion error.
 #[test]
-#[ignore = "reset_aware misses the switch and quota thresholds today; see docs/routing.md"]
 fn the_default_strategy_meets_the_routing_acceptance_thresholds() {
     let figures = default_figures(&config());
     let session = figures.switches(SessionKind::SessionId).share();

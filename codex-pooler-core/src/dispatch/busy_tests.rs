@@ -24,6 +24,9 @@ const MODEL: &str = "m";
 /// An account and the statuses it answers next.
 type Script = (i64, VecDeque<u16>);
 
+/// Scripted as a status: a 429 with a `usage_limit_reached` body.
+const USAGE_LIMITED: u16 = 1429;
+const LIMIT: &str = r#"{"error":{"type":"usage_limit_reached","resets_at":5000}}"#;
 const BUSY: &str = r#"{"error":{"message":"Too many requests","type":null,"code":null}}"#;
 
 /// An upstream answering each account from a queue of statuses (200 once the queue is empty),
@@ -69,7 +72,11 @@ impl Upstream {
                     .find(|(a, _)| *a == id)
                     .and_then(|(_, q)| q.pop_front())
                     .unwrap_or(200);
-                let body = if status == 200 { "answer" } else { BUSY };
+                let (status, body) = match status {
+                    200 => (200, "answer"),
+                    USAGE_LIMITED => (429, LIMIT),
+                    other => (other, BUSY),
+                };
                 Ok::<_, BoxError>(Response::builder().status(status).body(full(body)).unwrap())
             }
         }))
@@ -352,4 +359,27 @@ async fn a_fresh_plan_with_nothing_new_leads_to_the_wait() {
     let outcome = task.await.unwrap();
     assert_eq!(served(&outcome), Some(1));
     assert_eq!(h.upstream.calls(), [1, 1]);
+}
+
+#[tokio::test]
+async fn an_unforeseen_usage_limit_is_planned_around_before_the_pool_is_called_dry() {
+    let h = Harness::new(Upstream::answering(1, &[USAGE_LIMITED]));
+    let mut request = planned(&[1], None);
+    let fresh = planned(&[1, 2], None).plan;
+    request.replan = Some(crate::request::Replanner::new(move |_| Some(fresh.clone())));
+    let outcome = h.spawn(DispatchConfig::default(), request).await.unwrap();
+    assert_eq!(served(&outcome), Some(2));
+    assert_eq!(h.upstream.calls(), [1, 2]);
+}
+
+#[tokio::test]
+async fn when_the_fresh_plan_is_limited_too_the_pool_answers_usage_limit_reached() {
+    let h = Harness::new(Upstream::answering(1, &[USAGE_LIMITED]).then(2, &[USAGE_LIMITED]));
+    let mut request = planned(&[1], None);
+    let fresh = planned(&[1, 2], None).plan;
+    request.replan = Some(crate::request::Replanner::new(move |_| Some(fresh.clone())));
+    let outcome = h.spawn(DispatchConfig::default(), request).await.unwrap();
+    assert_eq!(outcome.response.status(), 429);
+    assert_eq!(outcome.error_code, Some("usage_limit_reached"));
+    assert_eq!(h.upstream.calls(), [1, 2]);
 }

@@ -100,6 +100,16 @@ where
     }
 }
 
+/// An upstream failure that may be handed to the client when nothing better comes.
+struct Failure {
+    /// Its position in the attempts.
+    attempt: usize,
+    /// Whether it was a `usage_limit_reached` 429.
+    usage_limited: bool,
+    /// The answer, its body read.
+    response: http::Response<PoolBody>,
+}
+
 /// A candidate still worth trying.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -171,9 +181,10 @@ where
         let mut budget = total * MAX_ATTEMPTS_PER_CANDIDATE;
         let mut replans = 0;
         let mut timed_out = false;
+        let mut limits_seen = 0usize;
         let mut attempts: Vec<Attempt> = Vec::with_capacity(total);
         let mut usage_limited = 0usize;
-        let mut last_failure: Option<http::Response<PoolBody>> = None;
+        let mut last_failure: Option<Failure> = None;
         loop {
             // First within the learned limits, then over them for the accounts skipped as busy:
             // the limit is an estimate, and only upstream knows the real cap.
@@ -282,7 +293,15 @@ where
                         result: AttemptResult::Retried(status.as_u16()),
                         latency,
                     });
-                    last_failure = Some(http::Response::from_parts(parts, full(body)));
+                    // One account's usage limit is not the pool's: a transient failure (5xx,
+                    // code-less 429) from another account is the truer answer to hand on.
+                    if limit.is_none() || last_failure.as_ref().is_none_or(|f| f.usage_limited) {
+                        last_failure = Some(Failure {
+                            attempt: attempts.len() - 1,
+                            usage_limited: limit.is_some(),
+                            response: http::Response::from_parts(parts, full(body)),
+                        });
+                    }
                     drop(guard);
                     // A code-less 429 while the account's other streams run is its concurrency
                     // cap: worth trying again once one of them ends. Without other streams it
@@ -305,12 +324,17 @@ where
                 }
             }
 
-            if attempts.len() >= budget || pending.iter().all(|p| p.refused_below.is_none()) {
+            let refused = pending.iter().any(|p| p.refused_below.is_some());
+            // Usage limits the quota book did not foresee: the book knows them now, so a fresh
+            // plan offers accounts that still have quota instead of declaring the pool dry.
+            let surprised = usage_limited > limits_seen;
+            if attempts.len() >= budget || !(refused || surprised) {
                 break;
             }
-            // What is left was refused for concurrency. Before waiting, plan again: the
-            // refusals cut those accounts' limits, so accounts with room now come first.
-            if (replans < MAX_REPLANS || timed_out)
+            limits_seen = usage_limited;
+            // Refusals for concurrency cut those accounts' limits, so accounts with room now
+            // come first in a fresh plan too: look before waiting.
+            if (surprised || replans < MAX_REPLANS || timed_out)
                 && let Some(fresh) = replan.as_ref().and_then(|r| r.plan(&request))
             {
                 replans += 1;
@@ -329,6 +353,9 @@ where
                     budget += (candidates.len() - known) * MAX_ATTEMPTS_PER_CANDIDATE;
                     continue;
                 }
+            }
+            if !refused {
+                break;
             }
             // Wait for one of their streams to end, within the request's total wait.
             let watch: Vec<_> = pending
@@ -383,7 +410,7 @@ where
         candidates: &[Arc<UpstreamAccount>],
         mut attempts: Vec<Attempt>,
         usage_limited: usize,
-        last_failure: Option<http::Response<PoolBody>>,
+        last_failure: Option<Failure>,
     ) -> Outcome {
         let now = self.clock.now();
         // When each attempt answered usage_limit_reached, the pool is exhausted as far as this
@@ -407,7 +434,7 @@ where
                 Some(error.code()),
             );
         }
-        let Some(response) = last_failure else {
+        let Some(failure) = last_failure else {
             let error = PoolerError::upstream_unavailable();
             return finish(
                 plan,
@@ -417,20 +444,18 @@ where
                 Some(error.code()),
             );
         };
-        // The last attempt's answer goes to the client: it was answered, not retried.
-        let served_by = match attempts.last_mut() {
-            Some(last) => match last.result {
+        // The chosen failure goes to the client: that attempt was answered, not retried.
+        let served_by = match attempts.get_mut(failure.attempt) {
+            Some(attempt) => match attempt.result {
                 AttemptResult::Retried(code) => {
-                    last.result = AttemptResult::Answered(code);
-                    plan.candidates
-                        .iter()
-                        .find(|c| c.id == last.account)
-                        .cloned()
+                    attempt.result = AttemptResult::Answered(code);
+                    candidates.iter().find(|c| c.id == attempt.account).cloned()
                 }
                 _ => None,
             },
             None => None,
         };
+        let response = failure.response;
         finish(plan, attempts, served_by, response, None)
     }
 }

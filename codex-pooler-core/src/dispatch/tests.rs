@@ -223,3 +223,22 @@ async fn success_teaches_continuity_and_turn_state() {
     assert_eq!(pin.account, AccountId(2));
     assert!(pin.is_hard());
 }
+
+#[tokio::test]
+async fn one_accounts_usage_limit_is_not_handed_on_over_a_transient_failure() {
+    let script = HashMap::from([
+        (1, Script::Status(502, "bad gateway")),
+        (2, Script::Status(429, LIMIT)),
+    ]);
+    let (outcome, calls, _) = dispatch(script, &[1, 2]).await;
+    assert_eq!(calls, [1, 2]);
+    // The pool is not out of quota: the client gets the transient 502, not account 2's limit.
+    assert_eq!(outcome.response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(outcome.served_by.as_ref().unwrap().id, AccountId(1));
+    let results: Vec<_> = outcome.attempts.iter().map(|a| a.result).collect();
+    assert_eq!(
+        results,
+        [AttemptResult::Answered(502), AttemptResult::Retried(429)]
+    );
+    assert_eq!(body(outcome).await, "bad gateway");
+}
