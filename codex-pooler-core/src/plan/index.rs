@@ -292,7 +292,7 @@ impl PoolIndex {
 
     /// How many accounts neither fixed checks nor quota exclude.
     pub(super) fn eligible(&self) -> usize {
-        self.slots.iter().len() - self.excluded.len()
+        self.slots.len() - self.excluded.len()
     }
 
     /// How many of those have used less than the soft pin's limit.
