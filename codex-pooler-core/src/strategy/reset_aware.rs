@@ -20,11 +20,11 @@ const COARSE_SHIFT: u32 = 4;
 /// refilled anyway. The recommended strategy when quota evidence flows.
 ///
 /// 1. Sort every candidate into a tier, best first:
-///    1. *headroom*: fresh windows, every one below [`NEARLY_EXHAUSTED_PERCENT`](Self::NEARLY_EXHAUSTED_PERCENT) (95 %) used;
+///    1. *headroom*: fresh windows, every one below [`NEARLY_EXHAUSTED_PERCENT`](Self::NEARLY_EXHAUSTED_PERCENT) (98 %) used;
 ///    2. *allowed*: evidence but no window figures (`known` without windows: upstream said the
 ///       account may be used, not how much);
 ///    3. *unknown*: no evidence either way;
-///    4. *scarce*: some window at 95 % used or more (including a full window carried by
+///    4. *scarce*: some window at 98 % used or more (including a full window carried by
 ///       credits);
 ///    5. *exhausted*: `exhausted_until` is later than `now` (the planner excludes those; the rule
 ///       only keeps the order total).
@@ -43,7 +43,7 @@ const COARSE_SHIFT: u32 = 4;
 ///    two tied leaders goes first.
 ///
 /// So an account whose weekly window resets in two hours with 40 % left (score 20) is used before
-/// a fresh one with 90 % left for the next six days (score 0.6), and an account at 95 % used or
+/// a fresh one with 90 % left for the next six days (score 0.6), and an account at 98 % used or
 /// more never precedes one with real headroom, whatever its reset time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ResetAware;
@@ -51,7 +51,7 @@ pub struct ResetAware;
 impl ResetAware {
     /// Used percent from which an account counts as nearly exhausted: it goes after every
     /// account with real headroom and after accounts without evidence.
-    pub const NEARLY_EXHAUSTED_PERCENT: f64 = 95.0;
+    pub const NEARLY_EXHAUSTED_PERCENT: f64 = 98.0;
 
     /// The least time until reset a window is credited with, so a window about to reset does not
     /// get an unbounded score (15 minutes).
@@ -193,8 +193,8 @@ mod tests {
         assert_eq!(
             order(vec![
                 exhausted,
-                // 97 % used, resetting in a minute: a huge score, still after real headroom.
-                with_windows(5, &[(Short, 97.0, Some(0.02))]),
+                // 98.5 % used, resetting in a minute: a huge score, still after real headroom.
+                with_windows(5, &[(Short, 98.5, Some(0.02))]),
                 // A full weekly window carried by credits: a zero score.
                 with_windows(6, &[(Short, 10.0, Some(1.0)), (Weekly, 100.0, Some(9.0))]),
                 candidate(4),
