@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use codex_pooler_server::fake_upstream::MODEL_INSTRUCTIONS;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -275,6 +276,35 @@ fn keys_create_writes_a_private_auth_json_and_never_overwrites() {
     assert!(!other.exists());
 }
 
+/// Polls the gateway's `/models` until it lists upstream's `gpt-5.1-codex` entry (one with a
+/// `priority`, which the placeholders for accounts not read yet lack).
+async fn wait_for_synced_catalog(ca: &TestCa, url: &str, key: &str) {
+    let client = ca.client(true);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let request = http::Request::get(url)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Empty::new())
+            .unwrap();
+        let res = client.request(request).await.expect("https request");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let catalog: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let synced = catalog["models"].as_array().is_some_and(|models| {
+            models
+                .iter()
+                .any(|m| m["slug"] == "gpt-5.1-codex" && m["priority"].is_i64())
+        });
+        if synced {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "catalog never synced: {catalog}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_in_the_chatgpt_auth_shape_completes_a_turn_over_https() {
     let Some(codex) = codex_binary() else { return };
@@ -301,6 +331,9 @@ async fn codex_in_the_chatgpt_auth_shape_completes_a_turn_over_https() {
 
     // The client's side: the built-in provider, every ChatGPT URL on the gateway.
     let origin = format!("https://localhost:{}", gateway.addr.port());
+    // The CLI reads `/models` first thing: wait until the gateway lists upstream's catalog
+    // rather than its placeholders for accounts not read yet.
+    wait_for_synced_catalog(&ca, &format!("{origin}/backend-api/codex/models"), &key).await;
     std::fs::write(
         home.join("config.toml"),
         format!(
@@ -344,11 +377,29 @@ cli_auth_credentials_store = "file"
         stdout.contains(&format!("Hello from {}", creds.account_id)),
         "unexpected answer: {stdout}\nstderr: {stderr}"
     );
+    // The CLI read the catalog through the gateway (the built-in provider under ChatGPT auth
+    // fetches `/models`), decoded every entry and found the model it runs in it.
+    assert!(
+        !stderr.contains("failed to decode models response"),
+        "the CLI rejected the gateway's /models answer: {stderr}"
+    );
+    assert!(
+        !stderr.contains("Model metadata for `gpt-5.1-codex` not found"),
+        "the CLI did not find its model in the gateway's catalog: {stderr}"
+    );
 
     // Upstream saw the account's own credentials, never the Pool API key nor the client's
     // placeholder account id.
     let turns = pool.turns();
     assert!(!turns.is_empty());
+    // The CLI used the catalog's entry for its model: its instructions open the turn.
+    assert!(
+        turns.iter().any(|t| t
+            .raw_body
+            .windows(MODEL_INSTRUCTIONS.len())
+            .any(|w| w == MODEL_INSTRUCTIONS.as_bytes())),
+        "no turn carried the catalog's base_instructions"
+    );
     for turn in &turns {
         assert_eq!(turn.chatgpt_account_id.as_deref(), Some("acct-tls"));
         assert!(turn.authorized, "upstream was not sent the account's token");

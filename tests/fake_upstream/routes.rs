@@ -94,11 +94,29 @@ async fn models_usage_websocket_and_unknown_routes() -> TestResult {
     assert!(headers.contains_key("etag"));
     let models = body["models"].as_array().ok_or("models")?;
     assert!(models.len() >= 2);
-    assert!(
-        models
-            .iter()
-            .all(|m| m["slug"].is_string() && m["display_name"].is_string())
+    // `ModelInfo` entries as the CLI decodes them: the fields without a serde default.
+    for m in models {
+        assert!(m["slug"].is_string() && m["display_name"].is_string());
+        assert!(m["base_instructions"].is_string(), "{m}");
+        assert_eq!(m["truncation_policy"]["mode"], "tokens");
+        assert!(m["supported_reasoning_levels"].is_array());
+        assert!(m["experimental_supported_tools"].is_array());
+        assert!(m["shell_type"].is_string() && m["visibility"].is_string());
+        assert!(m["priority"].is_i64() && m["supported_in_api"].is_boolean());
+        assert!(m["support_verbosity"].is_boolean());
+        assert!(m["supports_parallel_tool_calls"].is_boolean());
+    }
+    // The same catalog, byte for byte, under the same ETag every time.
+    let again = send(
+        &fake,
+        Method::GET,
+        "/backend-api/codex/models?client_version=0.169.0",
+        &auth,
+        Bytes::new(),
     );
+    let (_, again_headers, again_body) = read_json(again.await?).await?;
+    assert_eq!(again_headers.get("etag"), headers.get("etag"));
+    assert_eq!(again_body, body);
 
     let usage = send(
         &fake,

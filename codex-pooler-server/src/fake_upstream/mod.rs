@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `POST /backend-api/codex/responses` | a model turn: SSE (`stream: true`) or a JSON response object; 401 / 400 / injected status / 429 `usage_limit_reached` |
 //! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | the Responses websocket: one JSON text frame per event, a `codex.rate_limits` frame per turn, `error` frames; 426 for accounts with `websocket: false` (the CLI then falls back to HTTP) |
-//! | `GET /backend-api/codex/models` | a small model catalog |
+//! | `GET /backend-api/codex/models` | `gpt-5.1-codex` and `gpt-5.1-codex-mini` as `ModelInfo` entries the CLI decodes (every field it requires), with a fixed `ETag` |
 //! | `GET /backend-api/wham/usage` | the account's quota snapshot |
 //! | `GET /backend-api/wham/accounts/check` | workspace routing discovery: the account's [`FakeAccount::workspace_backend_origin`] and [`FakeAccount::account_routing_override`], `NO_CONSTRAINT` by default |
 //! | `POST /oauth/token` | OAuth: rotating `refresh_token` grants (each refresh token works once; reuse is `401 refresh_token_reused`; injectable failures) and the device login's `authorization_code` exchange; see [`FakeOAuth`] |
@@ -63,6 +63,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+pub use catalog::MODEL_INSTRUCTIONS;
 pub use config::{FakeAccount, FakeConfig};
 pub use handle::FakeUpstreamHandle;
 pub use oauth::{FAKE_CLIENT_ID, FakeOAuth, FakeRefreshFailure};
