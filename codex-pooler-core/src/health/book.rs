@@ -91,6 +91,10 @@ pub(super) struct Shared {
 #[derive(Debug, Default)]
 struct State {
     accounts: AccountMap<AccountHealth>,
+    /// Accounts that may matter to routing: every account that claimed a slot since it was last
+    /// found quiet (nothing in flight, no demotion in force, every circuit closed). Planning
+    /// reads these instead of every account the book has ever seen.
+    active: Vec<AccountId>,
 }
 
 #[derive(Debug)]
@@ -98,6 +102,8 @@ struct AccountHealth {
     in_flight: u32,
     limit: AdaptiveLimit,
     models: HashMap<String, ModelHealth>,
+    /// Whether it is in [`State::active`].
+    listed: bool,
     /// Tasks waiting for a slot on this account ([`SlotWait`]), woken at each release.
     waiters: Vec<Waker>,
 }
@@ -114,6 +120,7 @@ impl AccountHealth {
             in_flight: 0,
             limit: AdaptiveLimit::new(config),
             models: HashMap::new(),
+            listed: false,
             waiters: Vec::new(),
         }
     }
@@ -287,8 +294,12 @@ impl HealthBook {
     /// planning like one the book has never seen: no open circuit, nothing in flight (so not at
     /// its limit, which is at least 1) and no demotion.
     ///
-    /// Read-only. A planner with thousands of accounts reads only these instead of looking each
-    /// of its accounts up. `f` runs under the lock: it must be short and not touch the book.
+    /// It walks only the book's active list (accounts that claimed a slot since they were last
+    /// found quiet), not every account it has seen, and drops from that list the accounts it
+    /// finds quiet for good (nothing in flight, no demotion left, every circuit closed): in a
+    /// steady state with thousands of accounts, the cost follows the accounts with something in
+    /// flight or wrong. What it reports never changes by that pruning. `f` runs under the lock:
+    /// it must be short and not touch the book.
     pub(crate) fn for_each_routing_health(
         &self,
         model: &str,
@@ -296,33 +307,54 @@ impl HealthBook {
         now: SystemTime,
         mut f: impl FnMut(AccountId, RoutingHealth),
     ) {
-        let state = self.shared.lock();
-        for (id, health) in &state.accounts {
+        let mut state = self.shared.lock();
+        let State { accounts, active } = &mut *state;
+        active.retain(|id| {
+            let Some(health) = accounts.get_mut(id) else {
+                return false;
+            };
+            if health.in_flight == 0 && self.is_quiet(health, now) {
+                health.listed = false;
+                return false;
+            }
             // An account has few models: comparing names is cheaper than hashing one.
             let entry = health
                 .models
                 .iter()
                 .find_map(|(name, entry)| (name == model).then_some(entry));
-            if health.in_flight == 0 && entry.is_none() {
-                continue;
-            }
             let circuit_open_until = entry
                 .and_then(|e| e.circuits.get(&class))
                 .and_then(|breaker| breaker.permits(now).err());
             let demoted = entry.is_some_and(|e| self.demotion_holds(e.demoted_until, now));
-            if health.in_flight == 0 && circuit_open_until.is_none() && !demoted {
-                continue;
+            if health.in_flight > 0 || circuit_open_until.is_some() || demoted {
+                f(
+                    *id,
+                    RoutingHealth {
+                        circuit_open_until,
+                        in_flight: health.in_flight,
+                        limit: health.limit.current(),
+                        demoted,
+                    },
+                );
             }
-            f(
-                *id,
-                RoutingHealth {
-                    circuit_open_until,
-                    in_flight: health.in_flight,
-                    limit: health.limit.current(),
-                    demoted,
-                },
-            );
-        }
+            true
+        });
+    }
+
+    /// Whether nothing about `health` can matter to routing from `now` on, unless it claims a
+    /// slot again: no demotion left to run and every circuit closed (a closed circuit refuses
+    /// nothing at any time). The in-flight count is the caller's to check.
+    fn is_quiet(&self, health: &AccountHealth, now: SystemTime) -> bool {
+        health.models.values().all(|m| {
+            m.demoted_until.is_none_or(|until| until <= now)
+                && m.circuits.values().all(CircuitBreaker::is_closed)
+        })
+    }
+
+    /// How many accounts the active list holds (for tests).
+    #[cfg(test)]
+    pub(crate) fn shared_active_len(&self) -> usize {
+        self.shared.lock().active.len()
     }
 
     fn demoted(&self, health: &AccountHealth, model: &str, now: SystemTime) -> bool {
@@ -412,6 +444,10 @@ impl HealthBook {
             None => Admission::Normal,
         };
         health.in_flight = health.in_flight.saturating_add(1);
+        if !health.listed {
+            health.listed = true;
+            state.active.push(account);
+        }
         drop(state);
         Ok(AttemptGuard::new(
             Arc::clone(&self.shared),

@@ -91,6 +91,11 @@ impl CircuitBreaker {
         }
     }
 
+    /// Whether it is closed: it refuses nothing, whatever the time.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
     /// The phase at `now`.
     pub fn phase(&self, now: SystemTime) -> CircuitPhase {
         match self.state {

@@ -473,3 +473,40 @@ fn a_bounded_slot_wait_waits_for_a_release_below_the_bound() {
     // A bound of zero never has room, even on an account the book has never seen.
     assert!(!poll_wait(&mut book.slot_wait_below(vec![(B, 0)]), &waker));
 }
+
+/// What `for_each_routing_health` reports, sorted by account.
+fn notable(book: &HealthBook, now: SystemTime) -> Vec<AccountId> {
+    let mut out = Vec::new();
+    book.for_each_routing_health(M, HTTP, now, |id, _| out.push(id));
+    out.sort();
+    out
+}
+
+#[test]
+fn planning_reads_only_accounts_with_something_going_on() {
+    let book = HealthBook::new(HealthConfig::default());
+    // A thousand accounts that served one request each, long done.
+    for id in 1..=1_000 {
+        let mut g = book.begin(AccountId(id), M, HTTP, t(0)).unwrap();
+        g.record(AttemptOutcome::Success, t(0));
+    }
+    let busy = book.begin(AccountId(7), M, HTTP, t(1)).unwrap();
+    let mut demoted = book.begin(AccountId(8), M, HTTP, t(1)).unwrap();
+    demoted.record(AttemptOutcome::RateLimited, t(1));
+    drop(demoted);
+    fail(&book, AccountId(9), HTTP, AttemptOutcome::ServerError, 3);
+    assert_eq!(
+        notable(&book, t(2)),
+        [AccountId(7), AccountId(8), AccountId(9)]
+    );
+    // The idle ones left the active list on that first read.
+    assert_eq!(book.shared_active_len(), 3);
+    // The demotion runs out; the circuit stays open (closed ones only are quiet for good).
+    let later = t(2) + book.config().demote_for;
+    drop(busy);
+    assert_eq!(notable(&book, later), [AccountId(9)]);
+    assert_eq!(book.shared_active_len(), 1);
+    // Claiming a slot lists an account again.
+    let _again = book.begin(AccountId(500), M, HTTP, later).unwrap();
+    assert_eq!(notable(&book, later), [AccountId(9), AccountId(500)]);
+}
