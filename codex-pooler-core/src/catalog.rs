@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::live::AccountMap;
 use crate::model::{AccountId, UpstreamAccount};
@@ -144,27 +144,20 @@ impl CatalogBook {
             .collect()
     }
 
-    /// The union of the accounts' catalogs. Accounts whose catalog was not read contribute
-    /// minimal entries for their configured models.
+    /// The union of the accounts' catalogs, as upstream wrote them. Accounts whose catalog was
+    /// not read yet contribute nothing: Codex clients reject a whole catalog when one entry
+    /// lacks a field they require (instructions, truncation policy, ...), and the gateway has
+    /// no honest values to make up; an empty list makes them fall back to their built-in model
+    /// metadata instead. Those accounts still serve their configured models (see
+    /// [`supports`](Self::supports)).
     pub fn pool_catalog(&self, accounts: &[Arc<UpstreamAccount>]) -> PoolCatalog {
         let mut by_slug: BTreeMap<String, Value> = BTreeMap::new();
-        for account in accounts {
-            match self.get(account.id) {
-                Some(catalog) => {
-                    for model in &catalog.models {
-                        if let Some(slug) = model.get("slug").and_then(Value::as_str) {
-                            by_slug
-                                .entry(slug.to_owned())
-                                .or_insert_with(|| model.clone());
-                        }
-                    }
-                }
-                None => {
-                    for slug in &account.models {
-                        by_slug
-                            .entry(slug.clone())
-                            .or_insert_with(|| minimal_entry(slug));
-                    }
+        for catalog in accounts.iter().filter_map(|a| self.get(a.id)) {
+            for model in &catalog.models {
+                if let Some(slug) = model.get("slug").and_then(Value::as_str) {
+                    by_slug
+                        .entry(slug.to_owned())
+                        .or_insert_with(|| model.clone());
                 }
             }
         }
@@ -190,16 +183,6 @@ impl CatalogBook {
             etag: format!("W/\"{hash:016x}\""),
         }
     }
-}
-
-/// A catalog entry for a model known only by name.
-fn minimal_entry(slug: &str) -> Value {
-    json!({
-        "slug": slug,
-        "display_name": slug,
-        "visibility": "list",
-        "supported_in_api": true,
-    })
 }
 
 #[cfg(test)]
@@ -262,11 +245,13 @@ mod tests {
         );
         let one = book.pool_catalog(&[Arc::clone(&a), Arc::clone(&b)]);
         let slugs: Vec<_> = one.models.iter().map(|m| m["slug"].clone()).collect();
-        assert_eq!(slugs, ["m1", "m2", "z-configured"]);
+        // Account 2's catalog was not read: it adds no made-up entry.
+        assert_eq!(slugs, ["m1", "m2"]);
         let two = book.pool_catalog(&[b, a]);
         assert_eq!(one.etag, two.etag);
         assert!(one.etag.starts_with("W/\""));
         let other = book.pool_catalog(&[account(3, &["x"])]);
+        assert!(other.models.is_empty());
         assert_ne!(one.etag, other.etag);
     }
 }
