@@ -12,10 +12,12 @@
 //! one of their streams to end instead of failing, and a request following a soft pin first
 //! waits a little for its own account before it moves.
 
+mod answer;
 mod config;
 mod layer;
 mod outcome;
 mod receipt;
+mod run;
 mod service;
 
 pub use config::DispatchConfig;
