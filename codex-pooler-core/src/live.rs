@@ -10,6 +10,7 @@ use crate::continuity::ContinuityBook;
 use crate::health::{HealthBook, HealthConfig};
 use crate::model::AccountId;
 use crate::quota::QuotaBook;
+use crate::request::PoolRequest;
 
 /// The per-process live routing state.
 #[derive(Debug)]
@@ -88,6 +89,28 @@ impl LiveState {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(account, now);
+    }
+
+    /// After `account` answered `request` successfully: the request's soft continuity keys now
+    /// point at `account`, and a turn state it issued (`x-codex-turn-state`) keeps the rest of
+    /// the turn there.
+    pub fn learn_continuity(
+        &self,
+        request: &PoolRequest,
+        account: AccountId,
+        headers: &http::HeaderMap,
+        now: SystemTime,
+    ) {
+        let pool = request.ctx.pool;
+        self.continuity
+            .remember(pool, &request.facts.continuity, account, now);
+        if let Some(state) = headers
+            .get("x-codex-turn-state")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+        {
+            self.continuity.learn_turn_state(pool, state, account, now);
+        }
     }
 
     /// When `account` last answered successfully.

@@ -1,7 +1,4 @@
-//! Reading an upstream answer: whether to move on, its error body, and what a success teaches
-//! the continuity book.
-
-use std::time::SystemTime;
+//! Reading an upstream answer: whether to move on, and its error body.
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -9,28 +6,6 @@ use http_body_util::BodyExt;
 
 use super::ERROR_BODY_LIMIT;
 use crate::body::PoolBody;
-use crate::live::LiveState;
-
-/// After a successful answer: the request's soft keys now point at `account`, and a turn state
-/// it issued keeps the rest of the turn there.
-pub(super) fn learn_continuity(
-    live: &LiveState,
-    request: &crate::request::PoolRequest,
-    account: crate::model::AccountId,
-    headers: &http::HeaderMap,
-    now: SystemTime,
-) {
-    let pool = request.ctx.pool;
-    live.continuity
-        .remember(pool, &request.facts.continuity, account, now);
-    if let Some(state) = headers
-        .get("x-codex-turn-state")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-    {
-        live.continuity.learn_turn_state(pool, state, account, now);
-    }
-}
 
 /// Whether an upstream status moves the request to the next candidate.
 pub(crate) fn is_retryable(status: StatusCode) -> bool {

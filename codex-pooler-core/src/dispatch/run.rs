@@ -8,7 +8,7 @@ use futures_util::future::{Either, poll_fn, select};
 use http::StatusCode;
 use tower_service::Service;
 
-use super::answer::{is_retryable, learn_continuity, read_error_body};
+use super::answer::{is_retryable, read_error_body};
 use super::{Attempt, AttemptResult, DispatchConfig, Outcome, RouteReceipt};
 use crate::BoxError;
 use crate::body::{PoolBody, full};
@@ -182,8 +182,7 @@ where
                         guard.record(AttemptOutcome::from_status(status, false), now);
                         if status.is_success() {
                             self.live.record_success(account.id, now);
-                            learn_continuity(
-                                &self.live,
+                            self.live.learn_continuity(
                                 &request,
                                 account.id,
                                 response.headers(),
@@ -338,34 +337,23 @@ where
         let now = self.clock.now();
         // When each attempt answered usage_limit_reached, the pool is exhausted as far as this
         // request can tell: answer with the earliest reset we know.
-        let error = if usage_limited > 0 && usage_limited == attempts.len() {
-            earliest_reset(&self.live, candidates, &plan.exclusions, now).map(|at| {
+        let exhausted = (usage_limited > 0 && usage_limited == attempts.len())
+            .then(|| earliest_reset(&self.live, candidates, &plan.exclusions, now))
+            .flatten()
+            .map(|at| {
                 PoolerError::usage_limit_reached(
                     unix_seconds(at),
                     at.duration_since(now).unwrap_or(Duration::ZERO),
                 )
-            })
-        } else {
-            None
-        };
-        if let Some(error) = error {
-            return finish(
-                plan,
-                attempts,
-                None,
-                error.to_response(),
-                Some(error.code()),
-            );
-        }
-        let Some(failure) = last_failure else {
-            let error = PoolerError::upstream_unavailable();
-            return finish(
-                plan,
-                attempts,
-                None,
-                error.to_response(),
-                Some(error.code()),
-            );
+            });
+        let failure = match (exhausted, last_failure) {
+            (None, Some(failure)) => failure,
+            // The pooler's own answer: the pool's exhaustion, or no upstream answer at all.
+            (exhausted, _) => {
+                let error = exhausted.unwrap_or_else(PoolerError::upstream_unavailable);
+                let response = error.to_response();
+                return finish(plan, attempts, None, response, Some(error.code()));
+            }
         };
         // The chosen failure goes to the client: that attempt was answered, not retried.
         let served_by = match attempts.get_mut(failure.attempt) {

@@ -296,7 +296,8 @@ impl HealthBook {
     ///
     /// It walks only the book's active list (accounts that claimed a slot since they were last
     /// found quiet), not every account it has seen, and drops from that list the accounts it
-    /// finds quiet for good (nothing in flight, no demotion left, every circuit closed): in a
+    /// finds quiet for good (nothing in flight, no demotion left, every circuit closed; their
+    /// run-out demotions are forgotten, so a clock stepping back cannot revive them): in a
     /// steady state with thousands of accounts, the cost follows the accounts with something in
     /// flight or wrong. What it reports never changes by that pruning. `f` runs under the lock:
     /// it must be short and not touch the book.
@@ -314,6 +315,11 @@ impl HealthBook {
                 return false;
             };
             if health.in_flight == 0 && self.is_quiet(health, now) {
+                // Demotions that ran out are forgotten, so a clock stepping back cannot revive
+                // one on an account no longer listed (every reader sees the same book).
+                for m in health.models.values_mut() {
+                    m.demoted_until = None;
+                }
                 health.listed = false;
                 return false;
             }

@@ -248,16 +248,7 @@ fn learn(shared: &Shared, request: &PoolRequest, account: AccountId, headers: &H
     let now = shared.clock.now();
     live.quota.observe_headers(account, headers, now);
     live.record_success(account, now);
-    let pool = request.ctx.pool;
-    live.continuity
-        .remember(pool, &request.facts.continuity, account, now);
-    if let Some(state) = headers
-        .get("x-codex-turn-state")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-    {
-        live.continuity.learn_turn_state(pool, state, account, now);
-    }
+    live.learn_continuity(request, account, headers, now);
 }
 
 /// Routing facts of a session: its headers (session ids, turn state) and the hinted model.
