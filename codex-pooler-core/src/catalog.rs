@@ -109,8 +109,9 @@ impl CatalogBook {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// How many catalogs were recorded so far: equal generations mean equal answers.
-    pub(crate) fn generation(&self) -> u64 {
+    /// How many catalogs were recorded so far: equal generations mean equal answers, so a
+    /// [`PoolCatalog`] computed at one generation holds until the next.
+    pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 

@@ -60,6 +60,18 @@ async fn models_come_from_the_synced_catalog_and_feed_eligibility() {
     .await;
     assert_eq!(cached.status, 304);
 
+    // Model answers carry the pool catalog's ETag, not the account's (the CLI refetches
+    // /models whenever the two differ).
+    let turn = post_responses(
+        &s.gateway.url(),
+        "/backend-api/codex/responses",
+        &s.pool.key,
+        &responses_body("gpt-5.1-codex", "hi"),
+    )
+    .await;
+    assert_eq!(turn.status, 200, "{}", turn.body);
+    assert_eq!(turn.headers["x-models-etag"].to_str().unwrap(), etag);
+
     // A model the defaults list but no account's catalog serves is refused.
     let missing = post_responses(
         &s.gateway.url(),

@@ -68,6 +68,7 @@ pub(crate) async fn create_response(
         Err(rejection) => return (head, rejection).into_response(),
     };
     insert(&mut head, "openai-model", &request.model);
+    insert(&mut head, "x-models-etag", CATALOG_ETAG);
     let turn_state = match headers.get(TURN_STATE_HEADER) {
         Some(sent) => sent.clone(),
         None => HeaderValue::try_from(format!("fake-turn-state-{}", state.next_id()))

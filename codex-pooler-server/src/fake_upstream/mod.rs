@@ -18,7 +18,8 @@
 //! `x-openai-account-routing-override` it carried ([`SeenRequest::routing_override`]).
 //!
 //! Every `/responses` answer for a known account carries the `x-codex-*` quota headers,
-//! `openai-model`, `x-codex-turn-state` (echoed if the request sent one) and `x-request-id`.
+//! `openai-model`, `x-models-etag`, `x-codex-turn-state` (echoed if the request sent one) and
+//! `x-request-id`.
 //! The fake answers `"Hello from <label>"`, a tool call to `exec_command` when the last user
 //! message contains `RUN_TOOL: <command>`, and `"Tool said: <output>"` after a
 //! `function_call_output`, so the real CLI can run a multi-step turn against it.

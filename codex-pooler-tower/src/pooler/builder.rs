@@ -11,6 +11,7 @@ use codex_pooler_core::strategy::{ResetAware, RoutingStrategy};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
+use super::models_etag::ModelsEtags;
 use super::{Pooler, Shared};
 use crate::decode::BodyLimits;
 use crate::keys::KeyHasher;
@@ -206,6 +207,7 @@ impl PoolerBuilder {
                     connector,
                     settings: self.websocket,
                 },
+                models_etags: ModelsEtags::default(),
             }),
         }
     }

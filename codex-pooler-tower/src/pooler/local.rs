@@ -12,6 +12,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::models_etag::MODELS_ETAG_HEADER;
 
 /// Answers a local route for an authenticated key.
 pub(super) fn answer(
@@ -41,13 +42,9 @@ pub(super) fn answer(
 /// ETag (also as `x-models-etag`); `If-None-Match` with the same ETag answers 304.
 fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<PoolBody> {
     let snapshot = shared.snapshot.load();
-    let accounts: Vec<_> = snapshot
-        .pool_accounts(ctx.pool)
-        .iter()
-        .filter(|a| a.lifecycle.is_routable())
-        .cloned()
-        .collect();
-    let catalog = shared.live.catalog.pool_catalog(&accounts);
+    let catalog = shared
+        .models_etags
+        .catalog(&snapshot, &shared.live, ctx.pool);
     let etag = HeaderValue::from_str(&catalog.etag).ok();
     let unchanged = headers
         .get(IF_NONE_MATCH)
@@ -62,7 +59,7 @@ fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<Po
     };
     if let Some(etag) = etag {
         response.headers_mut().insert(ETAG, etag.clone());
-        response.headers_mut().insert("x-models-etag", etag);
+        response.headers_mut().insert(MODELS_ETAG_HEADER, etag);
     }
     response
 }

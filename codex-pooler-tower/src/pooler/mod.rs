@@ -22,6 +22,7 @@
 mod builder;
 mod layer;
 mod local;
+mod models_etag;
 mod service;
 
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) limits: BodyLimits,
     pub(crate) pipeline: Pipeline,
     pub(crate) websocket: crate::websocket::WebsocketContext,
+    /// The pool catalog ETags answered as `x-models-etag`.
+    pub(crate) models_etags: models_etag::ModelsEtags,
 }
 
 impl Pooler {

@@ -233,6 +233,12 @@ async fn learn_file(shared: &Shared, ctx: PoolContext, outcome: Outcome) -> Outc
 fn respond(shared: &Shared, outcome: Outcome, mut record: RequestRecord) -> Response<PoolBody> {
     let (mut parts, body) = outcome.response.into_parts();
     filter_response_headers(&mut parts.headers);
+    shared.models_etags.rewrite(
+        &mut parts.headers,
+        &shared.snapshot,
+        &shared.live,
+        record.pool,
+    );
     if let Some(value) = outcome
         .receipt
         .as_ref()

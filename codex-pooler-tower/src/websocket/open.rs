@@ -130,9 +130,15 @@ pub(crate) async fn upgrade<B>(
         Arc::clone(&shared.records),
         Arc::clone(&shared.clock),
     );
-    let response = handshake.switching_protocols(
+    let mut response = handshake.switching_protocols(
         &headers,
         HeaderValue::from_str(&receipt.header_value()).ok(),
+    );
+    shared.models_etags.rewrite(
+        response.headers_mut(),
+        &shared.snapshot,
+        &shared.live,
+        ctx.pool,
     );
     let session = Session {
         shared,
