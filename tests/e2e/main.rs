@@ -5,6 +5,7 @@
 
 mod support;
 
+mod busy;
 mod codex;
 mod codex_chatgpt_auth;
 mod codex_cli;

@@ -142,3 +142,37 @@ async fn set_account_changes_behaviour_at_runtime() -> TestResult {
     assert!(!fake.set_account("acc-nobody", |_| {}));
     Ok(())
 }
+
+#[tokio::test]
+async fn an_account_at_its_stream_cap_answers_a_codeless_429() -> TestResult {
+    let account = FakeAccount {
+        max_streams: Some(1),
+        ..alice()
+    };
+    let fake = start(FakeConfig {
+        chunk_delay: std::time::Duration::from_millis(50),
+        ..FakeConfig::with_accounts(vec![account.clone(), bob()])
+    })?;
+    let body = turn_body(&[user_message("hi")]);
+    // The first answer streams (its head is here, its body still coming).
+    let streaming = post_turn(&fake, &account, &body).await?;
+    assert_eq!(streaming.status(), StatusCode::OK);
+    let (status, headers, refused) = read_json(post_turn(&fake, &account, &body).await?).await?;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused["error"]["code"].is_null(), "{refused}");
+    assert!(refused["error"]["type"].is_null(), "{refused}");
+    // Quota headers come with it, as with every answer of the account.
+    assert!(headers.get("x-codex-primary-used-percent").is_some());
+    // Other accounts are not capped by it.
+    assert_eq!(
+        post_turn(&fake, &bob(), &body).await?.status(),
+        StatusCode::OK
+    );
+    // Once the first answer has ended, the slot is free again.
+    read_body(streaming).await?;
+    assert_eq!(
+        post_turn(&fake, &account, &body).await?.status(),
+        StatusCode::OK
+    );
+    Ok(())
+}

@@ -33,6 +33,10 @@ pub struct FakeAccount {
     pub stall_after_events: Option<usize>,
     /// Per-account override of [`FakeConfig::break_after_events`].
     pub break_after_events: Option<usize>,
+    /// At most this many `/responses` answers of the account streaming at once; one more gets a
+    /// `429` with a code-less error body, as upstream's per-account concurrency cap answers
+    /// (`None`: no cap).
+    pub max_streams: Option<usize>,
     /// Accept websocket upgrades on `GET /backend-api/codex/responses` (default `true`);
     /// `false` answers them `426`, as a backend without the websocket transport does.
     pub websocket: bool,
@@ -64,6 +68,7 @@ impl FakeAccount {
             fail_status: None,
             stall_after_events: None,
             break_after_events: None,
+            max_streams: None,
             websocket: true,
             workspace_backend_origin: None,
             account_routing_override: None,

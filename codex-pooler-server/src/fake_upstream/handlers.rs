@@ -88,6 +88,9 @@ pub(crate) async fn create_response(
         };
         return (head, rejection).into_response();
     }
+    let Some(slot) = state.open_stream(&account.chatgpt_account_id, account.max_streams) else {
+        return (head, Rejection::TooManyStreams).into_response();
+    };
 
     let reply = build_reply(
         state.next_id(),
@@ -98,6 +101,7 @@ pub(crate) async fn create_response(
         body.len(),
     );
     if !request.stream {
+        drop(slot);
         return (head, Json(reply.completed())).into_response();
     }
     let frames: Vec<Bytes> = events(&reply, config.text_deltas)
@@ -116,7 +120,7 @@ pub(crate) async fn create_response(
     head.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     head.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     let body = paced_body(frames, pacing, ending, state.shutdown_signal());
-    (head, body).into_response()
+    (head, Body::new(slot.hold_until_end(body))).into_response()
 }
 
 /// The body as JSON with a `model`; streamed if `stream` is true, or absent and SSE is accepted.

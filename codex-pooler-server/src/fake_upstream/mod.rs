@@ -5,7 +5,7 @@
 //!
 //! | Route | Answer |
 //! |---|---|
-//! | `POST /backend-api/codex/responses` | a model turn: SSE (`stream: true`) or a JSON response object; 401 / 400 / injected status / 429 `usage_limit_reached` |
+//! | `POST /backend-api/codex/responses` | a model turn: SSE (`stream: true`) or a JSON response object; 401 / 400 / injected status / 429 `usage_limit_reached` / a code-less 429 past the account's `max_streams` |
 //! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | the Responses websocket: one JSON text frame per event, a `codex.rate_limits` frame per turn, `error` frames; 426 for accounts with `websocket: false` (the CLI then falls back to HTTP) |
 //! | `GET /backend-api/codex/models` | `gpt-5.1-codex` and `gpt-5.1-codex-mini` as `ModelInfo` entries the CLI decodes (every field it requires), with a fixed `ETag` |
 //! | `GET /backend-api/wham/usage` | the account's quota snapshot |
@@ -53,6 +53,7 @@ mod quota;
 mod rejection;
 mod seen;
 mod state;
+mod stream_slot;
 mod surface;
 mod turn;
 mod websocket;

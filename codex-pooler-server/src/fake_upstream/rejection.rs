@@ -39,6 +39,9 @@ pub(crate) enum Rejection {
     /// The request body is larger than the fake accepts.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The account already streams as many answers as `FakeAccount::max_streams` allows.
+    #[error("Too many concurrent requests for this account")]
+    TooManyStreams,
 }
 
 impl Rejection {
@@ -52,6 +55,7 @@ impl Rejection {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -78,6 +82,10 @@ impl Rejection {
             }}),
             Self::NotFound(_) => json!({"error": {
                 "message": message, "type": "invalid_request_error", "code": "not_found",
+            }}),
+            // Upstream's concurrency refusal carries no code: only a usage limit has one.
+            Self::TooManyStreams => json!({"error": {
+                "message": message, "type": null, "code": null,
             }}),
             Self::BadRequest(_)
             | Self::MethodNotAllowed

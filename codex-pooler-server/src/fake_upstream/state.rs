@@ -1,6 +1,6 @@
 //! The shared, mutable state behind one fake backend: configuration, request log, shutdown signal.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -8,6 +8,7 @@ use tokio::sync::watch;
 
 use super::config::{FakeAccount, FakeConfig};
 use super::seen::SeenRequest;
+use super::stream_slot::StreamSlot;
 
 /// The most requests kept in the log of seen requests (oldest dropped first).
 pub(super) const SEEN_CAPACITY: usize = 4096;
@@ -24,6 +25,8 @@ struct Inner {
     seen: Mutex<VecDeque<SeenRequest>>,
     next_id: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// `/responses` answers streaming now, per `chatgpt-account-id`.
+    streams: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl FakeState {
@@ -36,8 +39,22 @@ impl FakeState {
                 seen: Mutex::new(VecDeque::new()),
                 next_id: AtomicU64::new(1),
                 shutdown,
+                streams: Arc::default(),
             }),
         }
+    }
+
+    /// Takes one of the account's stream slots, or `None` when it already streams `max` answers.
+    /// The slot is given back when the returned guard is dropped (with the answer's body).
+    pub(crate) fn open_stream(&self, account: &str, max: Option<usize>) -> Option<StreamSlot> {
+        let mut streams = lock(&self.inner.streams);
+        let open = streams.entry(account.to_owned()).or_insert(0);
+        if max.is_some_and(|max| *open >= max) {
+            return None;
+        }
+        *open += 1;
+        drop(streams);
+        Some(StreamSlot::new(Arc::clone(&self.inner.streams), account))
     }
 
     /// A copy of the current configuration.
@@ -125,6 +142,6 @@ pub(crate) async fn shut_down(signal: &mut watch::Receiver<bool>) {
 }
 
 /// Locks a mutex, ignoring poisoning: the data here stays consistent even if a test panicked.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
