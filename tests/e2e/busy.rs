@@ -60,7 +60,7 @@ async fn a_turn_refused_for_concurrency_waits_for_the_accounts_stream_to_end() {
     // Upstream refused the second turn once, then served it after the first ended.
     assert_eq!(pool.turns().len(), 3);
     let receipt = second.headers["x-codex-pooler-route"].to_str().unwrap();
-    assert!(receipt.contains("failover=429"), "{receipt}");
+    assert!(receipt.contains("failover=429; waited="), "{receipt}");
     gateway.stop();
 }
 

@@ -1,14 +1,15 @@
 //! The routing receipt: one response header telling a client how its request was routed.
 //!
 //! `x-codex-pooler-route: strategy=reset_aware; eligible=3; pin=session; account=acct_5e1f0c9a7b2d;
-//! skipped=pinned_account_near_limit; failover=429`
+//! skipped=pinned_account_near_limit; failover=429; waited=1250ms`
 //!
 //! It names the strategy, how many accounts were eligible, the continuity pin followed, an opaque
-//! handle of the serving account, why the pinned account was not used first, and the status of
-//! each attempt that was failed over. Nothing in it identifies an upstream email, id or secret;
+//! handle of the serving account, why the pinned account was not used first, the status of
+//! each attempt that was failed over, and how long the request waited for busy accounts. Nothing in it identifies an upstream email, id or secret;
 //! operators map handles to accounts with `codex-pooler upstreams list`.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use super::{Attempt, AttemptResult};
 use crate::continuity::PinKind;
@@ -32,6 +33,8 @@ pub struct RouteReceipt {
     pub served_by: Option<AccountId>,
     /// The attempts failed over before the answer (their status, or `transport`).
     pub failovers: Vec<String>,
+    /// How long the request waited for accounts upstream refused for concurrency.
+    pub waited: Duration,
 }
 
 impl RouteReceipt {
@@ -60,6 +63,9 @@ impl RouteReceipt {
         }
         if !self.failovers.is_empty() {
             let _ = write!(out, "; failover={}", self.failovers.join(","));
+        }
+        if !self.waited.is_zero() {
+            let _ = write!(out, "; waited={}ms", self.waited.as_millis());
         }
         out
     }
@@ -107,12 +113,13 @@ mod tests {
             pin_skipped: None,
             served_by: Some(AccountId(3)),
             failovers: RouteReceipt::failovers(&attempts),
+            waited: Duration::from_millis(1250),
         };
         let value = receipt.header_value();
         assert_eq!(
             value,
             format!(
-                "strategy=reset_aware; eligible=4; pin=session; account={}; failover=429,transport",
+                "strategy=reset_aware; eligible=4; pin=session; account={}; failover=429,transport; waited=1250ms",
                 account_handle(AccountId(3))
             )
         );

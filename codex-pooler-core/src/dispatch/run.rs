@@ -51,6 +51,8 @@ pub(super) struct Run<S> {
     pub(super) live: Arc<LiveState>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) config: DispatchConfig,
+    /// Time spent waiting for busy accounts so far.
+    pub(super) waited: Duration,
 }
 
 /// How a claim for an account's slot went.
@@ -195,7 +197,8 @@ where
                             latency,
                         });
                         let served = Some(Arc::clone(account));
-                        return finish(plan, attempts, served, response, None).with_guard(guard);
+                        return finish(plan, attempts, served, response, None, self.waited)
+                            .with_guard(guard);
                     }
 
                     // A retryable answer: read its (small) body to learn from it, then move on;
@@ -237,7 +240,7 @@ where
                     // The pinned account is waited for at once, alone, for a little while.
                     if let Some(until) = pin_deadline.filter(|_| pinned) {
                         let watch = vec![(account.id, others)];
-                        if wait_for_slot(&self.live, &*self.clock, watch, until).await {
+                        if self.wait(watch, until).await {
                             continue;
                         }
                         pin_deadline = None;
@@ -284,7 +287,7 @@ where
                 .iter()
                 .filter_map(|p| Some((candidates.get(p.index)?.id, p.refused_below?)))
                 .collect();
-            if !wait_for_slot(&self.live, &*self.clock, watch, deadline).await {
+            if !self.wait(watch, deadline).await {
                 // Waited long enough for these; one last fresh plan may still find room.
                 if !timed_out {
                     timed_out = true;
@@ -325,6 +328,15 @@ where
         }
     }
 
+    /// Waits until one of `watch` has a free slot or until `until` (see [`wait_for_slot`]),
+    /// counting the time in [`waited`](Self::waited); true when a slot showed first.
+    async fn wait(&mut self, watch: Vec<(AccountId, u32)>, until: SystemTime) -> bool {
+        let started = self.clock.now();
+        let slot = wait_for_slot(&self.live, &*self.clock, watch, until).await;
+        self.waited += elapsed(&*self.clock, started);
+        slot
+    }
+
     /// Every candidate failed: the best error for the client.
     fn give_up(
         &self,
@@ -352,7 +364,14 @@ where
             (exhausted, _) => {
                 let error = exhausted.unwrap_or_else(PoolerError::upstream_unavailable);
                 let response = error.to_response();
-                return finish(plan, attempts, None, response, Some(error.code()));
+                return finish(
+                    plan,
+                    attempts,
+                    None,
+                    response,
+                    Some(error.code()),
+                    self.waited,
+                );
             }
         };
         // The chosen failure goes to the client: that attempt was answered, not retried.
@@ -367,7 +386,7 @@ where
             None => None,
         };
         let response = failure.response;
-        finish(plan, attempts, served_by, response, None)
+        finish(plan, attempts, served_by, response, None, self.waited)
     }
 }
 
@@ -386,6 +405,7 @@ fn finish(
     served_by: Option<Arc<UpstreamAccount>>,
     response: http::Response<PoolBody>,
     error_code: Option<&'static str>,
+    waited: Duration,
 ) -> Outcome {
     let receipt = RouteReceipt {
         strategy: plan.strategy,
@@ -394,6 +414,7 @@ fn finish(
         pin_skipped: plan.pin_skipped,
         served_by: served_by.as_ref().map(|a| a.id),
         failovers: RouteReceipt::failovers(&attempts),
+        waited,
     };
     Outcome {
         response,

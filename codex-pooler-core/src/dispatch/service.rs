@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tower_service::Service;
 
@@ -84,6 +85,7 @@ where
             live: Arc::clone(&self.live),
             clock: Arc::clone(&self.clock),
             config: self.config,
+            waited: Duration::ZERO,
         };
         Box::pin(async move { Ok(run.run(planned).await) })
     }

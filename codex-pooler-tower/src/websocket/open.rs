@@ -121,6 +121,7 @@ pub(crate) async fn upgrade<B>(
         pin_skipped: plan.pin_skipped,
         served_by: Some(account.id),
         failovers: failovers(&attempts),
+        waited: std::time::Duration::ZERO,
     };
     template.account = Some(account.id);
     template.status = StatusCode::OK.as_u16();
