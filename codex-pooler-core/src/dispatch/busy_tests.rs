@@ -310,7 +310,11 @@ async fn a_soft_pin_refused_past_pin_wait_moves_to_the_next_account() {
     assert_eq!(h.upstream.calls(), [1, 2]);
     let receipt = outcome.receipt.as_ref().unwrap();
     assert_eq!(receipt.waited, Duration::from_secs(2));
-    assert!(receipt.header_value().ends_with("; failover=429; waited=2000ms"));
+    assert!(
+        receipt
+            .header_value()
+            .ends_with("; failover=429; waited=2000ms")
+    );
 }
 
 #[tokio::test]
