@@ -121,6 +121,33 @@ impl World {
         )
     }
 
+    /// Waits until upstream has answered each account's start-up catalog read and workspace
+    /// discovery.
+    async fn wait_for_start_up_reads(&self, creds: &[FakeCredentials]) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = self.fake.seen();
+            let read = |account: &str, path: &str| {
+                seen.iter().any(|r| {
+                    r.authorized
+                        && r.path == path
+                        && r.chatgpt_account_id.as_deref() == Some(account)
+                })
+            };
+            if creds.iter().all(|c| {
+                read(&c.account_id, "/backend-api/codex/models")
+                    && read(&c.account_id, "/backend-api/wham/accounts/check")
+            }) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the start-up reads never came"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn turn(&self, gateway: &Gateway, prompt: &str) -> Reply {
         post_responses(
             &gateway.url(),
@@ -236,6 +263,9 @@ async fn a_401_refreshes_once_and_retries_on_the_same_account() {
     let creds = [expiring("acct-a", 86_400), expiring("acct-b", 86_400)];
     let world = World::new(&creds, |_| {});
     let gateway = world.gateway();
+    // The start-up reads (catalog, workspace discovery) go first: met with a revoked token, they
+    // would refresh it themselves and the turn would never see the 401 this test is about.
+    world.wait_for_start_up_reads(&creds).await;
     // Upstream stops accepting both access tokens (revoked early, say).
     for c in &creds {
         world

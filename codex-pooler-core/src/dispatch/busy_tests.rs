@@ -390,3 +390,15 @@ async fn when_the_fresh_plan_is_limited_too_the_pool_answers_usage_limit_reached
     assert_eq!(outcome.error_code, Some("usage_limit_reached"));
     assert_eq!(h.upstream.calls(), [1, 2]);
 }
+
+#[tokio::test]
+async fn compaction_is_never_planned_onto_another_account() {
+    let h = Harness::new(Upstream::answering(1, &[USAGE_LIMITED]));
+    let mut request = planned(&[1], None);
+    request.request.facts.compaction = true;
+    let fresh = planned(&[2], None).plan;
+    request.replan = Some(crate::request::Replanner::new(move |_| Some(fresh.clone())));
+    let outcome = h.spawn(DispatchConfig::default(), request).await.unwrap();
+    assert_eq!(outcome.response.status(), 429);
+    assert_eq!(h.upstream.calls(), [1]);
+}

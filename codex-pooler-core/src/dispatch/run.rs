@@ -85,6 +85,8 @@ where
             plan,
             replan,
         } = planned;
+        // Compaction never moves to another account: its result must come from one place.
+        let replan = replan.filter(|_| !request.facts.compaction);
         let request = Arc::new(request);
         let mut candidates = plan.candidates.clone();
         let total = candidates.len();
