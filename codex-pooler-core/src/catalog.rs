@@ -68,7 +68,8 @@ pub fn parse_catalog(body: &[u8]) -> Result<Vec<Value>, CatalogError> {
 #[derive(Debug, Default)]
 pub struct CatalogBook {
     accounts: RwLock<AccountMap<Entry>>,
-    /// Bumped by every recorded catalog, so that caches of who serves what know to refresh.
+    /// Bumped by every recorded catalog that changed something, so that caches of who serves
+    /// what know to refresh.
     generation: AtomicU64,
 }
 
@@ -92,8 +93,14 @@ impl CatalogBook {
         Self::default()
     }
 
-    /// Records an account's catalog.
+    /// Records an account's catalog. The [`generation`](Self::generation) moves only when the
+    /// models differ from what the account had: the periodic sync mostly reads the same
+    /// catalog again, and that must not make every cache of who serves what start over.
     pub fn record(&self, account: AccountId, models: Vec<Value>, now: SystemTime) {
+        let mut accounts = self.accounts.write().unwrap_or_else(|p| p.into_inner());
+        let changed = accounts
+            .get(&account)
+            .is_none_or(|old| old.catalog.models != models);
         let catalog = AccountCatalog {
             models,
             fetched_at: now,
@@ -102,11 +109,10 @@ impl CatalogBook {
             slugs: catalog.slugs().map(Box::from).collect(),
             catalog: Arc::new(catalog),
         };
-        self.accounts
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(account, entry);
-        self.generation.fetch_add(1, Ordering::Release);
+        accounts.insert(account, entry);
+        if changed {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
     }
 
     /// How many catalogs were recorded so far: equal generations mean equal answers, so a
@@ -230,6 +236,32 @@ mod tests {
         assert_eq!(
             book.supports_each(&[Arc::clone(&a), b], "configured"),
             [false, true]
+        );
+    }
+
+    #[test]
+    fn reading_the_same_catalog_again_keeps_the_generation() {
+        let book = CatalogBook::new();
+        let models = || parse_catalog(br#"{"models":[{"slug":"m1"}]}"#).unwrap();
+        book.record(AccountId(1), models(), from_unix_seconds(1));
+        let first = book.generation();
+        book.record(AccountId(1), models(), from_unix_seconds(2));
+        assert_eq!(book.generation(), first, "same models, same answers");
+        assert_eq!(
+            book.get(AccountId(1)).unwrap().fetched_at,
+            from_unix_seconds(2)
+        );
+        book.record(
+            AccountId(1),
+            parse_catalog(br#"{"models":[{"slug":"m2"}]}"#).unwrap(),
+            from_unix_seconds(3),
+        );
+        assert_ne!(book.generation(), first);
+        book.record(AccountId(2), models(), from_unix_seconds(3));
+        assert_ne!(
+            book.generation(),
+            first + 1,
+            "a new account's catalog counts"
         );
     }
 
