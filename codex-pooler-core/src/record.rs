@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::eligibility::Exclusion;
 use crate::model::{AccountId, KeyId, PoolId};
 
 /// Token counts reported in `response.completed`.
@@ -55,6 +56,55 @@ pub struct RequestRecord {
     pub exclusions: Option<String>,
     /// How the response ended: `completed`, `client_closed`, `upstream_error`.
     pub end: String,
+}
+
+impl RequestRecord {
+    /// The record of a request on `route` that arrived at `received_at`: nothing decided yet
+    /// (no account, status 0, no attempts).
+    pub fn new(
+        received_at: SystemTime,
+        pool: PoolId,
+        key: KeyId,
+        route: &str,
+        model: Option<String>,
+        stream: bool,
+    ) -> Self {
+        Self {
+            received_at,
+            pool,
+            key,
+            account: None,
+            route: route.to_owned(),
+            model,
+            stream,
+            status: 0,
+            attempts: 0,
+            latency_ms: 0,
+            usage: None,
+            error_code: None,
+            exclusions: None,
+            end: String::new(),
+        }
+    }
+
+    /// Closes the record at `now`: the latency since arrival, and how the response ended.
+    pub fn finish(&mut self, now: SystemTime, end: &str) {
+        let elapsed = now.duration_since(self.received_at).unwrap_or_default();
+        self.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        end.clone_into(&mut self.end);
+    }
+
+    /// Sets [`exclusions`](Self::exclusions) from the planner's: account ids with reason codes,
+    /// none when no account was excluded.
+    pub fn set_exclusions(&mut self, exclusions: &[(AccountId, Exclusion)]) {
+        self.exclusions = (!exclusions.is_empty()).then(|| {
+            exclusions
+                .iter()
+                .map(|(id, e)| format!("{id}:{}", e.reason_code()))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+    }
 }
 
 impl TokenUsage {

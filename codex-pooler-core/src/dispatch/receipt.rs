@@ -38,7 +38,9 @@ pub struct RouteReceipt {
 }
 
 impl RouteReceipt {
-    pub(crate) fn failovers(attempts: &[Attempt]) -> Vec<String> {
+    /// The [`failovers`](Self::failovers) of `attempts`: each attempt not answered, by status
+    /// or `transport`.
+    pub fn failovers(attempts: &[Attempt]) -> Vec<String> {
         attempts
             .iter()
             .filter_map(|a| match a.result {

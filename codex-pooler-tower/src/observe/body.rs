@@ -177,13 +177,8 @@ fn finish(
     end: &str,
 ) {
     if let Some(RecordDraft { mut record, sink }) = draft.take() {
-        let elapsed = clock
-            .now()
-            .duration_since(record.received_at)
-            .unwrap_or_default();
-        record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         record.usage = usage;
-        end.clone_into(&mut record.end);
+        record.finish(clock.now(), end);
         tracing::info!(
             pool = %record.pool,
             key = %record.key,

@@ -178,32 +178,19 @@ where
 
 /// A created file lives on the account that created it: remember `file_id` so requests naming
 /// it are pinned there. The answer is a small JSON object, read whole and passed on unchanged.
-async fn learn_file(shared: &Shared, ctx: PoolContext, outcome: Outcome) -> Outcome {
+async fn learn_file(shared: &Shared, ctx: PoolContext, mut outcome: Outcome) -> Outcome {
     const LIMIT: usize = 64 * 1024;
-    let Outcome {
-        response,
-        served_by,
-        attempts,
-        exclusions,
-        receipt,
-        error_code,
-        guard,
-    } = outcome;
-    let (parts, body) = response.into_parts();
+    let placeholder = Response::new(codex_pooler_core::body::full(bytes::Bytes::new()));
+    let (parts, body) = std::mem::replace(&mut outcome.response, placeholder).into_parts();
     let bytes = match read_body(body, LIMIT).await {
         Ok(bytes) => bytes,
         Err(err) => {
             tracing::warn!(code = err.code(), "file creation answer could not be read");
             let error = PoolerError::upstream_unavailable();
-            return Outcome {
-                response: error.to_response(),
-                served_by: None,
-                attempts,
-                exclusions,
-                receipt,
-                error_code: Some(error.code()),
-                guard,
-            };
+            outcome.response = error.to_response();
+            outcome.served_by = None;
+            outcome.error_code = Some(error.code());
+            return outcome;
         }
     };
     let file_id = serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -212,21 +199,14 @@ async fn learn_file(shared: &Shared, ctx: PoolContext, outcome: Outcome) -> Outc
             v.get("file_id")
                 .and_then(|id| id.as_str().map(str::to_owned))
         });
-    if let (Some(id), Some(account)) = (file_id, served_by.as_ref()) {
+    if let (Some(id), Some(account)) = (file_id, outcome.served_by.as_ref()) {
         shared
             .live
             .continuity
             .learn_file(ctx.pool, &id, account.id, shared.clock.now());
     }
-    Outcome {
-        response: Response::from_parts(parts, codex_pooler_core::body::full(bytes)),
-        served_by,
-        attempts,
-        exclusions,
-        receipt,
-        error_code,
-        guard,
-    }
+    outcome.response = Response::from_parts(parts, codex_pooler_core::body::full(bytes));
+    outcome
 }
 
 /// Turns the pipeline's outcome into the client response, with the record attached to its body.
@@ -256,14 +236,7 @@ fn respond(shared: &Shared, outcome: Outcome, mut record: RequestRecord) -> Resp
     record.status = parts.status.as_u16();
     record.attempts = u32::try_from(outcome.attempts.len()).unwrap_or(u32::MAX);
     record.error_code = outcome.error_code.map(str::to_owned);
-    record.exclusions = (!outcome.exclusions.is_empty()).then(|| {
-        outcome
-            .exclusions
-            .iter()
-            .map(|(id, e)| format!("{id}:{}", e.reason_code()))
-            .collect::<Vec<_>>()
-            .join(",")
-    });
+    record.set_exclusions(&outcome.exclusions);
     let draft = RecordDraft {
         record,
         sink: Arc::clone(&shared.records),
@@ -286,34 +259,20 @@ fn base_record(
     facts: &RequestFacts,
     received_at: std::time::SystemTime,
 ) -> RequestRecord {
-    RequestRecord {
+    RequestRecord::new(
         received_at,
-        pool: ctx.pool,
-        key: ctx.key,
-        account: None,
-        route: route.class.as_str().to_owned(),
-        model: facts.model.clone(),
-        stream: facts.stream,
-        status: 0,
-        attempts: 0,
-        latency_ms: 0,
-        usage: None,
-        error_code: None,
-        exclusions: None,
-        end: String::new(),
-    }
+        ctx.pool,
+        ctx.key,
+        route.class.as_str(),
+        facts.model.clone(),
+        facts.stream,
+    )
 }
 
 fn finish_error_record(shared: &Shared, mut record: RequestRecord, err: &PoolerError) {
     record.status = err.status().as_u16();
     record.error_code = Some(err.code().to_owned());
-    let elapsed = shared
-        .clock
-        .now()
-        .duration_since(record.received_at)
-        .unwrap_or_default();
-    record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-    "rejected".clone_into(&mut record.end);
+    record.finish(shared.clock.now(), "rejected");
     shared.records.submit(record);
 }
 

@@ -6,7 +6,6 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::dispatch::{Attempt, AttemptResult, RouteReceipt};
-use codex_pooler_core::eligibility::Exclusion;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::health::{AttemptGuard, AttemptOutcome, HealthExclusion};
@@ -91,12 +90,12 @@ pub(crate) async fn upgrade<B>(
     let plan = match planned {
         Ok(plan) => plan,
         Err(rejection) => {
-            template.exclusions = exclusions(&rejection.exclusions);
+            template.set_exclusions(&rejection.exclusions);
             reject(&shared, template, &rejection.error, 0);
             return rejection.error.to_response();
         }
     };
-    template.exclusions = exclusions(&plan.exclusions);
+    template.set_exclusions(&plan.exclusions);
 
     let opened = match open_upstream(&shared, &pool_request, &plan).await {
         Ok(opened) => opened,
@@ -120,7 +119,7 @@ pub(crate) async fn upgrade<B>(
         pin: plan.pin.map(|p| p.kind),
         pin_skipped: plan.pin_skipped,
         served_by: Some(account.id),
-        failovers: failovers(&attempts),
+        failovers: RouteReceipt::failovers(&attempts),
         waited: std::time::Duration::ZERO,
     };
     template.account = Some(account.id);
@@ -286,39 +285,12 @@ fn key_prefix(headers: &HeaderMap) -> Option<String> {
         .map(|key| key.prefix.to_owned())
 }
 
-fn failovers(attempts: &[Attempt]) -> Vec<String> {
-    attempts
-        .iter()
-        .filter_map(|a| match a.result {
-            AttemptResult::Answered(_) => None,
-            AttemptResult::Retried(code) => Some(code.to_string()),
-            AttemptResult::TransportError => Some("transport".to_owned()),
-        })
-        .collect()
-}
-
-fn exclusions(exclusions: &[(AccountId, Exclusion)]) -> Option<String> {
-    (!exclusions.is_empty()).then(|| {
-        exclusions
-            .iter()
-            .map(|(id, e)| format!("{id}:{}", e.reason_code()))
-            .collect::<Vec<_>>()
-            .join(",")
-    })
-}
-
 /// The record of an upgrade that did not open a session.
 fn reject(shared: &Shared, mut record: RequestRecord, error: &PoolerError, attempts: usize) {
     record.status = error.status().as_u16();
     record.error_code = Some(error.code().to_owned());
     record.attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
-    let elapsed = shared
-        .clock
-        .now()
-        .duration_since(record.received_at)
-        .unwrap_or_default();
-    record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-    "rejected".clone_into(&mut record.end);
+    record.finish(shared.clock.now(), "rejected");
     tracing::info!(
         pool = %record.pool,
         key = %record.key,

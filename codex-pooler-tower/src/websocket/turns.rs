@@ -89,13 +89,7 @@ impl TurnLedger {
     }
 
     fn submit(&self, mut record: RequestRecord, end: &str, error_code: Option<&'static str>) {
-        let elapsed = self
-            .clock
-            .now()
-            .duration_since(record.received_at)
-            .unwrap_or_default();
-        record.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-        end.clone_into(&mut record.end);
+        record.finish(self.clock.now(), end);
         record.error_code = error_code.map(str::to_owned);
         tracing::info!(
             pool = %record.pool,
@@ -125,22 +119,7 @@ pub(crate) fn template(
     model: Option<String>,
     received_at: SystemTime,
 ) -> RequestRecord {
-    RequestRecord {
-        received_at,
-        pool: ctx.pool,
-        key: ctx.key,
-        account: None,
-        route: WEBSOCKET_ROUTE.to_owned(),
-        model,
-        stream: true,
-        status: 0,
-        attempts: 0,
-        latency_ms: 0,
-        usage: None,
-        error_code: None,
-        exclusions: None,
-        end: String::new(),
-    }
+    RequestRecord::new(received_at, ctx.pool, ctx.key, WEBSOCKET_ROUTE, model, true)
 }
 
 #[cfg(test)]
