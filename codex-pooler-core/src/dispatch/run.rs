@@ -82,13 +82,15 @@ where
     pub(super) async fn run(mut self, planned: PlannedRequest) -> Outcome {
         let PlannedRequest {
             request,
-            plan,
+            mut plan,
             replan,
         } = planned;
         // Compaction never moves to another account: its result must come from one place.
         let replan = replan.filter(|_| !request.facts.compaction);
         let request = Arc::new(request);
-        let mut candidates = plan.candidates.clone();
+        // The candidates move out of the plan (the rest of it goes into the receipt): fresh
+        // plans may add to them.
+        let mut candidates = std::mem::take(&mut plan.candidates);
         let total = candidates.len();
         let model = request.facts.model.clone().unwrap_or_default();
         let class = request.route.class;
