@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// codex-pooler: share many OpenAI Codex accounts behind stable Pool API keys.
 #[derive(Debug, Parser)]
@@ -17,8 +18,44 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments (exiting with clap's message on bad ones), and returns
+    /// beside them the store settings given as flags on the command line, without those that
+    /// came from the environment: `serve --demo` never uses a store the environment names.
+    pub fn parse_with_flags() -> (Self, GlobalArgs) {
+        let matches = Self::command().get_matches();
+        let cli = Self::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+        let flags = GlobalArgs {
+            data_dir: cli
+                .global
+                .data_dir
+                .clone()
+                .filter(|_| given_as_flag(&matches, "data_dir")),
+            database_url: cli
+                .global
+                .database_url
+                .clone()
+                .filter(|_| given_as_flag(&matches, "database_url")),
+        };
+        (cli, flags)
+    }
+}
+
+/// Whether the argument `id` was written on the command line, before or after a subcommand
+/// (global arguments are parsed into the matches of the command they follow).
+fn given_as_flag(matches: &ArgMatches, id: &str) -> bool {
+    let mut current = Some(matches);
+    while let Some(m) = current {
+        if m.value_source(id) == Some(ValueSource::CommandLine) {
+            return true;
+        }
+        current = m.subcommand().map(|(_, sub)| sub);
+    }
+    false
+}
+
 /// Settings every command shares.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// Where the embedded database and the generated secret key live
     /// [default: $XDG_DATA_HOME/codex-pooler or ~/.local/share/codex-pooler].
@@ -91,6 +128,9 @@ pub struct ServeArgs {
     )]
     pub tls_key: Option<PathBuf>,
     /// Start a simulated Codex backend with three accounts in a `demo` pool and print a key.
+    /// The demo keeps its data in a throwaway directory removed when it stops; with
+    /// `--data-dir` or `--database-url` on the command line it uses that store instead, and
+    /// refuses one that holds accounts other than the demo's.
     #[arg(long)]
     pub demo: bool,
     /// Origin for upstream accounts without their own base URL.

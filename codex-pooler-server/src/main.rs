@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use codex_pooler_core::model::{KeyStatus, Lifecycle};
 use codex_pooler_core::store::PoolStore;
-use codex_pooler_server::cli::{Cli, Command, KeysCommand, PoolsCommand, UpstreamsCommand};
+use codex_pooler_server::cli::{
+    Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, UpstreamsCommand,
+};
 use codex_pooler_server::commands::{keys, login, pools, upstreams};
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::fake_upstream::{self, FakeAccount, FakeConfig};
@@ -16,7 +17,7 @@ use codex_pooler_tower::credentials::import_auth_json;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, flags) = Cli::parse_with_flags();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, &flags)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -80,9 +81,12 @@ fn fake_accounts(
         .collect()
 }
 
-async fn run(cli: Cli) -> Result<(), ServerError> {
+/// Runs one command; `flags` are the store settings given on the command line (see
+/// [`Cli::parse_with_flags`]).
+async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
     let settings = Settings::resolve(&cli.global);
     match cli.command {
+        Command::Serve(args) if args.demo => serve::run_demo(flags, args).await,
         Command::Serve(args) => serve::run(settings, args).await,
         Command::FakeUpstream {
             listen,

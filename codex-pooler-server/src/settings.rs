@@ -41,11 +41,16 @@ impl Settings {
                 database_url: url.clone(),
                 embedded: false,
             },
-            None => Self {
-                database_url: format!("sqlite://{}", data_dir.join(DATABASE_FILE).display()),
-                data_dir,
-                embedded: true,
-            },
+            None => Self::embedded(&data_dir),
+        }
+    }
+
+    /// The embedded SQLite database in `data_dir`, whatever the flags and environment say.
+    pub fn embedded(data_dir: &Path) -> Self {
+        Self {
+            database_url: format!("sqlite://{}", data_dir.join(DATABASE_FILE).display()),
+            data_dir: data_dir.to_owned(),
+            embedded: true,
         }
     }
 

@@ -5,7 +5,7 @@
 mod crash;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use codex_pooler_server::fake_upstream::{
     FakeAccount, FakeConfig, FakeRefreshFailure, FakeUpstream, FakeUpstreamHandle, SeenRequest,
@@ -14,44 +14,6 @@ use codex_pooler_server::fake_upstream::{
 use crate::support::*;
 
 const TURNS: &str = "/backend-api/codex/responses";
-
-/// Credentials whose access token expires `expires_in` seconds from now.
-fn expiring(account_id: &str, expires_in: u64) -> FakeCredentials {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + expires_in;
-    let auth = serde_json::json!({
-        "chatgpt_plan_type": "plus",
-        "chatgpt_user_id": format!("user-{account_id}"),
-        "chatgpt_account_id": account_id,
-    });
-    let id_token = fake_jwt(&serde_json::json!({
-        "email": format!("{account_id}@example.com"), "exp": exp,
-        "https://api.openai.com/auth": auth,
-    }));
-    let access_token = fake_jwt(&serde_json::json!({
-        "exp": exp, "https://api.openai.com/auth": auth, "nonce": account_id,
-    }));
-    let refresh_token = format!("rt_IMPORTED_{account_id}");
-    let auth_json = serde_json::json!({
-        "auth_mode": "chatgpt",
-        "tokens": {
-            "id_token": id_token,
-            "access_token": access_token,
-            "refresh_token": refresh_token,
-            "account_id": account_id,
-        },
-    })
-    .to_string();
-    FakeCredentials {
-        account_id: account_id.to_owned(),
-        access_token,
-        refresh_token,
-        auth_json,
-    }
-}
 
 /// A pool `team` of accounts imported from `creds`, a fake that knows their refresh tokens,
 /// and a key.

@@ -107,6 +107,55 @@ pub(crate) fn fake_credentials(account_id: &str, email: &str) -> FakeCredentials
     }
 }
 
+/// Credentials whose access token expires `expires_in` seconds from now.
+pub(crate) fn expiring(account_id: &str, expires_in: u64) -> FakeCredentials {
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + expires_in;
+    let auth = serde_json::json!({
+        "chatgpt_plan_type": "plus",
+        "chatgpt_user_id": format!("user-{account_id}"),
+        "chatgpt_account_id": account_id,
+    });
+    let id_token = fake_jwt(&serde_json::json!({
+        "email": format!("{account_id}@example.com"), "exp": exp,
+        "https://api.openai.com/auth": auth,
+    }));
+    let access_token = fake_jwt(&serde_json::json!({
+        "exp": exp, "https://api.openai.com/auth": auth, "nonce": account_id,
+    }));
+    let refresh_token = format!("rt_IMPORTED_{account_id}");
+    let auth_json = serde_json::json!({
+        "auth_mode": "chatgpt",
+        "tokens": {
+            "id_token": id_token,
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "account_id": account_id,
+        },
+    })
+    .to_string();
+    FakeCredentials {
+        account_id: account_id.to_owned(),
+        access_token,
+        refresh_token,
+        auth_json,
+    }
+}
+
+/// `serve` on a free loopback port, reloading configuration every 100 ms.
+pub(crate) fn serve_args() -> [&'static str; 5] {
+    [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--reload-interval-ms",
+        "100",
+    ]
+}
+
 /// A running gateway process; killed on drop.
 pub(crate) struct Gateway {
     pub(crate) addr: SocketAddr,
@@ -119,22 +168,23 @@ pub(crate) struct Gateway {
 impl Gateway {
     /// Starts `codex-pooler serve` on a free loopback port with the given extra arguments.
     pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Self {
-        let log_path = data_dir.with_extension("server.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .arg("--data-dir")
             .arg(data_dir)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--reload-interval-ms",
-                "100",
-            ])
+            .args(serve_args())
             .args(extra)
-            .env("RUST_LOG", "debug")
             .env_remove("CODEX_POOLER_DATABASE_URL")
-            .env_remove("CODEX_POOLER_SECRET_KEY")
+            .env_remove("CODEX_POOLER_SECRET_KEY");
+        Self::spawn(command, &data_dir.with_extension("server.log"))
+    }
+
+    /// Starts `command` (a `codex-pooler ... serve` with [`serve_args`]), its stderr logged at
+    /// debug level to `log_path`, and waits for its listening line.
+    pub(crate) fn spawn(mut command: Command, log_path: &Path) -> Self {
+        let log = std::fs::File::create(log_path).expect("log file");
+        let mut child = command
+            .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -126,6 +126,22 @@ impl PoolStore for MemoryStore {
         Ok(account)
     }
 
+    async fn set_account_base_url(
+        &self,
+        account: AccountId,
+        base_url: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let a = s
+            .accounts
+            .iter_mut()
+            .find(|a| a.id == account)
+            .ok_or_else(|| StoreError::NotFound(format!("account {account}")))?;
+        a.base_url = base_url.map(str::to_owned);
+        s.bump();
+        Ok(())
+    }
+
     async fn set_account_lifecycle(
         &self,
         account: AccountId,

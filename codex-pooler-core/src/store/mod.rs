@@ -170,6 +170,13 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
         lifecycle: Lifecycle,
     ) -> Result<(), StoreError>;
 
+    /// Sets an account's own upstream origin (`None`: the gateway's default).
+    async fn set_account_base_url(
+        &self,
+        account: AccountId,
+        base_url: Option<&str>,
+    ) -> Result<(), StoreError>;
+
     /// Replaces an account's sealed secrets of the same kinds.
     async fn replace_secrets(
         &self,

@@ -23,38 +23,51 @@ use tokio::net::TcpListener;
 pub use app::router;
 pub use tls::{TlsConfig, TlsError};
 
-use crate::cli::ServeArgs;
+use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::ServerError;
 use crate::settings::Settings;
 
 /// Runs the gateway until SIGINT or SIGTERM, then drains and flushes request records.
+///
+/// With `--demo` use [`run_demo`]: this runs on the store `settings` name.
 pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError> {
+    serve(&settings, args, None).await
+}
+
+/// Runs `serve --demo` on its own store: a throwaway directory removed when the demo stops,
+/// or the store that `flags` (store flags given on the command line) name, which must hold no
+/// account but the demo's.
+pub async fn run_demo(flags: &GlobalArgs, args: ServeArgs) -> Result<(), ServerError> {
+    let (place, settings) = demo::DemoPlace::choose(flags)?;
+    let served = serve(&settings, args, Some(&place)).await;
+    // Dropping the place removes a throwaway directory, database and key included.
+    drop(place);
+    served
+}
+
+async fn serve(
+    settings: &Settings,
+    args: ServeArgs,
+    demo_place: Option<&demo::DemoPlace>,
+) -> Result<(), ServerError> {
     // A bad certificate stops the server before anything else starts.
     let tls = tls_config(&args)?;
     let store = settings.open_store().await?;
-    let (sealer, hasher) = settings.crypto()?;
     let dyn_store: Arc<dyn PoolStore> = store.clone();
-
-    let demo = if args.demo {
-        Some(demo::prepare(&*dyn_store, &sealer, &hasher).await?)
-    } else {
-        None
+    let demo_state = match demo_place {
+        Some(_) => Some(demo::checked_state(&*dyn_store).await?),
+        None => None,
     };
-    let upstream_base_url = demo.as_ref().map_or_else(
-        || args.upstream_base_url.clone(),
-        demo::Demo::upstream_base_url,
-    );
+    let (sealer, hasher) = settings.crypto()?;
+    let demo = match &demo_state {
+        Some(state) => Some(demo::prepare(&*dyn_store, state, &sealer, &hasher).await?),
+        None => None,
+    };
+    let upstream_base_url = args.upstream_base_url.clone();
 
     let sync = ConfigSync::load(Arc::clone(&dyn_store), sealer).await?;
     let reload = sync.spawn(Duration::from_millis(args.reload_interval_ms.max(50)));
-    let demo_origin = demo.as_ref().map(demo::Demo::upstream_base_url);
-    let credentials = refresh::credentials(
-        &settings,
-        &args,
-        demo_origin.as_deref(),
-        &sync,
-        Arc::clone(&dyn_store),
-    )?;
+    let credentials = refresh::credentials(settings, &args, &sync, Arc::clone(&dyn_store))?;
     let refresher = credentials.spawn_maintenance(sync.snapshot());
     let writer = Arc::new(RecordWriter::spawn(
         Arc::clone(&dyn_store),
@@ -114,8 +127,8 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, "codex-pooler listening");
     println!("codex-pooler listening on {scheme}://{addr}");
-    if let Some(demo) = &demo {
-        demo.print_welcome(&format!("{scheme}://{addr}"));
+    if let (Some(demo), Some(place)) = (&demo, demo_place) {
+        demo.print_welcome(&format!("{scheme}://{addr}"), place);
     }
 
     let served = match tls {

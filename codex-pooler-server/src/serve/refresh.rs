@@ -16,20 +16,15 @@ use crate::cli::ServeArgs;
 use crate::error::ServerError;
 use crate::settings::Settings;
 
-/// Builds the refresher. `demo_origin` replaces the token endpoint's origin in demo mode (the
-/// simulated backend also plays the auth server).
+/// Builds the refresher, refreshing at `--token-endpoint` (also in demo mode: the simulated
+/// accounts carry no refresh token, so nothing of theirs is ever sent there).
 pub(crate) fn credentials(
     settings: &Settings,
     args: &ServeArgs,
-    demo_origin: Option<&str>,
     sync: &ConfigSync,
     store: Arc<dyn PoolStore>,
 ) -> Result<Arc<RefreshingCredentials>, ServerError> {
-    let url = demo_origin.map_or_else(
-        || args.token_endpoint.clone(),
-        |origin| format!("{origin}/oauth/token"),
-    );
-    let endpoint = HttpTokenEndpoint::new(&url)
+    let endpoint = HttpTokenEndpoint::new(&args.token_endpoint)
         .map_err(|e| ServerError::Usage(format!("--token-endpoint: {e}")))?;
     let (sealer, _) = settings.crypto()?;
     let policy = RefreshPolicy::default()

@@ -92,6 +92,36 @@ pub(crate) async fn set_lifecycle(
     finish(txn, result).await
 }
 
+/// Sets an account's own upstream origin.
+pub(crate) async fn set_base_url(
+    db: &DatabaseConnection,
+    id: AccountId,
+    base_url: Option<&str>,
+) -> Result<(), StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        let updated = upstream_account::Entity::update_many()
+            .col_expr(
+                upstream_account::Column::BaseUrl,
+                Expr::value(base_url.map(str::to_owned)),
+            )
+            .col_expr(
+                upstream_account::Column::UpdatedAt,
+                Expr::value(now_millis()),
+            )
+            .filter(upstream_account::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if updated.rows_affected == 0 {
+            return Err(not_found(id));
+        }
+        bump(&txn).await
+    }
+    .await;
+    finish(txn, result).await
+}
+
 /// Replaces the account's secrets of the kinds given, keeping the others.
 pub(crate) async fn replace_secrets(
     db: &DatabaseConnection,

@@ -45,6 +45,14 @@ impl PoolStore for SqlStore {
         accounts::set_lifecycle(&self.db, account, lifecycle).await
     }
 
+    async fn set_account_base_url(
+        &self,
+        account: AccountId,
+        base_url: Option<&str>,
+    ) -> Result<(), StoreError> {
+        accounts::set_base_url(&self.db, account, base_url).await
+    }
+
     async fn replace_secrets(
         &self,
         account: AccountId,

@@ -56,6 +56,10 @@ impl PoolStore for Flaky {
         self.count();
         self.inner.set_account_lifecycle(a, l).await
     }
+    async fn set_account_base_url(&self, a: AccountId, u: Option<&str>) -> Result<(), StoreError> {
+        self.count();
+        self.inner.set_account_base_url(a, u).await
+    }
     async fn replace_secrets(&self, a: AccountId, s: Vec<SealedSecret>) -> Result<(), StoreError> {
         self.count();
         let failing = self

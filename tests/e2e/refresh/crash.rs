@@ -55,6 +55,9 @@ impl PoolStore for FailingWrites {
     async fn set_account_lifecycle(&self, a: AccountId, l: Lifecycle) -> Result<(), StoreError> {
         self.inner.set_account_lifecycle(a, l).await
     }
+    async fn set_account_base_url(&self, a: AccountId, u: Option<&str>) -> Result<(), StoreError> {
+        self.inner.set_account_base_url(a, u).await
+    }
     async fn replace_secrets(&self, a: AccountId, s: Vec<SealedSecret>) -> Result<(), StoreError> {
         let fail = self
             .failing_writes
