@@ -387,13 +387,18 @@ async fn file_finalize_refuses_traversal_and_unknown_ids_before_upstream() {
         }
     }
 
-    // Well-formed ids the pool never created (one shaped like another account's), with a query
-    // string that must not travel either.
+    // Well-formed ids the pool never created (one shaped like the other account's files), with
+    // a query string that must not travel either.
+    let other = if known.starts_with("file-acct-s0-") {
+        "acct-s1"
+    } else {
+        "acct-s0"
+    };
     for target in [
-        "/backend-api/files/file-acct-s0-999/uploaded",
-        "/backend-api/files/file-acct-s1-1/uploaded",
-        "/backend-api/files/file_0000000000000000/uploaded",
-        "/backend-api/files/file-unknown/uploaded?next=..%2F..%2Fme",
+        format!("/backend-api/files/file-{other}-1/uploaded"),
+        format!("/backend-api/files/{known}0/uploaded"),
+        "/backend-api/files/file_0000000000000000/uploaded".to_owned(),
+        "/backend-api/files/file-unknown/uploaded?next=..%2F..%2Fme".to_owned(),
     ] {
         let (status, body) =
             send_raw(gateway.addr, "POST", target.as_bytes(), &headers, "{}").await;
