@@ -120,7 +120,7 @@ fn request() -> PoolRequest {
         body: Bytes::from_static(b"{}"),
         seed: 0x5eed,
         received_at: now(),
-        upstream_path: None,
+        file_id: None,
     }
 }
 

@@ -270,6 +270,30 @@ impl PoolerError {
         )
     }
 
+    /// A file id that does not have the shape upstream file ids have (`file-…` / `file_…`,
+    /// ASCII letters, digits, `-` and `_`): refused before anything goes upstream.
+    pub fn invalid_file_id(reason: &crate::file_id::FileIdError) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            "invalid_file_id",
+            format!("invalid file id: {reason}"),
+        )
+        .with_param("file_id")
+    }
+
+    /// A file id this pool has not seen created through the gateway (or whose record expired):
+    /// no account is known to hold it, so nothing is sent upstream.
+    pub fn file_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequestError,
+            "file_not_found",
+            "no file with this id was uploaded through this pool",
+        )
+        .with_param("file_id")
+    }
+
     /// An unexpected failure inside the gateway.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(
@@ -356,6 +380,23 @@ mod tests {
             body,
             serde_json::json!({"error":{"message":"Unsupported OpenAI /v1 endpoint","type":"invalid_request_error","code":"unsupported_endpoint","param":null}})
         );
+    }
+
+    #[test]
+    fn file_errors_are_typed_4xx() {
+        let missing = PoolerError::file_not_found();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            missing.body(),
+            serde_json::json!({"error":{
+                "message":"no file with this id was uploaded through this pool",
+                "type":"invalid_request_error","code":"file_not_found","param":"file_id"}})
+        );
+        let invalid = PoolerError::invalid_file_id(&crate::file_id::FileIdError::BadCharacter);
+        assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(invalid.code(), "invalid_file_id");
+        assert_eq!(invalid.body()["error"]["param"], "file_id");
+        assert!(invalid.message().contains("ASCII letters"));
     }
 
     #[test]

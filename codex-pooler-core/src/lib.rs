@@ -25,6 +25,7 @@ pub mod dispatch;
 pub mod eligibility;
 pub mod error;
 pub mod facts;
+pub mod file_id;
 pub mod health;
 pub mod live;
 pub mod model;

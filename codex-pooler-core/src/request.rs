@@ -1,5 +1,7 @@
 //! The request types passed between the pooler's services.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -7,9 +9,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 
 use crate::facts::RequestFacts;
+use crate::file_id::FileId;
 use crate::model::{KeyId, PoolId, UpstreamAccount};
 use crate::plan::RoutePlan;
-use crate::route::Route;
+use crate::route::{Route, RouteClass};
 
 /// Who is asking: the authenticated key and its pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,7 +24,10 @@ pub struct PoolContext {
 }
 
 /// An authenticated, classified request with its (decoded) body held for replay on failover.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output names the headers but shows none of their values (the client's
+/// `Authorization` among them) and gives only the body's length.
+#[derive(Clone)]
 pub struct PoolRequest {
     /// Who is asking.
     pub ctx: PoolContext,
@@ -39,21 +45,66 @@ pub struct PoolRequest {
     pub seed: u64,
     /// When the gateway received it.
     pub received_at: SystemTime,
-    /// The upstream path when it depends on the request (a file id in the path); `None` uses
-    /// the route class's fixed path.
-    pub upstream_path: Option<String>,
+    /// The file a [`RouteClass::FileFinalize`] request finalizes, validated and known to the
+    /// pool; its upstream path is built from it. `None` for every other route.
+    pub file_id: Option<FileId>,
 }
 
 impl PoolRequest {
-    /// The path, relative to the account's origin, to send this request to.
-    pub fn upstream_path(&self) -> &str {
-        self.upstream_path
-            .as_deref()
-            .unwrap_or_else(|| self.route.class.upstream_path())
+    /// The path, relative to the account's origin, to send this request to: the route class's
+    /// fixed path, or for a finalize request the path built from its [`FileId`].
+    ///
+    /// `None` when the request has no upstream path (a finalize request without a file id, a
+    /// helper route answered locally); such a request must not be sent.
+    pub fn upstream_path(&self) -> Option<Cow<'static, str>> {
+        match (self.route.class, &self.file_id) {
+            (RouteClass::FileFinalize, Some(id)) => Some(Cow::Owned(id.uploaded_path())),
+            (class, _) => class.upstream_path().map(Cow::Borrowed),
+        }
     }
 }
 
-/// A request with its routing plan.
+impl fmt::Debug for PoolRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolRequest")
+            .field("ctx", &self.ctx)
+            .field("route", &self.route)
+            .field("facts", &self.facts)
+            .field("method", &self.method)
+            .field("headers", &HeaderNames(&self.headers))
+            .field("body", &BodyLen(self.body.len()))
+            .field("seed", &self.seed)
+            .field("received_at", &self.received_at)
+            .field("file_id", &self.file_id)
+            .finish()
+    }
+}
+
+/// `Debug` for a header map that lists the names and never the values.
+///
+/// For any type holding client or upstream headers: values carry credentials (`Authorization`,
+/// cookies) and account identities that must not reach logs.
+pub struct HeaderNames<'a>(pub &'a HeaderMap);
+
+impl fmt::Debug for HeaderNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.0.keys().map(http::HeaderName::as_str))
+            .finish()
+    }
+}
+
+/// `Debug` for a body that shows its length only.
+#[derive(Clone, Copy)]
+pub struct BodyLen(pub usize);
+
+impl fmt::Debug for BodyLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0)
+    }
+}
+
+/// A request with its routing plan. `Debug` redacts the request as [`PoolRequest`] does.
 #[derive(Debug)]
 pub struct PlannedRequest {
     /// The request.
@@ -92,7 +143,8 @@ impl std::fmt::Debug for Replanner {
     }
 }
 
-/// One attempt to serve a request on one upstream account.
+/// One attempt to serve a request on one upstream account. `Debug` redacts the request as
+/// [`PoolRequest`] does.
 #[derive(Debug, Clone)]
 pub struct UpstreamCall {
     /// The account to use.
@@ -101,4 +153,91 @@ pub struct UpstreamCall {
     pub request: Arc<PoolRequest>,
     /// 1 for the first attempt, 2 for the first failover, ...
     pub attempt: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KeyId, PoolId};
+    use crate::route::RouteFamily;
+
+    fn request(class: RouteClass, file_id: Option<&str>) -> PoolRequest {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            "Bearer sk-cxp-SECRET-TOKEN-123".parse().unwrap(),
+        );
+        headers.insert("cookie", "session=COOKIE-VALUE".parse().unwrap());
+        headers.insert("session-id", "s-1".parse().unwrap());
+        PoolRequest {
+            ctx: PoolContext {
+                pool: PoolId(1),
+                key: KeyId(2),
+            },
+            route: Route {
+                family: RouteFamily::CodexBackend,
+                class,
+            },
+            facts: RequestFacts::default(),
+            method: Method::POST,
+            headers,
+            body: Bytes::from_static(br#"{"input":"BODY-MARKER-xyzzy"}"#),
+            seed: 7,
+            received_at: SystemTime::UNIX_EPOCH,
+            file_id: file_id.map(|id| id.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn debug_redacts_header_values_and_the_body() {
+        let request = request(RouteClass::Responses, None);
+        let shown = format!("{request:?}");
+        assert!(shown.contains("authorization"), "{shown}");
+        assert!(shown.contains("session-id"), "{shown}");
+        let len = format!("<{} bytes>", request.body.len());
+        assert!(shown.contains(&len), "{shown}");
+        for secret in [
+            "SECRET-TOKEN",
+            "Bearer",
+            "COOKIE-VALUE",
+            "s-1",
+            "BODY-MARKER",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        let call = UpstreamCall {
+            account: Arc::new(crate::plan::tests::account(
+                3,
+                crate::model::Lifecycle::Active,
+                &[],
+            )),
+            request: Arc::new(request),
+            attempt: 1,
+        };
+        let shown = format!("{call:?} {:#?}", call.request);
+        assert!(!shown.contains("SECRET-TOKEN") && !shown.contains("BODY-MARKER"));
+    }
+
+    #[test]
+    fn upstream_paths_are_built_by_the_gateway() {
+        let finalize = request(RouteClass::FileFinalize, Some("file-abc"));
+        assert_eq!(
+            finalize.upstream_path().as_deref(),
+            Some("/backend-api/files/file-abc/uploaded")
+        );
+        assert_eq!(
+            request(RouteClass::FileFinalize, None).upstream_path(),
+            None
+        );
+        assert_eq!(
+            request(RouteClass::UnknownHelper, None).upstream_path(),
+            None
+        );
+        assert_eq!(
+            request(RouteClass::Compact, Some("file-abc"))
+                .upstream_path()
+                .as_deref(),
+            Some(crate::route::UPSTREAM_COMPACT_PATH)
+        );
+    }
 }

@@ -6,6 +6,8 @@
 
 use http::Method;
 
+use crate::file_id::{FileId, FileIdError};
+
 /// The surface a route belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RouteFamily {
@@ -79,9 +81,14 @@ impl RouteClass {
         )
     }
 
-    /// The upstream path this class is sent to.
-    pub const fn upstream_path(self) -> &'static str {
-        match self {
+    /// The fixed upstream path this class is sent to.
+    ///
+    /// `None` for [`RouteClass::FileFinalize`], whose path is built from a validated
+    /// [`FileId`] (see [`PoolRequest::upstream_path`](crate::request::PoolRequest::upstream_path)),
+    /// and for [`RouteClass::UnknownHelper`], which never goes upstream. No upstream path is ever
+    /// copied from the client's request, nor its query string.
+    pub const fn upstream_path(self) -> Option<&'static str> {
+        Some(match self {
             Self::Responses | Self::ResponsesWebsocket => UPSTREAM_RESPONSES_PATH,
             Self::Compact => UPSTREAM_COMPACT_PATH,
             Self::Models => "/backend-api/codex/models",
@@ -91,10 +98,8 @@ impl RouteClass {
             Self::ImageEdits => "/backend-api/codex/images/edits",
             Self::Transcribe => "/backend-api/transcribe",
             Self::FileCreate => "/backend-api/files",
-            // The real path carries the file id: see `PoolRequest::upstream_path`.
-            Self::FileFinalize => "/backend-api/files",
-            Self::UnknownHelper => "/backend-api",
-        }
+            Self::FileFinalize | Self::UnknownHelper => return None,
+        })
     }
 }
 
@@ -118,13 +123,18 @@ pub enum Classified {
     NotPooled,
 }
 
-/// The file id of a `/backend-api/files/{id}/uploaded` path.
-pub fn file_id_of_finalize(path: &str) -> Option<&str> {
-    let id = path
+/// The file id of a `/backend-api/files/{segment}/uploaded` path.
+///
+/// `None` when `path` does not have that shape (one non-empty segment between the two fixed
+/// parts); otherwise the segment parsed as a [`FileId`]. `path` is the raw request path, never
+/// percent-decoded, so an escape such as `%2F` or `%2e` makes the id invalid instead of decoding
+/// into a separator or a dot segment.
+pub fn file_id_of_finalize(path: &str) -> Option<Result<FileId, FileIdError>> {
+    let segment = path
         .trim_end_matches('/')
         .strip_prefix("/backend-api/files/")?
         .strip_suffix("/uploaded")?;
-    (!id.is_empty() && !id.contains('/')).then_some(id)
+    (!segment.is_empty() && !segment.contains('/')).then(|| FileId::parse(segment))
 }
 
 /// The path, relative to the origin, of the upstream Codex responses endpoint.
@@ -303,7 +313,7 @@ mod tests {
         );
         assert_eq!(
             file_id_of_finalize("/backend-api/files/file-1/uploaded"),
-            Some("file-1")
+            Some(Ok("file-1".parse().unwrap()))
         );
         assert_eq!(file_id_of_finalize("/backend-api/files//uploaded"), None);
         assert_eq!(file_id_of_finalize("/backend-api/files/a/b/uploaded"), None);
@@ -315,5 +325,92 @@ mod tests {
             class(&Method::POST, "/backend-api/codex/analytics-events/events"),
             Some(RouteClass::UnknownHelper)
         );
+    }
+
+    /// Traversal-shaped finalize paths: matched on the raw path, each either a finalize route
+    /// whose id is refused, or not a finalize route at all (answered locally); never a valid id.
+    #[test]
+    fn finalize_paths_never_yield_a_traversal_id() {
+        let post = Method::POST;
+        let shaped_but_invalid = [
+            "/backend-api/files/../uploaded",
+            "/backend-api/files/./uploaded",
+            "/backend-api/files/%2e%2e/uploaded",
+            "/backend-api/files/%2E%2e/uploaded",
+            "/backend-api/files/..%2F..%2Fbackend-api%2Fme/uploaded",
+            "/backend-api/files/file-a%2F..%2F..%2Fme/uploaded",
+            "/backend-api/files/file-a%252F..%252Fme/uploaded",
+            "/backend-api/files/file-a%5C..%5Cme/uploaded",
+            "/backend-api/files/file-a\\..\\me/uploaded",
+            "/backend-api/files/file-%C3%A9/uploaded",
+            "/backend-api/files/file-\u{e9}/uploaded",
+            "/backend-api/files/FILE-abc/uploaded",
+            "/backend-api/files/file-/uploaded",
+        ];
+        for path in shaped_but_invalid {
+            assert!(
+                matches!(file_id_of_finalize(path), Some(Err(_))),
+                "{path} gave an id"
+            );
+            assert_eq!(
+                Route::classify(&post, path),
+                Classified::Pooled(Route {
+                    family: RouteFamily::CodexBackend,
+                    class: RouteClass::FileFinalize
+                }),
+                "{path}"
+            );
+        }
+        let long = format!("/backend-api/files/file-{}/uploaded", "a".repeat(200));
+        assert!(matches!(file_id_of_finalize(&long), Some(Err(_))));
+
+        // Not the finalize shape: a helper route the gateway answers itself.
+        for path in [
+            "/backend-api/files//uploaded",
+            "/backend-api/files/../../backend-api/me/uploaded",
+            "/backend-api/files/file-a/../uploaded",
+            "/backend-api/files/file-a/uploaded/..",
+            "/backend-api/files/file-a/uploaded%2F..",
+            "/backend-api/files/..",
+        ] {
+            assert_eq!(file_id_of_finalize(path), None, "{path}");
+            assert_eq!(
+                Route::classify(&post, path),
+                Classified::Pooled(Route {
+                    family: RouteFamily::CodexBackend,
+                    class: RouteClass::UnknownHelper
+                }),
+                "{path}"
+            );
+        }
+        assert!(RouteClass::UnknownHelper.is_local());
+    }
+
+    #[test]
+    fn only_fixed_paths_go_upstream() {
+        assert_eq!(RouteClass::FileFinalize.upstream_path(), None);
+        assert_eq!(RouteClass::UnknownHelper.upstream_path(), None);
+        assert_eq!(
+            RouteClass::Compact.upstream_path(),
+            Some(UPSTREAM_COMPACT_PATH)
+        );
+        // Other spellings of the pooled paths are helper routes, never forwarded.
+        let post = Method::POST;
+        for path in [
+            "/backend-api/codex/responses/../../me",
+            "/backend-api/codex/%2e%2e/responses",
+            "/backend-api/codex/responses%2F..%2Fme",
+            "/backend-api/transcribe/..",
+            "/backend-api/files/%2e%2e",
+        ] {
+            assert_eq!(
+                Route::classify(&post, path),
+                Classified::Pooled(Route {
+                    family: RouteFamily::CodexBackend,
+                    class: RouteClass::UnknownHelper
+                }),
+                "{path}"
+            );
+        }
     }
 }

@@ -191,7 +191,7 @@ fn request(
         body: Bytes::from_static(b"{}"),
         seed,
         received_at: now,
-        upstream_path: None,
+        file_id: None,
     }
 }
 

@@ -124,7 +124,7 @@ proptest! {
             body: Bytes::from_static(b"{}"),
             seed,
             received_at: now,
-            upstream_path: None,
+            file_id: None,
         };
         let planner = Planner::new(StrategyKind::ALL[strategy].build());
         match planner.plan(&snapshot, &live, &request, now) {

@@ -295,7 +295,7 @@ fn request(facts: RequestFacts, seed: u64) -> PoolRequest {
         body: Bytes::from_static(b"{}"),
         seed,
         received_at: now(),
-        upstream_path: None,
+        file_id: None,
     }
 }
 

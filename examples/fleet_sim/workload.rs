@@ -216,7 +216,7 @@ impl Workload {
             body: Bytes::from(body),
             seed: turn.seed,
             received_at: now,
-            upstream_path: None,
+            file_id: None,
         })
     }
 

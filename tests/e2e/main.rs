@@ -13,6 +13,7 @@ mod continuity;
 mod demo;
 mod embed_example;
 mod errors;
+mod headers;
 mod hot_path;
 mod recovery;
 mod refresh;

@@ -293,6 +293,41 @@ pub(crate) async fn send(
     }
 }
 
+/// Sends one HTTP/1.1 request with `target` written on the request line byte for byte (no URI
+/// parsing or normalization on the client side) and reads the answer to the end: the status and
+/// the body (the gateway's error answers have a `content-length`, never chunks).
+pub(crate) async fn send_raw(
+    addr: SocketAddr,
+    method: &str,
+    target: &[u8],
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = Vec::new();
+    request.extend_from_slice(method.as_bytes());
+    request.push(b' ');
+    request.extend_from_slice(target);
+    request.extend_from_slice(b" HTTP/1.1\r\n");
+    request.extend_from_slice(format!("host: {addr}\r\nconnection: close\r\n").as_bytes());
+    for (k, v) in headers {
+        request.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    request.extend_from_slice(format!("content-length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    stream.write_all(&request).await.expect("write request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read answer");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head}"));
+    (status, body.to_owned())
+}
+
 /// A streamed Responses request body.
 pub(crate) fn responses_body(model: &str, prompt: &str) -> String {
     serde_json::json!({

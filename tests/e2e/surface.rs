@@ -302,3 +302,156 @@ async fn files_pin_follow_ups_to_the_uploading_account() {
     }
     s.gateway.stop();
 }
+
+/// Finalize paths with traversal-shaped, malformed or unknown file ids: each is refused by the
+/// gateway with a typed 4xx, and nothing at all reaches upstream (the fake's request log holds
+/// only the gateway's own background reads).
+#[tokio::test(flavor = "multi_thread")]
+async fn file_finalize_refuses_traversal_and_unknown_ids_before_upstream() {
+    let ids = ["acct-s0", "acct-s1"];
+    let pool = TestPool::new(&ids, |_, _| {});
+    let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+    let auth = format!("Bearer {}", pool.key);
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+
+    // A real upload, so the pool knows one file; its id must not make a traversal valid.
+    let created = send(
+        "POST",
+        &format!("{}/backend-api/files", gateway.url()),
+        &headers,
+        r#"{"file_name":"notes.txt","file_size":12,"use_case":"codex"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let known = created.json()["file_id"].as_str().unwrap().to_owned();
+
+    // Let the start-up reads (catalog, discovery) land, then watch from a clean log.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ids.iter().all(|id| {
+        pool.fake.seen().iter().any(|r| {
+            r.path == "/backend-api/wham/accounts/check"
+                && r.chatgpt_account_id.as_deref() == Some(id)
+        })
+    }) {
+        assert!(Instant::now() < deadline, "the start-up reads never came");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    pool.fake.clear_seen();
+
+    let long = format!("file-{}", "a".repeat(200));
+    let invalid: Vec<Vec<u8>> = [
+        "..",
+        ".",
+        "%2e%2e",
+        "%2E%2e",
+        "%2e",
+        "..%2F..%2Fbackend-api%2Fme",
+        "..%2f..%2fbackend-api%2fme",
+        "file-a%2F..%2F..%2Fme",
+        "file-a%252F..%252Fme",
+        "%252e%252e",
+        "file-a%5C..%5Cme",
+        "file-a%C3%A9",
+        "FILE-abc",
+        "file-",
+        "me",
+        long.as_str(),
+        &format!("{known}%2F..%2F..%2Fme"),
+        &format!("{known}%00"),
+    ]
+    .iter()
+    .map(|id| format!("/backend-api/files/{id}/uploaded").into_bytes())
+    .collect();
+    for target in &invalid {
+        let (status, body) = send_raw(gateway.addr, "POST", target, &headers, "{}").await;
+        let shown = String::from_utf8_lossy(target);
+        assert_eq!(status, 400, "{shown}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"]["code"], "invalid_file_id", "{shown}");
+        assert_eq!(error["error"]["param"], "file_id", "{shown}");
+    }
+
+    // Raw bytes no URI may hold (a backslash, UTF-8): refused before the gateway or by it.
+    for target in [
+        &b"/backend-api/files/file-a\\..\\me/uploaded"[..],
+        "/backend-api/files/file-é/uploaded".as_bytes(),
+    ] {
+        let (status, body) = send_raw(gateway.addr, "POST", target, &headers, "{}").await;
+        assert_eq!(status, 400, "{}: {body}", String::from_utf8_lossy(target));
+        if !body.is_empty() {
+            let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(error["error"]["code"], "invalid_file_id");
+        }
+    }
+
+    // Well-formed ids the pool never created (one shaped like the other account's files), with
+    // a query string that must not travel either.
+    let other = if known.starts_with("file-acct-s0-") {
+        "acct-s1"
+    } else {
+        "acct-s0"
+    };
+    for target in [
+        format!("/backend-api/files/file-{other}-1/uploaded"),
+        format!("/backend-api/files/{known}0/uploaded"),
+        "/backend-api/files/file_0000000000000000/uploaded".to_owned(),
+        "/backend-api/files/file-unknown/uploaded?next=..%2F..%2Fme".to_owned(),
+    ] {
+        let (status, body) =
+            send_raw(gateway.addr, "POST", target.as_bytes(), &headers, "{}").await;
+        assert_eq!(status, 404, "{target}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"]["code"], "file_not_found", "{target}");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+
+    // Not the finalize shape at all: the gateway's own helper 404.
+    for target in [
+        "/backend-api/files/../../backend-api/me/uploaded",
+        "/backend-api/files/file-a/../uploaded",
+        "/backend-api/files/%2e%2e",
+        "/backend-api/files/file-a/uploaded/..",
+    ] {
+        let (status, body) =
+            send_raw(gateway.addr, "POST", target.as_bytes(), &headers, "{}").await;
+        assert_eq!(status, 404, "{target}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"]["code"], "not_found", "{target}");
+    }
+
+    let leaked: Vec<_> = pool
+        .fake
+        .seen()
+        .into_iter()
+        .filter(|r| {
+            !(r.method == "GET"
+                && [
+                    "/backend-api/codex/models",
+                    "/backend-api/wham/usage",
+                    "/backend-api/wham/accounts/check",
+                ]
+                .contains(&r.path.as_str()))
+        })
+        .map(|r| format!("{} {} {:?}", r.method, r.path, r.query))
+        .collect();
+    assert!(leaked.is_empty(), "upstream saw {leaked:?}");
+
+    // The known file still finalizes, on its account: the log does see real requests.
+    let finalized = send_raw(
+        gateway.addr,
+        "POST",
+        format!("/backend-api/files/{known}/uploaded").as_bytes(),
+        &headers,
+        "{}",
+    )
+    .await;
+    assert_eq!(finalized.0, 200, "{}", finalized.1);
+    let seen = pool.fake.seen();
+    let last = seen.last().unwrap();
+    assert_eq!(last.path, format!("/backend-api/files/{known}/uploaded"));
+    assert_eq!(last.query, None);
+    gateway.stop();
+}

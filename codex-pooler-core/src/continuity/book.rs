@@ -154,6 +154,20 @@ impl ContinuityBook {
         self.insert(pool, account, &[(PinKind::File, id, expires)], now);
     }
 
+    /// The account holding file `id` in `pool`, if the gateway routed its creation there and
+    /// the record has not expired. A file unknown here is refused, never routed by strategy.
+    pub fn file_owner(&self, pool: PoolId, id: &str, now: SystemTime) -> Option<AccountId> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&Key {
+                pool,
+                kind: PinKind::File,
+                value: hash(id),
+            })
+            .filter(|e| e.expires > now)
+            .map(|e| e.account)
+    }
+
     /// Entries held (expired ones included until they are swept).
     pub fn len(&self) -> usize {
         self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
@@ -272,6 +286,25 @@ mod tests {
         // An unknown response id falls back on the soft pin.
         k.previous_response_id = Some("resp_unknown".into());
         assert_eq!(book.resolve(pool, &k, now).unwrap().kind, PinKind::Session);
+    }
+
+    #[test]
+    fn files_are_known_per_pool_until_they_expire() {
+        let book = ContinuityBook::default();
+        let now = from_unix_seconds(1_000);
+        assert_eq!(book.file_owner(PoolId(1), "file-a", now), None);
+        book.learn_file(PoolId(1), "file-a", AccountId(4), now);
+        assert_eq!(
+            book.file_owner(PoolId(1), "file-a", now),
+            Some(AccountId(4))
+        );
+        assert_eq!(book.file_owner(PoolId(2), "file-a", now), None);
+        assert_eq!(book.file_owner(PoolId(1), "file-b", now), None);
+        // Another kind of key with the same value is not a file.
+        book.learn_response_id(PoolId(1), "file-c", AccountId(4), now);
+        assert_eq!(book.file_owner(PoolId(1), "file-c", now), None);
+        let later = now + ContinuityConfig::default().alias_ttl;
+        assert_eq!(book.file_owner(PoolId(1), "file-a", later), None);
     }
 
     #[test]

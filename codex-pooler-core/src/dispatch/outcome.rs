@@ -8,6 +8,7 @@ use crate::eligibility::Exclusion;
 use crate::health::AttemptGuard;
 use crate::model::{AccountId, UpstreamAccount};
 use crate::plan::Rejection;
+use crate::request::HeaderNames;
 
 use super::RouteReceipt;
 
@@ -34,7 +35,8 @@ pub struct Attempt {
 }
 
 /// The answer to a pooled request plus what routing did to produce it.
-#[derive(Debug)]
+///
+/// Its `Debug` output shows the response's status and header names, never header values.
 pub struct Outcome {
     /// The response to send to the client.
     pub response: http::Response<PoolBody>,
@@ -51,6 +53,21 @@ pub struct Outcome {
     /// The serving account's concurrency slot: hold it until the response body ends, then drop
     /// it.
     pub guard: Option<AttemptGuard>,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("status", &self.response.status())
+            .field("headers", &HeaderNames(self.response.headers()))
+            .field("served_by", &self.served_by.as_ref().map(|a| a.id))
+            .field("attempts", &self.attempts)
+            .field("exclusions", &self.exclusions)
+            .field("receipt", &self.receipt)
+            .field("error_code", &self.error_code)
+            .field("guard", &self.guard)
+            .finish()
+    }
 }
 
 impl Outcome {
@@ -72,5 +89,31 @@ impl Outcome {
     pub fn with_guard(mut self, guard: AttemptGuard) -> Self {
         self.guard = Some(guard);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_header_names_only() {
+        let mut response =
+            http::Response::new(crate::body::full(bytes::Bytes::from_static(b"BODY-MARKER")));
+        response
+            .headers_mut()
+            .insert("set-cookie", "sid=UPSTREAM-SECRET".parse().unwrap());
+        let outcome = Outcome {
+            response,
+            served_by: None,
+            attempts: Vec::new(),
+            exclusions: Vec::new(),
+            receipt: None,
+            error_code: None,
+            guard: None,
+        };
+        let shown = format!("{outcome:?}");
+        assert!(shown.contains("set-cookie"), "{shown}");
+        assert!(!shown.contains("UPSTREAM-SECRET") && !shown.contains("BODY-MARKER"));
     }
 }

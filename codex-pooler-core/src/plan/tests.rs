@@ -70,7 +70,7 @@ pub(crate) fn request(model: Option<&str>, continuity: Option<&str>, seed: u64) 
         body: Bytes::from_static(b"{}"),
         seed,
         received_at: from_unix_seconds(1_000),
-        upstream_path: None,
+        file_id: None,
     }
 }
 

@@ -53,6 +53,74 @@ pub(crate) fn window_from_headers(
     })
 }
 
+/// Quota header names with no family or window in them.
+const SINGLE_QUOTA_HEADERS: &[&str] = &[
+    "x-codex-active-limit",
+    "x-codex-rate-limit-reached-type",
+    "x-codex-promo-message",
+    "x-codex-credits-has-credits",
+    "x-codex-credits-unlimited",
+    "x-codex-credits-balance",
+];
+
+/// The fields of one window header family (`x-codex-primary-used-percent`, ...).
+const WINDOW_FIELDS: &[&str] = &[
+    "used-percent",
+    "window-minutes",
+    "reset-at",
+    "reset-after-seconds",
+    "over-secondary-limit-percent",
+];
+
+/// The longest metered limit name accepted in a header name (`x-codex-<limit>-...`).
+const MAX_LIMIT_NAME: usize = 64;
+
+/// Whether `name` (lowercase, as [`HeaderMap`] keeps names) is one of the Codex quota headers
+/// the Codex CLI reads, matched by structure rather than by prefix:
+///
+/// - `x-codex-active-limit`, `x-codex-rate-limit-reached-type`, `x-codex-promo-message`;
+/// - `x-codex-credits-{has-credits,unlimited,balance}`;
+/// - `x-codex-{primary,secondary}-{used-percent,window-minutes,reset-at,reset-after-seconds}`
+///   (and `x-codex-primary-over-secondary-limit-percent`);
+/// - a metered family's `x-codex-<limit>-{primary,secondary}-<field>` and
+///   `x-codex-<limit>-limit-name`, `<limit>` being ASCII lowercase letters, digits, `-` and `_`.
+///
+/// Every header [`windows_from_headers`], [`credits_from_headers`](super::credits_from_headers)
+/// and [`named_limits_from_headers`](super::named_limits_from_headers) read matches; a made-up
+/// `x-codex-account-email` does not.
+pub fn is_quota_header(name: &str) -> bool {
+    if SINGLE_QUOTA_HEADERS.contains(&name) {
+        return true;
+    }
+    let Some(rest) = name.strip_prefix("x-codex-") else {
+        return false;
+    };
+    if is_window_field(rest) {
+        return true;
+    }
+    let limit = rest.strip_suffix("-limit-name").or_else(|| {
+        ["-primary-", "-secondary-"].iter().find_map(|window| {
+            let (limit, field) = rest.split_once(window)?;
+            WINDOW_FIELDS.contains(&field).then_some(limit)
+        })
+    });
+    limit.is_some_and(|limit| {
+        !limit.is_empty()
+            && limit.len() <= MAX_LIMIT_NAME
+            && limit
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    })
+}
+
+/// `{primary,secondary}-<field>`.
+fn is_window_field(rest: &str) -> bool {
+    ["primary-", "secondary-"].iter().any(|window| {
+        rest.strip_prefix(window)
+            .is_some_and(|field| WINDOW_FIELDS.contains(&field))
+    })
+}
+
 /// The largest number of seconds read from upstream (about 3,000 years): anything larger is
 /// garbage, and would overflow `Duration` or `SystemTime` arithmetic.
 const MAX_SECONDS: f64 = 1e11;
@@ -128,6 +196,53 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn quota_header_names_match_by_structure() {
+        for name in [
+            "x-codex-primary-used-percent",
+            "x-codex-primary-window-minutes",
+            "x-codex-primary-reset-at",
+            "x-codex-primary-reset-after-seconds",
+            "x-codex-primary-over-secondary-limit-percent",
+            "x-codex-secondary-used-percent",
+            "x-codex-secondary-window-minutes",
+            "x-codex-secondary-reset-at",
+            "x-codex-credits-has-credits",
+            "x-codex-credits-unlimited",
+            "x-codex-credits-balance",
+            "x-codex-active-limit",
+            "x-codex-rate-limit-reached-type",
+            "x-codex-promo-message",
+            "x-codex-bengalfox-primary-used-percent",
+            "x-codex-bengalfox-secondary-reset-at",
+            "x-codex-bengalfox-limit-name",
+            "x-codex-gpt_5-2-codex-primary-window-minutes",
+        ] {
+            assert!(is_quota_header(name), "{name}");
+        }
+        for name in [
+            "x-codex-account-email",
+            "x-codex-account-id",
+            "x-codex-authorization",
+            "x-codex-anything",
+            "x-codex-plan-type",
+            "x-codex-turn-state",
+            "x-codex-primary",
+            "x-codex-primary-email",
+            "x-codex--limit-name",
+            "x-codex-limit-name",
+            "x-codex-bengalfox-primary-account-id",
+            "x-codex-bengal.fox-limit-name",
+            "x-openai-account-id",
+            "chatgpt-account-id",
+            "x-primary-used-percent",
+        ] {
+            assert!(!is_quota_header(name), "{name}");
+        }
+        let long = format!("x-codex-{}-limit-name", "a".repeat(65));
+        assert!(!is_quota_header(&long));
     }
 
     #[test]

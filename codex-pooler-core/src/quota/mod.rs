@@ -45,7 +45,7 @@ pub use event::{
     credits_from_rate_limits_event, named_limit_from_rate_limits_event,
     windows_from_rate_limits_event,
 };
-pub use headers::windows_from_headers;
+pub use headers::{is_quota_header, windows_from_headers};
 pub use limit_body::{UsageLimit, parse_usage_limit};
 pub use named::{ACCOUNT_LIMIT_ID, NamedLimit, named_limits_from_headers, normalize_limit_id};
 pub use source::{Evidence, EvidenceSource, SIMULTANEOUS};

@@ -1,7 +1,7 @@
 //! Who is calling: the `chatgpt-account-id` header plus a bearer token that must match it.
 
-use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderValue};
 
 use super::config::FakeAccount;
 use super::rejection::Rejection;
@@ -9,6 +9,18 @@ use super::state::FakeState;
 
 /// The header naming the ChatGPT account (workspace) a request is for.
 pub(crate) const ACCOUNT_ID_HEADER: &str = "chatgpt-account-id";
+
+/// A header the fake adds to every `/responses` answer (HTTP head, websocket `101`, websocket
+/// `error` frames) naming the account that served it: a stand-in for an account-identifying
+/// header a real backend may add, which a gateway must not hand to its clients.
+pub(crate) const SERVING_ACCOUNT_HEADER: &str = "x-openai-account-id";
+
+/// Adds [`SERVING_ACCOUNT_HEADER`] for `account` to `head`.
+pub(crate) fn name_serving_account(head: &mut HeaderMap, account: &FakeAccount) {
+    if let Ok(value) = HeaderValue::try_from(account.chatgpt_account_id.as_str()) {
+        head.insert(SERVING_ACCOUNT_HEADER, value);
+    }
+}
 
 /// The account named by `chatgpt-account-id`, if `Authorization: Bearer` carries its access token.
 pub(crate) fn authorize(state: &FakeState, headers: &HeaderMap) -> Result<FakeAccount, Rejection> {

@@ -58,6 +58,7 @@ pub(crate) async fn create_response(
     };
     let quota = QuotaSnapshot::of(&account);
     let mut head = quota.headers();
+    auth::name_serving_account(&mut head, &account);
     insert(
         &mut head,
         "x-request-id",

@@ -18,8 +18,9 @@
 //! `x-openai-account-routing-override` it carried ([`SeenRequest::routing_override`]).
 //!
 //! Every `/responses` answer for a known account carries the `x-codex-*` quota headers,
-//! `openai-model`, `x-models-etag`, `x-codex-turn-state` (echoed if the request sent one) and
-//! `x-request-id`.
+//! `openai-model`, `x-models-etag`, `x-codex-turn-state` (echoed if the request sent one),
+//! `x-request-id`, and `x-openai-account-id` naming the serving account (a stand-in for an
+//! account-identifying header a gateway must not pass on; websocket `error` frames carry it too).
 //! The fake answers `"Hello from <label>"`, a tool call to `exec_command` when the last user
 //! message contains `RUN_TOOL: <command>`, and `"Tool said: <output>"` after a
 //! `function_call_output`, so the real CLI can run a multi-step turn against it.

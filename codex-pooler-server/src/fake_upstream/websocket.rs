@@ -1,7 +1,8 @@
 //! `GET /backend-api/codex/responses` + `Upgrade: websocket`: the Responses websocket transport.
 //!
 //! The upgrade is authenticated like a turn. The `101` carries the account's quota headers,
-//! `x-codex-turn-state` (echoed if the client sent one) and `x-models-etag`. Each
+//! `x-codex-turn-state` (echoed if the client sent one), `x-models-etag`,
+//! `x-codex-websocket-max-message-bytes` and `x-openai-account-id`. Each
 //! `{"type":"response.create",...}` text frame is answered by [`ws_turn::answer`] frame by frame,
 //! at the configured pace; every such frame is logged as a [`SeenRequest`] with method `"WS"`
 //! (the upgrade's headers, the frame as body), as the protocol captures log them.
@@ -71,12 +72,18 @@ pub(crate) async fn upgrade(
         return Rejection::UpgradeRequired.into_response();
     }
     let mut head = QuotaSnapshot::of(&account).headers();
+    auth::name_serving_account(&mut head, &account);
     insert(
         &mut head,
         "x-request-id",
         &format!("req_fake_{}", state.next_id()),
     );
     insert(&mut head, "x-models-etag", CATALOG_ETAG);
+    insert(
+        &mut head,
+        "x-codex-websocket-max-message-bytes",
+        &MAX_MESSAGE_BYTES.to_string(),
+    );
     if let Some(status) = account.fail_status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (head, Rejection::Injected(status)).into_response();

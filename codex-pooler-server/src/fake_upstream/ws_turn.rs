@@ -85,7 +85,7 @@ pub(crate) fn answer(
             "resets_at": quota.primary_reset_at(),
             "resets_in_seconds": quota.primary_reset_after_seconds(),
         });
-        return TurnFrames::error(429, &error, Some(quota_headers_json(&quota)));
+        return TurnFrames::error(429, &error, Some(error_headers_json(&quota, account)));
     }
     if let Some(previous) = frame.get("previous_response_id").and_then(Value::as_str)
         && !produced.contains(previous)
@@ -143,10 +143,12 @@ fn sse_data(encoded: &[u8]) -> Option<String> {
     Some(data.trim_end_matches('\n').to_owned())
 }
 
-/// The account's quota headers as the JSON object an `error` frame carries.
-fn quota_headers_json(quota: &QuotaSnapshot) -> Value {
-    quota
-        .headers()
+/// The account's quota headers (and the serving-account header) as the JSON object an `error`
+/// frame carries.
+fn error_headers_json(quota: &QuotaSnapshot, account: &FakeAccount) -> Value {
+    let mut headers = quota.headers();
+    super::auth::name_serving_account(&mut headers, account);
+    headers
         .iter()
         .filter_map(|(name, value)| {
             Some((

@@ -11,6 +11,7 @@ use codex_pooler_core::body::{PoolBody, boxed};
 use codex_pooler_core::dispatch::{Outcome, ROUTE_RECEIPT_HEADER};
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::file_id::FileId;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::{Classified, Route, RouteClass, file_id_of_finalize};
@@ -123,6 +124,20 @@ where
     if route.class.is_local() {
         return local::answer(&shared, ctx, route.class, request.headers());
     }
+    // Finalizing an upload names a file in its path: it must be a valid id the pool learned
+    // from a creation it routed, checked before the body is read or anything is planned.
+    let file_id = if route.class == RouteClass::FileFinalize {
+        match known_file(&shared, ctx, request.uri().path()) {
+            Ok(id) => Some(id),
+            Err(err) => {
+                let record = base_record(ctx, route, &RequestFacts::default(), received_at);
+                finish_error_record(&shared, record, &err);
+                return err.to_response();
+            }
+        }
+    } else {
+        None
+    };
 
     let (parts, body) = request.into_parts();
     let prepared = read_body(body, shared.limits.max_wire_bytes)
@@ -139,8 +154,8 @@ where
             // Legacy compaction is never retried elsewhere, like a trailing compaction trigger.
             facts.compaction |= route.class == RouteClass::Compact;
             // Finalizing an upload goes to the account holding the file (a hard pin).
-            if let Some(id) = file_id_of_finalize(parts.uri.path()) {
-                facts.continuity.file_ids.push(id.to_owned());
+            if let Some(id) = &file_id {
+                facts.continuity.file_ids.push(id.as_str().to_owned());
             }
             Ok((body, facts))
         });
@@ -162,8 +177,7 @@ where
         body,
         seed: rand::random(),
         received_at,
-        upstream_path: (route.class == RouteClass::FileFinalize)
-            .then(|| parts.uri.path().to_owned()),
+        file_id,
     };
     let record = base_record(ctx, route, &pool_request.facts, received_at);
     let mut outcome = match shared.pipeline.clone().oneshot(pool_request).await {
@@ -174,6 +188,27 @@ where
         outcome = learn_file(&shared, ctx, outcome).await;
     }
     respond(&shared, outcome, record)
+}
+
+/// The file a finalize request names, parsed from the raw (never percent-decoded) path:
+/// `invalid_file_id` unless it has the upstream id shape, `file_not_found` unless the pool's
+/// continuity book learned it from a file creation the gateway routed.
+fn known_file(shared: &Shared, ctx: PoolContext, path: &str) -> Result<FileId, PoolerError> {
+    let id = match file_id_of_finalize(path) {
+        Some(Ok(id)) => id,
+        Some(Err(reason)) => return Err(PoolerError::invalid_file_id(&reason)),
+        // Classification only names this route for the finalize shape.
+        None => return Err(PoolerError::file_not_found()),
+    };
+    let now = shared.clock.now();
+    match shared
+        .live
+        .continuity
+        .file_owner(ctx.pool, id.as_str(), now)
+    {
+        Some(_) => Ok(id),
+        None => Err(PoolerError::file_not_found()),
+    }
 }
 
 /// A created file lives on the account that created it: remember `file_id` so requests naming
@@ -197,13 +232,22 @@ async fn learn_file(shared: &Shared, ctx: PoolContext, mut outcome: Outcome) -> 
         .ok()
         .and_then(|v| {
             v.get("file_id")
-                .and_then(|id| id.as_str().map(str::to_owned))
+                .and_then(|id| id.as_str().map(FileId::parse))
         });
-    if let (Some(id), Some(account)) = (file_id, outcome.served_by.as_ref()) {
-        shared
-            .live
-            .continuity
-            .learn_file(ctx.pool, &id, account.id, shared.clock.now());
+    match (file_id, outcome.served_by.as_ref()) {
+        (Some(Ok(id)), Some(account)) => {
+            shared.live.continuity.learn_file(
+                ctx.pool,
+                id.as_str(),
+                account.id,
+                shared.clock.now(),
+            );
+        }
+        // An id that could never be finalized through the gateway is not remembered.
+        (Some(Err(reason)), _) => {
+            tracing::warn!(%reason, "upstream created a file with an id of unexpected shape");
+        }
+        _ => {}
     }
     outcome.response = Response::from_parts(parts, codex_pooler_core::body::full(bytes));
     outcome

@@ -38,6 +38,9 @@ pub enum UpstreamError {
         /// The account id.
         account: i64,
     },
+    /// The request has no upstream path (a finalize request without a validated file id).
+    #[error("the request has no upstream path")]
+    NoUpstreamPath,
     /// A header value could not be encoded.
     #[error("invalid upstream header value")]
     InvalidHeader,
@@ -137,7 +140,12 @@ impl UpstreamClient {
             .flatten()
             .unwrap_or_default();
         let base = route.base(configured);
-        let path = call.request.upstream_path();
+        // Built by the gateway from the route class (and a validated file id), never copied
+        // from the client's path or query.
+        let path = call
+            .request
+            .upstream_path()
+            .ok_or(UpstreamError::NoUpstreamPath)?;
         let uri: Uri = format!("{base}{path}")
             .parse()
             .map_err(|_| UpstreamError::InvalidUrl {

@@ -1,14 +1,15 @@
-//! Header discipline: what crosses the gateway in each direction.
+//! Request header discipline: which client headers reach upstream.
 //!
-//! Towards upstream only an allowlist of client headers is copied (session and thread ids,
-//! Codex metadata, client identity); credentials, cookies, hop-by-hop and encoding headers never
-//! are. Back to the client, hop-by-hop headers and cookies are dropped; the Codex headers the CLI
-//! reads (`x-codex-turn-state`, `openai-model`, the quota headers) pass unchanged.
+//! Towards upstream only an allowlist of client headers is copied, by exact name: session and
+//! thread ids, the `x-codex-*` headers the Codex protocol defines, client identity. Everything
+//! else stays behind: credentials, cookies, hop-by-hop and encoding headers, and any other
+//! `x-codex-*` name a client makes up. What goes back to the client is in
+//! [`response_headers`](super::response_headers).
 
-use http::header::{self, HeaderName};
+use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue};
 
-/// Client headers copied to upstream by exact name.
+/// Client headers copied to upstream, by exact (lowercase) name.
 const FORWARDED: &[&str] = &[
     "accept",
     "session-id",
@@ -21,6 +22,19 @@ const FORWARDED: &[&str] = &[
     "version",
     "openai-beta",
     "x-openai-subagent",
+    // The Codex CLI's own headers (captures of 0.169 and 0.171, and the client's sources).
+    "x-codex-beta-features",
+    "x-codex-installation-id",
+    "x-codex-parent-thread-id",
+    "x-codex-routing-hint",
+    "x-codex-turn-metadata",
+    "x-codex-turn-state",
+    "x-codex-window-id",
+    "x-codex-ws-stream-request-start-ms",
+    // Continuity ids some clients send; the gateway also routes on them.
+    "x-codex-conversation-id",
+    "x-codex-previous-response-id",
+    "x-codex-session-id",
 ];
 
 /// The Codex CLI version the gateway presents when a client sends no identity of its own.
@@ -29,11 +43,10 @@ pub const DEFAULT_CLIENT_VERSION: &str = "0.169.0";
 /// Copies the allowed client headers from `client` into `out`, then supplies the Codex client
 /// identity (`originator`, `user-agent`, `version`) upstream expects when the client sent none.
 ///
-/// Allowed: the names in the list above and every `x-codex-*` header.
+/// Allowed: the names in the list above, nothing by prefix.
 pub fn forward_request_headers(client: &HeaderMap, out: &mut HeaderMap) {
     for (name, value) in client {
-        let n = name.as_str();
-        if FORWARDED.contains(&n) || n.starts_with("x-codex-") {
+        if FORWARDED.contains(&name.as_str()) {
             out.append(name.clone(), value.clone());
         }
     }
@@ -50,27 +63,6 @@ pub fn forward_request_headers(client: &HeaderMap, out: &mut HeaderMap) {
             );
         }
     }
-}
-
-/// Response headers never passed back to the client.
-const DROPPED: &[HeaderName] = &[
-    header::CONNECTION,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::SET_COOKIE,
-    header::PROXY_AUTHENTICATE,
-    header::TRAILER,
-    header::TE,
-    header::ALT_SVC,
-];
-
-/// Removes hop-by-hop headers and cookies from an upstream response.
-pub fn filter_response_headers(headers: &mut HeaderMap) {
-    for name in DROPPED {
-        headers.remove(name);
-    }
-    headers.remove("keep-alive");
-    headers.remove("cf-cache-status");
 }
 
 #[cfg(test)]
@@ -115,14 +107,49 @@ mod tests {
     }
 
     #[test]
-    fn drops_hop_by_hop_and_cookies() {
-        let mut h = HeaderMap::new();
-        h.insert(header::SET_COOKIE, "x=y".parse().unwrap());
-        h.insert(header::CONNECTION, "keep-alive".parse().unwrap());
-        h.insert("x-codex-turn-state", "t".parse().unwrap());
-        h.insert("openai-model", "gpt-5.1-codex".parse().unwrap());
-        filter_response_headers(&mut h);
-        assert_eq!(h.len(), 2);
-        assert_eq!(h["openai-model"], "gpt-5.1-codex");
+    fn made_up_codex_headers_stay_behind() {
+        let mut client = HeaderMap::new();
+        for (k, v) in [
+            ("x-codex-authorization", "Bearer sk-cxp-other"),
+            ("x-codex-anything", "x"),
+            ("x-codex-account-id", "acct-chosen-by-client"),
+            ("x-codex-pooler-route", "forged"),
+            ("x-codex-turn-metadata", "{}"),
+            ("x-codex-beta-features", "remote_compaction_v2"),
+            ("x-codex-installation-id", "i-1"),
+            ("x-codex-parent-thread-id", "t-0"),
+            ("x-codex-routing-hint", "model=gpt-5.1-codex"),
+            ("x-codex-ws-stream-request-start-ms", "1"),
+            ("x-openai-subagent", "review"),
+            ("accept-encoding", "zstd,gzip"),
+            ("x-oai-attestation", "a"),
+            ("openai-organization", "org-1"),
+        ] {
+            client.insert(HeaderName::from_static(k), v.parse().unwrap());
+        }
+        let mut out = HeaderMap::new();
+        forward_request_headers(&client, &mut out);
+        for name in [
+            "x-codex-authorization",
+            "x-codex-anything",
+            "x-codex-account-id",
+            "x-codex-pooler-route",
+            "accept-encoding",
+            "x-oai-attestation",
+            "openai-organization",
+        ] {
+            assert!(!out.contains_key(name), "{name} was forwarded");
+        }
+        for name in [
+            "x-codex-turn-metadata",
+            "x-codex-beta-features",
+            "x-codex-installation-id",
+            "x-codex-parent-thread-id",
+            "x-codex-routing-hint",
+            "x-codex-ws-stream-request-start-ms",
+            "x-openai-subagent",
+        ] {
+            assert_eq!(out[name], client[name], "{name}");
+        }
     }
 }

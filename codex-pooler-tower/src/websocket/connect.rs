@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::request::{BodyLen, HeaderNames};
 use codex_pooler_core::route::UPSTREAM_RESPONSES_PATH;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, StatusCode};
@@ -49,8 +50,8 @@ pub(crate) enum ConnectError {
     Transport(#[source] Box<tungstenite::Error>),
 }
 
-/// A non-`101` answer to the upgrade: kept only to learn quota evidence from it.
-#[derive(Debug)]
+/// A non-`101` answer to the upgrade: kept only to learn quota evidence from it. `Debug` shows
+/// header names and the body's length, no values.
 pub(crate) struct Refusal {
     /// The status.
     pub(crate) status: StatusCode,
@@ -58,6 +59,16 @@ pub(crate) struct Refusal {
     pub(crate) headers: HeaderMap,
     /// Whatever of the body arrived with the head.
     pub(crate) body: Bytes,
+}
+
+impl std::fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refusal")
+            .field("status", &self.status)
+            .field("headers", &HeaderNames(&self.headers))
+            .field("body", &BodyLen(self.body.len()))
+            .finish()
+    }
 }
 
 /// Opens `GET {base}/backend-api/codex/responses` websockets for upstream accounts, over
@@ -243,6 +254,23 @@ mod tests {
         );
         assert_eq!(websocket_url("ftp://x"), None);
         assert_eq!(websocket_url("chatgpt.com"), None);
+    }
+
+    #[test]
+    fn refusals_debug_without_values() {
+        let mut headers = HeaderMap::new();
+        headers.insert("set-cookie", "sid=UPSTREAM-SECRET".parse().unwrap());
+        let refusal = Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            headers,
+            body: Bytes::from_static(b"BODY-MARKER"),
+        };
+        let shown = format!("{refusal:?}");
+        assert!(
+            shown.contains("set-cookie") && shown.contains("<11 bytes>"),
+            "{shown}"
+        );
+        assert!(!shown.contains("UPSTREAM-SECRET") && !shown.contains("BODY-MARKER"));
     }
 
     #[test]

@@ -13,6 +13,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::upstream::is_relayed_response_header;
+
 /// A client `response.create` frame: the start of one turn.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TurnStart {
@@ -102,6 +104,26 @@ pub(crate) fn signal(text: &str, now: SystemTime) -> Option<Signal> {
     }
 }
 
+/// An upstream text frame with the names its `headers` object may not pass to the client
+/// removed (see [`is_relayed_response_header`]), or `None` when the frame has nothing to
+/// remove and goes on as it is.
+///
+/// `error` frames carry upstream's response headers (`{"type":"error",...,"headers":{...}}`),
+/// as `response.metadata` frames do; they reach the client under the same allowlist as HTTP
+/// answers. Only frames containing a `"headers"` key are parsed.
+pub(crate) fn scrub_headers(text: &str) -> Option<String> {
+    if !text.contains("\"headers\"") {
+        return None;
+    }
+    let mut value: Value = serde_json::from_str(text).ok()?;
+    let Some(Value::Object(headers)) = value.get_mut("headers") else {
+        return None;
+    };
+    let before = headers.len();
+    headers.retain(|name, _| is_relayed_response_header(&name.to_ascii_lowercase()));
+    (headers.len() != before).then(|| value.to_string())
+}
+
 fn error_signal(value: &Value, text: &str, now: SystemTime) -> Signal {
     let status = value
         .get("status_code")
@@ -184,6 +206,27 @@ mod tests {
         ));
         let limits = r#"{"type":"codex.rate_limits","rate_limits":{"primary":{"used_percent":50.0,"window_minutes":300,"reset_at":9000}}}"#;
         assert!(matches!(signal(limits, now), Some(Signal::RateLimits(w)) if w.len() == 1));
+    }
+
+    #[test]
+    fn error_frames_reach_the_client_with_allowlisted_headers_only() {
+        let frame = r#"{"type":"error","status_code":429,"error":{"type":"usage_limit_reached"},"headers":{"x-codex-primary-used-percent":"100.0","X-Codex-Active-Limit":"codex","x-openai-account-id":"acct-upstream","chatgpt-account-id":"acct-upstream","x-codex-account-email":"owner@example.com"}}"#;
+        let scrubbed: Value = serde_json::from_str(&scrub_headers(frame).unwrap()).unwrap();
+        assert_eq!(
+            scrubbed["headers"],
+            serde_json::json!({"x-codex-primary-used-percent":"100.0","X-Codex-Active-Limit":"codex"})
+        );
+        assert_eq!(scrubbed["status_code"], 429);
+        assert_eq!(scrubbed["error"]["type"], "usage_limit_reached");
+        // Nothing to remove, or no headers object: the frame goes on byte for byte.
+        let clean = r#"{"type":"error","headers":{"x-codex-primary-used-percent":"1"}}"#;
+        assert_eq!(scrub_headers(clean), None);
+        let metadata = r#"{"type":"response.metadata","headers":{"x-codex-turn-state":"t","openai-model":"m"}}"#;
+        assert_eq!(scrub_headers(metadata), None);
+        let delta = r#"{"type":"response.output_text.delta","delta":"say "headers""}"#;
+        assert_eq!(scrub_headers(delta), None);
+        let nested = r#"{"type":"x","item":{"headers":{"x-openai-account-id":"a"}}}"#;
+        assert_eq!(scrub_headers(nested), None);
     }
 
     #[test]

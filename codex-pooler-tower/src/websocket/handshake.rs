@@ -8,15 +8,7 @@ use http::header::{HeaderValue, UPGRADE};
 use http::{HeaderMap, Response, StatusCode, Uri};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-/// Upstream `101` headers passed on to the client's `101` besides every `x-codex-*` header
-/// (turn state, quota): what the Codex CLI reads when its websocket opens.
-const RELAYED: &[&str] = &[
-    "x-models-etag",
-    "x-reasoning-included",
-    "openai-model",
-    "x-request-id",
-    "x-oai-request-id",
-];
+use crate::upstream::relay_upgrade_headers;
 
 /// A valid client handshake: what the `101` must answer with.
 #[derive(Debug, Clone)]
@@ -46,8 +38,9 @@ impl ClientHandshake {
         Some(Self { accept })
     }
 
-    /// The `101 Switching Protocols` answering this handshake, carrying the Codex headers of the
-    /// upstream `101` and the routing receipt.
+    /// The `101 Switching Protocols` answering this handshake, carrying the allowlisted headers
+    /// of the upstream `101` (turn state, model, ETag, quota, message size limit; see
+    /// [`relay_upgrade_headers`]) and the routing receipt.
     ///
     /// No extension or subprotocol is negotiated: frames are relayed as they are.
     pub(crate) fn switching_protocols(
@@ -66,17 +59,6 @@ impl ClientHandshake {
             headers.insert(ROUTE_RECEIPT_HEADER, receipt);
         }
         response
-    }
-}
-
-/// Copies the upstream `101` headers the client may read: every `x-codex-*` header and
-/// [`RELAYED`].
-pub(crate) fn relay_upgrade_headers(upstream: &HeaderMap, out: &mut HeaderMap) {
-    for (name, value) in upstream {
-        let n = name.as_str();
-        if n.starts_with("x-codex-") || RELAYED.contains(&n) {
-            out.append(name.clone(), value.clone());
-        }
     }
 }
 
@@ -151,6 +133,11 @@ mod tests {
             ("x-models-etag", "e1"),
             ("set-cookie", "a=b"),
             ("sec-websocket-extensions", "permessage-deflate"),
+            ("x-codex-websocket-max-message-bytes", "16777216"),
+            ("x-openai-account-id", "acct-upstream"),
+            ("chatgpt-account-id", "acct-upstream"),
+            ("x-codex-account-email", "owner@example.com"),
+            ("x-codex-pooler-route", "forged"),
         ]);
         upstream.insert("x-reasoning-included", "true".parse().unwrap());
         let response = hs.switching_protocols(&upstream, Some("strategy=x".parse().unwrap()));
@@ -162,8 +149,17 @@ mod tests {
         assert_eq!(h["x-models-etag"], "e1");
         assert_eq!(h["x-reasoning-included"], "true");
         assert_eq!(h[ROUTE_RECEIPT_HEADER], "strategy=x");
-        assert!(!h.contains_key("set-cookie"));
-        assert!(!h.contains_key("sec-websocket-extensions"));
+        assert_eq!(h["x-codex-websocket-max-message-bytes"], "16777216");
+        for dropped in [
+            "set-cookie",
+            "sec-websocket-extensions",
+            "x-openai-account-id",
+            "chatgpt-account-id",
+            "x-codex-account-email",
+        ] {
+            assert!(!h.contains_key(dropped), "{dropped}");
+        }
+        assert_eq!(h.get_all(ROUTE_RECEIPT_HEADER).iter().count(), 1);
     }
 
     #[test]

@@ -7,12 +7,15 @@
 //! the session headers and turn state, the pool's strategy), with the model taken from the
 //! upgrade's hints (`x-codex-routing-hint`, the `model` in `x-codex-turn-metadata`, a `model`
 //! query parameter). The candidates are tried in order, moving on after a connect error, a 429
-//! or a 5xx, all before the client's `101` is sent. The `101` carries upstream's turn state,
-//! `openai-model`, `x-models-etag`, `x-reasoning-included` and quota headers.
+//! or a 5xx, all before the client's `101` is sent. The `101` carries the upstream `101`'s
+//! allowlisted headers (turn state, `openai-model`, `x-models-etag`, `x-reasoning-included`,
+//! `x-codex-websocket-max-message-bytes`, quota headers), the same list HTTP answers use.
 //!
-//! Frames are then relayed both ways as they arrive, without buffering. Upstream text frames are
-//! glanced at for `response.created` ids (continuity), `codex.rate_limits` and 429 `error`
-//! frames (quota evidence) and `response.completed` usage; each client `response.create` opens
+//! Frames are then relayed both ways as they arrive, without buffering; only an upstream frame
+//! with a `headers` object (an `error` frame) is rewritten, without the names that list leaves
+//! out. Upstream text frames are glanced at for `response.created` ids (continuity),
+//! `codex.rate_limits` and 429 `error` frames (quota evidence, read before the rewrite) and
+//! `response.completed` usage; each client `response.create` opens
 //! one request record (route `responses_websocket`). Pings are answered, closes forwarded, a
 //! silent socket is closed after [`WebsocketSettings::idle_timeout`], and a session whose Pool
 //! API key is paused, revoked or expired is closed with code 1008.

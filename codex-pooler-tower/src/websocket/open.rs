@@ -78,7 +78,7 @@ pub(crate) async fn upgrade<B>(
         body: Bytes::new(),
         seed: rand::random(),
         received_at,
-        upstream_path: None,
+        file_id: None,
     };
     let mut template = turns::template(ctx, model, received_at);
     let now = shared.clock.now();

@@ -188,7 +188,10 @@ where
                 let forward = match message {
                     Message::Text(text) => {
                         observe(session, text.as_str());
-                        Message::Text(text)
+                        match frames::scrub_headers(text.as_str()) {
+                            Some(scrubbed) => Message::Text(scrubbed.into()),
+                            None => Message::Text(text),
+                        }
                     }
                     Message::Binary(data) => Message::Binary(data),
                     Message::Close(frame) => return End::UpstreamClosed(frame),
