@@ -32,6 +32,8 @@ pub(crate) fn cli(data_dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env_remove("CODEX_POOLER_DATABASE_URL")
         .env_remove("CODEX_POOLER_SECRET_KEY")
+        .env_remove("CODEX_POOLER_SECRET_KEY_VERSION")
+        .env_remove("CODEX_POOLER_PREVIOUS_SECRET_KEYS")
         .output()
         .expect("run codex-pooler")
 }
@@ -135,6 +137,8 @@ impl Gateway {
             .env("RUST_LOG", "debug")
             .env_remove("CODEX_POOLER_DATABASE_URL")
             .env_remove("CODEX_POOLER_SECRET_KEY")
+            .env_remove("CODEX_POOLER_SECRET_KEY_VERSION")
+            .env_remove("CODEX_POOLER_PREVIOUS_SECRET_KEYS")
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -53,6 +53,7 @@ mod suite {
             name: format!("key {prefix}"),
             prefix: prefix.to_owned(),
             hash: std::array::from_fn(|i| u8::try_from(i).unwrap_or(0).wrapping_mul(7)),
+            key_version: 3,
             expires_at: None,
         }
     }
@@ -272,6 +273,7 @@ mod suite {
         assert_eq!(key.name, new.name);
         assert_eq!(key.prefix, new.prefix);
         assert_eq!(key.hash, new.hash);
+        assert_eq!(key.key_version, new.key_version);
         assert_eq!(key.expires_at, new.expires_at);
         assert_eq!(key.status, KeyStatus::Active);
 

@@ -32,7 +32,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> Result<(), ServerError>
     // A bad certificate stops the server before anything else starts.
     let tls = tls_config(&args)?;
     let store = settings.open_store().await?;
-    let (sealer, hasher) = settings.crypto()?;
+    let (sealer, hasher) = settings.crypto(&store).await?;
     let dyn_store: Arc<dyn PoolStore> = store.clone();
 
     let demo = if args.demo {

@@ -31,7 +31,7 @@ pub(crate) fn credentials(
     );
     let endpoint = HttpTokenEndpoint::new(&url)
         .map_err(|e| ServerError::Usage(format!("--token-endpoint: {e}")))?;
-    let (sealer, _) = settings.crypto()?;
+    let sealer = settings.sealer()?;
     let policy = RefreshPolicy::default()
         .with_margin(Duration::from_secs(args.token_refresh_margin_secs))
         .with_check_interval(Duration::from_millis(args.token_refresh_check_ms.max(50)))
