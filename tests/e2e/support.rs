@@ -24,16 +24,29 @@ pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_codex-pooler")
 }
 
+/// The environment variables that name the database and the secret keys: removed from every
+/// child process, so tests see the embedded defaults unless they set them.
+const CONFIG_ENV: [&str; 4] = [
+    "CODEX_POOLER_DATABASE_URL",
+    "CODEX_POOLER_SECRET_KEY",
+    "CODEX_POOLER_SECRET_KEY_VERSION",
+    "CODEX_POOLER_PREVIOUS_SECRET_KEYS",
+];
+
 /// Runs an operator command against `data_dir`.
 pub(crate) fn cli(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("CODEX_POOLER_DATABASE_URL")
-        .env_remove("CODEX_POOLER_SECRET_KEY")
-        .env_remove("CODEX_POOLER_SECRET_KEY_VERSION")
-        .env_remove("CODEX_POOLER_PREVIOUS_SECRET_KEYS")
+    cli_env(data_dir, args, &[])
+}
+
+/// Runs an operator command against `data_dir` with extra environment variables.
+pub(crate) fn cli_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(binary());
+    command.arg("--data-dir").arg(data_dir).args(args);
+    for name in CONFIG_ENV {
+        command.env_remove(name);
+    }
+    command
+        .envs(env.iter().copied())
         .output()
         .expect("run codex-pooler")
 }
@@ -121,9 +134,15 @@ pub(crate) struct Gateway {
 impl Gateway {
     /// Starts `codex-pooler serve` on a free loopback port with the given extra arguments.
     pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_env(data_dir, extra, &[])
+    }
+
+    /// Starts `codex-pooler serve` like [`Gateway::start`], with extra environment variables.
+    pub(crate) fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let log_path = data_dir.with_extension("server.log");
         let log = std::fs::File::create(&log_path).expect("log file");
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .arg("--data-dir")
             .arg(data_dir)
             .args([
@@ -134,11 +153,12 @@ impl Gateway {
                 "100",
             ])
             .args(extra)
-            .env("RUST_LOG", "debug")
-            .env_remove("CODEX_POOLER_DATABASE_URL")
-            .env_remove("CODEX_POOLER_SECRET_KEY")
-            .env_remove("CODEX_POOLER_SECRET_KEY_VERSION")
-            .env_remove("CODEX_POOLER_PREVIOUS_SECRET_KEYS")
+            .env("RUST_LOG", "debug");
+        for name in CONFIG_ENV {
+            command.env_remove(name);
+        }
+        let mut child = command
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
