@@ -44,6 +44,7 @@ pub async fn pooled_app(
             name: "example".into(),
             prefix: key.prefix.clone(),
             hash: hasher.hash(key.plaintext.expose()),
+            key_version: hasher.key_version(),
             expires_at: None,
         })
         .await?;

@@ -89,6 +89,12 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Rotate the secret key and see which key versions stored values use.
+    Secrets {
+        /// The secrets command.
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Run only the simulated Codex backend (for benchmarks and experiments).
     #[command(hide = true)]
     FakeUpstream {
@@ -300,5 +306,25 @@ pub enum KeysCommand {
     Revoke {
         /// The key's prefix or id.
         key: String,
+    },
+}
+
+/// `codex-pooler secrets ...`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Seal every stored secret under the current key. With the embedded `secret.key`, first
+    /// add a new key version to it, and afterwards remove the old versions; with keys from the
+    /// environment, seal under CODEX_POOLER_SECRET_KEY, after which the old keys can be removed
+    /// from CODEX_POOLER_PREVIOUS_SECRET_KEYS. Stop the gateway first when it uses secret.key.
+    Rotate {
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the key versions in use and which previous keys can be removed (never keys).
+    Status {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -3,7 +3,10 @@
 use codex_pooler_core::store::StoreError;
 use codex_pooler_tower::credentials::{AuthJsonError, SealerConfigError, SealingKeyError};
 
+use crate::secret_keys::SecretKeyError;
+use crate::secret_keys::rotation::RotationError;
 use crate::serve::TlsError;
+use crate::store::ResealError;
 
 /// A failure of a command or of the server, printed as `error: ...`.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,12 @@ pub enum ServerError {
     /// The sealer could not be set up.
     #[error("invalid secret key configuration: {0}")]
     Sealer(#[from] SealerConfigError),
+    /// The configured secret keys are refused.
+    #[error("invalid secret key configuration: {0}")]
+    SecretKeys(#[from] SecretKeyError),
+    /// A key rotation stopped before writing anything.
+    #[error("secret key rotation failed: {0}")]
+    Rotation(#[from] RotationError),
     /// A file or socket operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -36,6 +45,18 @@ pub enum ServerError {
     /// The command was used wrongly.
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<ResealError<RotationError>> for ServerError {
+    fn from(err: ResealError<RotationError>) -> Self {
+        match err {
+            ResealError::Plan(err) => Self::Rotation(err),
+            ResealError::Store(err) => Self::Store(err),
+            ResealError::Changed { account, kind } => {
+                Self::Rotation(RotationError::Changed { account, kind })
+            }
+        }
+    }
 }
 
 impl ServerError {

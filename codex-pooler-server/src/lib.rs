@@ -8,6 +8,8 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod fake_upstream;
+mod private_files;
+pub mod secret_keys;
 pub mod serve;
 pub mod settings;
 pub mod store;

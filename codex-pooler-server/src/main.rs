@@ -6,9 +6,9 @@ use std::sync::Arc;
 use codex_pooler_core::model::{KeyStatus, Lifecycle};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_server::cli::{
-    Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, UpstreamsCommand,
+    Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, SecretsCommand, UpstreamsCommand,
 };
-use codex_pooler_server::commands::{keys, login, pools, upstreams};
+use codex_pooler_server::commands::{keys, login, pools, secrets, upstreams};
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::fake_upstream::{self, FakeAccount, FakeConfig};
 use codex_pooler_server::serve;
@@ -130,7 +130,7 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                     base_url,
                     label,
                 } => {
-                    let (sealer, _) = settings.crypto()?;
+                    let sealer = settings.sealer()?;
                     upstreams::import(
                         &*store,
                         &sealer,
@@ -150,7 +150,7 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                     issuer,
                     base_url,
                 } => {
-                    let (sealer, _) = settings.crypto()?;
+                    let sealer = settings.sealer()?;
                     login::login(
                         &*store,
                         &sealer,
@@ -182,7 +182,7 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                     expires_in_days,
                     auth_json,
                 } => {
-                    let (_, hasher) = settings.crypto()?;
+                    let hasher = settings.secret_keys()?.current_hasher();
                     keys::create(
                         &*store,
                         &hasher,
@@ -203,6 +203,13 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                 KeysCommand::Revoke { key } => {
                     keys::set_status(&*store, &key, KeyStatus::Revoked).await
                 }
+            }
+        }
+        Command::Secrets { command } => {
+            let store = settings.open_store().await?;
+            match command {
+                SecretsCommand::Rotate { json } => secrets::rotate(&settings, &store, json).await,
+                SecretsCommand::Status { json } => secrets::status(&settings, &store, json).await,
             }
         }
     }

@@ -1,21 +1,25 @@
 //! Where things are: data directory, database URL and the secret key.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
-use codex_pooler_tower::credentials::{SealingKey, SecretSealer};
+use codex_pooler_tower::credentials::SecretSealer;
 use codex_pooler_tower::keys::KeyHasher;
 
 use crate::cli::GlobalArgs;
 use crate::error::ServerError;
+use crate::private_files::{GROUP_OR_OTHER, create_private_dir, mode};
+use crate::secret_keys::{SecretKeyError, SecretKeys, load_or_generate};
 use crate::store::SqlStore;
 
-/// The environment variable holding the secret key (base64 or hex of 32 bytes).
+/// The environment variable holding the current secret key (base64 or hex of 32 bytes).
 pub const SECRET_KEY_ENV: &str = "CODEX_POOLER_SECRET_KEY";
-/// The environment variable holding the secret key's version (default 1).
+/// The environment variable holding the current secret key's version (default 1).
 pub const SECRET_KEY_VERSION_ENV: &str = "CODEX_POOLER_SECRET_KEY_VERSION";
-/// The file the embedded default keeps its generated secret key in.
+/// The environment variable holding previous secret keys, which only open older secrets:
+/// comma-separated `VERSION:KEY` entries.
+pub const PREVIOUS_SECRET_KEYS_ENV: &str = "CODEX_POOLER_PREVIOUS_SECRET_KEYS";
+/// The file the embedded default keeps its secret keys in.
 pub const SECRET_KEY_FILE: &str = "secret.key";
 /// The embedded database file name.
 pub const DATABASE_FILE: &str = "codex-pooler.db";
@@ -29,6 +33,8 @@ pub struct Settings {
     pub database_url: String,
     /// Whether the database is the embedded SQLite default.
     pub embedded: bool,
+    /// Warns about an open data directory once per process.
+    data_dir_checked: Arc<Once>,
 }
 
 impl Settings {
@@ -40,6 +46,7 @@ impl Settings {
                 data_dir,
                 database_url: url.clone(),
                 embedded: false,
+                data_dir_checked: Arc::new(Once::new()),
             },
             None => Self::embedded(&data_dir),
         }
@@ -51,12 +58,30 @@ impl Settings {
             database_url: format!("sqlite://{}", data_dir.join(DATABASE_FILE).display()),
             data_dir: data_dir.to_owned(),
             embedded: true,
+            data_dir_checked: Arc::new(Once::new()),
         }
     }
 
-    /// Creates the data directory (mode 0700) if needed.
+    /// Creates the data directory (mode 0700) if needed. An existing directory group or
+    /// others may open is warned about, once: the files inside are private, but the names and
+    /// sizes of the files are not.
     pub fn ensure_data_dir(&self) -> Result<(), ServerError> {
-        create_private_dir(&self.data_dir)
+        create_private_dir(&self.data_dir)?;
+        self.data_dir_checked.call_once(|| {
+            let Ok(meta) = std::fs::metadata(&self.data_dir) else {
+                return;
+            };
+            let mode = mode(&meta);
+            if mode & GROUP_OR_OTHER != 0 {
+                tracing::warn!(
+                    "data directory {} is open to group or others (mode {mode:04o}); its files \
+                     are private, but consider `chmod 700 {}`",
+                    self.data_dir.display(),
+                    self.data_dir.display()
+                );
+            }
+        });
+        Ok(())
     }
 
     /// Opens (and migrates) the store.
@@ -67,19 +92,21 @@ impl Settings {
         Ok(Arc::new(SqlStore::connect(&self.database_url).await?))
     }
 
-    /// The secret key: from [`SECRET_KEY_ENV`], or generated once into the data directory when
-    /// the embedded database is in use.
-    pub fn secret_key(&self) -> Result<SealingKey, ServerError> {
-        let version = match std::env::var(SECRET_KEY_VERSION_ENV) {
-            Ok(v) => v.trim().parse::<u32>().map_err(|_| {
-                ServerError::Usage(format!(
-                    "{SECRET_KEY_VERSION_ENV} must be a positive integer"
-                ))
-            })?,
-            Err(_) => 1,
-        };
-        if let Ok(value) = std::env::var(SECRET_KEY_ENV) {
-            return Ok(SealingKey::from_config_value(value.trim(), version)?);
+    /// The secret keys: from [`SECRET_KEY_ENV`] (with [`SECRET_KEY_VERSION_ENV`] and
+    /// [`PREVIOUS_SECRET_KEYS_ENV`]), or, when the embedded database is in use, from
+    /// [`SECRET_KEY_FILE`] in the data directory (generated on first use).
+    pub fn secret_keys(&self) -> Result<SecretKeys, ServerError> {
+        let version = env_var(SECRET_KEY_VERSION_ENV);
+        let previous = env_var(PREVIOUS_SECRET_KEYS_ENV);
+        if let Some(current) = env_var(SECRET_KEY_ENV) {
+            return Ok(SecretKeys::from_env(
+                &current,
+                version.as_deref(),
+                previous.as_deref(),
+            )?);
+        }
+        if previous.as_deref().is_some_and(|p| !p.trim().is_empty()) {
+            return Err(SecretKeyError::PreviousWithoutCurrent.into());
         }
         if !self.embedded {
             return Err(ServerError::Usage(format!(
@@ -87,26 +114,47 @@ impl Settings {
             )));
         }
         self.ensure_data_dir()?;
-        let path = self.data_dir.join(SECRET_KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(value) => Ok(SealingKey::from_config_value(value.trim(), version)?),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let key = SealingKey::generate(version);
-                write_private_file(&path, key.to_config_value().as_bytes())?;
-                Ok(key)
-            }
-            Err(err) => Err(ServerError::io(format!("reading {}", path.display()), err)),
-        }
+        load_or_generate(&self.data_dir.join(SECRET_KEY_FILE), version.as_deref())
     }
 
-    /// The sealer for upstream secrets and the hasher for Pool API keys.
-    pub fn crypto(&self) -> Result<(SecretSealer, KeyHasher), ServerError> {
-        let key = self.secret_key()?;
-        let hasher = KeyHasher::from_sealing_key(&key);
-        let version = key.version();
-        let sealer = SecretSealer::new(vec![key], version)?;
-        Ok((sealer, hasher))
+    /// The sealer for upstream secrets: seals with the current key, opens with every
+    /// configured one.
+    pub fn sealer(&self) -> Result<SecretSealer, ServerError> {
+        Ok(self.secret_keys()?.sealer())
     }
+
+    /// The sealer for upstream secrets and the hasher for Pool API keys, which also verifies
+    /// hashes of versions whose secret key is gone through the hashing keys `store` holds.
+    /// Stored hashing keys that do not open, and key hashes no hashing key verifies, are
+    /// warned about: those Pool API keys will be refused.
+    pub async fn crypto(&self, store: &SqlStore) -> Result<(SecretSealer, KeyHasher), ServerError> {
+        let keys = self.secret_keys()?;
+        let (hasher, unopened) = keys.hasher(&store.hashing_keys().await?);
+        for key in unopened {
+            tracing::warn!(
+                version = key.version,
+                key_version = key.key_version,
+                error = %key.error,
+                "a stored hashing key does not open: pool api keys of its version will be refused"
+            );
+        }
+        for (version, count) in store.key_hash_versions().await? {
+            if hasher.hashing_key(version).is_none() {
+                tracing::warn!(
+                    version,
+                    count,
+                    "pool api keys carry a key version no configured or stored key has: they \
+                     will be refused until the secret key of that version is configured again"
+                );
+            }
+        }
+        Ok((keys.sealer(), hasher))
+    }
+}
+
+/// An environment variable's value, `None` when unset or not unicode.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 fn default_data_dir() -> PathBuf {
@@ -117,42 +165,4 @@ fn default_data_dir() -> PathBuf {
         return PathBuf::from(home).join(".local/share/codex-pooler");
     }
     PathBuf::from(".codex-pooler")
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| ServerError::io(format!("creating {}", dir.display()), e))
-}
-
-/// Writes a new file readable by its owner only; fails if it exists.
-fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), ServerError> {
-    let file = create_private_file(path)?;
-    write_and_sync(file, path, contents)
-}
-
-/// Creates a new, empty file readable by its owner only (mode 0600); fails if it exists.
-pub(crate) fn create_private_file(path: &Path) -> Result<std::fs::File, ServerError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map_err(|e| ServerError::io(format!("creating {}", path.display()), e))
-}
-
-/// Writes `contents` to `file` (at `path`, for the error) and flushes it to disk.
-pub(crate) fn write_and_sync(
-    mut file: std::fs::File,
-    path: &Path,
-    contents: &[u8],
-) -> Result<(), ServerError> {
-    file.write_all(contents)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))
 }

@@ -142,6 +142,7 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
             name: "k".into(),
             prefix: key.prefix.clone(),
             hash: hasher.hash(key.plaintext.expose()),
+            key_version: hasher.key_version(),
             expires_at: None,
         })
         .await

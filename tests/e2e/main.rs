@@ -18,6 +18,7 @@ mod hot_path;
 mod recovery;
 mod refresh;
 mod routing;
+mod secrets;
 mod surface;
 mod websocket;
 mod workspace;

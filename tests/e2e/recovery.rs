@@ -77,6 +77,7 @@ impl World {
                 name: "recovery".into(),
                 prefix: key.prefix.clone(),
                 hash: hasher.hash(key.plaintext.expose()),
+                key_version: hasher.key_version(),
                 expires_at: None,
             })
             .await

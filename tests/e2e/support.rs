@@ -24,14 +24,29 @@ pub(crate) fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_codex-pooler")
 }
 
+/// The environment variables that name the database and the secret keys: removed from every
+/// child process, so tests see the embedded defaults unless they set them.
+const CONFIG_ENV: [&str; 4] = [
+    "CODEX_POOLER_DATABASE_URL",
+    "CODEX_POOLER_SECRET_KEY",
+    "CODEX_POOLER_SECRET_KEY_VERSION",
+    "CODEX_POOLER_PREVIOUS_SECRET_KEYS",
+];
+
 /// Runs an operator command against `data_dir`.
 pub(crate) fn cli(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("CODEX_POOLER_DATABASE_URL")
-        .env_remove("CODEX_POOLER_SECRET_KEY")
+    cli_env(data_dir, args, &[])
+}
+
+/// Runs an operator command against `data_dir` with extra environment variables.
+pub(crate) fn cli_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(binary());
+    command.arg("--data-dir").arg(data_dir).args(args);
+    for name in CONFIG_ENV {
+        command.env_remove(name);
+    }
+    command
+        .envs(env.iter().copied())
         .output()
         .expect("run codex-pooler")
 }
@@ -168,14 +183,21 @@ pub(crate) struct Gateway {
 impl Gateway {
     /// Starts `codex-pooler serve` on a free loopback port with the given extra arguments.
     pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_env(data_dir, extra, &[])
+    }
+
+    /// Starts `codex-pooler serve` like [`Gateway::start`], with extra environment variables.
+    pub(crate) fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(binary());
         command
             .arg("--data-dir")
             .arg(data_dir)
             .args(serve_args())
-            .args(extra)
-            .env_remove("CODEX_POOLER_DATABASE_URL")
-            .env_remove("CODEX_POOLER_SECRET_KEY");
+            .args(extra);
+        for name in CONFIG_ENV {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
         Self::spawn(command, &data_dir.with_extension("server.log"))
     }
 

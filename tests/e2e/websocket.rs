@@ -504,6 +504,7 @@ async fn in_process_gateway(
             name: "ws".into(),
             prefix: key.prefix.clone(),
             hash: hasher.hash(key.plaintext.expose()),
+            key_version: hasher.key_version(),
             expires_at: None,
         })
         .await

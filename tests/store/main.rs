@@ -53,6 +53,7 @@ mod suite {
             name: format!("key {prefix}"),
             prefix: prefix.to_owned(),
             hash: std::array::from_fn(|i| u8::try_from(i).unwrap_or(0).wrapping_mul(7)),
+            key_version: 3,
             expires_at: None,
         }
     }
@@ -272,6 +273,7 @@ mod suite {
         assert_eq!(key.name, new.name);
         assert_eq!(key.prefix, new.prefix);
         assert_eq!(key.hash, new.hash);
+        assert_eq!(key.key_version, new.key_version);
         assert_eq!(key.expires_at, new.expires_at);
         assert_eq!(key.status, KeyStatus::Active);
 
@@ -690,6 +692,226 @@ mod sql {
             return;
         };
         bad_stored_value(&db.store).await;
+    }
+}
+
+/// Re-sealing every sealed value in one transaction (the secret key rotation's write).
+mod reseal {
+    use codex_pooler_core::store::{PoolStore, SealedSecret};
+    use codex_pooler_server::store::{ResealError, Resealed, ResealedSecret, SqlStore};
+    use codex_pooler_tower::keys::SealedHashingKey;
+
+    fn hashing_key(key_version: u32) -> SealedHashingKey {
+        SealedHashingKey {
+            version: 3,
+            key_version,
+            nonce: vec![key_version as u8; 12],
+            ciphertext: vec![7; 48],
+        }
+    }
+
+    pub(crate) async fn all_or_nothing(store: &SqlStore) {
+        let pool = store.create_pool("reseal").await.expect("pool");
+        let account = store
+            .create_account(crate::suite::new_account("reseal"))
+            .await
+            .expect("account");
+        store
+            .create_key(crate::suite::new_key(pool.id, "cpk_reseal"))
+            .await
+            .expect("key");
+        let inventory = store.sealed_inventory().await.expect("inventory");
+        assert_eq!(inventory.secrets.len(), 2);
+        assert!(inventory.secrets.iter().all(|s| s.account == account.id));
+        assert!(
+            inventory
+                .secrets
+                .iter()
+                .all(|s| s.chatgpt_account_id == "acct-reseal")
+        );
+        assert_eq!(
+            inventory.key_hashes,
+            std::collections::BTreeMap::from([(3, 1)])
+        );
+        assert_eq!(
+            store.key_hash_versions().await.expect("versions"),
+            inventory.key_hashes
+        );
+        assert!(inventory.hashing_keys.is_empty());
+        let before = store.secrets(account.id).await.expect("secrets");
+        let version = store.version().await.expect("version");
+
+        // A plan that refuses writes nothing.
+        let err = store
+            .reseal(|_| Err::<(Resealed, ()), _>(std::fmt::Error))
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, ResealError::Plan(std::fmt::Error)), "{err:?}");
+        assert_eq!(store.version().await.expect("version"), version);
+
+        // Every secret re-sealed, a hashing key stored, the version bumped once.
+        let resealed = |secret: &SealedSecret| SealedSecret {
+            key_version: 9,
+            nonce: vec![9; 12],
+            ciphertext: secret.ciphertext.iter().rev().copied().collect(),
+            ..secret.clone()
+        };
+        let answer = store
+            .reseal(|inventory| {
+                let secrets = inventory
+                    .secrets
+                    .iter()
+                    .map(|s| ResealedSecret {
+                        account: s.account,
+                        replaces_nonce: s.sealed.nonce.clone(),
+                        sealed: resealed(&s.sealed),
+                    })
+                    .collect();
+                Ok::<_, std::fmt::Error>((
+                    Resealed {
+                        secrets,
+                        hashing_keys: vec![hashing_key(9)],
+                    },
+                    42,
+                ))
+            })
+            .await
+            .expect("reseal");
+        assert_eq!(answer, 42);
+        assert_eq!(store.version().await.expect("version"), version + 1);
+        let after = store.secrets(account.id).await.expect("secrets");
+        assert_eq!(after, before.iter().map(resealed).collect::<Vec<_>>());
+        assert_eq!(
+            store.hashing_keys().await.expect("hashing keys"),
+            vec![hashing_key(9)]
+        );
+
+        // A secret that changed since it was read (its nonce differs) stops the whole write.
+        let err = store
+            .reseal(|inventory| {
+                let mut secrets: Vec<ResealedSecret> = inventory
+                    .secrets
+                    .iter()
+                    .map(|s| ResealedSecret {
+                        account: s.account,
+                        replaces_nonce: s.sealed.nonce.clone(),
+                        sealed: SealedSecret {
+                            key_version: 10,
+                            ..s.sealed.clone()
+                        },
+                    })
+                    .collect();
+                secrets[1].replaces_nonce = vec![0; 12];
+                Ok::<_, std::fmt::Error>((
+                    Resealed {
+                        secrets,
+                        hashing_keys: vec![hashing_key(10)],
+                    },
+                    (),
+                ))
+            })
+            .await
+            .expect_err("changed");
+        match err {
+            ResealError::Changed { account: id, kind } => {
+                assert_eq!(id, account.id);
+                assert_eq!(kind, after[1].kind);
+            }
+            other => panic!("expected Changed, got {other:?}"),
+        }
+        assert_eq!(store.secrets(account.id).await.expect("secrets"), after);
+        assert_eq!(
+            store.hashing_keys().await.expect("hashing keys"),
+            vec![hashing_key(9)]
+        );
+        assert_eq!(store.version().await.expect("version"), version + 1);
+
+        // An empty set of hashing keys clears them.
+        store
+            .reseal(|_| Ok::<_, std::fmt::Error>((Resealed::default(), ())))
+            .await
+            .expect("clear");
+        assert!(store.hashing_keys().await.expect("hashing keys").is_empty());
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        let db = crate::temp_sqlite::TempSqlite::new().await;
+        all_or_nothing(&db.store).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some(db) = crate::temp_postgres::TempPostgres::new().await else {
+            return;
+        };
+        all_or_nothing(&db.store).await;
+    }
+}
+
+/// The database file, its WAL and its SHM are readable by their owner only.
+#[cfg(unix)]
+mod file_modes {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::path::Path;
+
+    use codex_pooler_core::store::PoolStore;
+    use codex_pooler_server::store::SqlStore;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    fn open_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        dir
+    }
+
+    fn companions(db: &Path) -> [std::path::PathBuf; 3] {
+        let with = |suffix: &str| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            std::path::PathBuf::from(name)
+        };
+        [db.to_path_buf(), with("-wal"), with("-shm")]
+    }
+
+    #[tokio::test]
+    async fn a_new_database_is_private_with_its_wal_and_shm() {
+        let dir = open_dir();
+        let path = dir.path().join("pooler.db");
+        let store = SqlStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("connect");
+        store.create_pool("modes").await.expect("write");
+        // SQLite made the WAL and SHM files with the database file's mode.
+        for file in companions(&path) {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        assert_eq!(mode(dir.path()), 0o755, "the directory is left alone");
+    }
+
+    #[tokio::test]
+    async fn an_existing_open_database_is_made_private() {
+        let dir = open_dir();
+        let path = dir.path().join("pooler.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = SqlStore::connect(&url).await.expect("connect");
+        store.create_pool("older").await.expect("write");
+        store.close().await.expect("close");
+        // As an older version left it.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let store = SqlStore::connect(&url).await.expect("reopen");
+        store.create_pool("newer").await.expect("write");
+        for file in companions(&path) {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
     }
 }
 

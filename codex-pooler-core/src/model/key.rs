@@ -67,6 +67,9 @@ pub struct PoolApiKey {
     pub prefix: String,
     /// Keyed hash (HMAC-SHA256) of the full key.
     pub hash: [u8; 32],
+    /// The version of the hashing key that made `hash` (the version of the secret key it was
+    /// derived from).
+    pub key_version: u32,
     /// Whether the key is accepted.
     pub status: KeyStatus,
     /// When the key stops being accepted, if ever.
@@ -88,6 +91,7 @@ impl fmt::Debug for PoolApiKey {
             .field("pool", &self.pool)
             .field("name", &self.name)
             .field("prefix", &self.prefix)
+            .field("key_version", &self.key_version)
             .field("status", &self.status)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()

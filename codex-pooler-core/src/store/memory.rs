@@ -213,6 +213,7 @@ impl PoolStore for MemoryStore {
             name: new.name,
             prefix: new.prefix,
             hash: new.hash,
+            key_version: new.key_version,
             status: KeyStatus::Active,
             expires_at: new.expires_at,
         };

@@ -119,6 +119,8 @@ pub struct NewKey {
     pub prefix: String,
     /// Keyed hash of the whole key.
     pub hash: [u8; 32],
+    /// The version of the hashing key that made `hash`.
+    pub key_version: u32,
     /// Expiry.
     pub expires_at: Option<SystemTime>,
 }

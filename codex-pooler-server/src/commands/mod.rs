@@ -4,6 +4,7 @@
 pub mod keys;
 pub mod login;
 pub mod pools;
+pub mod secrets;
 pub mod upstreams;
 
 use codex_pooler_core::model::Pool;

@@ -58,7 +58,7 @@ async fn serve(
         Some(_) => Some(demo::checked_state(&*dyn_store).await?),
         None => None,
     };
-    let (sealer, hasher) = settings.crypto()?;
+    let (sealer, hasher) = settings.crypto(&store).await?;
     let demo = match &demo_state {
         Some(state) => Some(demo::prepare(&*dyn_store, state, &sealer, &hasher).await?),
         None => None,

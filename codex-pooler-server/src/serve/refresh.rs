@@ -26,7 +26,7 @@ pub(crate) fn credentials(
 ) -> Result<Arc<RefreshingCredentials>, ServerError> {
     let endpoint = HttpTokenEndpoint::new(&args.token_endpoint)
         .map_err(|e| ServerError::Usage(format!("--token-endpoint: {e}")))?;
-    let (sealer, _) = settings.crypto()?;
+    let sealer = settings.sealer()?;
     let policy = RefreshPolicy::default()
         .with_margin(Duration::from_secs(args.token_refresh_margin_secs))
         .with_check_interval(Duration::from_millis(args.token_refresh_check_ms.max(50)))

@@ -242,7 +242,8 @@ async fn insert_secrets(
     Ok(())
 }
 
-fn secret_from_row(row: upstream_secret::Model) -> Result<SealedSecret, StoreError> {
+/// A stored row as a [`SealedSecret`].
+pub(crate) fn secret_from_row(row: upstream_secret::Model) -> Result<SealedSecret, StoreError> {
     let kind = SecretKind::parse(&row.kind).ok_or_else(|| {
         bad(
             "upstream_secrets.kind",

@@ -1,5 +1,6 @@
 //! Connection options for a database URL.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use codex_pooler_core::store::StoreError;
@@ -58,6 +59,35 @@ pub(crate) fn options(url: &str) -> Result<ConnectOptions, StoreError> {
     Ok(options)
 }
 
+/// The database file of a `sqlite:` URL naming a file on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SqliteFile {
+    /// The file's path, as SQLite opens it.
+    pub(crate) path: PathBuf,
+    /// Whether connecting creates it when missing (the URL sets no `mode=`).
+    pub(crate) created_if_missing: bool,
+}
+
+/// The file `url` opens, or `None` for PostgreSQL, in-memory SQLite and paths with
+/// percent-escapes (SQLite decodes those; they are left alone rather than guessed at).
+pub(crate) fn sqlite_file(url: &str) -> Option<SqliteFile> {
+    if kind(url).ok()? != Kind::SqliteFile {
+        return None;
+    }
+    // The same split as sqlx: drop the scheme, then everything from the first `?`.
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    if path.is_empty() || path.contains('%') {
+        return None;
+    }
+    Some(SqliteFile {
+        path: PathBuf::from(path),
+        created_if_missing: !query_sets(url, "mode"),
+    })
+}
+
 fn kind(url: &str) -> Result<Kind, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Kind::Postgres)
@@ -105,6 +135,31 @@ mod tests {
         assert_eq!(kind("postgres://u:p@h/db").ok(), Some(Kind::Postgres));
         assert_eq!(kind("postgresql://h/db").ok(), Some(Kind::Postgres));
         assert!(kind("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_files() {
+        let file = |path: &str, created_if_missing| {
+            Some(SqliteFile {
+                path: PathBuf::from(path),
+                created_if_missing,
+            })
+        };
+        assert_eq!(
+            sqlite_file("sqlite:///data/pooler.db"),
+            file("/data/pooler.db", true)
+        );
+        assert_eq!(sqlite_file("sqlite://rel.db"), file("rel.db", true));
+        assert_eq!(sqlite_file("sqlite:rel.db?mode=rw"), file("rel.db", false));
+        assert_eq!(
+            sqlite_file("sqlite:///a.db?cache=shared"),
+            file("/a.db", true)
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x?mode=memory"), None);
+        assert_eq!(sqlite_file("sqlite:///a%20b.db"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
+        assert_eq!(sqlite_file("mysql://h/db"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use codex_pooler_core::store::{NewKey, StoreError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::convert::{bad, millis, now_millis, parse, time};
+use super::convert::{bad, millis, now_millis, parse, time, unsigned};
 use super::entity::pool_api_key;
 use super::error::{backend, missing_or_conflict};
 use super::pools;
@@ -24,6 +24,7 @@ pub(crate) async fn create(db: &DatabaseConnection, new: NewKey) -> Result<PoolA
             name: ActiveValue::Set(new.name.clone()),
             prefix: ActiveValue::Set(new.prefix.clone()),
             hash: ActiveValue::Set(new.hash.to_vec()),
+            key_version: ActiveValue::Set(i64::from(new.key_version)),
             status: ActiveValue::Set(KeyStatus::Active.as_str().to_owned()),
             expires_at: ActiveValue::Set(new.expires_at.map(millis)),
             created_at: ActiveValue::Set(now_millis()),
@@ -49,6 +50,7 @@ pub(crate) async fn create(db: &DatabaseConnection, new: NewKey) -> Result<PoolA
         name: new.name,
         prefix: new.prefix,
         hash: new.hash,
+        key_version: new.key_version,
         status: KeyStatus::Active,
         expires_at: new.expires_at,
     })
@@ -95,6 +97,7 @@ pub(crate) fn from_row(row: pool_api_key::Model) -> Result<PoolApiKey, StoreErro
             .map(|ms| time("pool_api_keys.expires_at", ms))
             .transpose()?,
         hash,
+        key_version: unsigned("pool_api_keys.key_version", row.key_version)?,
         name: row.name,
         prefix: row.prefix,
     })

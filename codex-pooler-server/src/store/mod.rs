@@ -27,12 +27,16 @@ mod migration;
 mod pool_store;
 mod pools;
 mod records;
+mod sealed;
+mod sqlite_file;
 mod state;
 mod txn;
 
 use codex_pooler_core::store::StoreError;
 use sea_orm::{Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
+
+pub use sealed::{ResealError, Resealed, ResealedSecret, SealedInventory, StoredSecret};
 
 #[cfg(doc)]
 use codex_pooler_core::store::PoolStore;
@@ -49,7 +53,8 @@ impl SqlStore {
     /// Connects to `url` and applies pending migrations.
     ///
     /// `url` is `sqlite://path/to/file.db` (the file is created when missing, unless the URL
-    /// sets `mode=`; WAL and a busy timeout let several processes share it),
+    /// sets `mode=`; WAL and a busy timeout let several processes share it; the file and its
+    /// WAL and SHM are readable by their owner only),
     /// `sqlite::memory:`, or `postgres://user:password@host/database`.
     ///
     /// # Errors
@@ -58,12 +63,19 @@ impl SqlStore {
     /// a migration fails.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = connect::options(url)?;
+        let file = connect::sqlite_file(url);
+        if let Some(file) = file.as_ref().filter(|f| f.created_if_missing) {
+            sqlite_file::create_private(&file.path)?;
+        }
         let db = Database::connect(options)
             .await
             .map_err(|e| StoreError::Backend(format!("cannot connect to the database: {e}")))?;
         migration::Migrator::up(&db, None)
             .await
             .map_err(|e| StoreError::Backend(format!("database migration failed: {e}")))?;
+        if let Some(file) = &file {
+            sqlite_file::restrict(&file.path);
+        }
         Ok(Self { db })
     }
 

@@ -1,8 +1,9 @@
 //! Pool API key authentication against the in-memory snapshot.
 //!
 //! A key is found by its public prefix in the current [`Snapshot`], then its keyed hash is
-//! compared in constant time. No database is involved: the snapshot already holds every key's
-//! prefix, hash, status and expiry.
+//! compared in constant time under the hashing key of the version stored with it. No database
+//! is involved: the snapshot already holds every key's prefix, hash, key version, status and
+//! expiry, and the [`KeyHasher`] every hashing key version in use.
 
 use std::time::SystemTime;
 
@@ -31,7 +32,7 @@ pub fn authenticate(
     let key = snapshot
         .key_by_prefix(parsed.prefix)
         .ok_or_else(PoolerError::invalid_api_key)?;
-    if !hasher.verify(presented, &key.hash) {
+    if !hasher.verify(presented, key.key_version, &key.hash) {
         return Err(PoolerError::invalid_api_key());
     }
     match key.status {

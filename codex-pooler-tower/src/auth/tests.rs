@@ -37,6 +37,7 @@ fn fixture() -> Fixture {
             name: format!("k{i}"),
             prefix: generated.prefix.clone(),
             hash: hasher.hash(&plaintext),
+            key_version: hasher.key_version(),
             status,
             expires_at: expires,
         });
@@ -123,4 +124,55 @@ fn paused_revoked_and_expired_keys_get_their_codes() {
     let h = headers(&format!("Bearer {}", f.keys[3]));
     let before = from_unix_seconds(500) - Duration::from_secs(1);
     assert!(authenticate(&h, &f.snapshot, &f.hasher, before).is_ok());
+}
+
+#[test]
+fn each_key_is_checked_under_the_hashing_key_of_its_version() {
+    use crate::keys::HashingKey;
+
+    let old = HashingKey::derive(&SealingKey::from_bytes([1; 32], 1));
+    let new = HashingKey::derive(&SealingKey::from_bytes([2; 32], 2));
+    let before = KeyHasher::new(old.clone(), vec![]).unwrap();
+    let after = KeyHasher::new(new, vec![old]).unwrap();
+    let issued = [
+        (PoolKeyMaterial::generate(), &before),
+        (PoolKeyMaterial::generate(), &after),
+    ];
+    let keys = issued
+        .iter()
+        .enumerate()
+        .map(|(i, (generated, hasher))| PoolApiKey {
+            id: KeyId(i as i64 + 1),
+            pool: PoolId(1),
+            name: format!("k{i}"),
+            prefix: generated.prefix.clone(),
+            hash: hasher.hash(generated.plaintext.expose()),
+            key_version: hasher.key_version(),
+            status: KeyStatus::Active,
+            expires_at: None,
+        })
+        .collect();
+    let snapshot = Snapshot::build(StoreState {
+        version: 1,
+        pools: vec![Pool {
+            id: PoolId(1),
+            slug: "p".into(),
+            status: PoolStatus::Active,
+            strategy: None,
+        }],
+        accounts: vec![],
+        assignments: vec![],
+        keys,
+    });
+    let now = from_unix_seconds(1_000);
+    let check = |hasher: &KeyHasher, i: usize| {
+        let h = headers(&format!("Bearer {}", issued[i].0.plaintext.expose()));
+        authenticate(&h, &snapshot, hasher, now).map_err(|e| e.code())
+    };
+    assert_eq!(check(&after, 0).unwrap().key, KeyId(1), "old version");
+    assert_eq!(check(&after, 1).unwrap().key, KeyId(2), "current version");
+    // Without the old version's hashing key, the old key is just invalid.
+    let new_only = KeyHasher::from_sealing_key(&SealingKey::from_bytes([2; 32], 2));
+    assert_eq!(check(&new_only, 0), Err("invalid_api_key"));
+    assert!(check(&new_only, 1).is_ok());
 }

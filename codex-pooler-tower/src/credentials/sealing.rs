@@ -13,7 +13,7 @@ use aes_gcm::{Aes256Gcm, Key, KeyInit, Nonce};
 use codex_pooler_core::store::{SealedSecret, SecretKind};
 use rand::RngCore as _;
 use rand::rngs::OsRng;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::sealing_key::SealingKey;
 use super::secret::SecretString;
@@ -55,6 +55,9 @@ pub enum SealError {
     /// The plaintext is not UTF-8, so it is not a token.
     #[error("sealed secret is not utf-8 text")]
     NotUtf8,
+    /// The plaintext has the wrong length for what it should hold (a 32-byte hashing key).
+    #[error("sealed value holds {0} bytes; expected 32")]
+    WrongLength(usize),
 }
 
 /// Seals and opens upstream secrets with versioned AES-256-GCM keys.
@@ -109,6 +112,16 @@ impl SecretSealer {
         sealed.key_version != self.current_version
     }
 
+    /// The configured key versions, in the order they were given.
+    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ciphers.iter().map(|(v, _)| *v)
+    }
+
+    /// Whether a key of `version` is configured.
+    pub fn has_version(&self, version: u32) -> bool {
+        self.cipher(version).is_some()
+    }
+
     /// Seals `plaintext` for the account `chatgpt_account_id` as a `kind` secret, with the current
     /// key and a fresh random nonce.
     ///
@@ -121,9 +134,77 @@ impl SecretSealer {
         kind: SecretKind,
         plaintext: &[u8],
     ) -> SealedSecret {
+        let (key_version, nonce, ciphertext) = self.encrypt_current(
+            |version| associated_data(version, chatgpt_account_id, kind),
+            plaintext,
+        );
+        SealedSecret {
+            kind,
+            key_version,
+            nonce,
+            ciphertext,
+        }
+    }
+
+    /// Opens a secret sealed for the account `chatgpt_account_id`.
+    pub fn open(
+        &self,
+        chatgpt_account_id: &str,
+        sealed: &SealedSecret,
+    ) -> Result<SecretString, SealError> {
+        let aad = associated_data(sealed.key_version, chatgpt_account_id, sealed.kind);
+        let mut plaintext =
+            self.decrypt(sealed.key_version, &sealed.nonce, &sealed.ciphertext, &aad)?;
+        String::from_utf8(std::mem::take(&mut *plaintext))
+            .map(SecretString::new)
+            .map_err(|err| {
+                err.into_bytes().zeroize();
+                SealError::NotUtf8
+            })
+    }
+
+    /// Opens `sealed` and seals its plaintext again with the current key and a fresh nonce: the
+    /// step a key rotation takes for every stored secret.
+    ///
+    /// ```
+    /// use codex_pooler_core::store::SecretKind;
+    /// use codex_pooler_tower::credentials::{SealingKey, SecretSealer};
+    ///
+    /// let old = SealingKey::generate(1);
+    /// let sealed = SecretSealer::new(vec![old.clone()], 1)?.seal("acct", SecretKind::IdToken, b"x");
+    /// let rotated = SecretSealer::new(vec![old, SealingKey::generate(2)], 2)?;
+    /// let resealed = rotated.reseal("acct", &sealed)?;
+    /// assert_eq!(resealed.key_version, 2);
+    /// assert_eq!(rotated.open("acct", &resealed)?.expose(), "x");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reseal(
+        &self,
+        chatgpt_account_id: &str,
+        sealed: &SealedSecret,
+    ) -> Result<SealedSecret, SealError> {
+        let plaintext = self.open(chatgpt_account_id, sealed)?;
+        Ok(self.seal(
+            chatgpt_account_id,
+            sealed.kind,
+            plaintext.expose().as_bytes(),
+        ))
+    }
+
+    /// Encrypts `plaintext` with the current key and a fresh random nonce, under the associated
+    /// data `aad(current_version)`; returns the version, the nonce and the ciphertext.
+    ///
+    /// # Panics
+    ///
+    /// Only if `plaintext` is longer than AES-GCM's limit of about 64 GiB.
+    pub(crate) fn encrypt_current(
+        &self,
+        aad: impl FnOnce(u32) -> Vec<u8>,
+        plaintext: &[u8],
+    ) -> (u32, Vec<u8>, Vec<u8>) {
         let mut nonce = [0_u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
-        let aad = associated_data(self.current_version, chatgpt_account_id, kind);
+        let aad = aad(self.current_version);
         // `new` checked that `current` indexes `ciphers`.
         let ciphertext = self.ciphers[self.current]
             .1
@@ -136,42 +217,33 @@ impl SecretSealer {
             )
             // Invariant: AES-GCM only refuses inputs over ~64 GiB (documented under Panics).
             .expect("plaintext within the AES-GCM length limit");
-        SealedSecret {
-            kind,
-            key_version: self.current_version,
-            nonce: nonce.to_vec(),
-            ciphertext,
-        }
+        (self.current_version, nonce.to_vec(), ciphertext)
     }
 
-    /// Opens a secret sealed for the account `chatgpt_account_id`.
-    pub fn open(
+    /// Decrypts a ciphertext sealed with the key of `version` under the associated data `aad`.
+    pub(crate) fn decrypt(
         &self,
-        chatgpt_account_id: &str,
-        sealed: &SealedSecret,
-    ) -> Result<SecretString, SealError> {
+        version: u32,
+        nonce: &[u8],
+        ciphertext: &[u8],
+        aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
         let cipher = self
-            .cipher(sealed.key_version)
-            .ok_or(SealError::UnknownKeyVersion(sealed.key_version))?;
-        if sealed.nonce.len() != NONCE_LEN {
-            return Err(SealError::MalformedNonce(sealed.nonce.len()));
+            .cipher(version)
+            .ok_or(SealError::UnknownKeyVersion(version))?;
+        if nonce.len() != NONCE_LEN {
+            return Err(SealError::MalformedNonce(nonce.len()));
         }
-        let aad = associated_data(sealed.key_version, chatgpt_account_id, sealed.kind);
-        let plaintext = cipher
+        cipher
             .decrypt(
-                Nonce::from_slice(&sealed.nonce),
+                Nonce::from_slice(nonce),
                 Payload {
-                    msg: &sealed.ciphertext,
-                    aad: &aad,
+                    msg: ciphertext,
+                    aad,
                 },
             )
-            .map_err(|_| SealError::Unauthentic)?;
-        String::from_utf8(plaintext)
-            .map(SecretString::new)
-            .map_err(|err| {
-                err.into_bytes().zeroize();
-                SealError::NotUtf8
-            })
+            .map(Zeroizing::new)
+            .map_err(|_| SealError::Unauthentic)
     }
 
     /// The cipher for `version`, if configured.
@@ -329,6 +401,38 @@ mod tests {
         relabelled.key_version = 2;
         assert_eq!(
             after.open(ACCOUNT, &relabelled).err(),
+            Some(SealError::Unauthentic)
+        );
+    }
+
+    #[test]
+    fn reseal_moves_a_secret_to_the_current_key() {
+        let old = SealingKey::from_bytes([1; 32], 1);
+        let new = SealingKey::from_bytes([2; 32], 2);
+        let sealed = SecretSealer::new(vec![old.clone()], 1)
+            .expect("sealer")
+            .seal(ACCOUNT, SecretKind::RefreshToken, b"rt_keep");
+        let both = SecretSealer::new(vec![old, new.clone()], 2).expect("sealer");
+        assert_eq!(both.versions().collect::<Vec<_>>(), vec![1, 2]);
+        assert!(both.has_version(1) && both.has_version(2) && !both.has_version(3));
+        let resealed = both.reseal(ACCOUNT, &sealed).expect("reseal");
+        assert_eq!(resealed.key_version, 2);
+        assert_eq!(resealed.kind, SecretKind::RefreshToken);
+        assert_ne!(resealed.nonce, sealed.nonce);
+
+        // Only the new key is needed from now on.
+        let only_new = SecretSealer::new(vec![new], 2).expect("sealer");
+        assert_eq!(
+            only_new.open(ACCOUNT, &resealed).expect("open").expose(),
+            "rt_keep"
+        );
+        assert_eq!(
+            only_new.reseal(ACCOUNT, &sealed).err(),
+            Some(SealError::UnknownKeyVersion(1))
+        );
+        // Resealing checks the account binding like opening does.
+        assert_eq!(
+            both.reseal("other-account", &sealed).err(),
             Some(SealError::Unauthentic)
         );
     }

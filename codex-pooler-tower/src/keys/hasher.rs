@@ -1,36 +1,38 @@
-//! [`KeyHasher`]: keyed hashes of Pool API keys.
+//! [`KeyHasher`]: keyed hashes of Pool API keys, under one or several key versions.
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use zeroize::Zeroize;
+use hmac::Mac;
 
+use super::hashing_key::HashingKey;
 use crate::credentials::SealingKey;
 
-/// HMAC-SHA256.
-type HmacSha256 = Hmac<Sha256>;
+/// Why a [`KeyHasher`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HasherConfigError {
+    /// Two hashing keys share a version.
+    #[error("two hashing keys share version {0}")]
+    DuplicateVersion(u32),
+}
 
-/// The label that derives the hashing key from a sealing key, so key hashes and secret sealing
-/// never use the same key directly.
-const DERIVATION_LABEL: &[u8] = b"codex-pooler pool-api-key v1";
-
-/// Hashes Pool API keys with HMAC-SHA256 under a key derived from a [`SealingKey`].
+/// Hashes Pool API keys with HMAC-SHA256 under [`HashingKey`]s derived from sealing keys.
 ///
 /// A leaked database alone cannot be brute-forced offline: the hash needs the deployment's
-/// sealing key. The hashes depend on the sealing key they were derived from, so record
-/// [`KeyHasher::key_version`] with each hash and keep the old sealing key while old hashes are in
-/// use. `Debug` shows only the version.
+/// keys. New hashes use the current version ([`KeyHasher::key_version`], to be stored beside the
+/// hash); [`KeyHasher::verify`] checks a hash against the key of the version stored with it, so
+/// keys issued before a rotation keep working while their version's hashing key is held.
+/// `Debug` shows only the versions.
 #[derive(Clone)]
 pub struct KeyHasher {
-    /// The derived HMAC key.
-    key: [u8; 32],
-    /// The version of the sealing key it was derived from.
-    key_version: u32,
+    /// The key new hashes are made with.
+    current: HashingKey,
+    /// Keys of older (or other) versions that only verify.
+    older: Vec<HashingKey>,
 }
 
 impl KeyHasher {
-    /// Derives the hashing key: HMAC-SHA256(sealing key, `"codex-pooler pool-api-key v1"`).
+    /// A hasher with the one hashing key derived from `sealing_key`.
     ///
     /// ```
     /// use codex_pooler_tower::credentials::SealingKey;
@@ -39,32 +41,73 @@ impl KeyHasher {
     /// let hasher = KeyHasher::from_sealing_key(&SealingKey::generate(1));
     /// let key = PoolKeyMaterial::generate();
     /// let stored = hasher.hash(key.plaintext.expose());
-    /// assert!(hasher.verify(key.plaintext.expose(), &stored));
+    /// assert!(hasher.verify(key.plaintext.expose(), hasher.key_version(), &stored));
     /// ```
     pub fn from_sealing_key(sealing_key: &SealingKey) -> Self {
-        let mut mac = new_mac(sealing_key.bytes());
-        mac.update(DERIVATION_LABEL);
         Self {
-            key: mac.finalize().into_bytes().into(),
-            key_version: sealing_key.version(),
+            current: HashingKey::derive(sealing_key),
+            older: Vec::new(),
         }
     }
 
-    /// The version of the sealing key the hashing key was derived from.
-    pub fn key_version(&self) -> u32 {
-        self.key_version
+    /// A hasher hashing with `current` and also verifying hashes made with `older`.
+    ///
+    /// ```
+    /// use codex_pooler_tower::credentials::SealingKey;
+    /// use codex_pooler_tower::keys::{HashingKey, KeyHasher};
+    ///
+    /// let old = HashingKey::derive(&SealingKey::generate(1));
+    /// let stored = KeyHasher::new(old.clone(), vec![])?.hash("sk-cxp-example");
+    /// let hasher = KeyHasher::new(HashingKey::derive(&SealingKey::generate(2)), vec![old])?;
+    /// assert_eq!(hasher.key_version(), 2);
+    /// assert!(hasher.verify("sk-cxp-example", 1, &stored));
+    /// assert!(!hasher.verify("sk-cxp-example", 2, &stored));
+    /// # Ok::<(), codex_pooler_tower::keys::HasherConfigError>(())
+    /// ```
+    pub fn new(current: HashingKey, older: Vec<HashingKey>) -> Result<Self, HasherConfigError> {
+        let mut seen = vec![current.version()];
+        for key in &older {
+            if seen.contains(&key.version()) {
+                return Err(HasherConfigError::DuplicateVersion(key.version()));
+            }
+            seen.push(key.version());
+        }
+        Ok(Self { current, older })
     }
 
-    /// The keyed hash of a whole presented key.
+    /// The version new hashes are made with; store it beside each hash.
+    pub fn key_version(&self) -> u32 {
+        self.current.version()
+    }
+
+    /// Every version this hasher can verify, the current one first.
+    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(&self.current)
+            .chain(&self.older)
+            .map(HashingKey::version)
+    }
+
+    /// The hashing key of `version`, if held.
+    pub fn hashing_key(&self, version: u32) -> Option<&HashingKey> {
+        std::iter::once(&self.current)
+            .chain(&self.older)
+            .find(|key| key.version() == version)
+    }
+
+    /// The keyed hash of a whole presented key, with the current version.
     pub fn hash(&self, plaintext_key: &str) -> [u8; 32] {
-        let mut mac = new_mac(&self.key);
+        let mut mac = self.current.mac();
         mac.update(plaintext_key.as_bytes());
         mac.finalize().into_bytes().into()
     }
 
-    /// Whether `plaintext_key` hashes to `stored`, compared in constant time.
-    pub fn verify(&self, plaintext_key: &str, stored: &[u8; 32]) -> bool {
-        let mut mac = new_mac(&self.key);
+    /// Whether `plaintext_key` hashes to `stored` under the key of `key_version`, compared in
+    /// constant time. A version this hasher does not hold never verifies.
+    pub fn verify(&self, plaintext_key: &str, key_version: u32, stored: &[u8; 32]) -> bool {
+        let Some(key) = self.hashing_key(key_version) else {
+            return false;
+        };
+        let mut mac = key.mac();
         mac.update(plaintext_key.as_bytes());
         mac.verify_slice(stored).is_ok()
     }
@@ -72,32 +115,26 @@ impl KeyHasher {
 
 impl fmt::Debug for KeyHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let versions: Vec<u32> = self.versions().collect();
         f.debug_struct("KeyHasher")
-            .field("key_version", &self.key_version)
+            .field("key_version", &self.key_version())
+            .field("versions", &versions)
             .finish_non_exhaustive()
     }
-}
-
-impl Drop for KeyHasher {
-    fn drop(&mut self) {
-        self.key.zeroize();
-    }
-}
-
-/// An HMAC-SHA256 keyed with 32 bytes.
-fn new_mac(key: &[u8; 32]) -> HmacSha256 {
-    // HMAC takes keys of any length; `new_from_slice` never fails for it.
-    <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("hmac accepts any key length"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::keys::PoolKeyMaterial;
+    use crate::keys::hashing_key::new_mac;
 
     fn hasher(byte: u8) -> KeyHasher {
         KeyHasher::from_sealing_key(&SealingKey::from_bytes([byte; 32], 1))
+    }
+
+    fn hashing_key(byte: u8, version: u32) -> HashingKey {
+        HashingKey::derive(&SealingKey::from_bytes([byte; 32], version))
     }
 
     #[test]
@@ -106,20 +143,20 @@ mod tests {
         let key = PoolKeyMaterial::generate();
         let stored = hasher.hash(key.plaintext.expose());
         assert_eq!(stored, hasher.hash(key.plaintext.expose()));
-        assert!(hasher.verify(key.plaintext.expose(), &stored));
+        assert!(hasher.verify(key.plaintext.expose(), 1, &stored));
 
         let other = PoolKeyMaterial::generate();
-        assert!(!hasher.verify(other.plaintext.expose(), &stored));
+        assert!(!hasher.verify(other.plaintext.expose(), 1, &stored));
         let mut flipped = stored;
         flipped[31] ^= 1;
-        assert!(!hasher.verify(key.plaintext.expose(), &flipped));
+        assert!(!hasher.verify(key.plaintext.expose(), 1, &flipped));
     }
 
     #[test]
     fn depends_on_sealing_key() {
         let key = "sk-cxp-0123456789ab-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
         let stored = hasher(1).hash(key);
-        assert!(!hasher(2).verify(key, &stored));
+        assert!(!hasher(2).verify(key, 1, &stored));
         assert_eq!(hasher(1).key_version(), 1);
     }
 
@@ -127,7 +164,6 @@ mod tests {
     fn derived_key_differs_from_sealing_key() {
         let sealing = SealingKey::from_bytes([9; 32], 1);
         let hasher = KeyHasher::from_sealing_key(&sealing);
-        assert_ne!(&hasher.key, sealing.bytes());
         // A plain HMAC under the sealing key itself gives a different hash.
         let mut direct = new_mac(sealing.bytes());
         direct.update(b"sk-cxp-x");
@@ -152,10 +188,52 @@ mod tests {
     const PINNED: &str = "57d804e79be8942ea7dbc429ac6d62bf97ebc9b48317216197d04a449a0a5eba";
 
     #[test]
+    fn several_versions_verify_each_hash_with_its_own_key() {
+        let key = "sk-cxp-0123456789ab-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+        let v1 = KeyHasher::new(hashing_key(1, 1), vec![]).expect("hasher");
+        let v3 = KeyHasher::new(hashing_key(3, 3), vec![]).expect("hasher");
+        let old_hash = v1.hash(key);
+        let older_hash = v3.hash(key);
+
+        let hasher = KeyHasher::new(
+            hashing_key(2, 2),
+            vec![hashing_key(1, 1), hashing_key(3, 3)],
+        )
+        .expect("hasher");
+        assert_eq!(hasher.key_version(), 2);
+        assert_eq!(hasher.versions().collect::<Vec<_>>(), vec![2, 1, 3]);
+        assert!(hasher.verify(key, 1, &old_hash));
+        assert!(hasher.verify(key, 3, &older_hash));
+        assert!(!hasher.verify(key, 2, &old_hash), "wrong version stored");
+        assert!(!hasher.verify(key, 3, &old_hash));
+        assert!(!hasher.verify(key, 4, &old_hash), "unknown version");
+        // New hashes use the current version.
+        assert!(hasher.verify(key, 2, &hasher.hash(key)));
+        assert!(hasher.hashing_key(3).is_some());
+        assert!(hasher.hashing_key(4).is_none());
+    }
+
+    #[test]
+    fn duplicate_versions_are_refused() {
+        assert_eq!(
+            KeyHasher::new(hashing_key(1, 1), vec![hashing_key(2, 1)]).err(),
+            Some(HasherConfigError::DuplicateVersion(1))
+        );
+        assert_eq!(
+            KeyHasher::new(
+                hashing_key(1, 1),
+                vec![hashing_key(2, 2), hashing_key(3, 2)]
+            )
+            .err(),
+            Some(HasherConfigError::DuplicateVersion(2))
+        );
+    }
+
+    #[test]
     fn debug_is_redacted() {
         assert_eq!(
             format!("{:?}", hasher(3)),
-            "KeyHasher { key_version: 1, .. }"
+            "KeyHasher { key_version: 1, versions: [1], .. }"
         );
     }
 }

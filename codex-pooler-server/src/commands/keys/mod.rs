@@ -13,7 +13,7 @@ pub use client_auth::{NEVER_STALE, REFRESH_PLACEHOLDER, client_auth_json};
 
 use super::pool_named;
 use crate::error::ServerError;
-use crate::settings::{create_private_file, write_and_sync};
+use crate::private_files::{create_private_file, write_and_sync};
 
 /// A freshly created key: its record and the plaintext, shown once.
 #[derive(Debug)]
@@ -41,6 +41,7 @@ pub async fn create_key(
             name: name.to_owned(),
             prefix: generated.prefix.clone(),
             hash: hasher.hash(&plaintext),
+            key_version: hasher.key_version(),
             expires_at: expires_in_days
                 .map(|d| SystemTime::now() + Duration::from_secs(d.saturating_mul(86_400))),
         })

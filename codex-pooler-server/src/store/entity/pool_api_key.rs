@@ -18,6 +18,8 @@ pub(crate) struct Model {
     pub(crate) prefix: String,
     /// 32-byte keyed hash.
     pub(crate) hash: Vec<u8>,
+    /// The version of the hashing key that made `hash`.
+    pub(crate) key_version: i64,
     /// `KeyStatus::as_str` spelling.
     pub(crate) status: String,
     /// Unix milliseconds.
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Model {
             .field("pool_id", &self.pool_id)
             .field("name", &self.name)
             .field("prefix", &self.prefix)
+            .field("key_version", &self.key_version)
             .field("status", &self.status)
             .finish_non_exhaustive()
     }
