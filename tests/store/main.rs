@@ -3,7 +3,7 @@
 //!
 //! PostgreSQL tests read an admin URL from `CODEX_POOLER_TEST_POSTGRES_URL` (for example
 //! `postgres://postgres:postgres@127.0.0.1:5432/postgres`), create one database per test and
-//! drop it afterwards. Without the variable they are skipped, except under `CI`, where they fail.
+//! drop it afterwards. Without the variable they fail, unless `CODEX_POOLER_SKIP_POSTGRES_TESTS=1` asks to skip them.
 
 use codex_pooler_core::store::PoolStore;
 
@@ -550,14 +550,16 @@ mod temp_postgres {
     fn admin_url() -> Option<String> {
         match std::env::var(URL_VAR) {
             Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var_os("CI").is_some() => panic!(
-                "{URL_VAR} is not set, and CI is: PostgreSQL store tests must run in CI \
-                 (e.g. {URL_VAR}=postgres://postgres:postgres@127.0.0.1:5432/postgres)"
-            ),
-            _ => {
-                eprintln!("skipping PostgreSQL store test: {URL_VAR} is not set");
+            _ if std::env::var("CODEX_POOLER_SKIP_POSTGRES_TESTS").as_deref() == Ok("1") => {
+                eprintln!("SKIPPED: PostgreSQL store test (CODEX_POOLER_SKIP_POSTGRES_TESTS=1)");
                 None
             }
+            _ => panic!(
+                "PostgreSQL is missing: {URL_VAR} is not set. Run `bash .ci/run` (it installs \
+                 and starts PostgreSQL), set {URL_VAR} (e.g. \
+                 postgres://postgres:postgres@127.0.0.1:5432/postgres), or set \
+                 CODEX_POOLER_SKIP_POSTGRES_TESTS=1 to skip these tests"
+            ),
         }
     }
 
