@@ -63,6 +63,23 @@ pub enum FactsError {
     /// The body is not a JSON object.
     #[error("request body is not a JSON object")]
     NotJsonObject,
+    /// The `model` is longer than [`MAX_MODEL_LEN`] or holds a character model names never
+    /// have; it is never logged or recorded.
+    #[error("model name is too long or holds characters model names never have")]
+    InvalidModel,
+}
+
+/// The longest model name accepted, in bytes.
+pub const MAX_MODEL_LEN: usize = 128;
+
+/// Whether `model` can be a model name: at most [`MAX_MODEL_LEN`] bytes of ASCII letters,
+/// digits and `.` `_` `-` `:` `/` `+`. Client text of any other shape is refused before it can
+/// reach a log line or a request record.
+pub fn is_model_name(model: &str) -> bool {
+    model.len() <= MAX_MODEL_LEN
+        && model
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:/+".contains(&b))
 }
 
 impl RequestFacts {
@@ -100,8 +117,12 @@ impl RequestFacts {
             keys.derived = derived;
             compaction = trailing_compaction;
         }
+        let model = head.model.filter(|m| !m.is_empty());
+        if model.as_deref().is_some_and(|m| !is_model_name(m)) {
+            return Err(FactsError::InvalidModel);
+        }
         Ok(Self {
-            model: head.model.filter(|m| !m.is_empty()),
+            model,
             stream: head.stream.unwrap_or(false),
             continuity_key: keys.soft_key(),
             continuity: keys,
@@ -230,6 +251,21 @@ mod tests {
         assert_eq!(f.continuity.previous_response_id.as_deref(), Some("resp_9"));
         assert_eq!(f.continuity.file_ids, ["file-abc"]);
         assert!(f.compaction);
+    }
+
+    #[test]
+    fn refuses_model_names_of_no_model_shape() {
+        let long = format!(r#"{{"model":"{}"}}"#, "m".repeat(MAX_MODEL_LEN + 1));
+        let spaced = r#"{"model":"gpt-5 please summarise my secret plan"}"#;
+        for body in [long.as_str(), spaced] {
+            assert_eq!(
+                RequestFacts::from_json(&HeaderMap::new(), body.as_bytes()),
+                Err(FactsError::InvalidModel)
+            );
+        }
+        assert!(is_model_name("gpt-5.1-codex-max"));
+        assert!(is_model_name(&"m".repeat(MAX_MODEL_LEN)));
+        assert!(!is_model_name("gpt\u{e9}"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod bounds;
 mod busy;
 mod codex;
 mod codex_chatgpt_auth;

@@ -10,7 +10,7 @@ use codex_pooler_core::BoxError;
 use codex_pooler_core::body::{PoolBody, boxed};
 use codex_pooler_core::dispatch::{Outcome, ROUTE_RECEIPT_HEADER};
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::facts::{FactsError, RequestFacts};
 use codex_pooler_core::file_id::FileId;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
@@ -148,9 +148,14 @@ where
                 // Multipart audio: nothing to read for routing, and nothing is looked at.
                 return Ok((body, RequestFacts::default()));
             }
-            let mut facts = RequestFacts::from_json(&parts.headers, &body).map_err(|_| {
-                PoolerError::invalid_request("the request body must be a JSON object")
-            })?;
+            let mut facts =
+                RequestFacts::from_json(&parts.headers, &body).map_err(|err| match err {
+                    FactsError::InvalidModel => PoolerError::invalid_request(
+                        "the model name is too long or holds characters model names never have",
+                    )
+                    .with_param("model"),
+                    _ => PoolerError::invalid_request("the request body must be a JSON object"),
+                })?;
             // Legacy compaction is never retried elsewhere, like a trailing compaction trigger.
             facts.compaction |= route.class == RouteClass::Compact;
             // Finalizing an upload goes to the account holding the file (a hard pin).

@@ -39,7 +39,10 @@ pub(crate) fn turn_start(text: &str) -> Option<TurnStart> {
     }
     let head: CreateHead<'_> = serde_json::from_str(text).ok()?;
     (head.kind == Some("response.create")).then(|| TurnStart {
-        model: head.model.filter(|m| !m.is_empty()),
+        // Text of no model shape is passed on (upstream answers it) but never recorded.
+        model: head
+            .model
+            .filter(|m| !m.is_empty() && codex_pooler_core::facts::is_model_name(m)),
         stream: head.stream.unwrap_or(true),
     })
 }

@@ -259,6 +259,7 @@ fn learn(shared: &Shared, request: &PoolRequest, account: AccountId, headers: &H
 
 /// Routing facts of a session: its headers (session ids, turn state) and the hinted model.
 fn session_facts(headers: &HeaderMap, model: Option<&str>) -> RequestFacts {
+    let model = model.filter(|m| codex_pooler_core::facts::is_model_name(m));
     let body = serde_json::json!({ "model": model, "stream": true }).to_string();
     RequestFacts::from_json(headers, body.as_bytes()).unwrap_or_default()
 }
