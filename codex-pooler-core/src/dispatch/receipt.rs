@@ -131,9 +131,21 @@ mod tests {
     #[test]
     fn handles_are_stable_distinct_and_opaque() {
         assert_eq!(account_handle(AccountId(7)), account_handle(AccountId(7)));
-        assert_ne!(account_handle(AccountId(7)), account_handle(AccountId(8)));
-        assert!(
-            !account_handle(AccountId(7)).contains('7') || account_handle(AccountId(7)).len() == 17
-        );
+        let handles: std::collections::HashSet<String> =
+            (1..=1000).map(|id| account_handle(AccountId(id))).collect();
+        assert_eq!(handles.len(), 1000, "two accounts share a handle");
+        for id in 1..=1000_i64 {
+            let handle = account_handle(AccountId(id));
+            let hex = handle.strip_prefix("acct_").expect("acct_ prefix");
+            assert_eq!(hex.len(), 12, "{handle}");
+            assert!(
+                hex.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{handle}"
+            );
+            // Opaque: the id is not readable off the handle.
+            assert_ne!(hex, format!("{id:012x}"));
+            assert_ne!(hex, format!("{id:012}"));
+        }
     }
 }
