@@ -31,6 +31,19 @@ async fn printed_key(gateway: &Gateway) -> String {
     }
 }
 
+/// The demo's printed curl request, which must succeed.
+async fn demo_turn(gateway: &Gateway, key: &str) -> Reply {
+    let reply = post_responses(
+        &gateway.url(),
+        "/backend-api/codex/responses",
+        key,
+        DEMO_TURN,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+}
+
 const DEMO_TURN: &str = r#"{"model":"gpt-5.1-codex","stream":true,"input":[{"role":"user","content":[{"type":"input_text","text":"Say hi"}]}]}"#;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -47,14 +60,7 @@ async fn demo_prints_a_working_key_and_avoids_the_full_account() {
     // window is full) answers at most once, the time its headers told the router so.
     let mut from_full = 0;
     for _ in 0..6 {
-        let reply = post_responses(
-            &gateway.url(),
-            "/backend-api/codex/responses",
-            &key,
-            DEMO_TURN,
-        )
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        let reply = demo_turn(&gateway, &key).await;
         assert!(reply.body.contains("response.completed"));
         if reply.body.contains("Hello from demo-2") {
             from_full += 1;
@@ -179,14 +185,7 @@ impl OperatorStore {
         let gateway = Gateway::spawn(command, &self.dir.path().join("demo.log"));
         let key = printed_key(&gateway).await;
         for _ in 0..3 {
-            let reply = post_responses(
-                &gateway.url(),
-                "/backend-api/codex/responses",
-                &key,
-                DEMO_TURN,
-            )
-            .await;
-            assert_eq!(reply.status, 200, "{}", reply.body);
+            demo_turn(&gateway, &key).await;
         }
         // Give the background work (refresh checks, catalog and usage reads) time to run.
         tokio::time::sleep(Duration::from_millis(600)).await;
@@ -299,14 +298,7 @@ async fn demo_reuses_a_named_demo_store_and_revokes_the_last_runs_key() {
     for _ in 0..2 {
         let gateway = Gateway::start(&data, &["--demo"]);
         let key = printed_key(&gateway).await;
-        let reply = post_responses(
-            &gateway.url(),
-            "/backend-api/codex/responses",
-            &key,
-            DEMO_TURN,
-        )
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        demo_turn(&gateway, &key).await;
         gateway.stop();
     }
     let keys = cli_ok(&data, &["keys", "list"]);

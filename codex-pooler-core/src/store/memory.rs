@@ -44,6 +44,22 @@ impl Inner {
     fn bump(&mut self) {
         self.version += 1;
     }
+
+    /// Changes account `id` with `change` and bumps the version.
+    fn update_account(
+        &mut self,
+        id: AccountId,
+        change: impl FnOnce(&mut UpstreamAccount),
+    ) -> Result<(), StoreError> {
+        let account = self
+            .accounts
+            .iter_mut()
+            .find(|a| a.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?;
+        change(account);
+        self.bump();
+        Ok(())
+    }
 }
 
 impl MemoryStore {
@@ -131,15 +147,8 @@ impl PoolStore for MemoryStore {
         account: AccountId,
         base_url: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        let a = s
-            .accounts
-            .iter_mut()
-            .find(|a| a.id == account)
-            .ok_or_else(|| StoreError::NotFound(format!("account {account}")))?;
-        a.base_url = base_url.map(str::to_owned);
-        s.bump();
-        Ok(())
+        self.lock()
+            .update_account(account, |a| a.base_url = base_url.map(str::to_owned))
     }
 
     async fn set_account_lifecycle(
@@ -147,15 +156,8 @@ impl PoolStore for MemoryStore {
         account: AccountId,
         lifecycle: Lifecycle,
     ) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        let a = s
-            .accounts
-            .iter_mut()
-            .find(|a| a.id == account)
-            .ok_or_else(|| StoreError::NotFound(format!("account {account}")))?;
-        a.lifecycle = lifecycle;
-        s.bump();
-        Ok(())
+        self.lock()
+            .update_account(account, |a| a.lifecycle = lifecycle)
     }
 
     async fn replace_secrets(

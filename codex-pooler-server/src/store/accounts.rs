@@ -68,28 +68,13 @@ pub(crate) async fn set_lifecycle(
     id: AccountId,
     lifecycle: Lifecycle,
 ) -> Result<(), StoreError> {
-    let txn = begin_write(db).await?;
-    let result = async {
-        let updated = upstream_account::Entity::update_many()
-            .col_expr(
-                upstream_account::Column::Lifecycle,
-                Expr::value(lifecycle.as_str()),
-            )
-            .col_expr(
-                upstream_account::Column::UpdatedAt,
-                Expr::value(now_millis()),
-            )
-            .filter(upstream_account::Column::Id.eq(id.0))
-            .exec(&txn)
-            .await
-            .map_err(backend)?;
-        if updated.rows_affected == 0 {
-            return Err(not_found(id));
-        }
-        bump(&txn).await
-    }
-    .await;
-    finish(txn, result).await
+    set_column(
+        db,
+        id,
+        upstream_account::Column::Lifecycle,
+        lifecycle.as_str().into(),
+    )
+    .await
 }
 
 /// Sets an account's own upstream origin.
@@ -98,13 +83,26 @@ pub(crate) async fn set_base_url(
     id: AccountId,
     base_url: Option<&str>,
 ) -> Result<(), StoreError> {
+    set_column(
+        db,
+        id,
+        upstream_account::Column::BaseUrl,
+        base_url.map(str::to_owned).into(),
+    )
+    .await
+}
+
+/// Sets one column of an account (and its `updated_at`) and bumps the configuration version.
+async fn set_column(
+    db: &DatabaseConnection,
+    id: AccountId,
+    column: upstream_account::Column,
+    value: sea_orm::Value,
+) -> Result<(), StoreError> {
     let txn = begin_write(db).await?;
     let result = async {
         let updated = upstream_account::Entity::update_many()
-            .col_expr(
-                upstream_account::Column::BaseUrl,
-                Expr::value(base_url.map(str::to_owned)),
-            )
+            .col_expr(column, Expr::value(value))
             .col_expr(
                 upstream_account::Column::UpdatedAt,
                 Expr::value(now_millis()),
