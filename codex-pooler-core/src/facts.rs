@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::continuity::ContinuityKeys;
+use crate::error::PoolerError;
 
 /// What the router knows about one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,10 +68,78 @@ pub enum FactsError {
     /// have; it is never logged or recorded.
     #[error("model name is too long or holds characters model names never have")]
     InvalidModel,
+    /// A continuity id (a session or thread header, the turn state, `previous_response_id`,
+    /// `prompt_cache_key`) is longer than [`MAX_CLIENT_ID_LEN`] or holds a character ids never
+    /// have. `param` names the header or body field; the value is never logged or recorded.
+    #[error("{param} is too long or holds characters ids never have")]
+    InvalidId {
+        /// The header or body field that holds the value.
+        param: &'static str,
+    },
+}
+
+impl From<FactsError> for PoolerError {
+    fn from(err: FactsError) -> Self {
+        match err {
+            FactsError::NotJsonObject => {
+                PoolerError::invalid_request("the request body must be a JSON object")
+            }
+            FactsError::InvalidModel => PoolerError::invalid_request(
+                "the model name is too long or holds characters model names never have",
+            )
+            .with_param("model"),
+            FactsError::InvalidId { param } => PoolerError::invalid_request(format!(
+                "{param} must be at most {MAX_CLIENT_ID_LEN} bytes of visible ASCII"
+            ))
+            .with_param(param),
+        }
+    }
 }
 
 /// The longest model name accepted, in bytes.
 pub const MAX_MODEL_LEN: usize = 128;
+
+/// The longest continuity id accepted (session and thread headers, turn state,
+/// `previous_response_id`, `prompt_cache_key`), in bytes.
+pub const MAX_CLIENT_ID_LEN: usize = 256;
+
+/// Headers holding continuity ids: the session headers and the ids the gateway also routes on.
+const ID_HEADERS: &[&str] = &[
+    "session-id",
+    "session_id",
+    "x-session-id",
+    "thread-id",
+    "conversation_id",
+    "x-codex-conversation-id",
+    "x-session-affinity",
+    "x-codex-session-id",
+    "x-codex-turn-state",
+    "x-codex-previous-response-id",
+    "x-codex-window-id",
+    "x-codex-parent-thread-id",
+    "x-client-request-id",
+];
+
+/// Whether `id` can be a continuity id: at most [`MAX_CLIENT_ID_LEN`] bytes of visible ASCII
+/// (no spaces, no control characters). Ids the Codex CLI and the SDKs send are UUIDs or short
+/// opaque tokens; anything else is refused before it can be logged, recorded or forwarded.
+pub fn is_client_id(id: &str) -> bool {
+    id.len() <= MAX_CLIENT_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Checks every continuity-id header of a request against [`is_client_id`]; the first one of
+/// another shape is named in the error.
+pub fn check_id_headers(headers: &HeaderMap) -> Result<(), FactsError> {
+    for name in ID_HEADERS {
+        for value in headers.get_all(*name) {
+            let ok = value.to_str().is_ok_and(|v| is_client_id(v.trim()));
+            if !ok {
+                return Err(FactsError::InvalidId { param: name });
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Whether `model` can be a model name: at most [`MAX_MODEL_LEN`] bytes of ASCII letters,
 /// digits and `.` `_` `-` `:` `/` `+`. Client text of any other shape is refused before it can
@@ -90,6 +159,15 @@ impl RequestFacts {
     pub fn from_json(headers: &HeaderMap, body: &[u8]) -> Result<Self, FactsError> {
         let head: BodyHead<'_> =
             serde_json::from_slice(body).map_err(|_| FactsError::NotJsonObject)?;
+        check_id_headers(headers)?;
+        for (param, id) in [
+            ("previous_response_id", &head.previous_response_id),
+            ("prompt_cache_key", &head.prompt_cache_key),
+        ] {
+            if id.as_deref().is_some_and(|id| !is_client_id(id)) {
+                return Err(FactsError::InvalidId { param });
+            }
+        }
         let header = |name: &str| {
             headers
                 .get(name)
@@ -266,6 +344,44 @@ mod tests {
         assert!(is_model_name("gpt-5.1-codex-max"));
         assert!(is_model_name(&"m".repeat(MAX_MODEL_LEN)));
         assert!(!is_model_name("gpt\u{e9}"));
+    }
+
+    #[test]
+    fn refuses_ids_of_no_id_shape() {
+        let long = "s".repeat(MAX_CLIENT_ID_LEN + 1);
+        for (name, value) in [
+            ("session-id", long.as_str()),
+            ("x-codex-turn-state", "has space"),
+            ("thread-id", long.as_str()),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, value.parse().unwrap());
+            let Err(FactsError::InvalidId { param }) =
+                RequestFacts::from_json(&headers, br#"{"model":"m"}"#)
+            else {
+                panic!("{name} of {} bytes was accepted", value.len());
+            };
+            assert_eq!(param, name);
+        }
+        let body = format!(r#"{{"model":"m","prompt_cache_key":"{long}"}}"#);
+        assert_eq!(
+            RequestFacts::from_json(&HeaderMap::new(), body.as_bytes()),
+            Err(FactsError::InvalidId {
+                param: "prompt_cache_key"
+            })
+        );
+        let mut headers = HeaderMap::new();
+        let uuid = "019a4e2b-7c1d-7f00-8a00-0123456789ab";
+        headers.insert("session-id", uuid.parse().unwrap());
+        headers.insert(
+            "x-codex-turn-state",
+            "s".repeat(MAX_CLIENT_ID_LEN).parse().unwrap(),
+        );
+        let facts = RequestFacts::from_json(&headers, br#"{"model":"m"}"#).unwrap();
+        assert_eq!(
+            facts.continuity.session.as_deref(),
+            Some(&*format!("session-id:{uuid}"))
+        );
     }
 
     #[test]

@@ -164,7 +164,10 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                     .await
                     .map(drop)
                 }
-                UpstreamsCommand::List => upstreams::list(&*store).await,
+                UpstreamsCommand::List => {
+                    let (_, hasher) = settings.crypto(&store).await?;
+                    upstreams::list(&*store, &hasher.account_handles()).await
+                }
                 UpstreamsCommand::Pause { id } => {
                     upstreams::set_lifecycle(&*store, id, Lifecycle::Paused).await
                 }

@@ -312,7 +312,7 @@ async fn a_soft_pin_refused_past_pin_wait_moves_to_the_next_account() {
     assert_eq!(receipt.waited, Duration::from_secs(2));
     assert!(
         receipt
-            .header_value()
+            .header_value(&super::AccountHandles::new([0; 32]))
             .ends_with("; failover=429; waited=2000ms")
     );
 }

@@ -14,6 +14,7 @@
 
 mod answer;
 mod config;
+mod handle;
 mod layer;
 mod outcome;
 mod receipt;
@@ -21,9 +22,10 @@ mod run;
 mod service;
 
 pub use config::DispatchConfig;
+pub use handle::AccountHandles;
 pub use layer::DispatchLayer;
 pub use outcome::{Attempt, AttemptResult, Outcome};
-pub use receipt::{ROUTE_RECEIPT_HEADER, RouteReceipt, account_handle};
+pub use receipt::{ROUTE_RECEIPT_HEADER, RouteReceipt};
 pub use service::Dispatch;
 
 /// The most of an error body read to learn from it (a `usage_limit_reached` 429 is tiny).

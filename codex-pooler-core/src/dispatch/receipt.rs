@@ -6,12 +6,13 @@
 //! It names the strategy, how many accounts were eligible, the continuity pin followed, an opaque
 //! handle of the serving account, why the pinned account was not used first, the status of
 //! each attempt that was failed over, and how long the request waited for busy accounts. Nothing in it identifies an upstream email, id or secret;
-//! operators map handles to accounts with `codex-pooler upstreams list`.
+//! operators map handles to accounts with `codex-pooler upstreams list`, and without the
+//! deployment's key ([`AccountHandles`]) a handle tells nothing about the account.
 
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::{Attempt, AttemptResult};
+use super::{AccountHandles, Attempt, AttemptResult};
 use crate::continuity::PinKind;
 use crate::model::AccountId;
 
@@ -51,14 +52,14 @@ impl RouteReceipt {
             .collect()
     }
 
-    /// The header value.
-    pub fn header_value(&self) -> String {
+    /// The header value, naming the serving account by its handle under `handles`.
+    pub fn header_value(&self, handles: &AccountHandles) -> String {
         let mut out = format!("strategy={}; eligible={}", self.strategy, self.eligible);
         if let Some(pin) = self.pin {
             let _ = write!(out, "; pin={}", pin.as_str());
         }
         if let Some(account) = self.served_by {
-            let _ = write!(out, "; account={}", account_handle(account));
+            let _ = write!(out, "; account={}", handles.handle(account));
         }
         if let Some(skipped) = self.pin_skipped {
             let _ = write!(out, "; skipped={skipped}");
@@ -71,16 +72,6 @@ impl RouteReceipt {
         }
         out
     }
-}
-
-/// An opaque, stable handle for an account (`acct_` and 12 hex digits), safe to show clients.
-pub fn account_handle(account: AccountId) -> String {
-    // Not a secret, only not self-describing: a keyed mix of the store id.
-    let mut x = (account.0 as u64) ^ 0x6a09_e667_f3bc_c908;
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^= x >> 31;
-    format!("acct_{:012x}", x & 0xffff_ffff_ffff)
 }
 
 #[cfg(test)]
@@ -117,35 +108,15 @@ mod tests {
             failovers: RouteReceipt::failovers(&attempts),
             waited: Duration::from_millis(1250),
         };
-        let value = receipt.header_value();
+        let handles = AccountHandles::new([3; 32]);
+        let value = receipt.header_value(&handles);
         assert_eq!(
             value,
             format!(
                 "strategy=reset_aware; eligible=4; pin=session; account={}; failover=429,transport; waited=1250ms",
-                account_handle(AccountId(3))
+                handles.handle(AccountId(3))
             )
         );
         assert!(http::HeaderValue::from_str(&value).is_ok());
-    }
-
-    #[test]
-    fn handles_are_stable_distinct_and_opaque() {
-        assert_eq!(account_handle(AccountId(7)), account_handle(AccountId(7)));
-        let handles: std::collections::HashSet<String> =
-            (1..=1000).map(|id| account_handle(AccountId(id))).collect();
-        assert_eq!(handles.len(), 1000, "two accounts share a handle");
-        for id in 1..=1000_i64 {
-            let handle = account_handle(AccountId(id));
-            let hex = handle.strip_prefix("acct_").expect("acct_ prefix");
-            assert_eq!(hex.len(), 12, "{handle}");
-            assert!(
-                hex.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-                "{handle}"
-            );
-            // Opaque: the id is not readable off the handle.
-            assert_ne!(hex, format!("{id:012x}"));
-            assert_ne!(hex, format!("{id:012}"));
-        }
     }
 }

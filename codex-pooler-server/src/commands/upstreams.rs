@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::SystemTime;
 
-use codex_pooler_core::dispatch::account_handle;
+use codex_pooler_core::dispatch::AccountHandles;
 use codex_pooler_core::model::{AccountId, Lifecycle, Pool, UpstreamAccount};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::credentials::{
@@ -84,8 +84,8 @@ pub(crate) async fn add_account(
     Ok(account)
 }
 
-/// Prints every upstream account.
-pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
+/// Prints every upstream account, with the handle the routing receipt names it by.
+pub async fn list(store: &dyn PoolStore, handles: &AccountHandles) -> Result<(), ServerError> {
     let state = store.load_state().await?;
     println!(
         "{:<6} {:<18} {:<28} {:<10} {:<16} {:<8}",
@@ -101,7 +101,7 @@ pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
         println!(
             "{:<6} {:<18} {:<28} {:<10} {:<16} {:<8}",
             a.id,
-            account_handle(a.id),
+            handles.handle(a.id),
             a.label,
             a.plan_type.as_deref().unwrap_or("-"),
             a.lifecycle.as_str(),

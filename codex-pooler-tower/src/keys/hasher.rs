@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use codex_pooler_core::dispatch::AccountHandles;
+
 use hmac::Mac;
 
 use super::hashing_key::HashingKey;
@@ -92,6 +94,20 @@ impl KeyHasher {
         std::iter::once(&self.current)
             .chain(&self.older)
             .find(|key| key.version() == version)
+    }
+
+    /// The account handles of this deployment (see [`AccountHandles`]), keyed by
+    /// HMAC-SHA256(hashing key of the lowest version held, `"codex-pooler account-handle
+    /// key v1"`): the first hashing key stays in the store through secret-key rotations, so
+    /// handles do too.
+    pub fn account_handles(&self) -> AccountHandles {
+        let first = std::iter::once(&self.current)
+            .chain(&self.older)
+            .min_by_key(|key| key.version())
+            .unwrap_or(&self.current);
+        let mut mac = first.mac();
+        mac.update(b"codex-pooler account-handle key v1");
+        AccountHandles::new(mac.finalize().into_bytes().into())
     }
 
     /// The keyed hash of a whole presented key, with the current version.

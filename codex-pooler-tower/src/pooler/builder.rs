@@ -198,6 +198,7 @@ impl PoolerBuilder {
                 snapshot: self.snapshot,
                 live: self.live,
                 clock: self.clock,
+                handles: self.hasher.account_handles(),
                 hasher: self.hasher,
                 records: self.records,
                 limits: self.limits,

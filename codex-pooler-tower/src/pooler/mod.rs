@@ -37,6 +37,7 @@ use tower::util::BoxCloneSyncService;
 use crate::decode::BodyLimits;
 use crate::keys::KeyHasher;
 use crate::records::RecordSink;
+use codex_pooler_core::dispatch::AccountHandles;
 
 pub use builder::PoolerBuilder;
 pub use layer::PoolerLayer;
@@ -57,6 +58,8 @@ pub(crate) struct Shared {
     pub(crate) live: Arc<LiveState>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) hasher: KeyHasher,
+    /// Names serving accounts in the routing receipt.
+    pub(crate) handles: AccountHandles,
     pub(crate) records: Arc<dyn RecordSink>,
     pub(crate) limits: BodyLimits,
     pub(crate) pipeline: Pipeline,

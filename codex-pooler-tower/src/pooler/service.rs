@@ -10,7 +10,7 @@ use codex_pooler_core::BoxError;
 use codex_pooler_core::body::{PoolBody, boxed};
 use codex_pooler_core::dispatch::{Outcome, ROUTE_RECEIPT_HEADER};
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::facts::{FactsError, RequestFacts};
+use codex_pooler_core::facts::{RequestFacts, check_id_headers};
 use codex_pooler_core::file_id::FileId;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
@@ -146,16 +146,10 @@ where
         .and_then(|body| {
             if route.class == RouteClass::Transcribe {
                 // Multipart audio: nothing to read for routing, and nothing is looked at.
+                check_id_headers(&parts.headers)?;
                 return Ok((body, RequestFacts::default()));
             }
-            let mut facts =
-                RequestFacts::from_json(&parts.headers, &body).map_err(|err| match err {
-                    FactsError::InvalidModel => PoolerError::invalid_request(
-                        "the model name is too long or holds characters model names never have",
-                    )
-                    .with_param("model"),
-                    _ => PoolerError::invalid_request("the request body must be a JSON object"),
-                })?;
+            let mut facts = RequestFacts::from_json(&parts.headers, &body)?;
             // Legacy compaction is never retried elsewhere, like a trailing compaction trigger.
             facts.compaction |= route.class == RouteClass::Compact;
             // Finalizing an upload goes to the account holding the file (a hard pin).
@@ -271,7 +265,7 @@ fn respond(shared: &Shared, outcome: Outcome, mut record: RequestRecord) -> Resp
     if let Some(value) = outcome
         .receipt
         .as_ref()
-        .and_then(|r| HeaderValue::from_str(&r.header_value()).ok())
+        .and_then(|r| HeaderValue::from_str(&r.header_value(&shared.handles)).ok())
     {
         parts.headers.insert(ROUTE_RECEIPT_HEADER, value);
     }

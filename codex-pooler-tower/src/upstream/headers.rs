@@ -40,15 +40,31 @@ const FORWARDED: &[&str] = &[
 /// The Codex CLI version the gateway presents when a client sends no identity of its own.
 pub const DEFAULT_CLIENT_VERSION: &str = "0.169.0";
 
+/// The longest client identity value (`originator`, `user-agent`, `version`) forwarded, in bytes.
+pub(crate) const MAX_IDENTITY_LEN: usize = 256;
+
+/// Whether a client identity value is forwarded as sent: at most [`MAX_IDENTITY_LEN`] bytes of
+/// visible ASCII and spaces. Any other value is dropped and the gateway's default identity
+/// goes in its place, so no client text of arbitrary size rides on an account's requests.
+fn is_identity(value: &HeaderValue) -> bool {
+    value.len() <= MAX_IDENTITY_LEN && value.as_bytes().iter().all(|b| matches!(b, 0x20..=0x7e))
+}
+
 /// Copies the allowed client headers from `client` into `out`, then supplies the Codex client
-/// identity (`originator`, `user-agent`, `version`) upstream expects when the client sent none.
+/// identity (`originator`, `user-agent`, `version`) upstream expects when the client sent none
+/// (or sent one of no identity shape, see [`MAX_IDENTITY_LEN`]).
 ///
 /// Allowed: the names in the list above, nothing by prefix.
 pub fn forward_request_headers(client: &HeaderMap, out: &mut HeaderMap) {
     for (name, value) in client {
-        if FORWARDED.contains(&name.as_str()) {
-            out.append(name.clone(), value.clone());
+        if !FORWARDED.contains(&name.as_str()) {
+            continue;
         }
+        let identity = matches!(name.as_str(), "originator" | "user-agent" | "version");
+        if identity && !is_identity(value) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
     }
     let identity = [
         ("originator", "codex_cli_rs"),
@@ -104,6 +120,28 @@ mod tests {
         assert_eq!(out["originator"], "codex_exec");
         assert_eq!(out["user-agent"], "codex_cli_rs/0.169.0");
         assert_eq!(out["version"], DEFAULT_CLIENT_VERSION);
+    }
+
+    #[test]
+    fn an_identity_of_no_identity_shape_is_replaced() {
+        let mut client = HeaderMap::new();
+        let long = format!("UATEXT{}", "u".repeat(10 * 1024));
+        client.insert("user-agent", long.parse().unwrap());
+        client.insert(
+            "originator",
+            HeaderValue::from_bytes(b"codex\xffexec").unwrap(),
+        );
+        client.insert("version", "0.171.0".parse().unwrap());
+        let mut out = HeaderMap::new();
+        forward_request_headers(&client, &mut out);
+        assert_eq!(out["user-agent"], "codex_cli_rs/0.169.0");
+        assert_eq!(out["originator"], "codex_cli_rs");
+        assert_eq!(out["version"], "0.171.0");
+        let fits = "a".repeat(MAX_IDENTITY_LEN);
+        client.insert("user-agent", fits.parse().unwrap());
+        let mut out = HeaderMap::new();
+        forward_request_headers(&client, &mut out);
+        assert_eq!(out["user-agent"], fits.as_str());
     }
 
     #[test]

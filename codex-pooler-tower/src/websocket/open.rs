@@ -7,7 +7,7 @@ use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::dispatch::{Attempt, AttemptResult, RouteReceipt};
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::facts::{FactsError, RequestFacts};
 use codex_pooler_core::health::{AttemptGuard, AttemptOutcome, HealthExclusion};
 use codex_pooler_core::model::{AccountId, PoolId, UpstreamAccount};
 use codex_pooler_core::plan::RoutePlan;
@@ -69,10 +69,19 @@ pub(crate) async fn upgrade<B>(
     let snapshot = shared.snapshot.load();
     let model =
         model_hint(&parts.uri, &parts.headers).or_else(|| pool_default_model(&snapshot, ctx.pool));
+    let mut template = turns::template(ctx, model.clone(), received_at);
+    let facts = match session_facts(&parts.headers, model.as_deref()) {
+        Ok(facts) => facts,
+        Err(err) => {
+            let error = PoolerError::from(err);
+            reject(&shared, template, &error, 0);
+            return error.to_response();
+        }
+    };
     let pool_request = PoolRequest {
         ctx,
         route,
-        facts: session_facts(&parts.headers, model.as_deref()),
+        facts,
         method: parts.method,
         headers: parts.headers,
         body: Bytes::new(),
@@ -80,7 +89,6 @@ pub(crate) async fn upgrade<B>(
         received_at,
         file_id: None,
     };
-    let mut template = turns::template(ctx, model, received_at);
     let now = shared.clock.now();
     let planned = shared
         .websocket
@@ -132,7 +140,7 @@ pub(crate) async fn upgrade<B>(
     );
     let mut response = handshake.switching_protocols(
         &headers,
-        HeaderValue::from_str(&receipt.header_value()).ok(),
+        HeaderValue::from_str(&receipt.header_value(&shared.handles)).ok(),
     );
     shared.models_etags.rewrite(
         response.headers_mut(),
@@ -257,11 +265,11 @@ fn learn(shared: &Shared, request: &PoolRequest, account: AccountId, headers: &H
     live.learn_continuity(request, account, headers, now);
 }
 
-/// Routing facts of a session: its headers (session ids, turn state) and the hinted model.
-fn session_facts(headers: &HeaderMap, model: Option<&str>) -> RequestFacts {
-    let model = model.filter(|m| codex_pooler_core::facts::is_model_name(m));
+/// Routing facts of a session: its headers (session ids, turn state) and the hinted model. A
+/// continuity-id header of no id shape refuses the upgrade.
+fn session_facts(headers: &HeaderMap, model: Option<&str>) -> Result<RequestFacts, FactsError> {
     let body = serde_json::json!({ "model": model, "stream": true }).to_string();
-    RequestFacts::from_json(headers, body.as_bytes()).unwrap_or_default()
+    RequestFacts::from_json(headers, body.as_bytes())
 }
 
 /// Without a hint, the first model listed by a routable account of the pool (then by any).
@@ -313,12 +321,19 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("session-id", "s-1".parse().unwrap());
         headers.insert("x-codex-turn-state", "ts".parse().unwrap());
-        let facts = session_facts(&headers, Some("gpt-5.1-codex"));
+        let facts = session_facts(&headers, Some("gpt-5.1-codex")).unwrap();
         assert_eq!(facts.model.as_deref(), Some("gpt-5.1-codex"));
         assert!(facts.stream);
         assert_eq!(facts.continuity.session.as_deref(), Some("session-id:s-1"));
         assert_eq!(facts.continuity.turn_state.as_deref(), Some("ts"));
-        assert_eq!(session_facts(&HeaderMap::new(), None).model, None);
+        assert_eq!(session_facts(&HeaderMap::new(), None).unwrap().model, None);
+        headers.insert("session-id", "s".repeat(10 * 1024).parse().unwrap());
+        assert_eq!(
+            session_facts(&headers, None),
+            Err(FactsError::InvalidId {
+                param: "session-id"
+            })
+        );
     }
 
     #[test]
