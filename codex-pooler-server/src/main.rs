@@ -1,5 +1,6 @@
 //! `codex-pooler`: the reference server and operator CLI.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,10 +19,19 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let (cli, flags) = Cli::parse_with_flags();
+    // Commands are quiet unless something is wrong; the server logs its own events at info.
+    // Library chatter (migrations, SQL) stays below the default either way; RUST_LOG overrides.
+    let default_filter = match &cli.command {
+        Command::Serve(_) | Command::FakeUpstream { .. } => {
+            "info,sea_orm=warn,sea_orm_migration=warn,sqlx=warn"
+        }
+        _ => "warn,sea_orm_migration=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     // One TLS provider for the whole process (ring); an Err means one is already installed.
