@@ -112,3 +112,90 @@ fn facts(
     }
     Ok(facts)
 }
+
+#[cfg(test)]
+mod tests {
+    use codex_pooler_core::clock::ManualClock;
+    use codex_pooler_core::model::{KeyId, PoolId};
+    use codex_pooler_core::route::Classified;
+    use http::Method;
+    use http_body_util::BodyExt;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::records::Refusal;
+
+    /// Sends `body` to `path`; the inner service answers with the facts it was given.
+    async fn send(path: &str, body: &str, file: Option<FileId>) -> Response<PoolBody> {
+        let Classified::Pooled(route) = Route::classify(&Method::POST, path) else {
+            panic!("{path} is not pooled");
+        };
+        let inner = service_fn(|request: PoolRequest| async move {
+            let facts = request.facts;
+            let text = format!(
+                "{:?} {} {:?}",
+                facts.model, facts.compaction, facts.continuity.file_ids
+            );
+            Ok::<_, Infallible>(Response::new(codex_pooler_core::body::full(text)))
+        });
+        let mut request = Request::new(Bytes::from(body.to_owned()));
+        request.extensions_mut().insert(PoolContext {
+            pool: PoolId(1),
+            key: KeyId(1),
+        });
+        request.extensions_mut().insert(route);
+        if let Some(file) = file {
+            request.extensions_mut().insert(file);
+        }
+        Facts::new(inner, Arc::new(ManualClock::at_unix(1_000)))
+            .oneshot(request)
+            .await
+            .unwrap()
+    }
+
+    async fn text(response: Response<PoolBody>) -> String {
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_no_json_object_is_refused() {
+        let response = send("/backend-api/codex/responses", "[1]", None).await;
+        assert_eq!(response.status().as_u16(), 400);
+        assert_eq!(
+            response.extensions().get::<Refusal>(),
+            Some(&Refusal("invalid_request"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_model_of_no_model_shape_is_refused() {
+        let body = format!(r#"{{"model":"{}"}}"#, "m".repeat(200));
+        let response = send("/backend-api/codex/responses", &body, None).await;
+        assert_eq!(
+            response.extensions().get::<Refusal>(),
+            Some(&Refusal("invalid_request"))
+        );
+    }
+
+    #[tokio::test]
+    async fn compaction_is_decided_by_the_route_or_the_body() {
+        let plain = send("/backend-api/codex/responses", r#"{"model":"m"}"#, None).await;
+        assert_eq!(text(plain).await, r#"Some("m") false []"#);
+        let legacy = send(
+            "/backend-api/codex/responses/compact",
+            r#"{"model":"m"}"#,
+            None,
+        )
+        .await;
+        assert_eq!(text(legacy).await, r#"Some("m") true []"#);
+    }
+
+    #[tokio::test]
+    async fn a_finalized_file_pins_the_request() {
+        let file = FileId::parse("file_abc").unwrap();
+        let path = "/backend-api/files/file_abc/uploaded";
+        let response = send(path, "{}", Some(file)).await;
+        assert_eq!(text(response).await, r#"None false ["file_abc"]"#);
+    }
+}

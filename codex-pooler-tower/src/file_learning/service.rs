@@ -110,3 +110,61 @@ async fn learn(
     outcome.response = Response::from_parts(parts, full(bytes));
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use codex_pooler_core::clock::ManualClock;
+    use codex_pooler_core::model::PoolId;
+
+    use super::*;
+
+    fn outcome(body: Vec<u8>) -> Outcome {
+        Outcome {
+            response: Response::new(full(body)),
+            served_by: None,
+            attempts: Vec::new(),
+            exclusions: Vec::new(),
+            receipt: None,
+            error_code: None,
+            guard: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_creation_answer_is_upstream_unavailable() {
+        let live = LiveState::new();
+        let clock = ManualClock::at_unix(1_000);
+        let learned = learn(
+            &live,
+            &clock,
+            PoolId(1),
+            outcome(vec![b' '; ANSWER_LIMIT + 1]),
+        )
+        .await;
+        assert_eq!(learned.response.status().as_u16(), 502);
+        assert_eq!(learned.error_code, Some("upstream_unavailable"));
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_a_serving_account_passes_unchanged() {
+        use http_body_util::BodyExt;
+        let live = LiveState::new();
+        let clock = ManualClock::at_unix(1_000);
+        let body = br#"{"file_id":"file_abc"}"#.to_vec();
+        let learned = learn(&live, &clock, PoolId(1), outcome(body.clone())).await;
+        assert_eq!(learned.error_code, None);
+        let sent = learned
+            .response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(sent, body);
+        assert_eq!(
+            live.continuity
+                .file_owner(PoolId(1), "file_abc", clock.now()),
+            None
+        );
+    }
+}

@@ -83,3 +83,74 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use codex_pooler_core::clock::ManualClock;
+    use codex_pooler_core::model::{AccountId, KeyId, PoolId};
+    use codex_pooler_core::route::Classified;
+    use http::Method;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::records::Refusal;
+
+    const CTX: PoolContext = PoolContext {
+        pool: PoolId(1),
+        key: KeyId(1),
+    };
+
+    /// Finalizes `path`; the inner service answers with the file id it was given.
+    async fn finalize(live: Arc<LiveState>, path: &str) -> Response<PoolBody> {
+        let Classified::Pooled(route) = Route::classify(&Method::POST, path) else {
+            panic!("{path} is not pooled");
+        };
+        let inner = service_fn(|request: Request<()>| async move {
+            let id = request
+                .extensions()
+                .get::<FileId>()
+                .map(|id| id.as_str().to_owned());
+            Ok::<_, Infallible>(Response::new(codex_pooler_core::body::full(
+                id.unwrap_or_default(),
+            )))
+        });
+        let mut request = Request::new(());
+        *request.uri_mut() = path.parse().unwrap();
+        request.extensions_mut().insert(CTX);
+        request.extensions_mut().insert(route);
+        KnownFile::new(inner, live, Arc::new(ManualClock::at_unix(1_000)))
+            .oneshot(request)
+            .await
+            .unwrap()
+    }
+
+    fn refusal(response: &Response<PoolBody>) -> Option<&'static str> {
+        response.extensions().get::<Refusal>().map(|r| r.0)
+    }
+
+    #[tokio::test]
+    async fn an_id_of_no_id_shape_is_refused() {
+        let response = finalize(Arc::default(), "/backend-api/files/x%2F..%2F/uploaded").await;
+        assert_eq!(refusal(&response), Some("invalid_file_id"));
+    }
+
+    #[tokio::test]
+    async fn a_file_the_pool_never_created_is_not_found() {
+        let response = finalize(Arc::default(), "/backend-api/files/file_abc/uploaded").await;
+        assert_eq!(response.status().as_u16(), 404);
+        assert_eq!(refusal(&response), Some("file_not_found"));
+    }
+
+    #[tokio::test]
+    async fn a_known_file_goes_on_with_its_id() {
+        use http_body_util::BodyExt;
+        let live = Arc::new(LiveState::new());
+        let now = ManualClock::at_unix(1_000).now();
+        live.continuity
+            .learn_file(PoolId(1), "file_abc", AccountId(7), now);
+        let response = finalize(live, "/backend-api/files/file_abc/uploaded").await;
+        assert_eq!(refusal(&response), None);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "file_abc");
+    }
+}

@@ -167,7 +167,28 @@ impl PoolerBuilder {
         self
     }
 
-    /// Builds the pooler.
+    /// Builds the pooler: its shared state and the stack every pooled request goes down, in
+    /// the order it runs (one `ServiceBuilder` list, erased only after it):
+    ///
+    /// 1. `Authenticate` (`auth/`): the Pool API key; the caller's `PoolContext` goes in the
+    ///    request extensions. Refused keys stop here.
+    /// 2. `Upgrade` (`upgrade/`): a websocket upgrade leaves for its session (`websocket/`).
+    /// 3. `LocalRoutes` (`local_routes/`): `/models`, `/wham/usage`, `/wham/accounts/check`,
+    ///    helper 404s and unsupported `/v1` paths are answered here.
+    /// 4. `Record` (`records/`): opens the request record; closes it once, at the end of the
+    ///    answer's body or at a refusal from below.
+    /// 5. `KnownFile` (`known_file/`): a finalized upload must name a file the pool created.
+    /// 6. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
+    /// 7. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
+    ///    A `/v1` translation layer goes between `ReadBody` and `Facts`: it rewrites the
+    ///    decoded body into the Codex shape and translates the response on its way back up.
+    /// 8. `Respond` (`respond/`): the `Outcome` becomes the response; what routing did
+    ///    (`Served`: account, attempts, exclusions, slot) rides in its extensions for `Record`.
+    /// 9. `LearnFile` (`file_learning/`): a file creation's id is pinned to its account.
+    /// 10. `Plan` (core `plan/`): the candidate accounts, or a rejection.
+    /// 11. `Dispatch` (core `dispatch/`): claims, failover, waits and replans.
+    /// 12. `UpstreamClient` (`upstream/`): one attempt on one account, refreshing the token
+    ///     once after a 401.
     pub fn build(self) -> Pooler {
         let connector = UpstreamConnector::new(
             Arc::clone(&self.credentials),

@@ -80,6 +80,12 @@ impl Pooler {
         &self.shared.live
     }
 
+    /// The state the stack's layers share.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// The configuration snapshot handle.
     pub fn snapshot(&self) -> &SnapshotHandle {
         &self.shared.snapshot

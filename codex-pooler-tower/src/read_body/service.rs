@@ -68,3 +68,61 @@ where
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use http_body_util::{BodyExt, Full};
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::records::Refusal;
+
+    /// Reads `body` sent with `encoding`; the inner service echoes the bytes it got.
+    async fn read(body: Vec<u8>, encoding: Option<&str>) -> Response<PoolBody> {
+        let inner = service_fn(|request: Request<Bytes>| async move {
+            Ok::<_, Infallible>(Response::new(codex_pooler_core::body::full(
+                request.into_body(),
+            )))
+        });
+        let limits = BodyLimits {
+            max_wire_bytes: 64,
+            ..BodyLimits::default()
+        };
+        let mut request = Request::new(Full::new(Bytes::from(body)));
+        if let Some(encoding) = encoding {
+            request
+                .headers_mut()
+                .insert(CONTENT_ENCODING, encoding.parse().unwrap());
+        }
+        ReadBody::new(inner, limits).oneshot(request).await.unwrap()
+    }
+
+    fn refusal(response: &Response<PoolBody>) -> Option<&'static str> {
+        response.extensions().get::<Refusal>().map(|r| r.0)
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_wire_limit_is_refused() {
+        let response = read(vec![b'x'; 65], None).await;
+        assert_eq!(response.status().as_u16(), 413);
+        assert_eq!(refusal(&response), Some("request_too_large"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_encoding_is_refused() {
+        let response = read(b"{}".to_vec(), Some("br")).await;
+        assert_eq!(refusal(&response), Some("unsupported_content_encoding"));
+    }
+
+    #[tokio::test]
+    async fn gzip_is_decoded_for_the_inner_service() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(br#"{"model":"m"}"#).unwrap();
+        let response = read(gz.finish().unwrap(), Some("gzip")).await;
+        assert_eq!(refusal(&response), None);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, r#"{"model":"m"}"#);
+    }
+}

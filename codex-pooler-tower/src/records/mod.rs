@@ -19,6 +19,8 @@ pub use writer::{RecordWriter, RecordWriterConfig};
 
 pub(crate) use close::close_record;
 pub(crate) use layer::RecordLayer;
+#[cfg(test)]
+pub(crate) use refusal::Refusal;
 pub(crate) use refusal::refuse;
 
 /// Accepts finished request records. Must not block: it is called on the request path.

@@ -145,3 +145,97 @@ impl Closer {
         Response::from_parts(parts, boxed(body))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use codex_pooler_core::clock::ManualClock;
+    use codex_pooler_core::error::PoolerError;
+    use codex_pooler_core::model::{AccountId, KeyId, PoolId};
+    use codex_pooler_core::route::Classified;
+    use http::Method;
+    use http_body_util::BodyExt;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::records::refuse;
+    use crate::respond::SlotHold;
+
+    #[derive(Debug, Default)]
+    struct Collect(Mutex<Vec<RequestRecord>>);
+
+    impl RecordSink for Collect {
+        fn submit(&self, record: RequestRecord) {
+            self.0.lock().unwrap().push(record);
+        }
+    }
+
+    /// A pooled request through [`Record`] over `answer`; the records it sent.
+    async fn record(answer: fn() -> Response<PoolBody>) -> (Response<PoolBody>, Arc<Collect>) {
+        let sink = Arc::new(Collect::default());
+        let inner = service_fn(move |_: Request<()>| async move { Ok::<_, Infallible>(answer()) });
+        let Classified::Pooled(route) =
+            Route::classify(&Method::POST, "/backend-api/codex/responses")
+        else {
+            panic!("responses is pooled");
+        };
+        let mut request = Request::new(());
+        request.extensions_mut().insert(PoolContext {
+            pool: PoolId(1),
+            key: KeyId(2),
+        });
+        request.extensions_mut().insert(route);
+        let clock = Arc::new(ManualClock::at_unix(1_000));
+        request.extensions_mut().insert(ReceivedAt(clock.now()));
+        let sink_dyn: Arc<dyn RecordSink> = sink.clone();
+        let response = Record::new(inner, sink_dyn, Arc::new(LiveState::new()), clock)
+            .oneshot(request)
+            .await
+            .unwrap();
+        (response, sink)
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_recorded_at_once() {
+        let (response, sink) = record(|| refuse(&PoolerError::body_too_large(10))).await;
+        assert_eq!(response.status().as_u16(), 413);
+        let records = sink.0.lock().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].end, "rejected");
+        assert_eq!(records[0].status, 413);
+        assert_eq!(records[0].error_code.as_deref(), Some("request_too_large"));
+        assert_eq!((records[0].pool, records[0].key), (PoolId(1), KeyId(2)));
+        assert_eq!(records[0].route, "responses");
+        assert_eq!(records[0].model, None);
+    }
+
+    #[tokio::test]
+    async fn a_served_answer_is_recorded_when_its_body_ends() {
+        let (response, sink) = record(|| {
+            let mut response = Response::new(codex_pooler_core::body::full("{}"));
+            response.extensions_mut().insert(Served {
+                model: Some("m".to_owned()),
+                stream: false,
+                account: Some(AccountId(3)),
+                attempts: 2,
+                error_code: None,
+                exclusions: Arc::from(Vec::new()),
+                slot: SlotHold::default(),
+            });
+            response
+        })
+        .await;
+        assert!(
+            sink.0.lock().unwrap().is_empty(),
+            "open until the body ends"
+        );
+        response.into_body().collect().await.unwrap();
+        let records = sink.0.lock().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].end, "completed");
+        assert_eq!(records[0].model.as_deref(), Some("m"));
+        assert_eq!(records[0].account, Some(AccountId(3)));
+        assert_eq!(records[0].attempts, 2);
+    }
+}

@@ -7,3 +7,5 @@ mod service;
 
 pub(crate) use layer::RespondLayer;
 pub(crate) use served::Served;
+#[cfg(test)]
+pub(crate) use served::SlotHold;
