@@ -5,8 +5,8 @@
 //! is involved: the snapshot already holds every key's prefix, hash, key version, status and
 //! expiry, and the [`KeyHasher`] every hashing key version in use.
 //!
-//! On the request path, [`Authenticate`](service::Authenticate) (applied by [`AuthenticateLayer`]) runs this check and
-//! puts the caller's [`PoolContext`] in the request extensions.
+//! On the request path, the `Authenticate` layer runs this check and puts the caller's
+//! [`PoolContext`] in the request extensions.
 
 use std::time::SystemTime;
 

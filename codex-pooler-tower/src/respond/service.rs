@@ -89,3 +89,80 @@ fn respond(
     });
     Response::from_parts(parts, body)
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use codex_pooler_core::eligibility::Exclusion;
+    use codex_pooler_core::facts::RequestFacts;
+    use codex_pooler_core::model::{AccountId, KeyId, PoolId};
+    use codex_pooler_core::request::PoolContext;
+    use codex_pooler_core::route::{Classified, Route};
+    use codex_pooler_core::snapshot::SnapshotHandle;
+    use http::Method;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::credentials::SealingKey;
+    use crate::keys::KeyHasher;
+    use crate::pooler::Pooler;
+
+    #[tokio::test]
+    async fn the_outcome_is_answered_with_what_routing_did_in_its_extensions() {
+        let hasher = KeyHasher::from_sealing_key(&SealingKey::from_bytes([7; 32], 1));
+        let pooler = Pooler::builder(SnapshotHandle::default(), hasher).build();
+        let inner = service_fn(|_: PoolRequest| async {
+            let mut response = Response::new(codex_pooler_core::body::full("{}"));
+            response
+                .headers_mut()
+                .insert("x-upstream-internal", HeaderValue::from_static("secret"));
+            Ok::<_, Infallible>(Outcome {
+                response,
+                served_by: None,
+                attempts: Vec::new(),
+                exclusions: vec![(AccountId(4), Exclusion::ModelUnsupported)],
+                receipt: None,
+                error_code: Some("no_eligible_account"),
+                guard: None,
+            })
+        });
+        let Classified::Pooled(route) =
+            Route::classify(&Method::POST, "/backend-api/codex/responses")
+        else {
+            panic!("responses is pooled");
+        };
+        let facts = RequestFacts {
+            model: Some("m".to_owned()),
+            stream: true,
+            ..RequestFacts::default()
+        };
+        let request = PoolRequest {
+            ctx: PoolContext {
+                pool: PoolId(1),
+                key: KeyId(1),
+            },
+            route,
+            facts,
+            method: Method::POST,
+            headers: http::HeaderMap::new(),
+            body: Bytes::new(),
+            seed: 0,
+            received_at: std::time::SystemTime::UNIX_EPOCH,
+            file_id: None,
+        };
+        let response = Respond::new(inner, Arc::clone(pooler.shared()))
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert!(!response.headers().contains_key("x-upstream-internal"));
+        assert!(!response.headers().contains_key(ROUTE_RECEIPT_HEADER));
+        let served = response.extensions().get::<Served>().unwrap();
+        assert_eq!(served.model.as_deref(), Some("m"));
+        assert!(served.stream);
+        assert_eq!(served.account, None);
+        assert_eq!(served.attempts, 0);
+        assert_eq!(served.error_code, Some("no_eligible_account"));
+        assert_eq!(served.exclusions.len(), 1);
+        assert!(served.slot.take().is_none());
+    }
+}

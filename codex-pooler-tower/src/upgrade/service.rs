@@ -61,3 +61,51 @@ where
             .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use codex_pooler_core::body::full;
+    use codex_pooler_core::model::{KeyId, PoolId};
+    use codex_pooler_core::route::Classified;
+    use codex_pooler_core::snapshot::SnapshotHandle;
+    use http::Method;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::credentials::SealingKey;
+    use crate::keys::KeyHasher;
+    use crate::pooler::Pooler;
+
+    async fn send(method: Method) -> Response<PoolBody> {
+        let hasher = KeyHasher::from_sealing_key(&SealingKey::from_bytes([7; 32], 1));
+        let pooler = Pooler::builder(SnapshotHandle::default(), hasher).build();
+        let inner = service_fn(|_: Request<PoolBody>| async {
+            Ok::<_, Infallible>(Response::new(full("passed")))
+        });
+        let Classified::Pooled(route) = Route::classify(&method, "/backend-api/codex/responses")
+        else {
+            panic!("responses is pooled");
+        };
+        let mut request = Request::new(full(""));
+        *request.method_mut() = method;
+        request.extensions_mut().insert(PoolContext {
+            pool: PoolId(1),
+            key: KeyId(1),
+        });
+        request.extensions_mut().insert(route);
+        Upgrade::new(inner, Arc::clone(pooler.shared()))
+            .oneshot(request)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_get_without_a_websocket_handshake_is_refused_with_426() {
+        assert_eq!(send(Method::GET).await.status().as_u16(), 426);
+    }
+
+    #[tokio::test]
+    async fn other_routes_go_on() {
+        assert_eq!(send(Method::POST).await.status().as_u16(), 200);
+    }
+}
