@@ -10,6 +10,7 @@ use codex_pooler_core::dispatch::Outcome;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::file_id::FileId;
 use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::PoolId;
 use codex_pooler_core::request::PoolRequest;
 use codex_pooler_core::route::RouteClass;
 use futures_util::future::{BoxFuture, FutureExt};
@@ -71,12 +72,7 @@ where
     }
 }
 
-async fn learn(
-    live: &LiveState,
-    clock: &dyn Clock,
-    pool: codex_pooler_core::model::PoolId,
-    mut outcome: Outcome,
-) -> Outcome {
+async fn learn(live: &LiveState, clock: &dyn Clock, pool: PoolId, mut outcome: Outcome) -> Outcome {
     let placeholder = Response::new(full(bytes::Bytes::new()));
     let (parts, body) = std::mem::replace(&mut outcome.response, placeholder).into_parts();
     let bytes = match collect_limited(body, ANSWER_LIMIT).await {

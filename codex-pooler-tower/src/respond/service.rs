@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::dispatch::{Outcome, ROUTE_RECEIPT_HEADER};
+use codex_pooler_core::model::PoolId;
 use codex_pooler_core::request::PoolRequest;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::Response;
@@ -59,10 +60,11 @@ where
     }
 }
 
+/// The client response for `outcome`, answered in `pool` to a request for `model`.
 fn respond(
     shared: &Shared,
     outcome: Outcome,
-    pool: codex_pooler_core::model::PoolId,
+    pool: PoolId,
     model: Option<String>,
     stream: bool,
 ) -> Response<PoolBody> {
