@@ -4,6 +4,9 @@
 //! compared in constant time under the hashing key of the version stored with it. No database
 //! is involved: the snapshot already holds every key's prefix, hash, key version, status and
 //! expiry, and the [`KeyHasher`] every hashing key version in use.
+//!
+//! On the request path, the `Authenticate` layer runs this check and puts the caller's
+//! [`PoolContext`] in the request extensions.
 
 use std::time::SystemTime;
 
@@ -15,6 +18,11 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
 use crate::keys::{KeyHasher, parse_pool_key};
+
+mod layer;
+mod service;
+
+pub(crate) use layer::AuthenticateLayer;
 
 /// Authenticates a request's `Authorization: Bearer <Pool API key>` header.
 ///

@@ -9,14 +9,14 @@ use super::*;
 use crate::credentials::SealingKey;
 use crate::keys::PoolKeyMaterial;
 
-struct Fixture {
-    snapshot: Snapshot,
-    hasher: KeyHasher,
-    keys: Vec<String>,
+pub(super) struct Fixture {
+    pub(super) snapshot: Snapshot,
+    pub(super) hasher: KeyHasher,
+    pub(super) keys: Vec<String>,
 }
 
 /// Four keys: active, paused, revoked, expired (at t=500).
-fn fixture() -> Fixture {
+pub(super) fn fixture() -> Fixture {
     let hasher = KeyHasher::from_sealing_key(&SealingKey::from_bytes([7; 32], 1));
     let mut keys = Vec::new();
     let mut stored = Vec::new();

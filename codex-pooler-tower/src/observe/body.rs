@@ -16,7 +16,7 @@ use codex_pooler_core::record::{RequestRecord, TokenUsage};
 use http_body::{Body, Frame, SizeHint};
 
 use super::{SseScanner, SseSignal};
-use crate::records::RecordSink;
+use crate::records::{RecordSink, close_record};
 
 /// A request record waiting for its response body to finish.
 #[derive(Debug)]
@@ -178,21 +178,7 @@ fn finish(
 ) {
     if let Some(RecordDraft { mut record, sink }) = draft.take() {
         record.usage = usage;
-        record.finish(clock.now(), end);
-        tracing::info!(
-            pool = %record.pool,
-            key = %record.key,
-            account = record.account.map(|a| a.0),
-            route = %record.route,
-            model = record.model.as_deref().unwrap_or("-"),
-            status = record.status,
-            attempts = record.attempts,
-            latency_ms = record.latency_ms,
-            output_tokens = record.usage.map(|u| u.output_tokens),
-            end = %record.end,
-            "request finished"
-        );
-        sink.submit(record);
+        close_record(record, end, clock.now(), sink.as_ref());
     }
 }
 #[cfg(test)]

@@ -13,9 +13,18 @@ use tower::util::BoxCloneSyncService;
 
 use super::models_etag::ModelsEtags;
 use super::{Pooler, Shared};
+use crate::auth::AuthenticateLayer;
 use crate::decode::BodyLimits;
+use crate::facts::FactsLayer;
+use crate::file_learning::LearnFileLayer;
 use crate::keys::KeyHasher;
+use crate::known_file::KnownFileLayer;
+use crate::local_routes::LocalRoutesLayer;
+use crate::read_body::ReadBodyLayer;
+use crate::records::RecordLayer;
 use crate::records::{DiscardRecords, RecordSink};
+use crate::respond::RespondLayer;
+use crate::upgrade::UpgradeLayer;
 use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
@@ -158,7 +167,28 @@ impl PoolerBuilder {
         self
     }
 
-    /// Builds the pooler.
+    /// Builds the pooler: its shared state and the stack every pooled request goes down, in
+    /// the order it runs (one `ServiceBuilder` list, erased only after it):
+    ///
+    /// 1. `Authenticate` (`auth/`): the Pool API key; the caller's `PoolContext` goes in the
+    ///    request extensions. Refused keys stop here.
+    /// 2. `Upgrade` (`upgrade/`): a websocket upgrade leaves for its session (`websocket/`).
+    /// 3. `LocalRoutes` (`local_routes/`): `/models`, `/wham/usage`, `/wham/accounts/check`,
+    ///    helper 404s and unsupported `/v1` paths are answered here.
+    /// 4. `Record` (`records/`): opens the request record; closes it once, at the end of the
+    ///    answer's body or at a refusal from below.
+    /// 5. `KnownFile` (`known_file/`): a finalized upload must name a file the pool created.
+    /// 6. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
+    /// 7. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
+    ///    A `/v1` translation layer goes between `ReadBody` and `Facts`: it rewrites the
+    ///    decoded body into the Codex shape and translates the response on its way back up.
+    /// 8. `Respond` (`respond/`): the `Outcome` becomes the response; what routing did
+    ///    (`Served`: account, attempts, exclusions, slot) rides in its extensions for `Record`.
+    /// 9. `LearnFile` (`file_learning/`): a file creation's id is pinned to its account.
+    /// 10. `Plan` (core `plan/`): the candidate accounts, or a rejection.
+    /// 11. `Dispatch` (core `dispatch/`): claims, failover, waits and replans.
+    /// 12. `UpstreamClient` (`upstream/`): one attempt on one account, refreshing the token
+    ///     once after a 401.
     pub fn build(self) -> Pooler {
         let connector = UpstreamConnector::new(
             Arc::clone(&self.credentials),
@@ -181,35 +211,53 @@ impl PoolerBuilder {
                 p.with_strategy(&name, s)
             })
             .with_max_attempts(self.max_attempts);
-        let pipeline = ServiceBuilder::new()
-            .layer(PlanLayer::new(
-                planner.clone(),
+        let shared = Arc::new(Shared {
+            snapshot: self.snapshot.clone(),
+            live: Arc::clone(&self.live),
+            clock: Arc::clone(&self.clock),
+            handles: self.hasher.account_handles(),
+            records: Arc::clone(&self.records),
+            websocket: WebsocketContext {
+                planner: planner.clone(),
+                connector,
+                settings: self.websocket,
+            },
+            models_etags: ModelsEtags::default(),
+        });
+        let (live, clock) = (&self.live, &self.clock);
+        let stack = ServiceBuilder::new()
+            .layer(AuthenticateLayer::new(
                 self.snapshot.clone(),
-                Arc::clone(&self.live),
-                Arc::clone(&self.clock),
+                self.hasher,
+                Arc::clone(clock),
+            ))
+            .layer(UpgradeLayer::new(Arc::clone(&shared)))
+            .layer(LocalRoutesLayer::new(Arc::clone(&shared)))
+            .layer(RecordLayer::new(
+                self.records,
+                Arc::clone(live),
+                Arc::clone(clock),
+            ))
+            .layer(KnownFileLayer::new(Arc::clone(live), Arc::clone(clock)))
+            .layer(ReadBodyLayer::new(self.limits))
+            // A /v1 translation layer goes here: it sees the decoded body before the facts are
+            // read, and translates the response on its way back up.
+            .layer(FactsLayer::new(Arc::clone(clock)))
+            .layer(RespondLayer::new(Arc::clone(&shared)))
+            .layer(LearnFileLayer::new(Arc::clone(live), Arc::clone(clock)))
+            .layer(PlanLayer::new(
+                planner,
+                self.snapshot,
+                Arc::clone(live),
+                Arc::clone(clock),
             ))
             .layer(
-                DispatchLayer::new(Arc::clone(&self.live), Arc::clone(&self.clock))
-                    .with_config(self.dispatch),
+                DispatchLayer::new(Arc::clone(live), Arc::clone(clock)).with_config(self.dispatch),
             )
             .service(upstream);
         Pooler {
-            shared: Arc::new(Shared {
-                snapshot: self.snapshot,
-                live: self.live,
-                clock: self.clock,
-                handles: self.hasher.account_handles(),
-                hasher: self.hasher,
-                records: self.records,
-                limits: self.limits,
-                pipeline: BoxCloneSyncService::new(pipeline),
-                websocket: WebsocketContext {
-                    planner,
-                    connector,
-                    settings: self.websocket,
-                },
-                models_etags: ModelsEtags::default(),
-            }),
+            shared,
+            stack: BoxCloneSyncService::new(stack),
         }
     }
 }

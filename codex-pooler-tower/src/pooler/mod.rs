@@ -19,50 +19,51 @@
 //! # }
 //! ```
 
+mod arrival;
 mod builder;
 mod layer;
-mod local;
 mod models_etag;
 mod service;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
-use codex_pooler_core::dispatch::Outcome;
+use codex_pooler_core::dispatch::AccountHandles;
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::request::PoolRequest;
 use codex_pooler_core::snapshot::SnapshotHandle;
+use http::{Request, Response};
 use tower::util::BoxCloneSyncService;
 
-use crate::decode::BodyLimits;
 use crate::keys::KeyHasher;
 use crate::records::RecordSink;
-use codex_pooler_core::dispatch::AccountHandles;
 
+pub(crate) use arrival::ReceivedAt;
 pub use builder::PoolerBuilder;
 pub use layer::PoolerLayer;
+pub(crate) use models_etag::MODELS_ETAG_HEADER;
 pub use service::PoolerService;
 
-/// The composed core pipeline: plan, then dispatch with failover over the upstream client.
-pub type Pipeline = BoxCloneSyncService<PoolRequest, Outcome, std::convert::Infallible>;
+/// The whole per-request stack ([`PoolerBuilder::build`] lists it), erased.
+pub(crate) type Stack = BoxCloneSyncService<Request<PoolBody>, Response<PoolBody>, Infallible>;
 
-/// A configured pooler: shared state plus the core pipeline. Cheap to clone.
+/// A configured pooler: shared state plus the request stack. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Pooler {
     shared: Arc<Shared>,
+    stack: Stack,
 }
 
+/// The state the stack's layers and websocket sessions share.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) snapshot: SnapshotHandle,
     pub(crate) live: Arc<LiveState>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) hasher: KeyHasher,
     /// Names serving accounts in the routing receipt.
     pub(crate) handles: AccountHandles,
     pub(crate) records: Arc<dyn RecordSink>,
-    pub(crate) limits: BodyLimits,
-    pub(crate) pipeline: Pipeline,
     pub(crate) websocket: crate::websocket::WebsocketContext,
     /// The pool catalog ETags answered as `x-models-etag`.
     pub(crate) models_etags: models_etag::ModelsEtags,
@@ -77,6 +78,12 @@ impl Pooler {
     /// The live routing state (quota evidence, ...).
     pub fn live(&self) -> &Arc<LiveState> {
         &self.shared.live
+    }
+
+    /// The state the stack's layers share.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// The configuration snapshot handle.

@@ -26,6 +26,7 @@ use super::relay::{self, Session};
 use super::turns::{self, TurnLedger};
 use crate::keys::parse_pool_key;
 use crate::pooler::Shared;
+use crate::records::close_record;
 
 /// An upstream websocket opened on one account.
 struct Opened {
@@ -299,17 +300,12 @@ fn reject(shared: &Shared, mut record: RequestRecord, error: &PoolerError, attem
     record.status = error.status().as_u16();
     record.error_code = Some(error.code().to_owned());
     record.attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
-    record.finish(shared.clock.now(), "rejected");
-    tracing::info!(
-        pool = %record.pool,
-        key = %record.key,
-        route = %record.route,
-        status = record.status,
-        attempts = record.attempts,
-        code = error.code(),
-        "websocket upgrade refused"
+    close_record(
+        record,
+        "rejected",
+        shared.clock.now(),
+        shared.records.as_ref(),
     );
-    shared.records.submit(record);
 }
 
 #[cfg(test)]

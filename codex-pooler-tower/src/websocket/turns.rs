@@ -14,7 +14,7 @@ use codex_pooler_core::clock::Clock;
 use codex_pooler_core::record::{RequestRecord, TokenUsage};
 
 use super::frames::TurnStart;
-use crate::records::RecordSink;
+use crate::records::{RecordSink, close_record};
 
 /// The route label of websocket turns in request records.
 pub(crate) const WEBSOCKET_ROUTE: &str = "responses_websocket";
@@ -89,21 +89,8 @@ impl TurnLedger {
     }
 
     fn submit(&self, mut record: RequestRecord, end: &str, error_code: Option<&'static str>) {
-        record.finish(self.clock.now(), end);
         record.error_code = error_code.map(str::to_owned);
-        tracing::info!(
-            pool = %record.pool,
-            key = %record.key,
-            account = record.account.map(|a| a.0),
-            route = %record.route,
-            model = record.model.as_deref().unwrap_or("-"),
-            status = record.status,
-            latency_ms = record.latency_ms,
-            output_tokens = record.usage.map(|u| u.output_tokens),
-            end = %record.end,
-            "websocket turn finished"
-        );
-        self.sink.submit(record);
+        close_record(record, end, self.clock.now(), self.sink.as_ref());
     }
 }
 

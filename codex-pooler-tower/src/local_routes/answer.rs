@@ -11,8 +11,8 @@ use http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::models_etag::MODELS_ETAG_HEADER;
+use crate::pooler::MODELS_ETAG_HEADER;
+use crate::pooler::Shared;
 
 /// Answers a local route for an authenticated key.
 pub(super) fn answer(
