@@ -11,9 +11,9 @@ use crate::body::{PoolBody, full};
 use crate::clock::{ManualClock, from_unix_seconds};
 use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
-use crate::plan::RoutePlan;
+use crate::plan::{PlannedRequest, RoutePlan};
 use crate::plan::tests::{account, request};
-use crate::request::{PlannedRequest, UpstreamCall};
+use crate::request::UpstreamCall;
 
 /// What the scripted upstream answers for each account.
 #[derive(Clone)]
@@ -66,7 +66,6 @@ fn planned(ids: &[i64]) -> PlannedRequest {
             pin: None,
             pin_skipped: None,
         },
-        replan: None,
     }
 }
 
