@@ -5,7 +5,7 @@ use std::sync::Arc;
 use codex_pooler_core::clock::{Clock, SystemClock};
 use codex_pooler_core::dispatch::{DispatchConfig, DispatchLayer};
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::plan::{PlanLayer, Planner};
+use codex_pooler_core::plan::{PlanLayer, Planner, Replanner};
 use codex_pooler_core::snapshot::SnapshotHandle;
 use codex_pooler_core::strategy::{ResetAware, RoutingStrategy};
 use tower::ServiceBuilder;
@@ -19,7 +19,7 @@ use crate::records::{DiscardRecords, RecordSink};
 use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
-use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings};
+use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;
 
 /// Configures a [`Pooler`]. Every setting has a serviceable default.
@@ -181,18 +181,33 @@ impl PoolerBuilder {
                 p.with_strategy(&name, s)
             })
             .with_max_attempts(self.max_attempts);
+        let replanner = Replanner::new(
+            &planner,
+            self.snapshot.clone(),
+            Arc::clone(&self.live),
+            Arc::clone(&self.clock),
+        );
+        let plan = PlanLayer::new(
+            planner,
+            self.snapshot.clone(),
+            Arc::clone(&self.live),
+            Arc::clone(&self.clock),
+        );
+        let dispatch = DispatchLayer::new(Arc::clone(&self.live), Arc::clone(&self.clock))
+            .with_config(self.dispatch)
+            .with_replanner(replanner);
         let pipeline = ServiceBuilder::new()
-            .layer(PlanLayer::new(
-                planner.clone(),
-                self.snapshot.clone(),
+            .layer(plan.clone())
+            .layer(dispatch.clone())
+            .service(upstream);
+        // Websocket opens: the same stack over the websocket connector.
+        let websocket = ServiceBuilder::new().layer(plan).layer(dispatch).service(
+            WebsocketUpstream::new(
+                connector.clone(),
                 Arc::clone(&self.live),
                 Arc::clone(&self.clock),
-            ))
-            .layer(
-                DispatchLayer::new(Arc::clone(&self.live), Arc::clone(&self.clock))
-                    .with_config(self.dispatch),
-            )
-            .service(upstream);
+            ),
+        );
         Pooler {
             shared: Arc::new(Shared {
                 snapshot: self.snapshot,
@@ -204,7 +219,7 @@ impl PoolerBuilder {
                 limits: self.limits,
                 pipeline: BoxCloneSyncService::new(pipeline),
                 websocket: WebsocketContext {
-                    planner,
+                    pipeline: BoxCloneSyncService::new(websocket),
                     connector,
                     settings: self.websocket,
                 },

@@ -1,9 +1,17 @@
-//! [`UpstreamConnector`]: opens the upstream websocket of one account.
+//! [`UpstreamConnector`]: opens the upstream websocket of one account; [`WebsocketUpstream`]:
+//! the same as a service of the shape of the HTTP upstream client, for `Dispatch`.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use codex_pooler_core::body::{PoolBody, full};
+use codex_pooler_core::clock::Clock;
+use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::request::UpstreamCall;
 use codex_pooler_core::request::{BodyLen, HeaderNames};
 use codex_pooler_core::route::UPSTREAM_RESPONSES_PATH;
 use http::header::{AUTHORIZATION, HeaderValue};
@@ -212,6 +220,99 @@ pub(crate) struct Connection {
     /// A `401` refusal that led to a refresh (and a reconnect, unless the refresh failed): its
     /// headers and body are still quota evidence.
     pub(crate) recovered: Option<Box<Refusal>>,
+}
+
+/// The upstream socket of an opened websocket, carried in the extensions of the `101` answer
+/// [`WebsocketUpstream`] gives. Taken once, by the session that relays it.
+#[derive(Clone)]
+pub(crate) struct OpenedSocket(Arc<Mutex<Option<UpstreamSocket>>>);
+
+impl OpenedSocket {
+    fn new(socket: UpstreamSocket) -> Self {
+        Self(Arc::new(Mutex::new(Some(socket))))
+    }
+
+    /// The socket, unless it was taken already.
+    pub(crate) fn take(&self) -> Option<UpstreamSocket> {
+        self.0.lock().ok()?.take()
+    }
+}
+
+/// Opens an account's upstream websocket as an answer to an [`UpstreamCall`]: a `101` with
+/// upstream's headers and the socket in its extensions ([`OpenedSocket`]), upstream's refusal
+/// as an HTTP answer (status, headers, body), or a [`ConnectError`] when nothing answered. The
+/// same shape as the HTTP upstream client, so websocket opens go through the same `Dispatch`.
+#[derive(Clone, Debug)]
+pub(crate) struct WebsocketUpstream {
+    connector: UpstreamConnector,
+    live: Arc<LiveState>,
+    clock: Arc<dyn Clock>,
+}
+
+impl WebsocketUpstream {
+    /// Opens with `connector`, recording the evidence of a refresh's `401` into `live`.
+    pub(crate) fn new(
+        connector: UpstreamConnector,
+        live: Arc<LiveState>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            connector,
+            live,
+            clock,
+        }
+    }
+}
+
+impl tower::Service<UpstreamCall> for WebsocketUpstream {
+    type Response = http::Response<PoolBody>;
+    type Error = ConnectError;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<PoolBody>, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: UpstreamCall) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let connection = this
+                .connector
+                .connect(&call.account, &call.request.headers)
+                .await;
+            if let Some(refusal) = &connection.recovered {
+                // The 401 that led to a refresh: its quota headers are evidence all the same.
+                this.live.quota.observe_headers(
+                    call.account.id,
+                    &refusal.headers,
+                    this.clock.now(),
+                );
+            }
+            match connection.result {
+                Ok((socket, headers)) => {
+                    let mut response = http::Response::new(full(Bytes::new()));
+                    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                    *response.headers_mut() = headers;
+                    response.extensions_mut().insert(OpenedSocket::new(socket));
+                    Ok(response)
+                }
+                Err(ConnectError::Refused { refusal }) => {
+                    tracing::debug!(account = %call.account.id, status = %refusal.status, "upstream refused the websocket");
+                    let Refusal {
+                        status,
+                        headers,
+                        body,
+                    } = *refusal;
+                    let mut response = http::Response::new(full(body));
+                    *response.status_mut() = status;
+                    *response.headers_mut() = headers;
+                    Ok(response)
+                }
+                Err(err) => Err(err),
+            }
+        })
+    }
 }
 
 /// `{base}/backend-api/codex/responses` with the scheme turned into `ws` / `wss`.
