@@ -15,8 +15,8 @@ use crate::continuity::{Pin, PinKind};
 use crate::health::AttemptGuard;
 use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
-use crate::plan::{PlannedRequest, Replanner, RoutePlan};
 use crate::plan::tests::{account, request};
+use crate::plan::{PlannedRequest, Replanner, RoutePlan};
 use crate::request::UpstreamCall;
 use crate::route::RouteClass;
 
@@ -144,11 +144,7 @@ impl Harness {
             .collect()
     }
 
-    fn spawn(
-        &self,
-        config: DispatchConfig,
-        planned: Planned,
-    ) -> tokio::task::JoinHandle<Outcome> {
+    fn spawn(&self, config: DispatchConfig, planned: Planned) -> tokio::task::JoinHandle<Outcome> {
         let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
         let mut layer = DispatchLayer::new(Arc::clone(&self.live), clock).with_config(config);
         if let Some(replanner) = planned.replan {

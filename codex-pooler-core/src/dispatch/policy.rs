@@ -65,7 +65,12 @@ impl Failover {
     }
 
     /// Books the attempt on `account` that took `latency` and came to `class`, and decides.
-    pub(super) fn decide(&mut self, account: AccountId, class: Class, latency: Duration) -> Decision {
+    pub(super) fn decide(
+        &mut self,
+        account: AccountId,
+        class: Class,
+        latency: Duration,
+    ) -> Decision {
         let (result, decision) = match class {
             Class::Transport => (AttemptResult::TransportError, Decision::Drop),
             Class::Final { response, guard } => (
@@ -81,8 +86,7 @@ impl Failover {
                 self.usage_limited += usize::from(usage_limited);
                 // One account's usage limit is not the pool's: a transient failure (5xx,
                 // code-less 429) from another account is the truer answer to hand on.
-                if !usage_limited || self.last_failure.as_ref().is_none_or(|f| f.usage_limited)
-                {
+                if !usage_limited || self.last_failure.as_ref().is_none_or(|f| f.usage_limited) {
                     self.last_failure = Some(Failure {
                         attempt: self.attempts.len(),
                         usage_limited,
@@ -162,7 +166,14 @@ impl Failover {
             },
             None => None,
         };
-        finish(plan, self.attempts, served_by, failure.response, None, waited)
+        finish(
+            plan,
+            self.attempts,
+            served_by,
+            failure.response,
+            None,
+            waited,
+        )
     }
 }
 

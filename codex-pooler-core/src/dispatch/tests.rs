@@ -11,8 +11,8 @@ use crate::body::{PoolBody, full};
 use crate::clock::{ManualClock, from_unix_seconds};
 use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
-use crate::plan::{PlannedRequest, RoutePlan};
 use crate::plan::tests::{account, request};
+use crate::plan::{PlannedRequest, RoutePlan};
 use crate::request::UpstreamCall;
 
 /// What the scripted upstream answers for each account.

@@ -201,13 +201,15 @@ impl PoolerBuilder {
             .layer(dispatch.clone())
             .service(upstream);
         // Websocket opens: the same stack over the websocket connector.
-        let websocket = ServiceBuilder::new().layer(plan).layer(dispatch).service(
-            WebsocketUpstream::new(
-                connector.clone(),
-                Arc::clone(&self.live),
-                Arc::clone(&self.clock),
-            ),
-        );
+        let websocket =
+            ServiceBuilder::new()
+                .layer(plan)
+                .layer(dispatch)
+                .service(WebsocketUpstream::new(
+                    connector.clone(),
+                    Arc::clone(&self.live),
+                    Arc::clone(&self.clock),
+                ));
         Pooler {
             shared: Arc::new(Shared {
                 snapshot: self.snapshot,

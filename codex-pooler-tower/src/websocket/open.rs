@@ -82,7 +82,13 @@ pub(crate) async fn upgrade<B>(
     };
     // The same Plan and Dispatch as HTTP requests, over the websocket connector: busy
     // accounts are waited for and fresh plans asked for the same way.
-    let outcome = match shared.websocket.pipeline.clone().oneshot(pool_request).await {
+    let outcome = match shared
+        .websocket
+        .pipeline
+        .clone()
+        .oneshot(pool_request)
+        .await
+    {
         Ok(outcome) => outcome,
         Err(never) => match never {},
     };
@@ -117,10 +123,8 @@ pub(crate) async fn upgrade<B>(
         Arc::clone(&shared.records),
         Arc::clone(&shared.clock),
     );
-    let mut response = handshake.switching_protocols(
-        &headers,
-        HeaderValue::from_str(&receipt).ok(),
-    );
+    let mut response =
+        handshake.switching_protocols(&headers, HeaderValue::from_str(&receipt).ok());
     shared.models_etags.rewrite(
         response.headers_mut(),
         &shared.snapshot,
