@@ -411,3 +411,21 @@ async fn compaction_is_never_planned_onto_another_account() {
     assert_eq!(outcome.response.status(), 429);
     assert_eq!(h.upstream.calls(), [1]);
 }
+
+#[tokio::test]
+async fn a_websocket_open_refused_for_concurrency_waits_like_a_request() {
+    // The websocket connector answers in the same shape: a code-less 429 while the account's
+    // other stream runs, then a 101 once that stream ended.
+    let h = Harness::new(Upstream::answering(1, &[429, 101]));
+    let mut on_1: Vec<_> = h.fill(1).into_iter().take(1).collect();
+    let task = h.spawn(DispatchConfig::default(), planned(&[1], None));
+    settle().await;
+    assert!(!task.is_finished(), "waits for the account's stream");
+    assert_eq!(h.upstream.calls(), [1]);
+    on_1.pop();
+    let outcome = task.await.unwrap();
+    assert_eq!(outcome.response.status(), 101);
+    assert_eq!(served(&outcome), Some(1));
+    assert!(outcome.guard.is_some());
+    assert_eq!(h.upstream.calls(), [1, 1]);
+}

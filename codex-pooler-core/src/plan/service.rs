@@ -15,8 +15,8 @@ use crate::request::PoolRequest;
 use crate::snapshot::SnapshotHandle;
 
 /// Plans each [`PoolRequest`] and passes it on as a [`PlannedRequest`]; a request that cannot be
-/// planned is answered here, with the inner service's response made
-/// [from its rejection](From<Rejection>) (its OpenAI-shaped error).
+/// planned is answered here, with the inner service's response made from its [`Rejection`]
+/// (for an [`Outcome`](crate::dispatch::Outcome), its OpenAI-shaped error).
 #[derive(Debug, Clone)]
 pub struct Plan<S> {
     inner: S,
