@@ -7,7 +7,7 @@
 //! the session headers and turn state, the pool's strategy), with the model taken from the
 //! upgrade's hints (`x-codex-routing-hint`, the `model` in `x-codex-turn-metadata`, a `model`
 //! query parameter). The upgrade goes through the same `Plan` and `Dispatch` stack as HTTP
-//! requests, over [`WebsocketUpstream`](connect::WebsocketUpstream) instead of the HTTP client:
+//! requests, over the websocket connector (`WebsocketUpstream`) instead of the HTTP client:
 //! the candidates are tried in order, moving on after a connect error, a 429 or a 5xx, waiting
 //! for an account upstream refused for concurrency and planning afresh as HTTP requests do, all
 //! before the client's `101` is sent. The `101` carries the upstream `101`'s

@@ -60,6 +60,7 @@ pub(crate) async fn upgrade<B>(
     let snapshot = shared.snapshot.load();
     let model =
         model_hint(&parts.uri, &parts.headers).or_else(|| pool_default_model(&snapshot, ctx.pool));
+    drop(snapshot);
     let mut template = turns::template(ctx, model.clone(), received_at);
     let facts = match session_facts(&parts.headers, model.as_deref()) {
         Ok(facts) => facts,
