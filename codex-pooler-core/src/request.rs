@@ -11,7 +11,6 @@ use http::{HeaderMap, Method};
 use crate::facts::RequestFacts;
 use crate::file_id::FileId;
 use crate::model::{KeyId, PoolId, UpstreamAccount};
-use crate::plan::RoutePlan;
 use crate::route::{Route, RouteClass};
 
 /// Who is asking: the authenticated key and its pool.
@@ -101,45 +100,6 @@ pub struct BodyLen(pub usize);
 impl fmt::Debug for BodyLen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<{} bytes>", self.0)
-    }
-}
-
-/// A request with its routing plan. `Debug` redacts the request as [`PoolRequest`] does.
-#[derive(Debug)]
-pub struct PlannedRequest {
-    /// The request.
-    pub request: PoolRequest,
-    /// The ordered candidates.
-    pub plan: RoutePlan,
-    /// How to plan the request again with the live state of the moment, when the planner is
-    /// at hand ([`Plan`](crate::plan::Plan) sets it). The dispatcher asks before it waits for
-    /// accounts upstream refused for concurrency, in case other accounts have room by now.
-    pub replan: Option<Replanner>,
-}
-
-/// Plans a request again: the planner, configuration snapshot and live state behind a
-/// [`PlannedRequest`]. Cheap to clone (one `Arc`).
-#[derive(Clone)]
-pub struct Replanner(Arc<PlanFn>);
-
-/// What a [`Replanner`] calls.
-type PlanFn = dyn Fn(&PoolRequest) -> Option<RoutePlan> + Send + Sync;
-
-impl Replanner {
-    /// Wraps `plan`, which answers `None` when the request cannot be planned now.
-    pub fn new(plan: impl Fn(&PoolRequest) -> Option<RoutePlan> + Send + Sync + 'static) -> Self {
-        Self(Arc::new(plan))
-    }
-
-    /// A fresh plan for `request`, if it can be planned now.
-    pub fn plan(&self, request: &PoolRequest) -> Option<RoutePlan> {
-        (self.0)(request)
-    }
-}
-
-impl std::fmt::Debug for Replanner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Replanner")
     }
 }
 

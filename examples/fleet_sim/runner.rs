@@ -24,7 +24,7 @@ use codex_pooler_core::continuity::{ContinuityBook, ContinuityConfig};
 use codex_pooler_core::dispatch::{AttemptResult, DispatchLayer, Outcome};
 use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::plan::{PlanLayer, Planner};
+use codex_pooler_core::plan::{PlanLayer, Planner, Replanner};
 use codex_pooler_core::quota::{parse_usage_limit, parse_usage_payload};
 use codex_pooler_core::snapshot::SnapshotHandle;
 use codex_pooler_core::strategy::RoutingStrategy;
@@ -101,14 +101,25 @@ pub fn run(
     let live = Arc::new(live);
     let upstream = SimUpstream::new(&workload.accounts, Arc::clone(&clock));
     let planner = Planner::new((entry.make)()).with_max_attempts(config.max_attempts);
+    let snapshot = SnapshotHandle::new(workload.snapshot());
+    let replanner = Replanner::new(
+        &planner,
+        snapshot.clone(),
+        Arc::clone(&live),
+        Arc::clone(&dyn_clock),
+    );
     let mut service = ServiceBuilder::new()
         .layer(PlanLayer::new(
             planner,
-            SnapshotHandle::new(workload.snapshot()),
+            snapshot,
             Arc::clone(&live),
             Arc::clone(&dyn_clock),
         ))
-        .layer(DispatchLayer::new(Arc::clone(&live), dyn_clock).with_config(config.dispatch))
+        .layer(
+            DispatchLayer::new(Arc::clone(&live), dyn_clock)
+                .with_config(config.dispatch)
+                .with_replanner(replanner),
+        )
         .service(upstream.clone());
 
     let start_ms = START_UNIX_SECS * 1000;

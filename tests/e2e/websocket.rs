@@ -583,3 +583,68 @@ async fn upgrades_fail_over_idle_sessions_close_and_refusals_answer_426() {
     assert_eq!(refused.status, 426, "{}", refused.body);
     assert_eq!(refused.json()["error"]["code"], "websocket_unsupported");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_refused_for_concurrency_waits_for_the_accounts_stream_to_end() {
+    let creds = [fake_credentials("acct-capped", "capped@example.com")];
+    let fake = fake_for(&creds, |_| {});
+    fake.update_config(|config| config.chunk_delay = Duration::from_millis(300));
+    let (base, key) = in_process_gateway(&creds, &fake, WebsocketSettings::default()).await;
+
+    // A slow HTTP turn streams on the account...
+    let (url, http_key) = (base.clone(), key.clone());
+    let first = tokio::spawn(async move {
+        post_responses(
+            &url,
+            RESPONSES,
+            &http_key,
+            &responses_body("gpt-5.1-codex", "first"),
+        )
+        .await
+    });
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !responses_traffic(&fake).iter().any(|r| r.method == "POST") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the HTTP turn never reached upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...while upstream refuses the account's upgrade for concurrency.
+    let id = creds[0].account_id.clone();
+    fake.set_account(&id, |a| a.fail_status = Some(429));
+    let (ws_base, ws_key) = (base.clone(), key.clone());
+    let opening =
+        tokio::spawn(async move { connect_with(&ws_base, RESPONSES, Some(&ws_key)).await });
+    while !responses_traffic(&fake).iter().any(|r| r.method == "GET") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upgrade never reached upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    fake.set_account(&id, |a| a.fail_status = None);
+
+    // The upgrade waits for the HTTP stream to end, then opens on the same account.
+    let (mut ws, headers) = opening.await.unwrap().expect("the upgrade opens");
+    assert_eq!(first.await.unwrap().status, 200);
+    let receipt = headers
+        .get("x-codex-pooler-route")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(receipt.contains("failover=429"), "{receipt}");
+    assert!(receipt.contains("waited="), "{receipt}");
+    let frames = exchange(&mut ws, create(json!({}))).await;
+    let done = frames.last().unwrap();
+    assert_eq!(done["type"], "response.completed");
+    assert_eq!(
+        done["response"]["output"][0]["content"][0]["text"],
+        "Hello from acct-capped"
+    );
+    let upgrades = responses_traffic(&fake)
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .count();
+    assert_eq!(upgrades, 2, "refused once, then opened");
+}

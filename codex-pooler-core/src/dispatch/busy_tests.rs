@@ -15,9 +15,9 @@ use crate::continuity::{Pin, PinKind};
 use crate::health::AttemptGuard;
 use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
-use crate::plan::RoutePlan;
 use crate::plan::tests::{account, request};
-use crate::request::{PlannedRequest, UpstreamCall};
+use crate::plan::{PlannedRequest, Replanner, RoutePlan};
+use crate::request::UpstreamCall;
 use crate::route::RouteClass;
 
 const MODEL: &str = "m";
@@ -83,8 +83,15 @@ impl Upstream {
     }
 }
 
-fn planned(ids: &[i64], pin: Option<PinKind>) -> PlannedRequest {
-    PlannedRequest {
+/// A planned request and the planner handle its dispatcher gets, if any.
+struct Planned {
+    request: crate::request::PoolRequest,
+    plan: RoutePlan,
+    replan: Option<Replanner>,
+}
+
+fn planned(ids: &[i64], pin: Option<PinKind>) -> Planned {
+    Planned {
         request: request(Some(MODEL), None, 1),
         plan: RoutePlan {
             candidates: ids
@@ -137,15 +144,17 @@ impl Harness {
             .collect()
     }
 
-    fn spawn(
-        &self,
-        config: DispatchConfig,
-        planned: PlannedRequest,
-    ) -> tokio::task::JoinHandle<Outcome> {
+    fn spawn(&self, config: DispatchConfig, planned: Planned) -> tokio::task::JoinHandle<Outcome> {
         let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
-        let mut svc = DispatchLayer::new(Arc::clone(&self.live), clock)
-            .with_config(config)
-            .layer(self.upstream.service());
+        let mut layer = DispatchLayer::new(Arc::clone(&self.live), clock).with_config(config);
+        if let Some(replanner) = planned.replan {
+            layer = layer.with_replanner(replanner);
+        }
+        let mut svc = layer.layer(self.upstream.service());
+        let planned = PlannedRequest {
+            request: planned.request,
+            plan: planned.plan,
+        };
         // Dispatch is always ready; its future is boxed and Send.
         let future = tower_service::Service::call(&mut svc, planned);
         tokio::spawn(async move { future.await.unwrap() })
@@ -342,7 +351,7 @@ async fn before_waiting_a_fresh_plan_may_offer_an_account_with_room() {
     let fresh = planned(&[1, 2], None).plan;
     let asked = Arc::new(Mutex::new(0));
     let counter = Arc::clone(&asked);
-    request.replan = Some(crate::request::Replanner::new(move |_| {
+    request.replan = Some(Replanner::from_fn(move |_| {
         *counter.lock().unwrap() += 1;
         Some(fresh.clone())
     }));
@@ -358,7 +367,7 @@ async fn a_fresh_plan_with_nothing_new_leads_to_the_wait() {
     let mut on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
     let mut request = planned(&[1], None);
     let same = planned(&[1], None).plan;
-    request.replan = Some(crate::request::Replanner::new(move |_| Some(same.clone())));
+    request.replan = Some(Replanner::from_fn(move |_| Some(same.clone())));
     let task = h.spawn(DispatchConfig::default(), request);
     settle().await;
     assert!(!task.is_finished());
@@ -373,7 +382,7 @@ async fn an_unforeseen_usage_limit_is_planned_around_before_the_pool_is_called_d
     let h = Harness::new(Upstream::answering(1, &[USAGE_LIMITED]));
     let mut request = planned(&[1], None);
     let fresh = planned(&[1, 2], None).plan;
-    request.replan = Some(crate::request::Replanner::new(move |_| Some(fresh.clone())));
+    request.replan = Some(Replanner::from_fn(move |_| Some(fresh.clone())));
     let outcome = h.spawn(DispatchConfig::default(), request).await.unwrap();
     assert_eq!(served(&outcome), Some(2));
     assert_eq!(h.upstream.calls(), [1, 2]);
@@ -384,7 +393,7 @@ async fn when_the_fresh_plan_is_limited_too_the_pool_answers_usage_limit_reached
     let h = Harness::new(Upstream::answering(1, &[USAGE_LIMITED]).then(2, &[USAGE_LIMITED]));
     let mut request = planned(&[1], None);
     let fresh = planned(&[1, 2], None).plan;
-    request.replan = Some(crate::request::Replanner::new(move |_| Some(fresh.clone())));
+    request.replan = Some(Replanner::from_fn(move |_| Some(fresh.clone())));
     let outcome = h.spawn(DispatchConfig::default(), request).await.unwrap();
     assert_eq!(outcome.response.status(), 429);
     assert_eq!(outcome.error_code, Some("usage_limit_reached"));
@@ -397,8 +406,26 @@ async fn compaction_is_never_planned_onto_another_account() {
     let mut request = planned(&[1], None);
     request.request.facts.compaction = true;
     let fresh = planned(&[2], None).plan;
-    request.replan = Some(crate::request::Replanner::new(move |_| Some(fresh.clone())));
+    request.replan = Some(Replanner::from_fn(move |_| Some(fresh.clone())));
     let outcome = h.spawn(DispatchConfig::default(), request).await.unwrap();
     assert_eq!(outcome.response.status(), 429);
     assert_eq!(h.upstream.calls(), [1]);
+}
+
+#[tokio::test]
+async fn a_websocket_open_refused_for_concurrency_waits_like_a_request() {
+    // The websocket connector answers in the same shape: a code-less 429 while the account's
+    // other stream runs, then a 101 once that stream ended.
+    let h = Harness::new(Upstream::answering(1, &[429, 101]));
+    let mut on_1: Vec<_> = h.fill(1).into_iter().take(1).collect();
+    let task = h.spawn(DispatchConfig::default(), planned(&[1], None));
+    settle().await;
+    assert!(!task.is_finished(), "waits for the account's stream");
+    assert_eq!(h.upstream.calls(), [1]);
+    on_1.pop();
+    let outcome = task.await.unwrap();
+    assert_eq!(outcome.response.status(), 101);
+    assert_eq!(served(&outcome), Some(1));
+    assert!(outcome.guard.is_some());
+    assert_eq!(h.upstream.calls(), [1, 1]);
 }

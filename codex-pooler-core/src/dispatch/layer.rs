@@ -7,6 +7,7 @@ use tower_layer::Layer;
 use super::{Dispatch, DispatchConfig};
 use crate::clock::Clock;
 use crate::live::LiveState;
+use crate::plan::Replanner;
 
 /// Wraps an upstream service in [`Dispatch`].
 #[derive(Debug, Clone)]
@@ -14,6 +15,7 @@ pub struct DispatchLayer {
     live: Arc<LiveState>,
     clock: Arc<dyn Clock>,
     config: DispatchConfig,
+    replanner: Option<Replanner>,
 }
 
 impl DispatchLayer {
@@ -23,6 +25,7 @@ impl DispatchLayer {
             live,
             clock,
             config: DispatchConfig::default(),
+            replanner: None,
         }
     }
 
@@ -32,13 +35,25 @@ impl DispatchLayer {
         self.config = config;
         self
     }
+
+    /// Plans requests again with `replanner`, the planner handle Dispatch owns (see
+    /// [`Dispatch::with_replanner`]).
+    #[must_use]
+    pub fn with_replanner(mut self, replanner: Replanner) -> Self {
+        self.replanner = Some(replanner);
+        self
+    }
 }
 
 impl<S> Layer<S> for DispatchLayer {
     type Service = Dispatch<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Dispatch::new(inner, Arc::clone(&self.live), Arc::clone(&self.clock))
-            .with_config(self.config)
+        let dispatch = Dispatch::new(inner, Arc::clone(&self.live), Arc::clone(&self.clock))
+            .with_config(self.config);
+        match &self.replanner {
+            Some(replanner) => dispatch.with_replanner(replanner.clone()),
+            None => dispatch,
+        }
     }
 }

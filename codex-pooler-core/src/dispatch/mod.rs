@@ -1,5 +1,12 @@
 //! Dispatch with failover: try the planned accounts in order until one answers.
 //!
+//! The same [`Dispatch`] serves HTTP requests and websocket opens: its inner service answers
+//! an [`UpstreamCall`](crate::request::UpstreamCall) with an HTTP head and body, or with a
+//! `101` whose upstream socket rides in the response's extensions. Inside, the request's
+//! rounds, waits and fresh plans (`run.rs`) call a classifier that learns from every answer
+//! (`classify.rs`) and a failover policy that decides whether to move on and which failure
+//! reaches the client (`policy.rs`).
+//!
 //! [`Dispatch`] calls the inner upstream service once per candidate. It moves to the next
 //! candidate on a connect or transport error, a 429 or a 5xx, and only then: the decision is
 //! taken on the response head, before any byte of the body is handed on, so nothing has reached
@@ -13,10 +20,12 @@
 //! waits a little for its own account before it moves.
 
 mod answer;
+mod classify;
 mod config;
 mod handle;
 mod layer;
 mod outcome;
+mod policy;
 mod receipt;
 mod run;
 mod service;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::body::PoolBody;
 use crate::eligibility::Exclusion;
+use crate::error::PoolerError;
 use crate::health::AttemptGuard;
 use crate::model::{AccountId, UpstreamAccount};
 use crate::plan::Rejection;
@@ -50,6 +51,8 @@ pub struct Outcome {
     pub receipt: Option<RouteReceipt>,
     /// The pooler's own error code, when the pooler (not upstream) produced the response.
     pub error_code: Option<&'static str>,
+    /// The pooler's own error, when the pooler (not upstream) produced the response.
+    pub error: Option<PoolerError>,
     /// The serving account's concurrency slot: hold it until the response body ends, then drop
     /// it.
     pub guard: Option<AttemptGuard>,
@@ -65,8 +68,15 @@ impl std::fmt::Debug for Outcome {
             .field("exclusions", &self.exclusions)
             .field("receipt", &self.receipt)
             .field("error_code", &self.error_code)
+            .field("error", &self.error)
             .field("guard", &self.guard)
             .finish()
+    }
+}
+
+impl From<Rejection> for Outcome {
+    fn from(rejection: Rejection) -> Self {
+        Self::rejected(rejection)
     }
 }
 
@@ -80,6 +90,7 @@ impl Outcome {
             exclusions: rejection.exclusions,
             receipt: None,
             error_code: Some(rejection.error.code()),
+            error: Some(rejection.error),
             guard: None,
         }
     }
@@ -110,6 +121,7 @@ mod tests {
             exclusions: Vec::new(),
             receipt: None,
             error_code: None,
+            error: None,
             guard: None,
         };
         let shown = format!("{outcome:?}");

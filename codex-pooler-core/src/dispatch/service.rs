@@ -15,7 +15,8 @@ use crate::BoxError;
 use crate::body::PoolBody;
 use crate::clock::Clock;
 use crate::live::LiveState;
-use crate::request::{PlannedRequest, UpstreamCall};
+use crate::plan::{PlannedRequest, Replanner};
+use crate::request::UpstreamCall;
 
 /// Tries the planned candidates in order against the inner upstream service, waiting a bounded
 /// time for busy accounts (see [`DispatchConfig`]).
@@ -25,6 +26,7 @@ pub struct Dispatch<S> {
     live: Arc<LiveState>,
     clock: Arc<dyn Clock>,
     config: DispatchConfig,
+    replanner: Option<Replanner>,
 }
 
 impl<S> Dispatch<S> {
@@ -35,6 +37,7 @@ impl<S> Dispatch<S> {
             live,
             clock,
             config: DispatchConfig::default(),
+            replanner: None,
         }
     }
 
@@ -42,6 +45,14 @@ impl<S> Dispatch<S> {
     #[must_use]
     pub fn with_config(mut self, config: DispatchConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// Plans requests again with `replanner` before waiting for busy accounts (without one,
+    /// a request tries its first plan's candidates only).
+    #[must_use]
+    pub fn with_replanner(mut self, replanner: Replanner) -> Self {
+        self.replanner = Some(replanner);
         self
     }
 
@@ -85,6 +96,7 @@ where
             live: Arc::clone(&self.live),
             clock: Arc::clone(&self.clock),
             config: self.config,
+            replanner: self.replanner.clone(),
             waited: Duration::ZERO,
         };
         Box::pin(async move { Ok(run.run(planned).await) })

@@ -11,9 +11,9 @@ use crate::body::{PoolBody, full};
 use crate::clock::{ManualClock, from_unix_seconds};
 use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
-use crate::plan::RoutePlan;
 use crate::plan::tests::{account, request};
-use crate::request::{PlannedRequest, UpstreamCall};
+use crate::plan::{PlannedRequest, RoutePlan};
+use crate::request::UpstreamCall;
 
 /// What the scripted upstream answers for each account.
 #[derive(Clone)]
@@ -66,7 +66,6 @@ fn planned(ids: &[i64]) -> PlannedRequest {
             pin: None,
             pin_skipped: None,
         },
-        replan: None,
     }
 }
 
@@ -241,4 +240,29 @@ async fn one_accounts_usage_limit_is_not_handed_on_over_a_transient_failure() {
         [AttemptResult::Answered(502), AttemptResult::Retried(429)]
     );
     assert_eq!(body(outcome).await, "bad gateway");
+}
+
+#[tokio::test]
+async fn an_opened_websocket_is_served_like_a_success() {
+    // A websocket connector answers 101 (the socket in the extensions): the same Dispatch
+    // serves it, keeps its slot and learns the account's success from it.
+    let script = HashMap::from([
+        (1, Script::Status(503, "overloaded")),
+        (2, Script::Status(101, "")),
+    ]);
+    let (outcome, calls, live) = dispatch(script, &[1, 2]).await;
+    assert_eq!(calls, [1, 2]);
+    assert_eq!(outcome.response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(outcome.served_by.as_ref().unwrap().id, AccountId(2));
+    assert!(outcome.guard.is_some(), "the session holds the slot");
+    let results: Vec<_> = outcome.attempts.iter().map(|a| a.result).collect();
+    assert_eq!(
+        results,
+        [AttemptResult::Retried(503), AttemptResult::Answered(101)]
+    );
+    assert_eq!(
+        live.last_success(AccountId(2)),
+        Some(from_unix_seconds(1_000))
+    );
+    assert_eq!(live.last_success(AccountId(1)), None);
 }

@@ -5,10 +5,13 @@
 //! [`eligibility`](crate::eligibility), then the pool's [`RoutingStrategy`], and keeps the first
 //! `max_attempts` candidates. The [`Plan`] service wraps it as a tower middleware.
 
+mod budget;
 mod cache;
 mod index;
 mod indexed;
 mod layer;
+mod planned;
+mod replan;
 mod service;
 
 use std::collections::HashMap;
@@ -27,7 +30,10 @@ use crate::strategy::{Candidate, RankedStrategy, RoutingStrategy, StrategyInput,
 use cache::IndexCache;
 use index::PoolIndex;
 
+pub use budget::AttemptBudget;
 pub use layer::PlanLayer;
+pub use planned::PlannedRequest;
+pub use replan::Replanner;
 pub use service::Plan;
 
 /// How many accounts one request may try by default (the first plus two failovers).
@@ -294,12 +300,7 @@ struct Site<'a> {
 impl Planner {
     /// How many accounts `request` may try.
     fn budget(&self, request: &PoolRequest) -> usize {
-        // Compaction is never retried on another account: its result must come from one place.
-        if request.facts.compaction {
-            1
-        } else {
-            self.max_attempts
-        }
+        AttemptBudget::of(request, self.max_attempts).accounts()
     }
 
     /// Plans from the pool's [`PoolIndex`], brought up to date first; `None` when the index

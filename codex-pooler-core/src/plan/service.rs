@@ -8,15 +8,15 @@ use std::task::{Context, Poll};
 
 use tower_service::Service;
 
-use super::Planner;
+use super::{PlannedRequest, Planner, Rejection};
 use crate::clock::Clock;
-use crate::dispatch::Outcome;
 use crate::live::LiveState;
-use crate::request::{PlannedRequest, PoolRequest, Replanner};
+use crate::request::PoolRequest;
 use crate::snapshot::SnapshotHandle;
 
 /// Plans each [`PoolRequest`] and passes it on as a [`PlannedRequest`]; a request that cannot be
-/// planned is answered here with its OpenAI-shaped error.
+/// planned is answered here, with the inner service's response made from its [`Rejection`]
+/// (for an [`Outcome`](crate::dispatch::Outcome), its OpenAI-shaped error).
 #[derive(Debug, Clone)]
 pub struct Plan<S> {
     inner: S,
@@ -24,8 +24,6 @@ pub struct Plan<S> {
     snapshot: SnapshotHandle,
     live: Arc<LiveState>,
     clock: Arc<dyn Clock>,
-    /// The same planner, state and clock, handed to the dispatcher with each plan.
-    replanner: Replanner,
 }
 
 impl<S> Plan<S> {
@@ -37,26 +35,12 @@ impl<S> Plan<S> {
         live: Arc<LiveState>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let replanner = {
-            // A fresh plan reaches deeper than the first: its best accounts are usually the
-            // ones just tried.
-            let deeper = planner.max_attempts().saturating_mul(2);
-            let planner = planner.clone().with_max_attempts(deeper);
-            let snapshot = snapshot.clone();
-            let (live, clock) = (Arc::clone(&live), Arc::clone(&clock));
-            Replanner::new(move |request| {
-                planner
-                    .plan(&snapshot.load(), &live, request, clock.now())
-                    .ok()
-            })
-        };
         Self {
             inner,
             planner,
             snapshot,
             live,
             clock,
-            replanner,
         }
     }
 
@@ -78,12 +62,13 @@ impl<S> Plan<S> {
 
 impl<S> Service<PoolRequest> for Plan<S>
 where
-    S: Service<PlannedRequest, Response = Outcome, Error = Infallible>,
+    S: Service<PlannedRequest, Error = Infallible>,
+    S::Response: From<Rejection> + Send + 'static,
     S::Future: Send + 'static,
 {
-    type Response = Outcome;
+    type Response = S::Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Outcome, Infallible>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -93,14 +78,10 @@ where
         let snapshot = self.snapshot.load();
         let now = self.clock.now();
         match self.planner.plan(&snapshot, &self.live, &request, now) {
-            Ok(plan) => Box::pin(self.inner.call(PlannedRequest {
-                request,
-                plan,
-                replan: Some(self.replanner.clone()),
-            })),
+            Ok(plan) => Box::pin(self.inner.call(PlannedRequest { request, plan })),
             Err(rejection) => {
-                let outcome = Outcome::rejected(*rejection);
-                Box::pin(std::future::ready(Ok(outcome)))
+                let response = S::Response::from(*rejection);
+                Box::pin(std::future::ready(Ok(response)))
             }
         }
     }

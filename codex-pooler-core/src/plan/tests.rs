@@ -580,3 +580,64 @@ fn grouped_planning_matches_the_full_order() {
         drop(guards);
     }
 }
+
+mod service {
+    use std::convert::Infallible;
+
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::plan::{Plan, PlannedRequest, Rejection};
+    use crate::snapshot::SnapshotHandle;
+
+    /// What the inner service answers: the planned candidates, or the rejection's code.
+    #[derive(Debug, PartialEq)]
+    enum Answer {
+        Planned(Vec<i64>),
+        Rejected(&'static str),
+    }
+
+    impl From<Rejection> for Answer {
+        fn from(rejection: Rejection) -> Self {
+            Self::Rejected(rejection.error.code())
+        }
+    }
+
+    fn plan(
+        status: PoolStatus,
+    ) -> Plan<tower::util::BoxCloneService<PlannedRequest, Answer, Infallible>> {
+        let inner = tower::util::BoxCloneService::new(tower::service_fn(
+            |planned: PlannedRequest| async move {
+                let ids = planned.plan.candidates.iter().map(|a| a.id.0).collect();
+                Ok::<_, Infallible>(Answer::Planned(ids))
+            },
+        ));
+        let snapshot = SnapshotHandle::new(snapshot(
+            status,
+            vec![account(1, Lifecycle::Active, &["m"])],
+        ));
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::at_unix(1_000));
+        Plan::new(
+            inner,
+            Planner::new(Arc::new(Rendezvous)),
+            snapshot,
+            Arc::new(LiveState::new()),
+            clock,
+        )
+    }
+
+    #[tokio::test]
+    async fn plan_answers_rejections_in_the_inner_services_response_type() {
+        let planned = plan(PoolStatus::Active)
+            .oneshot(request(Some("m"), None, 1))
+            .await
+            .unwrap();
+        assert_eq!(planned, Answer::Planned(vec![1]));
+        let rejected = plan(PoolStatus::Disabled)
+            .oneshot(request(Some("m"), None, 1))
+            .await
+            .unwrap();
+        assert_eq!(rejected, Answer::Rejected("pool_disabled"));
+    }
+}

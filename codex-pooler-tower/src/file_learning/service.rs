@@ -122,6 +122,7 @@ mod tests {
             exclusions: Vec::new(),
             receipt: None,
             error_code: None,
+            error: None,
             guard: None,
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use codex_pooler_core::clock::{Clock, SystemClock};
 use codex_pooler_core::dispatch::{DispatchConfig, DispatchLayer};
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::plan::{PlanLayer, Planner};
+use codex_pooler_core::plan::{PlanLayer, Planner, Replanner};
 use codex_pooler_core::snapshot::SnapshotHandle;
 use codex_pooler_core::strategy::{ResetAware, RoutingStrategy};
 use tower::ServiceBuilder;
@@ -28,7 +28,7 @@ use crate::upgrade::UpgradeLayer;
 use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
-use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings};
+use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;
 
 /// Configures a [`Pooler`]. Every setting has a serviceable default.
@@ -211,20 +211,44 @@ impl PoolerBuilder {
                 p.with_strategy(&name, s)
             })
             .with_max_attempts(self.max_attempts);
+        let (live, clock) = (&self.live, &self.clock);
+        let replanner = Replanner::new(
+            &planner,
+            self.snapshot.clone(),
+            Arc::clone(live),
+            Arc::clone(clock),
+        );
+        let plan = PlanLayer::new(
+            planner,
+            self.snapshot.clone(),
+            Arc::clone(live),
+            Arc::clone(clock),
+        );
+        let dispatch = DispatchLayer::new(Arc::clone(live), Arc::clone(clock))
+            .with_config(self.dispatch)
+            .with_replanner(replanner);
+        // Websocket opens: the same Plan and Dispatch over the websocket connector.
+        let websocket = ServiceBuilder::new()
+            .layer(plan.clone())
+            .layer(dispatch.clone())
+            .service(WebsocketUpstream::new(
+                connector.clone(),
+                Arc::clone(live),
+                Arc::clone(clock),
+            ));
         let shared = Arc::new(Shared {
             snapshot: self.snapshot.clone(),
-            live: Arc::clone(&self.live),
-            clock: Arc::clone(&self.clock),
+            live: Arc::clone(live),
+            clock: Arc::clone(clock),
             handles: self.hasher.account_handles(),
             records: Arc::clone(&self.records),
             websocket: WebsocketContext {
-                planner: planner.clone(),
+                pipeline: BoxCloneSyncService::new(websocket),
                 connector,
                 settings: self.websocket,
             },
             models_etags: ModelsEtags::default(),
         });
-        let (live, clock) = (&self.live, &self.clock);
         let stack = ServiceBuilder::new()
             .layer(AuthenticateLayer::new(
                 self.snapshot.clone(),
@@ -245,15 +269,8 @@ impl PoolerBuilder {
             .layer(FactsLayer::new(Arc::clone(clock)))
             .layer(RespondLayer::new(Arc::clone(&shared)))
             .layer(LearnFileLayer::new(Arc::clone(live), Arc::clone(clock)))
-            .layer(PlanLayer::new(
-                planner,
-                self.snapshot,
-                Arc::clone(live),
-                Arc::clone(clock),
-            ))
-            .layer(
-                DispatchLayer::new(Arc::clone(live), Arc::clone(clock)).with_config(self.dispatch),
-            )
+            .layer(plan)
+            .layer(dispatch)
             .service(upstream);
         Pooler {
             shared,

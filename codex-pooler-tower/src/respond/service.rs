@@ -125,6 +125,7 @@ mod tests {
                 exclusions: vec![(AccountId(4), Exclusion::ModelUnsupported)],
                 receipt: None,
                 error_code: Some("no_eligible_account"),
+                error: None,
                 guard: None,
             })
         });

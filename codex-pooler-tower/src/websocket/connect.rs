@@ -1,9 +1,17 @@
-//! [`UpstreamConnector`]: opens the upstream websocket of one account.
+//! [`UpstreamConnector`]: opens the upstream websocket of one account; [`WebsocketUpstream`]:
+//! the same as a service of the shape of the HTTP upstream client, for `Dispatch`.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use codex_pooler_core::body::{PoolBody, full};
+use codex_pooler_core::clock::Clock;
+use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::request::UpstreamCall;
 use codex_pooler_core::request::{BodyLen, HeaderNames};
 use codex_pooler_core::route::UPSTREAM_RESPONSES_PATH;
 use http::header::{AUTHORIZATION, HeaderValue};
@@ -214,6 +222,99 @@ pub(crate) struct Connection {
     pub(crate) recovered: Option<Box<Refusal>>,
 }
 
+/// The upstream socket of an opened websocket, carried in the extensions of the `101` answer
+/// [`WebsocketUpstream`] gives. Taken once, by the session that relays it.
+#[derive(Clone)]
+pub(crate) struct OpenedSocket(Arc<Mutex<Option<UpstreamSocket>>>);
+
+impl OpenedSocket {
+    fn new(socket: UpstreamSocket) -> Self {
+        Self(Arc::new(Mutex::new(Some(socket))))
+    }
+
+    /// The socket, unless it was taken already.
+    pub(crate) fn take(&self) -> Option<UpstreamSocket> {
+        self.0.lock().ok()?.take()
+    }
+}
+
+/// Opens an account's upstream websocket as an answer to an [`UpstreamCall`]: a `101` with
+/// upstream's headers and the socket in its extensions ([`OpenedSocket`]), upstream's refusal
+/// as an HTTP answer (status, headers, body), or a [`ConnectError`] when nothing answered. The
+/// same shape as the HTTP upstream client, so websocket opens go through the same `Dispatch`.
+#[derive(Clone, Debug)]
+pub(crate) struct WebsocketUpstream {
+    connector: UpstreamConnector,
+    live: Arc<LiveState>,
+    clock: Arc<dyn Clock>,
+}
+
+impl WebsocketUpstream {
+    /// Opens with `connector`, recording the evidence of a refresh's `401` into `live`.
+    pub(crate) fn new(
+        connector: UpstreamConnector,
+        live: Arc<LiveState>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            connector,
+            live,
+            clock,
+        }
+    }
+}
+
+impl tower::Service<UpstreamCall> for WebsocketUpstream {
+    type Response = http::Response<PoolBody>;
+    type Error = ConnectError;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<http::Response<PoolBody>, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: UpstreamCall) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let connection = this
+                .connector
+                .connect(&call.account, &call.request.headers)
+                .await;
+            if let Some(refusal) = &connection.recovered {
+                // The 401 that led to a refresh: its quota headers are evidence all the same.
+                this.live.quota.observe_headers(
+                    call.account.id,
+                    &refusal.headers,
+                    this.clock.now(),
+                );
+            }
+            match connection.result {
+                Ok((socket, headers)) => {
+                    let mut response = http::Response::new(full(Bytes::new()));
+                    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                    *response.headers_mut() = headers;
+                    response.extensions_mut().insert(OpenedSocket::new(socket));
+                    Ok(response)
+                }
+                Err(ConnectError::Refused { refusal }) => {
+                    tracing::debug!(account = %call.account.id, status = %refusal.status, "upstream refused the websocket");
+                    let Refusal {
+                        status,
+                        headers,
+                        body,
+                    } = *refusal;
+                    let mut response = http::Response::new(full(body));
+                    *response.status_mut() = status;
+                    *response.headers_mut() = headers;
+                    Ok(response)
+                }
+                Err(err) => Err(err),
+            }
+        })
+    }
+}
+
 /// `{base}/backend-api/codex/responses` with the scheme turned into `ws` / `wss`.
 fn websocket_url(base: &str) -> Option<String> {
     let base = base.trim_end_matches('/');
@@ -283,5 +384,115 @@ mod tests {
             WorkspaceRoutes::default(),
         );
         assert_eq!(connector.tls.alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    /// An upstream at `addr` and a call for account 1 on it.
+    fn service_and_call(
+        addr: std::net::SocketAddr,
+    ) -> (WebsocketUpstream, UpstreamCall, Arc<LiveState>) {
+        use codex_pooler_core::model::{AccountId, KeyId, Lifecycle, PoolId};
+        use codex_pooler_core::request::{PoolContext, PoolRequest};
+        use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
+
+        let credentials = crate::upstream::StaticCredentials::new();
+        credentials.insert(AccountId(1), AccessToken::new("tok-1"));
+        let connector = UpstreamConnector::new(
+            Arc::new(credentials),
+            &format!("http://{addr}"),
+            None,
+            WebsocketSettings::default(),
+            WorkspaceRoutes::default(),
+        );
+        let live = Arc::new(LiveState::new());
+        let clock: Arc<dyn Clock> = Arc::new(codex_pooler_core::clock::ManualClock::at_unix(1_000));
+        let account = UpstreamAccount {
+            id: AccountId(1),
+            label: "acc-1".into(),
+            chatgpt_account_id: "workspace-1".into(),
+            user_id: None,
+            email: None,
+            plan_type: None,
+            base_url: None,
+            lifecycle: Lifecycle::Active,
+            models: vec!["m".into()],
+        };
+        let request = PoolRequest {
+            ctx: PoolContext {
+                pool: PoolId(1),
+                key: KeyId(1),
+            },
+            route: Route {
+                family: RouteFamily::CodexBackend,
+                class: RouteClass::Responses,
+            },
+            facts: Default::default(),
+            method: http::Method::GET,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            seed: 1,
+            received_at: std::time::SystemTime::UNIX_EPOCH,
+            file_id: None,
+        };
+        let call = UpstreamCall {
+            account: Arc::new(account),
+            request: Arc::new(request),
+            attempt: 1,
+        };
+        (
+            WebsocketUpstream::new(connector, Arc::clone(&live), clock),
+            call,
+            live,
+        )
+    }
+
+    #[tokio::test]
+    async fn an_opened_socket_rides_in_the_101s_extensions() {
+        use tower::ServiceExt;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (service, call, _) = service_and_call(listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio_tungstenite::accept_async(stream).await.unwrap()
+        });
+        let response = service.oneshot(call).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        let opened = response.extensions().get::<OpenedSocket>().unwrap();
+        assert!(opened.take().is_some());
+        assert!(opened.take().is_none(), "the socket is taken once");
+        drop(server.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_an_http_answer_with_its_headers_and_body() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tower::ServiceExt;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (service, call, _) = service_and_call(listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                stream.read_exact(&mut byte).await.unwrap();
+                head.push(byte[0]);
+            }
+            let body = r#"{"error":{"code":null}}"#;
+            let answer = format!(
+                "HTTP/1.1 429 Too Many Requests\r\nx-codex-primary-used-percent: 50\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(answer.as_bytes()).await.unwrap();
+        });
+        let response = service.oneshot(call).await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["x-codex-primary-used-percent"], "50");
+        assert!(response.extensions().get::<OpenedSocket>().is_none());
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(&body[..], br#"{"error":{"code":null}}"#);
     }
 }

@@ -6,8 +6,11 @@
 //! once, at the upgrade, by the same planner as HTTP requests (eligibility, continuity pins from
 //! the session headers and turn state, the pool's strategy), with the model taken from the
 //! upgrade's hints (`x-codex-routing-hint`, the `model` in `x-codex-turn-metadata`, a `model`
-//! query parameter). The candidates are tried in order, moving on after a connect error, a 429
-//! or a 5xx, all before the client's `101` is sent. The `101` carries the upstream `101`'s
+//! query parameter). The upgrade goes through the same `Plan` and `Dispatch` stack as HTTP
+//! requests, over the websocket connector (`WebsocketUpstream`) instead of the HTTP client:
+//! the candidates are tried in order, moving on after a connect error, a 429 or a 5xx, waiting
+//! for an account upstream refused for concurrency and planning afresh as HTTP requests do, all
+//! before the client's `101` is sent. The `101` carries the upstream `101`'s
 //! allowlisted headers (turn state, `openai-model`, `x-models-etag`, `x-reasoning-included`,
 //! `x-codex-websocket-max-message-bytes`, quota headers), the same list HTTP answers use.
 //!
@@ -48,18 +51,24 @@ mod relay;
 mod settings;
 mod turns;
 
-use codex_pooler_core::plan::Planner;
+use codex_pooler_core::dispatch::Outcome;
+use codex_pooler_core::request::PoolRequest;
+use tower::util::BoxCloneSyncService;
 
 pub use settings::WebsocketSettings;
 
-pub(crate) use connect::UpstreamConnector;
+pub(crate) use connect::{UpstreamConnector, WebsocketUpstream};
 pub(crate) use open::upgrade;
+
+/// Plan and Dispatch over [`WebsocketUpstream`], erased.
+pub(crate) type Pipeline = BoxCloneSyncService<PoolRequest, Outcome, std::convert::Infallible>;
 
 /// What websocket sessions need from the pooler besides its shared state.
 #[derive(Debug)]
 pub(crate) struct WebsocketContext {
-    /// The planner HTTP requests use.
-    pub(crate) planner: Planner,
+    /// Plan and Dispatch, as for HTTP requests, over [`WebsocketUpstream`]: its outcome's
+    /// `101` carries the upstream socket.
+    pub(crate) pipeline: Pipeline,
     /// Opens upstream websockets.
     pub(crate) connector: UpstreamConnector,
     /// Timeouts and limits.

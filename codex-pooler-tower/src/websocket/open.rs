@@ -1,17 +1,14 @@
-//! Opening a session: plan the account, open its upstream websocket with failover, answer `101`.
+//! Opening a session: plan the account and open its upstream websocket through the pooler's
+//! Plan and Dispatch stack, then answer `101`.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
-use codex_pooler_core::dispatch::{Attempt, AttemptResult, RouteReceipt};
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::{FactsError, RequestFacts};
-use codex_pooler_core::health::{AttemptGuard, AttemptOutcome, HealthExclusion};
-use codex_pooler_core::model::{AccountId, PoolId, UpstreamAccount};
-use codex_pooler_core::plan::RoutePlan;
-use codex_pooler_core::quota::parse_usage_limit;
+use codex_pooler_core::model::PoolId;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::Route;
@@ -20,7 +17,9 @@ use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::upgrade::OnUpgrade;
 
-use super::connect::{ConnectError, UpstreamSocket};
+use tower::ServiceExt;
+
+use super::connect::OpenedSocket;
 use super::handshake::{ClientHandshake, model_hint};
 use super::relay::{self, Session};
 use super::turns::{self, TurnLedger};
@@ -28,22 +27,14 @@ use crate::keys::parse_pool_key;
 use crate::pooler::Shared;
 use crate::records::close_record;
 
-/// An upstream websocket opened on one account.
-struct Opened {
-    socket: UpstreamSocket,
-    headers: HeaderMap,
-    account: Arc<UpstreamAccount>,
-    guard: AttemptGuard,
-    attempts: Vec<Attempt>,
-}
-
 /// Answers an authenticated websocket upgrade on `/responses`.
 ///
 /// 1. Anything but a valid RFC 6455 handshake on a connection that can be upgraded: `426`.
 /// 2. Plan the session like an HTTP request whose model comes from the upgrade's hints; a
 ///    rejection answers its own error.
-/// 3. Open the upstream websocket on each candidate in turn, moving on after a connect error, a
-///    429 or a 5xx; any other refusal (426, 404, ...) stops there.
+/// 3. Open the upstream websocket through `Dispatch`, as an HTTP request is sent: each candidate
+///    in turn, moving on after a connect error, a 429 or a 5xx, waiting for accounts upstream
+///    refused for concurrency; any other refusal (426, 404, ...) stops there.
 /// 4. No candidate opened: `426`, so the Codex CLI falls back to HTTP.
 /// 5. Otherwise answer `101` with upstream's Codex headers and relay frames in a task of its
 ///    own for the socket's life, holding the account's concurrency slot.
@@ -70,6 +61,7 @@ pub(crate) async fn upgrade<B>(
     let snapshot = shared.snapshot.load();
     let model =
         model_hint(&parts.uri, &parts.headers).or_else(|| pool_default_model(&snapshot, ctx.pool));
+    drop(snapshot);
     let mut template = turns::template(ctx, model.clone(), received_at);
     let facts = match session_facts(&parts.headers, model.as_deref()) {
         Ok(facts) => facts,
@@ -90,59 +82,51 @@ pub(crate) async fn upgrade<B>(
         received_at,
         file_id: None,
     };
-    let now = shared.clock.now();
-    let planned = shared
+    // The same Plan and Dispatch as HTTP requests, over the websocket connector: busy
+    // accounts are waited for and fresh plans asked for the same way.
+    let outcome = match shared
         .websocket
-        .planner
-        .plan(&snapshot, &shared.live, &pool_request, now);
-    drop(snapshot);
-    let plan = match planned {
-        Ok(plan) => plan,
-        Err(rejection) => {
-            template.set_exclusions(&rejection.exclusions);
-            reject(&shared, template, &rejection.error, 0);
-            return rejection.error.to_response();
-        }
+        .pipeline
+        .clone()
+        .oneshot(pool_request)
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(never) => match never {},
     };
-    template.set_exclusions(&plan.exclusions);
-
-    let opened = match open_upstream(&shared, &pool_request, &plan).await {
-        Ok(opened) => opened,
-        Err(attempts) => {
-            let error = PoolerError::websocket_unsupported();
-            reject(&shared, template, &error, attempts.len());
-            return error.to_response();
-        }
+    template.set_exclusions(&outcome.exclusions);
+    let Some(receipt) = outcome.receipt.as_ref() else {
+        // Not planned: the rejection's own error.
+        let error = outcome
+            .error
+            .unwrap_or_else(PoolerError::upstream_unavailable);
+        reject(&shared, template, &error, 0);
+        return error.to_response();
     };
-    let Opened {
-        socket,
-        headers,
-        account,
-        guard,
-        attempts,
-    } = opened;
-    learn(&shared, &pool_request, account.id, &headers);
-    let receipt = RouteReceipt {
-        strategy: plan.strategy,
-        eligible: plan.eligible,
-        pin: plan.pin.map(|p| p.kind),
-        pin_skipped: plan.pin_skipped,
-        served_by: Some(account.id),
-        failovers: RouteReceipt::failovers(&attempts),
-        waited: std::time::Duration::ZERO,
+    let receipt = receipt.header_value(&shared.handles);
+    let socket = (outcome.response.status() == StatusCode::SWITCHING_PROTOCOLS)
+        .then(|| outcome.response.extensions().get::<OpenedSocket>()?.take())
+        .flatten();
+    let attempts = outcome.attempts.len();
+    let (Some(socket), Some(account), Some(guard)) = (socket, outcome.served_by, outcome.guard)
+    else {
+        // No account's websocket opened: a refusal of websockets (426, 404) or of the request
+        // would be the same on every account; HTTP, where the client falls back, will say why.
+        let error = PoolerError::websocket_unsupported();
+        reject(&shared, template, &error, attempts);
+        return error.to_response();
     };
+    let headers = outcome.response.into_parts().0.headers;
     template.account = Some(account.id);
     template.status = StatusCode::OK.as_u16();
-    template.attempts = u32::try_from(attempts.len()).unwrap_or(u32::MAX);
+    template.attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
     let ledger = TurnLedger::new(
         template,
         Arc::clone(&shared.records),
         Arc::clone(&shared.clock),
     );
-    let mut response = handshake.switching_protocols(
-        &headers,
-        HeaderValue::from_str(&receipt.header_value(&shared.handles)).ok(),
-    );
+    let mut response =
+        handshake.switching_protocols(&headers, HeaderValue::from_str(&receipt).ok());
     shared.models_etags.rewrite(
         response.headers_mut(),
         &shared.snapshot,
@@ -159,111 +143,6 @@ pub(crate) async fn upgrade<B>(
     };
     tokio::spawn(relay::run(session, on_upgrade, socket));
     response
-}
-
-/// Tries the plan's candidates until one account's websocket opens.
-async fn open_upstream(
-    shared: &Shared,
-    request: &PoolRequest,
-    plan: &RoutePlan,
-) -> Result<Opened, Vec<Attempt>> {
-    let live = &shared.live;
-    let clock = &shared.clock;
-    let model = request.facts.model.as_deref().unwrap_or_default();
-    let class = request.route.class;
-    let mut attempts = Vec::with_capacity(plan.candidates.len());
-    for account in &plan.candidates {
-        let started = clock.now();
-        let mut guard = match live.health.begin(account.id, model, class, started) {
-            Ok(guard) => guard,
-            Err(HealthExclusion::Busy { .. }) => {
-                match live
-                    .health
-                    .begin_over_limit(account.id, model, class, started)
-                {
-                    Ok(guard) => guard,
-                    Err(_) => continue,
-                }
-            }
-            Err(_) => continue,
-        };
-        let connection = shared
-            .websocket
-            .connector
-            .connect(account, &request.headers)
-            .await;
-        let now = clock.now();
-        let latency = now.duration_since(started).unwrap_or_default();
-        if let Some(refusal) = &connection.recovered {
-            // The 401 that led to a refresh: its quota headers are evidence all the same.
-            live.quota
-                .observe_headers(account.id, &refusal.headers, now);
-        }
-        match connection.result {
-            Ok((socket, headers)) => {
-                attempts.push(Attempt {
-                    account: account.id,
-                    result: AttemptResult::Answered(StatusCode::SWITCHING_PROTOCOLS.as_u16()),
-                    latency,
-                });
-                return Ok(Opened {
-                    socket,
-                    headers,
-                    account: Arc::clone(account),
-                    guard,
-                    attempts,
-                });
-            }
-            Err(ConnectError::Refused { refusal }) => {
-                let status = refusal.status;
-                live.quota
-                    .observe_headers(account.id, &refusal.headers, now);
-                let limit = (status == StatusCode::TOO_MANY_REQUESTS)
-                    .then(|| parse_usage_limit(&refusal.body, now))
-                    .flatten();
-                guard.record(AttemptOutcome::from_status(status, limit.is_some()), now);
-                if let Some(limit) = limit {
-                    live.quota.observe_limit(account.id, limit, now);
-                }
-                let retry = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                tracing::debug!(account = %account.id, %status, "upstream refused the websocket");
-                attempts.push(Attempt {
-                    account: account.id,
-                    result: if retry {
-                        AttemptResult::Retried(status.as_u16())
-                    } else {
-                        AttemptResult::Answered(status.as_u16())
-                    },
-                    latency,
-                });
-                // A refusal of websockets (426, 404) or of the request itself would be the same
-                // on every account; HTTP, where the client falls back, will say why.
-                if !retry {
-                    break;
-                }
-            }
-            Err(err) => {
-                tracing::debug!(account = %account.id, error = %err, "upstream websocket attempt failed");
-                guard.record(AttemptOutcome::TransportError, now);
-                attempts.push(Attempt {
-                    account: account.id,
-                    result: AttemptResult::TransportError,
-                    latency,
-                });
-            }
-        }
-    }
-    Err(attempts)
-}
-
-/// After the upstream `101`: quota headers, health, and continuity (the session's soft keys and
-/// the turn state upstream issued now point at `account`).
-fn learn(shared: &Shared, request: &PoolRequest, account: AccountId, headers: &HeaderMap) {
-    let live = &shared.live;
-    let now = shared.clock.now();
-    live.quota.observe_headers(account, headers, now);
-    live.record_success(account, now);
-    live.learn_continuity(request, account, headers, now);
 }
 
 /// Routing facts of a session: its headers (session ids, turn state) and the hinted model. A
