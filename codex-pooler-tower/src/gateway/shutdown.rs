@@ -49,3 +49,53 @@ impl Drain {
         while self.tasks.join_next().await.is_some() {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Counts a task's stop: dropped when the task's future is dropped.
+    struct Stopped(Arc<AtomicUsize>);
+
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn one_signal_stops_every_task_and_drain_awaits_them() {
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let mut drain = Drain::new();
+        for name in ["a", "b", "c"] {
+            let guard = Stopped(Arc::clone(&stopped));
+            drain.spawn(name, async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(stopped.load(Ordering::SeqCst), 0);
+        drain.drain().await;
+        assert_eq!(stopped.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_drain_stops_the_tasks() {
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let mut drain = Drain::new();
+        let guard = Stopped(Arc::clone(&stopped));
+        drain.spawn("a", async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        drop(drain);
+        tokio::task::yield_now().await;
+        assert_eq!(stopped.load(Ordering::SeqCst), 1);
+    }
+}
