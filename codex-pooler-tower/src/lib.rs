@@ -1,7 +1,7 @@
 //! HTTP glue for codex-pooler: Pool API key auth, the upstream client, upstream credentials and
 //! streaming, as tower middleware that embeds in any hyper or axum service.
 //!
-//! The entry point is the [`Gateway`](gateway::Gateway): over any
+//! The entry point is the [`Gateway`]: over any
 //! [`PoolStore`](codex_pooler_core::store::PoolStore) it builds a [`Pooler`] and runs what keeps
 //! it current (configuration reload, token refresh, workspace discovery, catalog sync, usage
 //! probe, record writer) under one shutdown. Wrap your service with a [`PoolerLayer`] over the
