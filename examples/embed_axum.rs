@@ -4,7 +4,9 @@
 //!
 //! The service keeps its own routes (`/hello` here); `PoolerLayer` answers the pooled Codex
 //! routes (`/backend-api/codex/responses`, `/v1/responses`) in front of them, over an in-memory
-//! store configured in code.
+//! store configured in code. The gateway runs what `codex-pooler serve` runs in the background
+//! (configuration reload, token refresher, workspace discovery, catalog sync, usage probe,
+//! record writer) and drains it all on Ctrl-C.
 
 use std::error::Error;
 use std::sync::Arc;
@@ -14,17 +16,19 @@ use axum::Router;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
+use codex_pooler_tower::PoolerLayer;
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
+use codex_pooler_tower::gateway::{Gateway, GatewaySettings, RunningGateway};
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
-use codex_pooler_tower::{ConfigSync, Pooler, PoolerLayer};
 use tower::Layer;
 
-/// Builds the app: a pool with the account from `auth_json`, one Pool API key (returned), and
-/// the pooler wrapped around the service's own router.
+/// Builds the app: a pool with the account from `auth_json`, one Pool API key (returned), the
+/// running gateway (shut it down when the app stops serving), and the pooler wrapped around the
+/// service's own router.
 pub async fn pooled_app(
     auth_json: &[u8],
-    upstream_base_url: &str,
-) -> Result<(Router, String), Box<dyn Error + Send + Sync>> {
+    settings: GatewaySettings,
+) -> Result<(Router, String, RunningGateway), Box<dyn Error + Send + Sync>> {
     // 1. Configuration, in code: one pool, one upstream account, one key.
     let store: Arc<dyn PoolStore> = Arc::new(MemoryStore::new());
     let sealing_key = SealingKey::generate(1);
@@ -49,17 +53,18 @@ pub async fn pooled_app(
         })
         .await?;
 
-    // 2. The pooler, over an in-memory snapshot of that configuration.
-    let sync = ConfigSync::load(store, sealer).await?;
-    let pooler = Pooler::builder(sync.snapshot(), hasher)
-        .credentials(sync.credentials())
-        .upstream_base_url(upstream_base_url)
-        .build();
+    // 2. The gateway: the pooler over that configuration, and its background tasks.
+    let gateway = Gateway::builder(store, sealer, hasher)
+        .settings(settings)
+        .build()
+        .await?
+        .spawn();
 
     // 3. Your service, with the pooler in front of it.
     let own_routes = Router::new().route("/hello", get(|| async { "hello from my service" }));
-    let app = Router::new().fallback_service(PoolerLayer::new(pooler).layer(own_routes));
-    Ok((app, key.plaintext.expose().to_owned()))
+    let pooled = PoolerLayer::new(gateway.pooler().clone()).layer(own_routes);
+    let app = Router::new().fallback_service(pooled);
+    Ok((app, key.plaintext.expose().to_owned(), gateway))
 }
 
 #[allow(dead_code)] // Run as an example; the tests include this file for `pooled_app`.
@@ -69,9 +74,11 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
     let path = std::env::args()
         .nth(1)
         .ok_or("usage: embed_axum path/to/auth.json")?;
-    let upstream =
-        std::env::var("UPSTREAM_BASE_URL").unwrap_or_else(|_| "https://chatgpt.com".into());
-    let (app, key) = pooled_app(&std::fs::read(path)?, &upstream).await?;
+    let mut settings = GatewaySettings::default();
+    if let Ok(upstream) = std::env::var("UPSTREAM_BASE_URL") {
+        settings.upstream_base_url = upstream;
+    }
+    let (app, key, gateway) = pooled_app(&std::fs::read(path)?, settings).await?;
     // Streamed answers are many small writes: turn Nagle's algorithm off.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000")
         .await?
@@ -79,6 +86,12 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
             let _ = tcp.set_nodelay(true);
         });
     println!("listening on http://127.0.0.1:3000 with Pool API key {key}");
-    axum::serve(listener, app).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    // Stop the background tasks, let refreshes in flight finish, flush the records.
+    gateway.shutdown().await;
     Ok(())
 }

@@ -14,17 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use codex_pooler_core::catalog::parse_catalog;
-use codex_pooler_core::clock::Clock;
-use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::UpstreamAccount;
-use codex_pooler_core::snapshot::SnapshotHandle;
 use futures_util::StreamExt;
 use futures_util::stream;
 use http::Uri;
 
-use crate::upstream::CredentialSource;
+use crate::job_context::JobContext;
 use crate::usage_probe::call;
-use crate::workspace::WorkspaceRoutes;
 
 /// The client version sent with catalog reads (the catalog is versioned by client).
 pub const CATALOG_CLIENT_VERSION: &str = "0.169.0";
@@ -32,40 +28,27 @@ pub const CATALOG_CLIENT_VERSION: &str = "0.169.0";
 /// The catalog path under an account's base URL.
 pub const MODELS_PATH: &str = "/backend-api/codex/models";
 
+/// How often catalogs are read again by default.
+pub const DEFAULT_CATALOG_INTERVAL: Duration = Duration::from_secs(900);
+
 /// How long one catalog read may take.
 const CATALOG_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads model catalogs per account.
 #[derive(Debug)]
 pub struct CatalogSync {
-    snapshot: SnapshotHandle,
-    credentials: Arc<dyn CredentialSource>,
-    live: Arc<LiveState>,
-    default_base_url: Arc<str>,
-    clock: Arc<dyn Clock>,
-    client: call::ProbeClient,
+    jobs: JobContext,
     interval: Duration,
-    routes: Option<WorkspaceRoutes>,
 }
 
 impl CatalogSync {
-    /// A job over the accounts of `snapshot`, recording into `live.catalog`.
-    pub fn new(
-        snapshot: SnapshotHandle,
-        credentials: Arc<dyn CredentialSource>,
-        live: Arc<LiveState>,
-        default_base_url: &str,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// A job over the accounts of the context's snapshot, recording into its `live.catalog`.
+    /// After a 401 led to a refresh, the context's workspace routes are asked to check the
+    /// account again; the catalog itself is always read at the configured base URL.
+    pub fn new(jobs: &JobContext) -> Self {
         Self {
-            snapshot,
-            credentials,
-            live,
-            default_base_url: default_base_url.trim_end_matches('/').into(),
-            clock,
-            client: call::default_client(),
-            interval: Duration::from_secs(900),
-            routes: None,
+            jobs: jobs.clone(),
+            interval: DEFAULT_CATALOG_INTERVAL,
         }
     }
 
@@ -76,17 +59,9 @@ impl CatalogSync {
         self
     }
 
-    /// Asks `routes`' discovery job to check an account again after its token was refreshed
-    /// following a 401 here. The catalog itself is always read at the configured base URL.
-    #[must_use]
-    pub fn workspace_routes(mut self, routes: WorkspaceRoutes) -> Self {
-        self.routes = Some(routes);
-        self
-    }
-
     /// Reads every routable account's catalog once; returns how many were recorded.
     pub async fn sync_once(&self) -> usize {
-        let snapshot = self.snapshot.load();
+        let snapshot = self.jobs.snapshot.load();
         let accounts: Vec<Arc<UpstreamAccount>> = snapshot
             .accounts()
             .filter(|a| a.lifecycle.is_routable())
@@ -103,31 +78,34 @@ impl CatalogSync {
     /// Reads catalogs now and then every interval; also reads an account's catalog as soon as
     /// it appears in a new snapshot. Abort the handle to stop.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut last_version = None;
-            let mut last_full = None::<tokio::time::Instant>;
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                let version = self.snapshot.load().version();
-                let due = last_full.is_none_or(|at| at.elapsed() >= self.interval);
-                if due || last_version != Some(version) {
-                    let recorded = self.sync_once().await;
-                    tracing::debug!(recorded, "model catalogs read");
-                    last_version = Some(version);
-                    if due {
-                        last_full = Some(tokio::time::Instant::now());
-                    }
+        tokio::spawn(self.run())
+    }
+
+    /// What [`spawn`](Self::spawn) runs: never ends; drop the future to stop.
+    pub async fn run(self) {
+        let mut last_version = None;
+        let mut last_full = None::<tokio::time::Instant>;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let version = self.jobs.snapshot.load().version();
+            let due = last_full.is_none_or(|at| at.elapsed() >= self.interval);
+            if due || last_version != Some(version) {
+                let recorded = self.sync_once().await;
+                tracing::debug!(recorded, "model catalogs read");
+                last_version = Some(version);
+                if due {
+                    last_full = Some(tokio::time::Instant::now());
                 }
             }
-        })
+        }
     }
 
     async fn sync_account(&self, account: &UpstreamAccount) -> bool {
         let base = account
             .base_url
             .as_deref()
-            .unwrap_or(&self.default_base_url)
+            .unwrap_or(&self.jobs.default_base_url)
             .trim_end_matches('/');
         let Ok(uri) =
             format!("{base}{MODELS_PATH}?client_version={CATALOG_CLIENT_VERSION}").parse::<Uri>()
@@ -135,20 +113,21 @@ impl CatalogSync {
             return false;
         };
         let recovered = call::get(
-            &self.client,
-            &*self.credentials,
+            &self.jobs.client,
+            &*self.jobs.credentials,
             account,
             &uri,
             CATALOG_TIMEOUT,
-            self.routes.as_ref(),
+            Some(&self.jobs.routes),
         )
         .await;
         match recovered.answer {
             Ok(Ok((status, body))) if status.is_success() => match parse_catalog(&body) {
                 Ok(models) => {
-                    self.live
+                    self.jobs
+                        .live
                         .catalog
-                        .record(account.id, models, self.clock.now());
+                        .record(account.id, models, self.jobs.clock.now());
                     true
                 }
                 Err(_) => {

@@ -1,16 +1,21 @@
 //! HTTP glue for codex-pooler: Pool API key auth, the upstream client, upstream credentials and
 //! streaming, as tower middleware that embeds in any hyper or axum service.
 //!
-//! The entry point is [`PoolerLayer`]: build a [`Pooler`] over a configuration snapshot (loaded
-//! by [`ConfigSync`] from any [`PoolStore`](codex_pooler_core::store::PoolStore)) and wrap your
-//! service with it.
+//! The entry point is the [`Gateway`]: over any
+//! [`PoolStore`](codex_pooler_core::store::PoolStore) it builds a [`Pooler`] and runs what keeps
+//! it current (configuration reload, token refresh, workspace discovery, catalog sync, usage
+//! probe, record writer) under one shutdown. Wrap your service with a [`PoolerLayer`] over the
+//! pooler. The [`gateway`] module is the embedding guide.
 
 pub mod auth;
 pub mod catalog_sync;
+pub mod config_sync;
 pub mod credentials;
 pub mod decode;
 mod facts;
 mod file_learning;
+pub mod gateway;
+pub mod job_context;
 pub mod keys;
 mod known_file;
 mod local_routes;
@@ -20,12 +25,12 @@ mod read_body;
 pub mod records;
 pub mod refresh;
 mod respond;
-pub mod sync;
 mod upgrade;
 pub mod upstream;
 pub mod usage_probe;
 pub mod websocket;
 pub mod workspace;
 
+pub use config_sync::ConfigSync;
+pub use gateway::Gateway;
 pub use pooler::{Pooler, PoolerBuilder, PoolerLayer, PoolerService};
-pub use sync::ConfigSync;

@@ -21,20 +21,19 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! # use codex_pooler_core::clock::SystemClock;
 //! # use codex_pooler_core::live::LiveState;
 //! # use codex_pooler_core::snapshot::SnapshotHandle;
 //! # use codex_pooler_tower::upstream::{DEFAULT_UPSTREAM_BASE_URL, StaticCredentials};
+//! use codex_pooler_tower::job_context::JobContext;
 //! use codex_pooler_tower::usage_probe::UsageProbe;
 //! # async fn run(snapshot: SnapshotHandle, live: Arc<LiveState>) {
-//! let probe = UsageProbe::new(
+//! let jobs = JobContext::new(
 //!     snapshot,
 //!     Arc::new(StaticCredentials::new()),
 //!     live,
 //!     DEFAULT_UPSTREAM_BASE_URL,
-//!     Arc::new(SystemClock),
-//! )
-//! .interval(std::time::Duration::from_secs(300));
+//! );
+//! let probe = UsageProbe::new(&jobs).interval(std::time::Duration::from_secs(300));
 //! let job = probe.spawn();
 //! # job.abort();
 //! # }
@@ -48,11 +47,8 @@ mod report;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_pooler_core::clock::Clock;
-use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::UpstreamAccount;
 use codex_pooler_core::quota::parse_usage_payload;
-use codex_pooler_core::snapshot::SnapshotHandle;
 use futures_util::StreamExt;
 use futures_util::stream;
 use http::StatusCode;
@@ -60,8 +56,7 @@ use rand::Rng;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::upstream::CredentialSource;
-use crate::workspace::WorkspaceRoutes;
+use crate::job_context::JobContext;
 
 pub use call::USAGE_PATH;
 pub use report::{ProbeOutcome, ProbeReport};
@@ -79,39 +74,23 @@ pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`UsageProbe::spawn`], or drive single rounds with [`UsageProbe::probe_once`].
 #[derive(Debug)]
 pub struct UsageProbe {
-    snapshot: SnapshotHandle,
-    credentials: Arc<dyn CredentialSource>,
-    live: Arc<LiveState>,
-    default_base_url: Arc<str>,
-    clock: Arc<dyn Clock>,
-    client: call::ProbeClient,
+    jobs: JobContext,
     interval: Duration,
     concurrency: usize,
     timeout: Duration,
-    routes: Option<WorkspaceRoutes>,
 }
 
 impl UsageProbe {
-    /// A probe over the accounts of `snapshot`, with tokens from `credentials`, recording into
-    /// `live.quota`. Accounts without their own base URL are probed at `default_base_url`.
-    pub fn new(
-        snapshot: SnapshotHandle,
-        credentials: Arc<dyn CredentialSource>,
-        live: Arc<LiveState>,
-        default_base_url: &str,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// A probe over the accounts of the context's snapshot, with its tokens, recording into its
+    /// `live.quota`. Accounts without their own base URL are probed at its default base URL.
+    /// After a 401 led to a refresh, the context's workspace routes are asked to check the
+    /// account again; the usage endpoint itself always uses the configured base URL.
+    pub fn new(jobs: &JobContext) -> Self {
         Self {
-            snapshot,
-            credentials,
-            live,
-            default_base_url: default_base_url.trim_end_matches('/').into(),
-            clock,
-            client: call::default_client(),
+            jobs: jobs.clone(),
             interval: DEFAULT_PROBE_INTERVAL,
             concurrency: DEFAULT_PROBE_CONCURRENCY,
             timeout: DEFAULT_PROBE_TIMEOUT,
-            routes: None,
         }
     }
 
@@ -136,21 +115,6 @@ impl UsageProbe {
         self
     }
 
-    /// Asks `routes`' discovery job to check an account again after its token was refreshed
-    /// following a 401 here. The usage endpoint itself always uses the configured base URL.
-    #[must_use]
-    pub fn workspace_routes(mut self, routes: WorkspaceRoutes) -> Self {
-        self.routes = Some(routes);
-        self
-    }
-
-    /// Uses a custom TLS configuration (for a private CA).
-    #[must_use]
-    pub fn tls_config(mut self, tls: rustls::ClientConfig) -> Self {
-        self.client = call::client_with_tls(tls);
-        self
-    }
-
     /// Probes every routable account once, right away, with bounded concurrency.
     pub async fn probe_once(&self) -> ProbeReport {
         let (accounts, skipped) = self.accounts();
@@ -164,19 +128,22 @@ impl UsageProbe {
 
     /// Runs rounds forever on the current tokio runtime; abort the handle to stop.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            loop {
-                let start = Instant::now();
-                let report = self.spread_round(start).await;
-                tracing::debug!(
-                    probed = report.outcomes.len(),
-                    recorded = report.recorded(),
-                    skipped = report.skipped.len(),
-                    "usage probe round"
-                );
-                tokio::time::sleep_until(start + self.interval).await;
-            }
-        })
+        tokio::spawn(self.run())
+    }
+
+    /// What [`spawn`](Self::spawn) runs: never ends; drop the future to stop.
+    pub async fn run(self) {
+        loop {
+            let start = Instant::now();
+            let report = self.spread_round(start).await;
+            tracing::debug!(
+                probed = report.outcomes.len(),
+                recorded = report.recorded(),
+                skipped = report.skipped.len(),
+                "usage probe round"
+            );
+            tokio::time::sleep_until(start + self.interval).await;
+        }
     }
 
     /// One round with the calls spread over the interval: account `i` of `n` starts at
@@ -224,7 +191,7 @@ impl UsageProbe {
         Vec<Arc<UpstreamAccount>>,
         Vec<codex_pooler_core::model::AccountId>,
     ) {
-        let snapshot = self.snapshot.load();
+        let snapshot = self.jobs.snapshot.load();
         let (mut routable, mut skipped): (Vec<_>, Vec<_>) = snapshot
             .accounts()
             .cloned()
@@ -257,16 +224,16 @@ impl UsageProbe {
     }
 
     async fn fetch_and_record(&self, account: &UpstreamAccount) -> ProbeOutcome {
-        let Some(uri) = call::usage_uri(account, &self.default_base_url) else {
+        let Some(uri) = call::usage_uri(account, &self.jobs.default_base_url) else {
             return ProbeOutcome::InvalidUrl;
         };
         let recovered = call::get(
-            &self.client,
-            &*self.credentials,
+            &self.jobs.client,
+            &*self.jobs.credentials,
             account,
             &uri,
             self.timeout,
-            self.routes.as_ref(),
+            Some(&self.jobs.routes),
         )
         .await;
         let answer = match recovered.answer {
@@ -282,9 +249,9 @@ impl UsageProbe {
             Err(call::CallError::InvalidHeader) => return ProbeOutcome::InvalidHeader,
         };
         match status {
-            s if s.is_success() => match parse_usage_payload(&body, self.clock.now()) {
+            s if s.is_success() => match parse_usage_payload(&body, self.jobs.clock.now()) {
                 Ok(snapshot) => {
-                    self.live.quota.observe_usage(account.id, &snapshot);
+                    self.jobs.live.quota.observe_usage(account.id, &snapshot);
                     ProbeOutcome::Recorded
                 }
                 Err(_) => ProbeOutcome::InvalidPayload,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
-use codex_pooler_core::clock::SystemClock;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::UpstreamAccount;
 use codex_pooler_core::snapshot::SnapshotHandle;
@@ -17,6 +16,7 @@ use codex_pooler_server::fake_upstream::{
 };
 use codex_pooler_tower::catalog_sync::CatalogSync;
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
+use codex_pooler_tower::job_context::JobContext;
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
 use codex_pooler_tower::refresh::{HttpTokenEndpoint, RefreshingCredentials};
 use codex_pooler_tower::upstream::CredentialSource;
@@ -150,33 +150,26 @@ impl World {
         assert_eq!(calls, [false, true], "{path}");
     }
 
-    fn probe(&self) -> UsageProbe {
-        UsageProbe::new(
+    /// The jobs' context, with workspace routes of its own (not the pooler's).
+    fn jobs(&self) -> JobContext {
+        JobContext::new(
             self.snapshot.clone(),
             self.dyn_credentials(),
             Arc::clone(&self.live),
             &self.fake.base_url(),
-            Arc::new(SystemClock),
         )
+    }
+
+    fn probe(&self) -> UsageProbe {
+        UsageProbe::new(&self.jobs())
     }
 
     fn catalog(&self) -> CatalogSync {
-        CatalogSync::new(
-            self.snapshot.clone(),
-            self.dyn_credentials(),
-            Arc::clone(&self.live),
-            &self.fake.base_url(),
-            Arc::new(SystemClock),
-        )
+        CatalogSync::new(&self.jobs())
     }
 
     fn discovery(&self) -> WorkspaceDiscovery {
-        WorkspaceDiscovery::new(
-            self.snapshot.clone(),
-            self.dyn_credentials(),
-            self.routes.clone(),
-            &self.fake.base_url(),
-        )
+        WorkspaceDiscovery::new(&self.jobs().workspace_routes(self.routes.clone()))
     }
 }
 

@@ -136,6 +136,44 @@ fn is_demo_account(account: &UpstreamAccount) -> bool {
     account.chatgpt_account_id.starts_with(DEMO_ACCOUNT_PREFIX)
 }
 
+/// With a demo `place`: the demo's store as it is ([`checked_state`]); without one, `None`.
+pub(crate) async fn checked(
+    place: Option<&DemoPlace>,
+    store: &dyn PoolStore,
+) -> Result<Option<StoreState>, ServerError> {
+    match place {
+        Some(_) => Ok(Some(checked_state(store).await?)),
+        None => Ok(None),
+    }
+}
+
+/// With a checked demo `state`: [`prepare`]s the demo; without one, `None`.
+pub(crate) async fn start(
+    state: Option<&StoreState>,
+    store: &dyn PoolStore,
+    sealer: &SecretSealer,
+    hasher: &KeyHasher,
+) -> Result<Option<Demo>, ServerError> {
+    match state {
+        Some(state) => Ok(Some(prepare(store, state, sealer, hasher).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Prints how to try the demo, when there is one, once the gateway listens at `origin`.
+pub(crate) fn welcome(demo: Option<&Demo>, place: Option<&DemoPlace>, origin: &str) {
+    if let (Some(demo), Some(place)) = (demo, place) {
+        demo.print_welcome(origin, place);
+    }
+}
+
+/// Stops the simulated backend, when there is one.
+pub(crate) fn stop(demo: Option<Demo>) {
+    if let Some(demo) = demo {
+        demo.shutdown();
+    }
+}
+
 /// The demo's store as it is, refused when it holds accounts other than the demo's: the demo
 /// must not run beside them. Nothing is written before this check.
 pub(crate) async fn checked_state(store: &dyn PoolStore) -> Result<StoreState, ServerError> {

@@ -58,15 +58,19 @@ impl RefreshingCredentials {
     /// Runs [`RefreshingCredentials::maintain_once`] every check interval (the first pass at
     /// once) until the task is aborted.
     pub fn spawn_maintenance(&self, snapshot: SnapshotHandle) -> JoinHandle<()> {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(this.shared.policy.check_interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                this.maintain_once(&snapshot.load()).await;
-            }
-        })
+        tokio::spawn(self.clone().run_maintenance(snapshot))
+    }
+
+    /// What [`spawn_maintenance`](Self::spawn_maintenance) runs: never ends; drop the future
+    /// to stop (refreshes already started finish on their own, see
+    /// [`settle`](Self::settle)).
+    pub async fn run_maintenance(self, snapshot: SnapshotHandle) {
+        let mut tick = tokio::time::interval(self.shared.policy.check_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.maintain_once(&snapshot.load()).await;
+        }
     }
 
     async fn maintain(&self, account: &UpstreamAccount) {

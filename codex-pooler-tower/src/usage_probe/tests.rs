@@ -16,6 +16,9 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 
 use super::*;
+use codex_pooler_core::live::LiveState;
+use codex_pooler_core::snapshot::SnapshotHandle;
+
 use crate::upstream::{AccessToken, StaticCredentials};
 
 const NOW: u64 = 1_800_000_000;
@@ -139,13 +142,9 @@ fn probe(
         credentials.insert(AccountId(*id), AccessToken::new(*token));
     }
     let live = Arc::new(LiveState::new());
-    let probe = UsageProbe::new(
-        snapshot,
-        Arc::new(credentials),
-        Arc::clone(&live),
-        base_url,
-        Arc::new(ManualClock::at_unix(NOW)),
-    );
+    let jobs = JobContext::new(snapshot, Arc::new(credentials), Arc::clone(&live), base_url)
+        .clock(Arc::new(ManualClock::at_unix(NOW)));
+    let probe = UsageProbe::new(&jobs);
     (probe, live)
 }
 

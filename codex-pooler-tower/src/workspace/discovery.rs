@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use codex_pooler_core::model::{AccountId, UpstreamAccount};
-use codex_pooler_core::snapshot::{Snapshot, SnapshotHandle};
+use codex_pooler_core::snapshot::Snapshot;
 use futures_util::StreamExt;
 use futures_util::stream;
 use http::Uri;
@@ -14,7 +14,8 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use super::{DiscoveryError, WorkspaceRoute, WorkspaceRoutes, parse_accounts_check};
-use crate::upstream::{AccessToken, CredentialSource};
+use crate::job_context::JobContext;
+use crate::upstream::AccessToken;
 use crate::usage_probe::call::{self, CallError};
 
 /// The discovery path under an account's base URL.
@@ -39,31 +40,19 @@ const TICK: Duration = Duration::from_secs(1);
 /// [module documentation](super) for what is called, cached and when.
 #[derive(Debug)]
 pub struct WorkspaceDiscovery {
-    snapshot: SnapshotHandle,
-    credentials: Arc<dyn CredentialSource>,
-    routes: WorkspaceRoutes,
-    default_base_url: Arc<str>,
-    client: call::ProbeClient,
+    jobs: JobContext,
     interval: Duration,
     retry: Duration,
     timeout: Duration,
 }
 
 impl WorkspaceDiscovery {
-    /// A job over the accounts of `snapshot`, with tokens from `credentials`, recording into
-    /// `routes`. Accounts without their own base URL are checked at `default_base_url`.
-    pub fn new(
-        snapshot: SnapshotHandle,
-        credentials: Arc<dyn CredentialSource>,
-        routes: WorkspaceRoutes,
-        default_base_url: &str,
-    ) -> Self {
+    /// A job over the accounts of the context's snapshot, with its tokens, recording into its
+    /// workspace routes. Accounts without their own base URL are checked at its default base
+    /// URL.
+    pub fn new(jobs: &JobContext) -> Self {
         Self {
-            snapshot,
-            credentials,
-            routes,
-            default_base_url: default_base_url.trim_end_matches('/').into(),
-            client: call::default_client(),
+            jobs: jobs.clone(),
             interval: DEFAULT_DISCOVERY_INTERVAL,
             retry: DEFAULT_DISCOVERY_RETRY,
             timeout: DEFAULT_DISCOVERY_TIMEOUT,
@@ -91,16 +80,9 @@ impl WorkspaceDiscovery {
         self
     }
 
-    /// Uses a custom TLS configuration (for a private CA).
-    #[must_use]
-    pub fn tls_config(mut self, tls: rustls::ClientConfig) -> Self {
-        self.client = call::client_with_tls(tls);
-        self
-    }
-
     /// The cache this job fills.
     pub fn routes(&self) -> &WorkspaceRoutes {
-        &self.routes
+        &self.jobs.routes
     }
 
     /// Checks one account now and records its route. On failure the cache is left as it was:
@@ -111,21 +93,21 @@ impl WorkspaceDiscovery {
     ) -> Result<WorkspaceRoute, DiscoveryError> {
         if call::is_placeholder_account_id(&account.chatgpt_account_id) {
             // Not a ChatGPT account id upstream could list: nothing to discover.
-            self.routes.remove(account.id);
+            self.jobs.routes.remove(account.id);
             return Ok(WorkspaceRoute::default());
         }
         let configured = account
             .base_url
             .as_deref()
-            .unwrap_or(&self.default_base_url)
+            .unwrap_or(&self.jobs.default_base_url)
             .trim_end_matches('/');
         let uri: Uri = format!("{configured}{ACCOUNTS_CHECK_PATH}")
             .parse()
             .map_err(|_| DiscoveryError::InvalidUrl(account.id.0))?;
         // The retry after a refresh is itself the rediscovery: no need to ask for another.
         let recovered = call::get(
-            &self.client,
-            &*self.credentials,
+            &self.jobs.client,
+            &*self.jobs.credentials,
             account,
             &uri,
             self.timeout,
@@ -142,7 +124,7 @@ impl WorkspaceDiscovery {
             return Err(DiscoveryError::Status(status));
         }
         let route = parse_accounts_check(&body, account.chatgpt_account_id.trim(), configured)?;
-        if self.routes.get(account.id).as_ref() != Some(&route) {
+        if self.jobs.routes.get(account.id).as_ref() != Some(&route) {
             tracing::info!(
                 account = %account.id,
                 origin = route.origin.as_ref().map_or("configured", |o| o.as_str()),
@@ -150,65 +132,69 @@ impl WorkspaceDiscovery {
                 "workspace route discovered"
             );
         }
-        self.routes.insert(account.id, route.clone());
+        self.jobs.routes.insert(account.id, route.clone());
         Ok(route)
     }
 
     /// Checks every routable account once, at most four at a time.
     pub async fn discover_once(&self) -> Vec<(AccountId, Result<WorkspaceRoute, DiscoveryError>)> {
         let accounts: Vec<Arc<UpstreamAccount>> = self
+            .jobs
             .snapshot
             .load()
             .accounts()
             .filter(|a| a.lifecycle.is_routable())
             .cloned()
             .collect();
-        self.run(accounts).await
+        self.check_all(accounts).await
     }
 
     /// Checks accounts at start, when they appear or change (identity, base URL, becoming
     /// routable, a new token), when asked after a refresh, and every interval; failures are
     /// retried with backoff. Abort the handle to stop.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut schedule: HashMap<AccountId, Due> = HashMap::new();
-            let mut last_version = None;
-            let mut tick = tokio::time::interval(TICK);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    () = self.routes.requested() => {}
-                }
-                let snapshot = self.snapshot.load();
-                if last_version != Some(snapshot.version()) {
-                    last_version = Some(snapshot.version());
-                    self.reconcile(&snapshot, &mut schedule).await;
-                }
-                let now = Instant::now();
-                for id in self.routes.take_requested() {
-                    if let Some(due) = schedule.get_mut(&id) {
-                        due.next = now;
-                    }
-                }
-                let accounts: Vec<Arc<UpstreamAccount>> = schedule
-                    .iter()
-                    .filter(|(_, due)| due.next <= now)
-                    .filter_map(|(id, _)| snapshot.account(*id).cloned())
-                    .collect();
-                if accounts.is_empty() {
-                    continue;
-                }
-                for (id, result) in self.run(accounts).await {
-                    if let Some(due) = schedule.get_mut(&id) {
-                        self.settle(id, due, result.as_ref().err());
-                    }
-                }
-            }
-        })
+        tokio::spawn(self.run())
     }
 
-    async fn run(
+    /// What [`spawn`](Self::spawn) runs: never ends; drop the future to stop.
+    pub async fn run(self) {
+        let mut schedule: HashMap<AccountId, Due> = HashMap::new();
+        let mut last_version = None;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.jobs.routes.requested() => {}
+            }
+            let snapshot = self.jobs.snapshot.load();
+            if last_version != Some(snapshot.version()) {
+                last_version = Some(snapshot.version());
+                self.reconcile(&snapshot, &mut schedule).await;
+            }
+            let now = Instant::now();
+            for id in self.jobs.routes.take_requested() {
+                if let Some(due) = schedule.get_mut(&id) {
+                    due.next = now;
+                }
+            }
+            let accounts: Vec<Arc<UpstreamAccount>> = schedule
+                .iter()
+                .filter(|(_, due)| due.next <= now)
+                .filter_map(|(id, _)| snapshot.account(*id).cloned())
+                .collect();
+            if accounts.is_empty() {
+                continue;
+            }
+            for (id, result) in self.check_all(accounts).await {
+                if let Some(due) = schedule.get_mut(&id) {
+                    self.settle(id, due, result.as_ref().err());
+                }
+            }
+        }
+    }
+
+    async fn check_all(
         &self,
         accounts: Vec<Arc<UpstreamAccount>>,
     ) -> Vec<(AccountId, Result<WorkspaceRoute, DiscoveryError>)> {
@@ -230,7 +216,7 @@ impl WorkspaceDiscovery {
         schedule.retain(|id, _| {
             let keep = routable.iter().any(|a| a.id == *id);
             if !keep {
-                self.routes.remove(*id);
+                self.jobs.routes.remove(*id);
             }
             keep
         });
@@ -241,7 +227,7 @@ impl WorkspaceDiscovery {
             .map(|account| async move {
                 (
                     account.id,
-                    self.credentials.access_token(&account).await.ok(),
+                    self.jobs.credentials.access_token(&account).await.ok(),
                 )
             })
             .buffer_unordered(CONCURRENCY)
@@ -253,7 +239,7 @@ impl WorkspaceDiscovery {
             match schedule.get_mut(&account.id) {
                 Some(due) if due.identity != identity => {
                     // Another workspace or base: the old route says nothing about it.
-                    self.routes.remove(account.id);
+                    self.jobs.routes.remove(account.id);
                     *due = Due::now(identity, token, now);
                 }
                 Some(due) if due.token != token => {
@@ -289,7 +275,7 @@ impl WorkspaceDiscovery {
             },
             failures = due.failures,
             retry_in_secs = wait.as_secs(),
-            keeps = if self.routes.get(id).is_some() { "last_discovered_route" } else { "configured_base_url" },
+            keeps = if self.jobs.routes.get(id).is_some() { "last_discovered_route" } else { "configured_base_url" },
             "workspace routing discovery failed"
         );
     }

@@ -37,6 +37,7 @@
 //! # use codex_pooler_tower::keys::KeyHasher;
 //! # use codex_pooler_tower::upstream::{CredentialSource, DEFAULT_UPSTREAM_BASE_URL};
 //! use codex_pooler_tower::Pooler;
+//! use codex_pooler_tower::job_context::JobContext;
 //! use codex_pooler_tower::workspace::{WorkspaceDiscovery, WorkspaceRoutes};
 //! # fn run(snapshot: SnapshotHandle, hasher: KeyHasher, credentials: Arc<dyn CredentialSource>) {
 //! let routes = WorkspaceRoutes::new();
@@ -44,9 +45,15 @@
 //!     .credentials(Arc::clone(&credentials))
 //!     .workspace_routes(routes.clone())
 //!     .build();
-//! let job = WorkspaceDiscovery::new(snapshot, credentials, routes, DEFAULT_UPSTREAM_BASE_URL)
-//!     .spawn();
-//! # let _ = pooler; job.abort();
+//! let jobs = JobContext::new(
+//!     snapshot,
+//!     credentials,
+//!     Arc::clone(pooler.live()),
+//!     DEFAULT_UPSTREAM_BASE_URL,
+//! )
+//! .workspace_routes(routes);
+//! let job = WorkspaceDiscovery::new(&jobs).spawn();
+//! # job.abort();
 //! # }
 //! ```
 

@@ -82,23 +82,31 @@ impl ConfigSync {
         Ok(())
     }
 
+    /// The sealer the access tokens are opened with.
+    pub fn sealer(&self) -> Arc<SecretSealer> {
+        Arc::clone(&self.sealer)
+    }
+
     /// Polls for changes every `interval` until the task is aborted.
     pub fn spawn(&self, interval: Duration) -> JoinHandle<()> {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                match this.sync_once().await {
-                    Ok(true) => tracing::info!(
-                        version = this.snapshot.load().version(),
-                        "configuration reloaded"
-                    ),
-                    Ok(false) => {}
-                    Err(err) => tracing::warn!(error = %err, "configuration reload failed"),
-                }
+        tokio::spawn(self.clone().run(interval))
+    }
+
+    /// What [`spawn`](Self::spawn) runs: polls every `interval`, never ends; drop the future to
+    /// stop.
+    pub async fn run(self, interval: Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match self.sync_once().await {
+                Ok(true) => tracing::info!(
+                    version = self.snapshot.load().version(),
+                    "configuration reloaded"
+                ),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "configuration reload failed"),
             }
-        })
+        }
     }
 }
