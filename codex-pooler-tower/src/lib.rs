@@ -15,6 +15,8 @@ pub mod pooler;
 pub mod records;
 pub mod refresh;
 pub mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod upstream;
 pub mod usage_probe;
 pub mod websocket;

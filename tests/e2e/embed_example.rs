@@ -4,7 +4,7 @@
 #[allow(dead_code, unreachable_pub)]
 mod embed_axum;
 
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 
 use crate::support::*;
 
