@@ -16,19 +16,35 @@
 //! # fn main() {}
 //! ```
 //!
-//! A store over a temporary directory keeps the directory in its fixture:
+//! A store that needs more alive than itself (a temporary directory, a database to drop) puts
+//! it in its fixture; a backend that is not available answers `None`:
 //!
-//! ```ignore
-//! struct TempStore { store: MyStore, _dir: tempfile::TempDir }
+//! ```
+//! use codex_pooler_core::store::{MemoryStore, PoolStore};
+//! use codex_pooler_test_kit::store_conformance::StoreFixture;
 //!
-//! impl codex_pooler_test_kit::store_conformance::StoreFixture for TempStore {
-//!     fn store(&self) -> &dyn PoolStore { &self.store }
+//! /// The store and what must outlive it (for a file store: its `tempfile::TempDir`).
+//! struct Scratch {
+//!     store: MemoryStore,
+//!     _dir: Vec<u8>,
 //! }
 //!
-//! codex_pooler_test_kit::pool_store_conformance!(my_store, async {
-//!     let dir = tempfile::tempdir().unwrap();
-//!     Some(TempStore { store: MyStore::open(dir.path()).await.unwrap(), _dir: dir })
-//! });
+//! impl StoreFixture for Scratch {
+//!     fn store(&self) -> &dyn PoolStore {
+//!         &self.store
+//!     }
+//! }
+//!
+//! async fn scratch() -> Option<Scratch> {
+//!     // For example: `None` when the database URL is not set and skipping is allowed.
+//!     std::env::var_os("MY_STORE_SKIP").is_none().then(|| Scratch {
+//!         store: MemoryStore::new(),
+//!         _dir: Vec::new(),
+//!     })
+//! }
+//!
+//! codex_pooler_test_kit::pool_store_conformance!(scratch_store, scratch());
+//! # fn main() {}
 //! ```
 //!
 //! The cases are also plain functions of `&dyn PoolStore` (for example [`pools`]), and the
