@@ -145,6 +145,21 @@ impl StoreHook for CountCalls {
 
 /// Fails the next [`FailNext::fail_next`] calls of one method with
 /// [`StoreError::Backend`]`(message)`; lets everything else through.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use codex_pooler_core::store::testing::{CountCalls, FailNext, HookedStore, StoreCall};
+/// use codex_pooler_core::store::{MemoryStore, PoolStore};
+///
+/// let hook = (CountCalls::new(), FailNext::new(StoreCall::CreatePool, "disk full"));
+/// let store = HookedStore::new(MemoryStore::new(), hook);
+/// store.hook().1.fail_next(1);
+/// assert!(store.create_pool("a").await.is_err());
+/// assert!(store.create_pool("a").await.is_ok());
+/// assert_eq!(store.hook().0.count(StoreCall::CreatePool), 2);
+/// assert_eq!(store.inner().version().await.unwrap(), 1);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct FailNext {
     call: StoreCall,
