@@ -21,7 +21,7 @@ use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::health::AttemptOutcome;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::{
-    AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
+    AccountId, Assignment, KeyId, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
 use codex_pooler_core::plan::Planner;
 use codex_pooler_core::quota::windows_from_headers;
@@ -43,16 +43,10 @@ fn now() -> SystemTime {
 /// A pool of `n` active accounts serving `m`; every third has primary and secondary windows.
 fn fixture(n: usize) -> (Snapshot, LiveState) {
     let accounts: Vec<UpstreamAccount> = (1..=n as i64)
-        .map(|id| UpstreamAccount {
-            id: AccountId(id),
-            label: format!("a{id}"),
-            chatgpt_account_id: format!("acc-{id}"),
-            user_id: None,
-            email: None,
-            plan_type: Some("plus".into()),
-            base_url: None,
-            lifecycle: Lifecycle::Active,
-            models: vec!["gpt-5".into(), "m".into()],
+        .map(|id| {
+            UpstreamAccount::new(AccountId(id), format!("a{id}"))
+                .with_plan_type("plus")
+                .with_models(["gpt-5", "m"])
         })
         .collect();
     let live = LiveState::new();

@@ -196,20 +196,12 @@ impl CatalogBook {
 mod tests {
     use super::*;
     use crate::clock::from_unix_seconds;
-    use crate::model::Lifecycle;
 
     fn account(id: i64, models: &[&str]) -> Arc<UpstreamAccount> {
-        Arc::new(UpstreamAccount {
-            id: AccountId(id),
-            label: format!("a{id}"),
-            chatgpt_account_id: format!("acc-{id}"),
-            user_id: None,
-            email: None,
-            plan_type: None,
-            base_url: None,
-            lifecycle: Lifecycle::Active,
-            models: models.iter().map(|m| (*m).to_owned()).collect(),
-        })
+        Arc::new(
+            UpstreamAccount::new(AccountId(id), format!("a{id}"))
+                .with_models(models.iter().copied()),
+        )
     }
 
     #[test]

@@ -90,17 +90,10 @@ mod tests {
     use crate::quota::UsageLimit;
 
     fn account(lifecycle: Lifecycle) -> UpstreamAccount {
-        UpstreamAccount {
-            id: AccountId(1),
-            label: "a".into(),
-            chatgpt_account_id: "acc".into(),
-            user_id: None,
-            email: None,
-            plan_type: None,
-            base_url: None,
-            lifecycle,
-            models: vec!["m".into()],
-        }
+        UpstreamAccount::new(AccountId(1), "a")
+            .with_chatgpt_account_id("acc")
+            .with_lifecycle(lifecycle)
+            .with_models(["m"])
     }
 
     #[test]

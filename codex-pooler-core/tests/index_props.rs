@@ -121,20 +121,11 @@ fn snapshot(accounts: &[(Lifecycle, bool)]) -> Snapshot {
     let rows: Vec<UpstreamAccount> = accounts
         .iter()
         .enumerate()
-        .map(|(i, (lifecycle, serves))| UpstreamAccount {
-            id: AccountId(i as i64 + 1),
-            label: format!("a{i}"),
-            chatgpt_account_id: format!("acc-{i}"),
-            user_id: None,
-            email: None,
-            plan_type: None,
-            base_url: None,
-            lifecycle: *lifecycle,
-            models: if *serves {
-                vec!["m".into()]
-            } else {
-                vec!["other".into()]
-            },
+        .map(|(i, (lifecycle, serves))| {
+            UpstreamAccount::new(AccountId(i as i64 + 1), format!("a{i}"))
+                .with_chatgpt_account_id(format!("acc-{i}"))
+                .with_lifecycle(*lifecycle)
+                .with_models([if *serves { "m" } else { "other" }])
         })
         .collect();
     Snapshot::build(StoreState {

@@ -59,16 +59,11 @@ proptest! {
         let rows: Vec<UpstreamAccount> = accounts
             .iter()
             .enumerate()
-            .map(|(i, (lifecycle, _, serves_model))| UpstreamAccount {
-                id: AccountId(i as i64 + 1),
-                label: format!("a{i}"),
-                chatgpt_account_id: format!("acc-{i}"),
-                user_id: None,
-                email: None,
-                plan_type: None,
-                base_url: None,
-                lifecycle: *lifecycle,
-                models: if *serves_model || i == 0 { vec!["m".into()] } else { vec!["other".into()] },
+            .map(|(i, (lifecycle, _, serves_model))| {
+                UpstreamAccount::new(AccountId(i as i64 + 1), format!("a{i}"))
+                    .with_chatgpt_account_id(format!("acc-{i}"))
+                    .with_lifecycle(*lifecycle)
+                    .with_models([if *serves_model || i == 0 { "m" } else { "other" }])
             })
             .collect();
         for (i, (_, exhausted, _)) in accounts.iter().enumerate() {

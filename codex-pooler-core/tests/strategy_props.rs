@@ -28,17 +28,9 @@ fn now() -> SystemTime {
 }
 
 fn account(id: i64, lifecycle: Lifecycle, models: Vec<String>) -> UpstreamAccount {
-    UpstreamAccount {
-        id: AccountId(id),
-        label: format!("a{id}"),
-        chatgpt_account_id: format!("acc-{id}"),
-        user_id: None,
-        email: None,
-        plan_type: None,
-        base_url: None,
-        lifecycle,
-        models,
-    }
+    UpstreamAccount::new(AccountId(id), format!("a{id}"))
+        .with_lifecycle(lifecycle)
+        .with_models(models)
 }
 
 /// One window: kind, used percent, hours until reset (`None`: not reported).

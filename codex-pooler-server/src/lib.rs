@@ -7,7 +7,6 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
-pub mod fake_upstream;
 mod private_files;
 pub mod secret_keys;
 pub mod serve;

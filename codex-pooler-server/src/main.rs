@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use codex_pooler_core::model::{KeyStatus, Lifecycle};
 use codex_pooler_core::store::PoolStore;
+use codex_pooler_fake_upstream::{self as fake_upstream, FakeAccount, FakeConfig};
 use codex_pooler_server::cli::{
     Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, SecretsCommand, UpstreamsCommand,
 };
 use codex_pooler_server::commands::{keys, login, pools, secrets, upstreams};
 use codex_pooler_server::error::ServerError;
-use codex_pooler_server::fake_upstream::{self, FakeAccount, FakeConfig};
 use codex_pooler_server::serve;
 use codex_pooler_server::settings::Settings;
 use codex_pooler_tower::credentials::import_auth_json;

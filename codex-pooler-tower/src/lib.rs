@@ -25,6 +25,8 @@ mod read_body;
 pub mod records;
 pub mod refresh;
 mod respond;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod upgrade;
 pub mod upstream;
 pub mod usage_probe;

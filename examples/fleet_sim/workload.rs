@@ -11,7 +11,7 @@ use bytes::Bytes;
 use codex_pooler_core::BoxError;
 use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::model::{
-    AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
+    AccountId, Assignment, KeyId, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
@@ -135,16 +135,10 @@ impl Workload {
         let accounts: Vec<UpstreamAccount> = self
             .accounts
             .iter()
-            .map(|spec| UpstreamAccount {
-                id: spec.id,
-                label: format!("{}-{}", spec.plan.as_str(), spec.id),
-                chatgpt_account_id: format!("acc-{}", spec.id),
-                user_id: None,
-                email: None,
-                plan_type: Some(spec.plan.as_str().to_owned()),
-                base_url: None,
-                lifecycle: Lifecycle::Active,
-                models: vec![MODEL.to_owned()],
+            .map(|spec| {
+                UpstreamAccount::new(spec.id, format!("{}-{}", spec.plan.as_str(), spec.id))
+                    .with_plan_type(spec.plan.as_str())
+                    .with_models([MODEL])
             })
             .collect();
         Snapshot::build(StoreState {

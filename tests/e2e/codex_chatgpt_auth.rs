@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use codex_pooler_server::fake_upstream::MODEL_INSTRUCTIONS;
+use codex_pooler_fake_upstream::MODEL_INSTRUCTIONS;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;

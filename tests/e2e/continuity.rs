@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use codex_pooler_server::fake_upstream::FakeUpstreamHandle;
+use codex_pooler_fake_upstream::FakeUpstreamHandle;
 
 use crate::codex::{codex_binary, run_codex, write_config};
 use crate::support::*;
@@ -29,7 +29,7 @@ async fn wait_for_eligible(gateway: &Gateway, key: &str, eligible: usize) {
     }
 }
 
-fn turns(fake: &FakeUpstreamHandle) -> Vec<codex_pooler_server::fake_upstream::SeenRequest> {
+fn turns(fake: &FakeUpstreamHandle) -> Vec<codex_pooler_fake_upstream::SeenRequest> {
     fake.seen()
         .into_iter()
         .filter(|r| {
@@ -70,7 +70,7 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
     cli_ok(data, &["upstreams", "pause", "3"]);
     wait_for_eligible(&gateway, key, 1).await;
     fake.clear_seen();
-    let bin = binary();
+    let bin = binary().display();
     let d = data.display();
     let tool = format!(
         "{bin} --data-dir {d} upstreams resume 2 >/dev/null 2>&1 && {bin} --data-dir {d} upstreams resume 3 >/dev/null 2>&1 && sleep 1 && echo resumed"
@@ -142,7 +142,7 @@ async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
 }
 
 /// The last model turn upstream saw (background catalog and usage reads are skipped).
-fn last_turn(fake: &FakeUpstreamHandle) -> codex_pooler_server::fake_upstream::SeenRequest {
+fn last_turn(fake: &FakeUpstreamHandle) -> codex_pooler_fake_upstream::SeenRequest {
     fake.seen()
         .into_iter()
         .rev()

@@ -6,9 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use codex_pooler_core::store::{PoolStore, SealedSecret, StoreState};
-use codex_pooler_server::fake_upstream::{
-    FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle,
-};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle};
 use codex_pooler_server::store::SqlStore;
 
 use crate::support::*;

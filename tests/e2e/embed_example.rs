@@ -8,9 +8,7 @@ mod embed_axum;
 use std::time::{Duration, Instant};
 
 use codex_pooler_core::quota::EvidenceSource;
-use codex_pooler_server::fake_upstream::{
-    FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle,
-};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle};
 use codex_pooler_tower::gateway::{GatewaySettings, RunningGateway};
 
 use crate::support::*;

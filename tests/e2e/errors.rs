@@ -1,6 +1,6 @@
 //! Every refusal a client or an operator can meet, and its exact shape.
 
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 
 use crate::support::*;
 

@@ -34,7 +34,7 @@ const PROTOCOL: &[(&str, &str)] = &[
     ),
 ];
 
-fn assert_forwarded_only_protocol_headers(seen: &codex_pooler_server::fake_upstream::SeenRequest) {
+fn assert_forwarded_only_protocol_headers(seen: &codex_pooler_fake_upstream::SeenRequest) {
     for (name, _) in MADE_UP {
         assert_eq!(seen.header(name), None, "{name} reached upstream");
     }

@@ -11,7 +11,7 @@ use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::UpstreamAccount;
 use codex_pooler_core::snapshot::SnapshotHandle;
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
-use codex_pooler_server::fake_upstream::{
+use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeRefreshFailure, FakeUpstream, FakeUpstreamHandle, SeenRequest,
 };
 use codex_pooler_tower::catalog_sync::CatalogSync;

@@ -7,7 +7,7 @@ mod crash;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use codex_pooler_server::fake_upstream::{
+use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeRefreshFailure, FakeUpstream, FakeUpstreamHandle, SeenRequest,
 };
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use codex_pooler_core::store::SecretKind;
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 use codex_pooler_server::secret_keys::SecretKeys;
 use codex_pooler_server::store::SqlStore;
 
@@ -57,7 +57,7 @@ fn json(stdout: &str) -> serde_json::Value {
 struct Deployment {
     _dir: tempfile::TempDir,
     data: PathBuf,
-    fake: codex_pooler_server::fake_upstream::FakeUpstreamHandle,
+    fake: codex_pooler_fake_upstream::FakeUpstreamHandle,
     creds: Vec<FakeCredentials>,
 }
 

@@ -5,13 +5,11 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use codex_pooler_server::fake_upstream::{
+use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle, SeenRequest,
 };
 use http_body_util::{BodyExt, Full};
@@ -20,8 +18,36 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 /// The gateway binary under test.
-pub(crate) fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_codex-pooler")
+///
+/// This suite is its own package, so Cargo does not hand it `CARGO_BIN_EXE_codex-pooler` (only
+/// a package's own integration tests get its binaries). The binary sits next to this test
+/// executable's directory instead: `target/<profile>/deps/e2e-<hash>` runs
+/// `target/<profile>/codex-pooler`. `cargo test --workspace` builds it first, because the
+/// server package has an integration test of its own (`codex-pooler-server/tests/binary.rs`)
+/// and Cargo builds a package's binaries before its integration tests. `CODEX_POOLER_BIN`
+/// names another binary.
+pub(crate) fn binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("CODEX_POOLER_BIN") {
+            return PathBuf::from(path);
+        }
+        let exe = std::env::current_exe().expect("the test executable's path");
+        // target/<profile>/deps/e2e-<hash> -> target/<profile>/codex-pooler
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test executable sits in target/<profile>/deps");
+        let path = profile_dir.join(format!("codex-pooler{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            path.is_file(),
+            "the gateway binary {} is missing: run the suite with `cargo test --workspace` \
+             (which builds it), or build it first with `cargo build -p codex-pooler-server` \
+             (same profile and target directory), or name one in CODEX_POOLER_BIN",
+            path.display()
+        );
+        path
+    })
 }
 
 /// The environment variables that name the database and the secret keys: removed from every
@@ -69,11 +95,7 @@ pub(crate) fn create_key(data_dir: &Path, pool: &str) -> String {
 }
 
 /// A JWT with `claims` and a fake signature.
-pub(crate) fn fake_jwt(claims: &serde_json::Value) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    format!("{header}.{payload}.fakesig")
-}
+pub(crate) use codex_pooler_test_kit::fake_jwt;
 
 /// Fake ChatGPT credentials for one account.
 pub(crate) struct FakeCredentials {

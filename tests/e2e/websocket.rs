@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
-use codex_pooler_server::fake_upstream::{
+use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle, SeenRequest,
 };
 use codex_pooler_server::store::SqlStore;

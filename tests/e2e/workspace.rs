@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use codex_pooler_server::fake_upstream::{
+use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle, SeenRequest,
 };
 

@@ -103,6 +103,81 @@ pub struct UpstreamAccount {
 }
 
 impl UpstreamAccount {
+    /// An active account with only an id and a label: ChatGPT account id `acc-<id>`, no user,
+    /// email, plan or origin, and no models. The `with_*` methods fill in the rest.
+    ///
+    /// ```
+    /// use codex_pooler_core::model::{AccountId, Lifecycle, UpstreamAccount};
+    ///
+    /// let account = UpstreamAccount::new(AccountId(7), "alice")
+    ///     .with_lifecycle(Lifecycle::Paused)
+    ///     .with_models(["gpt-5.1-codex"]);
+    /// assert_eq!(account.chatgpt_account_id, "acc-7");
+    /// assert!(account.supports_model("gpt-5.1-codex"));
+    /// ```
+    pub fn new(id: AccountId, label: impl Into<String>) -> Self {
+        Self {
+            id,
+            label: label.into(),
+            chatgpt_account_id: format!("acc-{}", id.0),
+            user_id: None,
+            email: None,
+            plan_type: None,
+            base_url: None,
+            lifecycle: Lifecycle::Active,
+            models: Vec::new(),
+        }
+    }
+
+    /// This account with ChatGPT account (workspace) id `chatgpt_account_id`.
+    #[must_use]
+    pub fn with_chatgpt_account_id(mut self, chatgpt_account_id: impl Into<String>) -> Self {
+        self.chatgpt_account_id = chatgpt_account_id.into();
+        self
+    }
+
+    /// This account with ChatGPT user id `user_id`.
+    #[must_use]
+    pub fn with_user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// This account with email `email`.
+    #[must_use]
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// This account on ChatGPT plan `plan_type`.
+    #[must_use]
+    pub fn with_plan_type(mut self, plan_type: impl Into<String>) -> Self {
+        self.plan_type = Some(plan_type.into());
+        self
+    }
+
+    /// This account served from upstream origin `base_url` (`None`: the default origin).
+    #[must_use]
+    pub fn with_base_url(mut self, base_url: Option<String>) -> Self {
+        self.base_url = base_url;
+        self
+    }
+
+    /// This account in credential lifecycle `lifecycle`.
+    #[must_use]
+    pub fn with_lifecycle(mut self, lifecycle: Lifecycle) -> Self {
+        self.lifecycle = lifecycle;
+        self
+    }
+
+    /// This account serving `models` (in place of any it listed).
+    #[must_use]
+    pub fn with_models<M: Into<String>>(mut self, models: impl IntoIterator<Item = M>) -> Self {
+        self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Whether this account lists `model`.
     pub fn supports_model(&self, model: &str) -> bool {
         self.models.iter().any(|m| m == model)

@@ -14,17 +14,9 @@ use crate::store::StoreState;
 use crate::strategy::Rendezvous;
 
 pub(crate) fn account(id: i64, lifecycle: Lifecycle, models: &[&str]) -> UpstreamAccount {
-    UpstreamAccount {
-        id: AccountId(id),
-        label: format!("a{id}"),
-        chatgpt_account_id: format!("acc-{id}"),
-        user_id: None,
-        email: None,
-        plan_type: None,
-        base_url: None,
-        lifecycle,
-        models: models.iter().map(|m| (*m).to_owned()).collect(),
-    }
+    UpstreamAccount::new(AccountId(id), format!("a{id}"))
+        .with_lifecycle(lifecycle)
+        .with_models(models.iter().copied())
 }
 
 pub(crate) fn snapshot(status: PoolStatus, accounts: Vec<UpstreamAccount>) -> Snapshot {

@@ -6,6 +6,8 @@
 //! reference server brings a SQL one (SQLite or PostgreSQL).
 
 mod memory;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::time::SystemTime;
 

@@ -22,13 +22,9 @@ use super::rendezvous::splitmix;
 ///
 /// ```
 /// # use std::sync::Arc;
-/// # use codex_pooler_core::model::{AccountId, Lifecycle, UpstreamAccount};
+/// # use codex_pooler_core::model::{AccountId, UpstreamAccount};
 /// use codex_pooler_core::strategy::{Candidate, p2c_tie_break};
-/// # let account = |id| Arc::new(UpstreamAccount {
-/// #     id: AccountId(id), label: format!("a{id}"), chatgpt_account_id: format!("acc-{id}"),
-/// #     user_id: None, email: None, plan_type: None, base_url: None,
-/// #     lifecycle: Lifecycle::Active, models: vec![],
-/// # });
+/// # let account = |id| Arc::new(UpstreamAccount::new(AccountId(id), format!("a{id}")));
 /// let mut busy = Candidate::new(account(1));
 /// busy.in_flight = 4;
 /// let idle = Candidate::new(account(2));
@@ -56,22 +52,15 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::{AccountId, Lifecycle, UpstreamAccount};
+    use crate::model::{AccountId, UpstreamAccount};
 
     fn candidate(id: i64, in_flight: u32) -> Candidate {
         Candidate {
             in_flight,
-            ..Candidate::new(Arc::new(UpstreamAccount {
-                id: AccountId(id),
-                label: format!("a{id}"),
-                chatgpt_account_id: format!("acc-{id}"),
-                user_id: None,
-                email: None,
-                plan_type: None,
-                base_url: None,
-                lifecycle: Lifecycle::Active,
-                models: vec![],
-            }))
+            ..Candidate::new(Arc::new(UpstreamAccount::new(
+                AccountId(id),
+                format!("a{id}"),
+            )))
         }
     }
 

@@ -100,22 +100,15 @@ mod tests {
     use super::*;
     use crate::clock::from_unix_seconds;
     use crate::facts::RequestFacts;
-    use crate::model::{AccountId, KeyId, Lifecycle, PoolId, UpstreamAccount};
+    use crate::model::{AccountId, KeyId, PoolId, UpstreamAccount};
 
     fn candidates(n: i64) -> Vec<Candidate> {
         (1..=n)
             .map(|i| {
-                Candidate::new(Arc::new(UpstreamAccount {
-                    id: AccountId(i),
-                    label: format!("a{i}"),
-                    chatgpt_account_id: format!("acc-{i}"),
-                    user_id: None,
-                    email: None,
-                    plan_type: None,
-                    base_url: None,
-                    lifecycle: Lifecycle::Active,
-                    models: vec![],
-                }))
+                Candidate::new(Arc::new(UpstreamAccount::new(
+                    AccountId(i),
+                    format!("a{i}"),
+                )))
             })
             .collect()
     }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use super::{Candidate, StrategyInput};
 use crate::clock::from_unix_seconds;
 use crate::facts::RequestFacts;
-use crate::model::{AccountId, KeyId, Lifecycle, PoolId, UpstreamAccount};
+use crate::model::{AccountId, KeyId, PoolId, UpstreamAccount};
 use crate::quota::{QuotaView, WindowKind, WindowView};
 
 /// The fixed "now" of the strategy tests.
@@ -44,17 +44,9 @@ pub(crate) fn input(continuity: Option<&str>, seed: u64) -> TestInput {
 }
 
 pub(crate) fn candidate(id: i64) -> Candidate {
-    Candidate::new(Arc::new(UpstreamAccount {
-        id: AccountId(id),
-        label: format!("a{id}"),
-        chatgpt_account_id: format!("acc-{id}"),
-        user_id: None,
-        email: None,
-        plan_type: None,
-        base_url: None,
-        lifecycle: Lifecycle::Active,
-        models: vec!["m".into()],
-    }))
+    Candidate::new(Arc::new(
+        UpstreamAccount::new(AccountId(id), format!("a{id}")).with_models(["m"]),
+    ))
 }
 
 /// Accounts 1..=n without evidence.

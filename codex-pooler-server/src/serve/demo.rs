@@ -21,8 +21,8 @@ use codex_pooler_tower::keys::KeyHasher;
 use crate::cli::GlobalArgs;
 use crate::commands::keys::create_key;
 use crate::error::ServerError;
-use crate::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle};
 use crate::settings::Settings;
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle};
 
 /// The demo pool's slug.
 pub(crate) const DEMO_POOL: &str = "demo";

@@ -201,7 +201,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::credentials::jwt::tests::fake_jwt;
+    use crate::testing::fake_jwt;
 
     /// The shared fixture `fixtures/codex-cli/fake_auth.json` (fake tokens, exp 2036-11-20).
     const FIXTURE: &str = r#"{

@@ -135,13 +135,7 @@ pub(crate) mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     use super::*;
-
-    /// Builds an unsigned test JWT around `payload`.
-    pub(crate) fn fake_jwt(payload: &Value) -> String {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
-        let body = URL_SAFE_NO_PAD.encode(payload.to_string());
-        format!("{header}.{body}.fakesig")
-    }
+    use crate::testing::fake_jwt;
 
     #[test]
     fn reads_nested_openai_claims() {

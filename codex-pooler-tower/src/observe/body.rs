@@ -183,23 +183,13 @@ fn finish(
 }
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use codex_pooler_core::body::boxed;
     use codex_pooler_core::clock::SystemClock;
     use codex_pooler_core::model::{KeyId, PoolId};
     use http_body_util::{BodyExt, StreamBody};
 
     use super::*;
-
-    #[derive(Debug, Default)]
-    struct Collect(Mutex<Vec<RequestRecord>>);
-
-    impl RecordSink for Collect {
-        fn submit(&self, record: RequestRecord) {
-            self.0.lock().unwrap().push(record);
-        }
-    }
+    use crate::testing::CollectingSink;
 
     fn record() -> RequestRecord {
         RequestRecord {
@@ -233,7 +223,7 @@ mod tests {
             .map(|e| Ok(Frame::data(Bytes::from_static(e.as_bytes()))))
             .collect();
         let inner = boxed(StreamBody::new(futures_util::stream::iter(frames)));
-        let sink = Arc::new(Collect::default());
+        let sink = Arc::new(CollectingSink::new());
         let live = Arc::new(LiveState::new());
         let body = ObservedBody::new(
             inner,
@@ -250,7 +240,7 @@ mod tests {
         // Byte for byte, frame by frame.
         let collected = body.collect().await.unwrap().to_bytes();
         assert_eq!(collected, EVENTS.concat().as_bytes());
-        let records = sink.0.lock().unwrap();
+        let records = sink.records();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].end, "completed");
         assert_eq!(records[0].usage.unwrap().output_tokens, 2);
@@ -273,7 +263,7 @@ mod tests {
             Err("connection reset".into()),
         ];
         let inner = boxed(StreamBody::new(futures_util::stream::iter(frames)));
-        let sink = Arc::new(Collect::default());
+        let sink = Arc::new(CollectingSink::new());
         let body = ObservedBody::new(
             inner,
             true,
@@ -290,7 +280,7 @@ mod tests {
         let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(first, EVENTS[0].as_bytes());
         assert!(body.frame().await.unwrap().is_err());
-        let records = sink.0.lock().unwrap();
+        let records = sink.records();
         assert_eq!(records.len(), 1, "recorded exactly once");
         assert_eq!(records[0].end, "upstream_error");
     }

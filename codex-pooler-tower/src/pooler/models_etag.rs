@@ -114,9 +114,7 @@ impl ModelsEtags {
 mod tests {
     use codex_pooler_core::catalog::parse_catalog;
     use codex_pooler_core::clock::from_unix_seconds;
-    use codex_pooler_core::model::{
-        AccountId, Assignment, Lifecycle, Pool, PoolStatus, UpstreamAccount,
-    };
+    use codex_pooler_core::model::{AccountId, Assignment, Pool, PoolStatus, UpstreamAccount};
     use codex_pooler_core::store::StoreState;
 
     use super::*;
@@ -132,17 +130,7 @@ mod tests {
                 status: PoolStatus::Active,
                 strategy: None,
             }],
-            accounts: vec![UpstreamAccount {
-                id: AccountId(1),
-                label: "a".into(),
-                chatgpt_account_id: "acc".into(),
-                user_id: None,
-                email: None,
-                plan_type: None,
-                base_url: None,
-                lifecycle: Lifecycle::Active,
-                models: vec![],
-            }],
+            accounts: vec![UpstreamAccount::new(AccountId(1), "a").with_chatgpt_account_id("acc")],
             assignments: vec![Assignment {
                 pool: POOL,
                 account: AccountId(1),

@@ -199,7 +199,7 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::*;
-    use crate::refresh::testing::fake_jwt;
+    use crate::testing::fake_jwt;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)

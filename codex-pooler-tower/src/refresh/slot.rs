@@ -169,7 +169,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::refresh::testing::fake_jwt;
+    use crate::testing::fake_jwt;
 
     fn jwt(exp: u64) -> AccessToken {
         AccessToken::new(fake_jwt(&serde_json::json!({ "exp": exp, "n": exp })))

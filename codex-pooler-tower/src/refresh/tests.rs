@@ -14,9 +14,10 @@ use codex_pooler_core::snapshot::Snapshot;
 use codex_pooler_core::store::{NewAccount, PoolStore, SecretKind};
 use futures_util::future::join_all;
 
-use super::testing::{Flaky, fake_jwt};
+use super::testing::FlakyStore;
 use super::*;
 use crate::credentials::{SealingKey, SecretSealer, SecretString};
+use crate::testing::fake_jwt;
 use crate::upstream::{AccessToken, CredentialError, CredentialSource, StaticCredentials};
 
 const NOW: u64 = 1_800_000_000;
@@ -123,7 +124,7 @@ fn jwt(exp: i64, id: &str) -> AccessToken {
 /// One account with an access token expiring `expires_in` seconds after `NOW`.
 struct Setup {
     clock: Arc<ManualClock>,
-    store: Arc<Flaky>,
+    store: Arc<FlakyStore>,
     sealer: Arc<SecretSealer>,
     base: Arc<StaticCredentials>,
     endpoint: Arc<Rotating>,
@@ -134,7 +135,7 @@ struct Setup {
 impl Setup {
     async fn new(expires_in: i64) -> Self {
         let clock = Arc::new(ManualClock::at_unix(NOW));
-        let store = Arc::new(Flaky::default());
+        let store = Arc::new(FlakyStore::default());
         let sealer = Arc::new(SecretSealer::new(vec![SealingKey::generate(1)], 1).unwrap());
         let original = jwt(i64::try_from(NOW).unwrap() + expires_in, "at-0");
         let secrets = [
@@ -162,7 +163,7 @@ impl Setup {
         base.insert(account.id, original.clone());
         let endpoint = Rotating::new(Arc::clone(&clock), "rt-0");
         let source = Self::source_over(&clock, &store, &sealer, &base, &endpoint);
-        store.calls.store(0, Ordering::SeqCst);
+        store.hook().calls.store(0, Ordering::SeqCst);
         Self {
             clock,
             store,
@@ -176,7 +177,7 @@ impl Setup {
 
     fn source_over(
         clock: &Arc<ManualClock>,
-        store: &Arc<Flaky>,
+        store: &Arc<FlakyStore>,
         sealer: &Arc<SecretSealer>,
         base: &Arc<StaticCredentials>,
         endpoint: &Arc<Rotating>,
@@ -201,7 +202,7 @@ impl Setup {
     /// The stored (access, refresh) tokens.
     async fn stored(&self) -> (String, String) {
         let account = self.account().await;
-        let secrets = self.store.inner.secrets(account.id).await.unwrap();
+        let secrets = self.store.inner().secrets(account.id).await.unwrap();
         let open = |kind| {
             let sealed = secrets.iter().find(|s| s.kind == kind).unwrap();
             self.sealer
@@ -230,7 +231,7 @@ async fn a_fresh_token_is_served_without_refresh_or_store_call() {
     }
     assert!(s.endpoint.calls().is_empty());
     assert_eq!(
-        s.store.calls.load(Ordering::SeqCst),
+        s.store.hook().calls.load(Ordering::SeqCst),
         0,
         "hot path stays off the store"
     );
@@ -310,7 +311,7 @@ async fn static_credentials_never_retry() {
 async fn new_tokens_are_not_used_until_stored() {
     let s = Setup::new(-10).await;
     let account = s.account().await;
-    s.store.fail_writes.store(1, Ordering::SeqCst);
+    s.store.hook().fail_writes.store(1, Ordering::SeqCst);
 
     let err = s.source.access_token(&account).await.unwrap_err();
     assert_eq!(err, CredentialError::NotStored(account.id));
@@ -337,7 +338,7 @@ async fn new_tokens_are_not_used_until_stored() {
 async fn a_crash_before_the_write_ends_in_reauth_required() {
     let s = Setup::new(-10).await;
     let account = s.account().await;
-    s.store.fail_writes.store(1, Ordering::SeqCst);
+    s.store.hook().fail_writes.store(1, Ordering::SeqCst);
     assert!(s.source.access_token(&account).await.is_err());
 
     // The process dies here, with the waiting tokens in its memory (`s.source` is not used
@@ -430,7 +431,7 @@ async fn a_token_another_replica_stored_is_adopted_without_a_call() {
             .seal("acct-1", SecretKind::RefreshToken, rotated.as_bytes()),
     ];
     s.store
-        .inner
+        .inner()
         .replace_secrets(account.id, sealed)
         .await
         .unwrap();
@@ -460,7 +461,7 @@ async fn a_reuse_race_lost_to_another_replica_adopts_its_tokens() {
                 sealer.seal("acct-1", SecretKind::RefreshToken, rotated.as_bytes()),
             ];
             store
-                .inner
+                .inner()
                 .replace_secrets(account.id, sealed)
                 .await
                 .unwrap();

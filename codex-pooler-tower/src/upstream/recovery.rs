@@ -106,7 +106,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use async_trait::async_trait;
-    use codex_pooler_core::model::{AccountId, Lifecycle};
+    use codex_pooler_core::model::AccountId;
 
     use super::*;
 
@@ -147,17 +147,7 @@ mod tests {
     }
 
     fn account() -> UpstreamAccount {
-        UpstreamAccount {
-            id: AccountId(7),
-            label: "a".into(),
-            chatgpt_account_id: "acct".into(),
-            user_id: None,
-            email: None,
-            plan_type: None,
-            base_url: None,
-            lifecycle: Lifecycle::Active,
-            models: Vec::new(),
-        }
+        UpstreamAccount::new(AccountId(7), "a").with_chatgpt_account_id("acct")
     }
 
     /// Runs with a call answering 401 to `refused_tokens`, 200 otherwise; returns what it came

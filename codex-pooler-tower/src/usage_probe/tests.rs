@@ -115,17 +115,11 @@ async fn fake_upstream() -> Fake {
 }
 
 fn account(id: i64, lifecycle: Lifecycle, base_url: Option<String>) -> UpstreamAccount {
-    UpstreamAccount {
-        id: AccountId(id),
-        label: format!("acc-{id}"),
-        chatgpt_account_id: format!("workspace-{id}"),
-        user_id: None,
-        email: None,
-        plan_type: None,
-        base_url,
-        lifecycle,
-        models: vec!["gpt-5.1-codex".into()],
-    }
+    UpstreamAccount::new(AccountId(id), format!("acc-{id}"))
+        .with_chatgpt_account_id(format!("workspace-{id}"))
+        .with_base_url(base_url)
+        .with_lifecycle(lifecycle)
+        .with_models(["gpt-5.1-codex"])
 }
 
 fn probe(

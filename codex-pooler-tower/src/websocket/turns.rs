@@ -111,26 +111,16 @@ pub(crate) fn template(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use codex_pooler_core::clock::{SystemClock, from_unix_seconds};
     use codex_pooler_core::model::{AccountId, KeyId, PoolId};
     use codex_pooler_core::request::PoolContext;
 
     use super::*;
-
-    #[derive(Debug, Default)]
-    struct Collect(Mutex<Vec<RequestRecord>>);
-
-    impl RecordSink for Collect {
-        fn submit(&self, record: RequestRecord) {
-            self.0.lock().unwrap().push(record);
-        }
-    }
+    use crate::testing::CollectingSink;
 
     #[test]
     fn one_record_per_turn() {
-        let sink = Arc::new(Collect::default());
+        let sink = Arc::new(CollectingSink::new());
         let ctx = PoolContext {
             pool: PoolId(1),
             key: KeyId(2),
@@ -157,7 +147,7 @@ mod tests {
         assert_eq!(ledger.turns(), 3);
         drop(ledger);
 
-        let records = sink.0.lock().unwrap();
+        let records = sink.records();
         assert_eq!(records.len(), 3);
         assert_eq!(records[0].route, WEBSOCKET_ROUTE);
         assert_eq!(records[0].model.as_deref(), Some("m"));

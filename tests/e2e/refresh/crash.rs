@@ -2,22 +2,13 @@
 //! the lineage but the store write did not happen.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use codex_pooler_core::model::{
-    AccountId, DEFAULT_CODEX_MODELS, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
-    PoolStatus, UpstreamAccount,
-};
-use codex_pooler_core::record::RequestRecord;
-use codex_pooler_core::store::{
-    NewAccount, NewKey, PoolStore, SealedSecret, SecretKind, StoreError, StoreState,
-};
-use codex_pooler_server::fake_upstream::{
-    FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle,
-};
+use codex_pooler_core::model::{DEFAULT_CODEX_MODELS, Lifecycle, UpstreamAccount};
+use codex_pooler_core::store::{NewAccount, PoolStore, SecretKind};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle};
 use codex_pooler_server::store::SqlStore;
+use codex_pooler_test_kit::{FailNext, HookedStore, StoreCall};
 use codex_pooler_tower::ConfigSync;
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer};
 use codex_pooler_tower::refresh::{
@@ -28,71 +19,9 @@ use codex_pooler_tower::upstream::CredentialSource;
 use super::expiring;
 use crate::support::FakeCredentials;
 
-/// SQLite whose `replace_secrets` fails while `failing_writes` is above zero.
-#[derive(Debug)]
-struct FailingWrites {
-    inner: SqlStore,
-    failing_writes: AtomicUsize,
-}
-
-#[async_trait]
-impl PoolStore for FailingWrites {
-    async fn create_pool(&self, slug: &str) -> Result<Pool, StoreError> {
-        self.inner.create_pool(slug).await
-    }
-    async fn set_pool_status(&self, p: PoolId, s: PoolStatus) -> Result<(), StoreError> {
-        self.inner.set_pool_status(p, s).await
-    }
-    async fn set_pool_strategy(&self, p: PoolId, s: Option<&str>) -> Result<(), StoreError> {
-        self.inner.set_pool_strategy(p, s).await
-    }
-    async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
-        self.inner.pool_by_slug(slug).await
-    }
-    async fn create_account(&self, a: NewAccount) -> Result<UpstreamAccount, StoreError> {
-        self.inner.create_account(a).await
-    }
-    async fn set_account_lifecycle(&self, a: AccountId, l: Lifecycle) -> Result<(), StoreError> {
-        self.inner.set_account_lifecycle(a, l).await
-    }
-    async fn set_account_base_url(&self, a: AccountId, u: Option<&str>) -> Result<(), StoreError> {
-        self.inner.set_account_base_url(a, u).await
-    }
-    async fn replace_secrets(&self, a: AccountId, s: Vec<SealedSecret>) -> Result<(), StoreError> {
-        let fail = self
-            .failing_writes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if fail {
-            return Err(StoreError::Backend("the process died here".to_owned()));
-        }
-        self.inner.replace_secrets(a, s).await
-    }
-    async fn secrets(&self, a: AccountId) -> Result<Vec<SealedSecret>, StoreError> {
-        self.inner.secrets(a).await
-    }
-    async fn assign(&self, p: PoolId, a: AccountId) -> Result<(), StoreError> {
-        self.inner.assign(p, a).await
-    }
-    async fn create_key(&self, k: NewKey) -> Result<PoolApiKey, StoreError> {
-        self.inner.create_key(k).await
-    }
-    async fn set_key_status(&self, k: KeyId, s: KeyStatus) -> Result<(), StoreError> {
-        self.inner.set_key_status(k, s).await
-    }
-    async fn version(&self) -> Result<u64, StoreError> {
-        self.inner.version().await
-    }
-    async fn load_state(&self) -> Result<StoreState, StoreError> {
-        self.inner.load_state().await
-    }
-    async fn insert_records(&self, r: &[RequestRecord]) -> Result<(), StoreError> {
-        self.inner.insert_records(r).await
-    }
-    async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
-        self.inner.recent_records(limit).await
-    }
-}
+/// SQLite whose `replace_secrets` fails while the hook's count of failures to come is above
+/// zero.
+type FailingWrites = HookedStore<SqlStore, FailNext>;
 
 /// A store with one account whose token expires in two minutes, a fake that knows its refresh
 /// token, and the secret key (as a config value, to build sealers for several "processes").
@@ -110,10 +39,10 @@ impl Scene {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("crash.db").display());
-        let store = Arc::new(FailingWrites {
-            inner: SqlStore::connect(&url).await.unwrap(),
-            failing_writes: AtomicUsize::new(0),
-        });
+        let store = Arc::new(FailingWrites::new(
+            SqlStore::connect(&url).await.unwrap(),
+            FailNext::new(StoreCall::ReplaceSecrets, "the process died here"),
+        ));
         let creds = expiring("acct-crash", 120);
         let mut config = FakeConfig::with_accounts(vec![FakeAccount::new(
             &creds.account_id,
@@ -177,7 +106,7 @@ impl Scene {
 
     /// The stored (access, refresh) tokens.
     async fn stored(&self) -> (String, String) {
-        let secrets = self.store.inner.secrets(self.account.id).await.unwrap();
+        let secrets = self.store.inner().secrets(self.account.id).await.unwrap();
         let open = |kind| {
             let sealed = secrets.iter().find(|s| s.kind == kind).unwrap();
             sealer(&self.key)
@@ -212,7 +141,7 @@ async fn a_crash_between_token_answer_and_store_write_ends_in_reauth_required() 
         scene.creds.access_token.clone(),
         scene.creds.refresh_token.clone(),
     );
-    scene.store.failing_writes.store(1, Ordering::SeqCst);
+    scene.store.hook().fail_next(1);
 
     let first = scene.process().await;
     // The token is due, not expired: the request goes ahead with it, never with the new one.
@@ -255,7 +184,7 @@ async fn a_crash_between_token_answer_and_store_write_ends_in_reauth_required() 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_crash_the_waiting_tokens_are_stored_before_upstream_is_asked_again() {
     let scene = Scene::new().await;
-    scene.store.failing_writes.store(1, Ordering::SeqCst);
+    scene.store.hook().fail_next(1);
     let process = scene.process().await;
     let token = process.access_token(&scene.account).await.unwrap();
     assert_eq!(token.expose(), scene.creds.access_token);

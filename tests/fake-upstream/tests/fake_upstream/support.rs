@@ -4,7 +4,7 @@ use std::error::Error;
 use std::time::Duration;
 
 use bytes::Bytes;
-use codex_pooler_server::fake_upstream::{
+use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle, RESPONSES_PATH,
 };
 use http::{HeaderMap, Method, Request, Response, StatusCode};

@@ -1,7 +1,7 @@
 //! The request log, the other routes, and running the server.
 
 use bytes::Bytes;
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, RESPONSES_PATH};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, RESPONSES_PATH};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use tokio::time::timeout;
@@ -183,7 +183,7 @@ async fn shutdown_stops_the_server() -> TestResult {
 async fn serve_on_a_given_listener() -> TestResult {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(codex_pooler_server::fake_upstream::serve(
+    let server = tokio::spawn(codex_pooler_fake_upstream::serve(
         listener,
         FakeConfig::with_accounts(vec![alice()]),
     ));

@@ -346,7 +346,7 @@ pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_upstream::FakeAccount;
+    use crate::FakeAccount;
 
     fn config() -> FakeConfig {
         let mut config = FakeConfig::with_accounts(vec![FakeAccount::new("acct-1", "tok", "one")]);

@@ -92,7 +92,7 @@ fn split_text(text: &str, parts: usize) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_upstream::turn::Usage;
+    use crate::turn::Usage;
 
     #[test]
     fn splits_text_into_near_equal_pieces() {

@@ -1,6 +1,6 @@
 //! Turn answers: tool calls, JSON mode, quota and turn headers.
 
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig};
 use http::StatusCode;
 use serde_json::{Value, json};
 

@@ -26,7 +26,7 @@
 //! `function_call_output`, so the real CLI can run a multi-step turn against it.
 //!
 //! ```no_run
-//! use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
+//! use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 //!
 //! # async fn demo() -> std::io::Result<()> {
 //! let fake = FakeUpstream::start(FakeConfig::with_accounts(vec![

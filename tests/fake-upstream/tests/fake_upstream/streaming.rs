@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use codex_pooler_server::fake_upstream::FakeConfig;
+use codex_pooler_fake_upstream::FakeConfig;
 use http::StatusCode;
 use http_body_util::BodyExt;
 use hyper::body::Body as _;

@@ -1,6 +1,6 @@
 //! Error answers and changing an account at runtime.
 
-use codex_pooler_server::fake_upstream::{FakeAccount, FakeConfig, RESPONSES_PATH};
+use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, RESPONSES_PATH};
 use http::{Method, StatusCode};
 
 use crate::support::*;

@@ -1,0 +1,578 @@
+//! The [`PoolStore`] conformance suite: what every store must do, as cases a store author runs
+//! against fresh, empty instances of their store.
+//!
+//! [`pool_store_conformance!`](crate::pool_store_conformance) generates one `#[tokio::test]` per
+//! case. It takes a module name and an expression giving a future of `Option<F>`, where `F`
+//! implements [`StoreFixture`]: a fresh, empty store plus whatever it needs alive until the case
+//! ends (a temporary directory, a throwaway database). `None` skips the case, for a backend that
+//! is not available here (the future should say so, or fail, as the suite's policy wants). The
+//! expression is evaluated once per case. The calling crate needs `tokio` (features `macros`,
+//! `rt`) as a dev-dependency.
+//!
+//! ```
+//! use codex_pooler_core::store::MemoryStore;
+//!
+//! codex_pooler_test_kit::pool_store_conformance!(memory, async { Some(MemoryStore::new()) });
+//! # fn main() {}
+//! ```
+//!
+//! A store that needs more alive than itself (a temporary directory, a database to drop) puts
+//! it in its fixture; a backend that is not available answers `None`:
+//!
+//! ```
+//! use codex_pooler_core::store::{MemoryStore, PoolStore};
+//! use codex_pooler_test_kit::store_conformance::StoreFixture;
+//!
+//! /// The store and what must outlive it (for a file store: its `tempfile::TempDir`).
+//! struct Scratch {
+//!     store: MemoryStore,
+//!     _dir: Vec<u8>,
+//! }
+//!
+//! impl StoreFixture for Scratch {
+//!     fn store(&self) -> &dyn PoolStore {
+//!         &self.store
+//!     }
+//! }
+//!
+//! async fn scratch() -> Option<Scratch> {
+//!     // For example: `None` when the database URL is not set and skipping is allowed.
+//!     std::env::var_os("MY_STORE_SKIP").is_none().then(|| Scratch {
+//!         store: MemoryStore::new(),
+//!         _dir: Vec::new(),
+//!     })
+//! }
+//!
+//! codex_pooler_test_kit::pool_store_conformance!(scratch_store, scratch());
+//! # fn main() {}
+//! ```
+//!
+//! The cases are also plain functions of `&dyn PoolStore` (for example [`pools`]), and the
+//! fixtures they write ([`new_account`], [`new_key`], [`record`], ...) are public for a store's
+//! own tests. The suite panics (an assertion) on the first difference.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use codex_pooler_core::model::{
+    AccountId, Assignment, KeyId, KeyStatus, Lifecycle, PoolId, PoolStatus,
+};
+use codex_pooler_core::record::{RequestRecord, TokenUsage};
+use codex_pooler_core::store::{
+    MemoryStore, NewAccount, NewKey, PoolStore, SealedSecret, SecretKind, StoreError,
+};
+
+/// A fresh, empty store for one conformance case, and whatever must live as long as it.
+pub trait StoreFixture {
+    /// The store under test.
+    fn store(&self) -> &dyn PoolStore;
+}
+
+impl StoreFixture for MemoryStore {
+    fn store(&self) -> &dyn PoolStore {
+        self
+    }
+}
+
+impl StoreFixture for Box<dyn PoolStore> {
+    fn store(&self) -> &dyn PoolStore {
+        self.as_ref()
+    }
+}
+
+impl StoreFixture for Arc<dyn PoolStore> {
+    fn store(&self) -> &dyn PoolStore {
+        self.as_ref()
+    }
+}
+
+/// Generates one `#[tokio::test]` per [`store_conformance`](crate::store_conformance) case, in
+/// module `$module`, each run against a store from `$fixture` (a future of
+/// `Option<impl StoreFixture>`; `None` skips the case).
+///
+/// See the [module docs](crate::store_conformance) for an example.
+#[macro_export]
+macro_rules! pool_store_conformance {
+    ($module:ident, $fixture:expr $(,)?) => {
+        $crate::pool_store_conformance!(@cases $module, $fixture;
+            pools,
+            accounts_and_secrets,
+            lifecycle,
+            assignments,
+            keys,
+            versions,
+            load_state,
+            records,
+        );
+    };
+    (@cases $module:ident, $fixture:expr; $($case:ident),* $(,)?) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(fixture) = $fixture.await else {
+                        return;
+                    };
+                    $crate::store_conformance::$case(
+                        $crate::store_conformance::StoreFixture::store(&fixture),
+                    )
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+const MISSING: i64 = 987_654_321;
+
+/// A sealed secret of `kind` whose bytes derive from `seed`; its ciphertext holds every byte
+/// value, NUL and 0xff included.
+pub fn secret(kind: SecretKind, seed: u8) -> SealedSecret {
+    SealedSecret {
+        kind,
+        key_version: u32::from(seed) + 1,
+        nonce: (0..12).map(|i| seed.wrapping_add(i)).collect(),
+        // Every byte value, including NUL and 0xff, must survive the round trip.
+        ciphertext: (0..=255u8).map(|b| b.wrapping_add(seed)).collect(),
+    }
+}
+
+/// A new account labelled `label` (ChatGPT account `acct-<label>`) with two models and an
+/// access and a refresh token.
+pub fn new_account(label: &str) -> NewAccount {
+    NewAccount {
+        label: label.to_owned(),
+        chatgpt_account_id: format!("acct-{label}"),
+        user_id: Some(format!("user-{label}")),
+        email: Some(format!("{label}@example.com")),
+        plan_type: Some("pro".to_owned()),
+        base_url: None,
+        models: vec!["gpt-5.1-codex".to_owned(), "gpt-5.2".to_owned()],
+        secrets: vec![
+            secret(SecretKind::AccessToken, 1),
+            secret(SecretKind::RefreshToken, 2),
+        ],
+    }
+}
+
+/// A new key for `pool` with prefix `prefix`, a fixed hash and key version 3.
+pub fn new_key(pool: PoolId, prefix: &str) -> NewKey {
+    NewKey {
+        pool,
+        name: format!("key {prefix}"),
+        prefix: prefix.to_owned(),
+        hash: std::array::from_fn(|i| u8::try_from(i).unwrap_or(0).wrapping_mul(7)),
+        key_version: 3,
+        expires_at: None,
+    }
+}
+
+/// A time with whole milliseconds (the SQL store keeps millisecond precision).
+pub fn at(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// Request record number `i` (fields vary with `i`) carrying `usage`.
+pub fn record(i: u64, usage: Option<TokenUsage>) -> RequestRecord {
+    RequestRecord {
+        received_at: at(1_763_000_000_000 + i),
+        pool: PoolId(1),
+        key: KeyId(2),
+        account: i.is_multiple_of(2).then_some(AccountId(3)),
+        route: "responses".to_owned(),
+        model: (!i.is_multiple_of(3)).then(|| "gpt-5.1-codex".to_owned()),
+        stream: i % 2 == 1,
+        status: 200 + u16::try_from(i % 300).unwrap_or(0),
+        attempts: u32::try_from(i % 4).unwrap_or(0) + 1,
+        latency_ms: 1_000 + i,
+        usage,
+        error_code: i
+            .is_multiple_of(5)
+            .then(|| "no_eligible_account".to_owned()),
+        exclusions: i
+            .is_multiple_of(5)
+            .then(|| "3:quota_exhausted,5:account_paused".to_owned()),
+        end: "completed".to_owned(),
+    }
+}
+
+async fn version(store: &dyn PoolStore) -> u64 {
+    store.version().await.expect("version")
+}
+
+/// Pools: create (a duplicate slug is a conflict), find by slug, set status and strategy;
+/// each successful write bumps the version, a failed one nothing.
+pub async fn pools(store: &dyn PoolStore) {
+    assert_eq!(version(store).await, 0);
+    let a = store.create_pool("team-a").await.expect("create team-a");
+    assert_eq!(a.slug, "team-a");
+    assert_eq!(a.status, PoolStatus::Active);
+    let b = store.create_pool("team-b").await.expect("create team-b");
+    assert_ne!(a.id, b.id);
+    assert_eq!(version(store).await, 2);
+
+    let err = store
+        .create_pool("team-a")
+        .await
+        .expect_err("duplicate slug");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(version(store).await, 2, "a failed write bumps nothing");
+
+    assert_eq!(
+        store.pool_by_slug("team-b").await.expect("by slug"),
+        Some(b.clone())
+    );
+    assert_eq!(store.pool_by_slug("nope").await.expect("by slug"), None);
+
+    store
+        .set_pool_status(a.id, PoolStatus::Disabled)
+        .await
+        .expect("disable");
+    assert_eq!(version(store).await, 3);
+    let a2 = store
+        .pool_by_slug("team-a")
+        .await
+        .expect("by slug")
+        .expect("team-a exists");
+    assert_eq!(a2.status, PoolStatus::Disabled);
+    let err = store
+        .set_pool_status(PoolId(MISSING), PoolStatus::Active)
+        .await
+        .expect_err("unknown pool");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, 3);
+
+    let state = store.load_state().await.expect("load");
+    assert_eq!(state.pools, vec![a2, b]);
+}
+
+/// Accounts and their sealed secrets: create, read back byte for byte, replace by kind;
+/// unknown accounts are `NotFound`.
+pub async fn accounts_and_secrets(store: &dyn PoolStore) {
+    let new = new_account("one");
+    let account = store.create_account(new.clone()).await.expect("create");
+    assert_eq!(version(store).await, 1);
+    assert_eq!(account.label, new.label);
+    assert_eq!(account.chatgpt_account_id, new.chatgpt_account_id);
+    assert_eq!(account.user_id, new.user_id);
+    assert_eq!(account.email, new.email);
+    assert_eq!(account.plan_type, new.plan_type);
+    assert_eq!(account.base_url, None);
+    assert_eq!(account.models, new.models);
+    assert_eq!(account.lifecycle, Lifecycle::Active);
+
+    assert_eq!(
+        store.secrets(account.id).await.expect("secrets"),
+        new.secrets
+    );
+    assert!(
+        store
+            .secrets(AccountId(MISSING))
+            .await
+            .expect("secrets")
+            .is_empty()
+    );
+
+    // A second account with no secrets and no optional fields.
+    let bare = store
+        .create_account(NewAccount {
+            label: "bare".to_owned(),
+            chatgpt_account_id: "acct-bare".to_owned(),
+            user_id: None,
+            email: None,
+            plan_type: None,
+            base_url: Some("http://127.0.0.1:9".to_owned()),
+            models: Vec::new(),
+            secrets: Vec::new(),
+        })
+        .await
+        .expect("create bare");
+    assert!(store.secrets(bare.id).await.expect("secrets").is_empty());
+    assert_eq!(version(store).await, 2);
+
+    // Replace the access token, add an id token, keep the refresh token.
+    let access = secret(SecretKind::AccessToken, 40);
+    let id_token = secret(SecretKind::IdToken, 41);
+    store
+        .replace_secrets(account.id, vec![access.clone(), id_token.clone()])
+        .await
+        .expect("replace");
+    assert_eq!(version(store).await, 3);
+    let mut held = store.secrets(account.id).await.expect("secrets");
+    held.sort_by_key(|s| s.kind.as_str());
+    assert_eq!(
+        held,
+        vec![access, id_token, secret(SecretKind::RefreshToken, 2)]
+    );
+    assert!(store.secrets(bare.id).await.expect("secrets").is_empty());
+
+    let err = store
+        .replace_secrets(AccountId(MISSING), vec![secret(SecretKind::IdToken, 9)])
+        .await
+        .expect_err("unknown account");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, 3);
+
+    let state = store.load_state().await.expect("load");
+    assert_eq!(state.accounts, vec![account, bare]);
+}
+
+/// Account lifecycle changes are stored and bump the version.
+pub async fn lifecycle(store: &dyn PoolStore) {
+    let account = store
+        .create_account(new_account("cycle"))
+        .await
+        .expect("create");
+    let mut expected = 1;
+    for lifecycle in Lifecycle::ALL.into_iter().rev() {
+        store
+            .set_account_lifecycle(account.id, lifecycle)
+            .await
+            .expect("set lifecycle");
+        expected += 1;
+        assert_eq!(version(store).await, expected);
+        let state = store.load_state().await.expect("load");
+        assert_eq!(state.accounts.len(), 1);
+        assert_eq!(state.accounts[0].lifecycle, lifecycle);
+    }
+    let err = store
+        .set_account_lifecycle(AccountId(MISSING), Lifecycle::Paused)
+        .await
+        .expect_err("unknown account");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, expected);
+}
+
+/// Assigning accounts to pools is idempotent; unknown pools and accounts are `NotFound`.
+pub async fn assignments(store: &dyn PoolStore) {
+    let a = store.create_pool("a").await.expect("pool a");
+    let b = store.create_pool("b").await.expect("pool b");
+    let x = store.create_account(new_account("x")).await.expect("x");
+    let y = store.create_account(new_account("y")).await.expect("y");
+    assert_eq!(version(store).await, 4);
+
+    store.assign(a.id, x.id).await.expect("assign a-x");
+    assert_eq!(version(store).await, 5);
+    store.assign(a.id, x.id).await.expect("assign a-x again");
+    assert_eq!(version(store).await, 5, "re-assigning changes nothing");
+    store.assign(b.id, x.id).await.expect("assign b-x");
+    store.assign(a.id, y.id).await.expect("assign a-y");
+    assert_eq!(version(store).await, 7);
+
+    let err = store
+        .assign(PoolId(MISSING), x.id)
+        .await
+        .expect_err("unknown pool");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    let err = store
+        .assign(a.id, AccountId(MISSING))
+        .await
+        .expect_err("unknown account");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, 7);
+
+    let state = store.load_state().await.expect("load");
+    let link = |pool: PoolId, account: AccountId| Assignment { pool, account };
+    assert_eq!(
+        state.assignments,
+        vec![link(a.id, x.id), link(b.id, x.id), link(a.id, y.id)]
+    );
+}
+
+/// Pool API keys: create (a duplicate prefix is a conflict), set status, read back.
+pub async fn keys(store: &dyn PoolStore) {
+    let pool = store.create_pool("keys").await.expect("pool");
+    let mut new = new_key(pool.id, "cpk_aaaa");
+    new.expires_at = Some(at(1_900_000_000_123));
+    let key = store.create_key(new.clone()).await.expect("create key");
+    assert_eq!(version(store).await, 2);
+    assert_eq!(key.pool, pool.id);
+    assert_eq!(key.name, new.name);
+    assert_eq!(key.prefix, new.prefix);
+    assert_eq!(key.hash, new.hash);
+    assert_eq!(key.key_version, new.key_version);
+    assert_eq!(key.expires_at, new.expires_at);
+    assert_eq!(key.status, KeyStatus::Active);
+
+    let err = store
+        .create_key(new_key(pool.id, "cpk_aaaa"))
+        .await
+        .expect_err("duplicate prefix");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = store
+        .create_key(new_key(PoolId(MISSING), "cpk_bbbb"))
+        .await
+        .expect_err("unknown pool");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, 2);
+
+    let other = store
+        .create_key(new_key(pool.id, "cpk_cccc"))
+        .await
+        .expect("second key");
+    assert_eq!(other.expires_at, None);
+    assert_eq!(version(store).await, 3);
+
+    let mut expected = 3;
+    for status in [KeyStatus::Paused, KeyStatus::Active, KeyStatus::Revoked] {
+        store
+            .set_key_status(key.id, status)
+            .await
+            .expect("set key status");
+        expected += 1;
+        assert_eq!(version(store).await, expected);
+        let state = store.load_state().await.expect("load");
+        let stored = state
+            .keys
+            .iter()
+            .find(|k| k.id == key.id)
+            .expect("key listed");
+        assert_eq!(stored.status, status);
+    }
+    let err = store
+        .set_key_status(KeyId(MISSING), KeyStatus::Paused)
+        .await
+        .expect_err("unknown key");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, expected);
+
+    let state = store.load_state().await.expect("load");
+    let mut revoked = key;
+    revoked.status = KeyStatus::Revoked;
+    assert_eq!(state.keys, vec![revoked, other]);
+}
+
+/// The configuration version: every successful write bumps it once, reads and failed writes
+/// never.
+pub async fn versions(store: &dyn PoolStore) {
+    let mut expected = 0;
+    let mut check = |v: u64, what: &str| {
+        expected += 1;
+        assert_eq!(v, expected, "{what} bumps the version by one");
+    };
+    let pool = store.create_pool("v").await.expect("pool");
+    check(version(store).await, "create_pool");
+    store
+        .set_pool_status(pool.id, PoolStatus::Active)
+        .await
+        .expect("status");
+    check(version(store).await, "set_pool_status");
+    let account = store
+        .create_account(new_account("v"))
+        .await
+        .expect("account");
+    check(version(store).await, "create_account");
+    store
+        .set_account_lifecycle(account.id, Lifecycle::RefreshDue)
+        .await
+        .expect("lifecycle");
+    check(version(store).await, "set_account_lifecycle");
+    store
+        .replace_secrets(account.id, vec![secret(SecretKind::AccessToken, 7)])
+        .await
+        .expect("replace");
+    check(version(store).await, "replace_secrets");
+    store.assign(pool.id, account.id).await.expect("assign");
+    check(version(store).await, "assign");
+    let key = store
+        .create_key(new_key(pool.id, "cpk_v"))
+        .await
+        .expect("key");
+    check(version(store).await, "create_key");
+    store
+        .set_key_status(key.id, KeyStatus::Paused)
+        .await
+        .expect("key status");
+    check(version(store).await, "set_key_status");
+
+    let before = version(store).await;
+    store
+        .insert_records(&[record(1, None), record(2, None)])
+        .await
+        .expect("records");
+    store.insert_records(&[]).await.expect("no records");
+    store.recent_records(10).await.expect("recent");
+    store.secrets(account.id).await.expect("secrets");
+    store.pool_by_slug("v").await.expect("by slug");
+    assert_eq!(
+        version(store).await,
+        before,
+        "reads and records bump nothing"
+    );
+    assert_eq!(store.load_state().await.expect("load").version, before);
+}
+
+/// `load_state` returns everything written, as written.
+pub async fn load_state(store: &dyn PoolStore) {
+    let empty = store.load_state().await.expect("load empty");
+    assert_eq!(empty.version, 0);
+    assert!(empty.pools.is_empty());
+    assert!(empty.accounts.is_empty());
+    assert!(empty.assignments.is_empty());
+    assert!(empty.keys.is_empty());
+
+    let pool = store.create_pool("state").await.expect("pool");
+    let account = store
+        .create_account(new_account("s"))
+        .await
+        .expect("account");
+    store.assign(pool.id, account.id).await.expect("assign");
+    let key = store
+        .create_key(new_key(pool.id, "cpk_state"))
+        .await
+        .expect("key");
+
+    let state = store.load_state().await.expect("load");
+    assert_eq!(state.version, 4);
+    assert_eq!(state.version, version(store).await);
+    assert_eq!(state.pools, vec![pool.clone()]);
+    assert_eq!(state.accounts, vec![account.clone()]);
+    assert_eq!(
+        state.assignments,
+        vec![Assignment {
+            pool: pool.id,
+            account: account.id
+        }]
+    );
+    assert_eq!(state.keys, vec![key]);
+}
+
+/// Request records: insert in batches (one larger than a SQL statement's worth), read back
+/// newest first with a limit.
+pub async fn records(store: &dyn PoolStore) {
+    assert!(store.recent_records(10).await.expect("recent").is_empty());
+    let usage = TokenUsage {
+        input_tokens: 1_200,
+        cached_input_tokens: 1_024,
+        output_tokens: 300,
+        reasoning_tokens: 0,
+        total_tokens: 1_500,
+    };
+    let first: Vec<_> = (0..5)
+        .map(|i| record(i, i.is_multiple_of(2).then_some(usage)))
+        .collect();
+    store.insert_records(&first).await.expect("first batch");
+    let second: Vec<_> = (5..8).map(|i| record(i, None)).collect();
+    store.insert_records(&second).await.expect("second batch");
+    assert_eq!(version(store).await, 0);
+
+    let recent = store.recent_records(100).await.expect("recent");
+    let expected: Vec<_> = first.iter().chain(&second).rev().cloned().collect();
+    assert_eq!(recent, expected, "all fields round-trip, newest first");
+    assert_eq!(recent[0].usage, None);
+    assert_eq!(recent[3].usage, Some(usage));
+
+    let top = store.recent_records(3).await.expect("recent 3");
+    assert_eq!(top, expected[..3]);
+    assert!(store.recent_records(0).await.expect("recent 0").is_empty());
+
+    // A batch larger than one SQL statement's worth of rows.
+    let big: Vec<_> = (100..1_300).map(|i| record(i, Some(usage))).collect();
+    store.insert_records(&big).await.expect("big batch");
+    let all = store.recent_records(usize::MAX).await.expect("all");
+    assert_eq!(all.len(), 8 + big.len());
+    assert_eq!(all[0], big[big.len() - 1]);
+    assert_eq!(all[all.len() - 1], first[0]);
+}
