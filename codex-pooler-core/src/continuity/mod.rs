@@ -15,6 +15,7 @@ mod book;
 mod keys;
 mod pin;
 
-pub use book::{ContinuityBook, ContinuityConfig};
+pub(crate) use book::ContinuityBook;
+pub use book::ContinuityConfig;
 pub use keys::ContinuityKeys;
 pub use pin::{Pin, PinKind};

@@ -7,7 +7,7 @@ use std::time::Duration;
 /// Out-of-range values are clamped when the book is built (see [`HealthConfig::normalized`]), so
 /// a configuration read from the environment can never wedge routing.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HealthConfig {
+pub(crate) struct HealthConfig {
     /// Consecutive failures (5xx, transport error, 401) that open a circuit. At least 1.
     pub failure_threshold: u32,
     /// How long a circuit stays open after it trips, before a half-open probe may go. Also the
@@ -55,7 +55,7 @@ impl HealthConfig {
     /// of at least 1, `min_limit <= initial_limit <= max_limit`, `open_for <= max_open_for`, a
     /// non-zero open duration, a decrease factor in `[0.05, 0.95]` (0.5 when not a number) and a
     /// utilization in `[0, 1]`.
-    pub fn normalized(mut self) -> Self {
+    pub(crate) fn normalized(mut self) -> Self {
         let defaults = Self::default();
         self.failure_threshold = self.failure_threshold.max(1);
         if self.open_for.is_zero() {

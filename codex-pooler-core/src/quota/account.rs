@@ -26,14 +26,11 @@ use super::{
 };
 
 /// How long a `usage_limit_reached` without a reset time keeps an account out.
-pub const UNTIMED_LIMIT_COOLDOWN: Duration = Duration::from_secs(300);
+pub(crate) const UNTIMED_LIMIT_COOLDOWN: Duration = Duration::from_secs(300);
 
 /// How long evidence counts by default (15 minutes), unless it proves exhaustion until a known
 /// reset.
-pub const DEFAULT_FRESHNESS: Duration = Duration::from_secs(900);
-
-/// How long a full window without a reset time is believed: the default freshness.
-pub const UNTIMED_WINDOW_TTL: Duration = DEFAULT_FRESHNESS;
+pub(crate) const DEFAULT_FRESHNESS: Duration = Duration::from_secs(900);
 
 /// The evidence held for one account.
 #[derive(Debug, Clone, PartialEq)]

@@ -94,8 +94,7 @@ async fn learn(live: &LiveState, clock: &dyn Clock, pool: PoolId, mut outcome: O
         });
     match (file_id, outcome.served_by.as_ref()) {
         (Some(Ok(id)), Some(account)) => {
-            live.continuity
-                .learn_file(pool, id.as_str(), account.id, clock.now());
+            live.learn_file(pool, id.as_str(), account.id, clock.now());
         }
         // An id that could never be finalized through the gateway is not remembered.
         (Some(Err(reason)), _) => {
@@ -158,10 +157,6 @@ mod tests {
             .unwrap()
             .to_bytes();
         assert_eq!(sent, body);
-        assert_eq!(
-            live.continuity
-                .file_owner(PoolId(1), "file_abc", clock.now()),
-            None
-        );
+        assert_eq!(live.file_owner(PoolId(1), "file_abc", clock.now()), None);
     }
 }

@@ -39,14 +39,14 @@ impl ModelsEtags {
         live: &LiveState,
         pool: PoolId,
     ) -> PoolCatalog {
-        let generation = live.catalog.generation();
+        let generation = live.catalog_generation();
         let accounts: Vec<_> = snapshot
             .pool_accounts(pool)
             .iter()
             .filter(|a| a.lifecycle.is_routable())
             .cloned()
             .collect();
-        let catalog = live.catalog.pool_catalog(&accounts);
+        let catalog = live.pool_catalog(&accounts);
         self.store(pool, snapshot.version(), generation, &catalog.etag);
         catalog
     }
@@ -59,7 +59,7 @@ impl ModelsEtags {
         live: &LiveState,
         pool: PoolId,
     ) -> Option<HeaderValue> {
-        let (version, generation) = (snapshot.version(), live.catalog.generation());
+        let (version, generation) = (snapshot.version(), live.catalog_generation());
         let hit = self
             .lock()
             .get(&pool)
@@ -141,7 +141,7 @@ mod tests {
 
     fn record(live: &LiveState, slug: &str) {
         let body = format!(r#"{{"models":[{{"slug":"{slug}"}}]}}"#);
-        live.catalog.record(
+        live.record_catalog(
             AccountId(1),
             parse_catalog(body.as_bytes()).unwrap(),
             from_unix_seconds(1),
