@@ -9,7 +9,7 @@
 //! dot segment or encoded separator can reach upstream, decoded or not.
 //!
 //! ```
-//! use codex_pooler_core::file_id::FileId;
+//! use codex_pooler_core::route::FileId;
 //!
 //! let id: FileId = "file-AbC123".parse().unwrap();
 //! assert_eq!(id.uploaded_path(), "/backend-api/files/file-AbC123/uploaded");
@@ -83,7 +83,7 @@ impl FileId {
     }
 
     /// The upstream path that finalizes this file's upload, `/backend-api/files/{id}/uploaded`.
-    pub fn uploaded_path(&self) -> String {
+    pub(crate) fn uploaded_path(&self) -> String {
         format!("/backend-api/files/{}/uploaded", self.0)
     }
 }

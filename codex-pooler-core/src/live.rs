@@ -10,7 +10,8 @@ use std::sync::Arc;
 use http::HeaderMap;
 use serde_json::Value;
 
-use crate::catalog::{CatalogBook, PoolCatalog};
+use crate::catalog::CatalogBook;
+pub use crate::catalog::{CatalogError, PoolCatalog, parse_catalog};
 use crate::continuity::{ContinuityBook, ContinuityConfig, ContinuityKeys, Pin};
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
 use crate::model::{AccountId, PoolId, UpstreamAccount};
@@ -246,7 +247,7 @@ impl LiveState {
     }
 
     /// Records that `account` answered successfully at `now`.
-    pub fn record_success(&self, account: AccountId, now: SystemTime) {
+    pub(crate) fn record_success(&self, account: AccountId, now: SystemTime) {
         self.successes
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -256,7 +257,7 @@ impl LiveState {
     /// After `account` answered `request` successfully: the request's soft continuity keys now
     /// point at `account`, and a turn state it issued (`x-codex-turn-state`) keeps the rest of
     /// the turn there.
-    pub fn learn_continuity(
+    pub(crate) fn learn_continuity(
         &self,
         request: &PoolRequest,
         account: AccountId,
@@ -286,7 +287,7 @@ impl LiveState {
 
     /// When each of `accounts` last answered successfully, in the same order, read under one
     /// lock.
-    pub fn last_successes(&self, accounts: &[AccountId]) -> Vec<Option<SystemTime>> {
+    pub(crate) fn last_successes(&self, accounts: &[AccountId]) -> Vec<Option<SystemTime>> {
         let successes = self.successes.read().unwrap_or_else(|p| p.into_inner());
         if successes.is_empty() {
             return vec![None; accounts.len()];

@@ -6,7 +6,7 @@
 
 use http::Method;
 
-use crate::file_id::{FileId, FileIdError};
+pub use crate::file_id::{FileId, FileIdError};
 
 /// The surface a route belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

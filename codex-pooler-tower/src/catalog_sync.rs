@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_pooler_core::catalog::parse_catalog;
+use codex_pooler_core::live::parse_catalog;
 use codex_pooler_core::model::UpstreamAccount;
 use futures_util::StreamExt;
 use futures_util::stream;

@@ -42,7 +42,7 @@ impl AttemptBudget {
     }
 
     /// Whether a fresh plan may add accounts while the request is dispatched.
-    pub fn allows_fresh_plans(self) -> bool {
+    pub(crate) fn allows_fresh_plans(self) -> bool {
         self.fresh_plans
     }
 }

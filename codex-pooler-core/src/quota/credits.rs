@@ -17,7 +17,7 @@ pub struct Credits {
 
 impl Credits {
     /// Whether these credits keep the account working past a full weekly (or monthly) window.
-    pub fn cover_long_windows(&self) -> bool {
+    pub(crate) fn cover_long_windows(&self) -> bool {
         self.unlimited || self.has_credits
     }
 

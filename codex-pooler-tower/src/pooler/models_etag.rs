@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use codex_pooler_core::catalog::PoolCatalog;
 use codex_pooler_core::live::LiveState;
+use codex_pooler_core::live::PoolCatalog;
 use codex_pooler_core::model::PoolId;
 use codex_pooler_core::snapshot::{Snapshot, SnapshotHandle};
 use http::HeaderMap;
@@ -112,8 +112,8 @@ impl ModelsEtags {
 
 #[cfg(test)]
 mod tests {
-    use codex_pooler_core::catalog::parse_catalog;
     use codex_pooler_core::clock::from_unix_seconds;
+    use codex_pooler_core::live::parse_catalog;
     use codex_pooler_core::model::{AccountId, Assignment, Pool, PoolStatus, UpstreamAccount};
     use codex_pooler_core::store::StoreState;
 
