@@ -40,19 +40,19 @@ pub(crate) struct HealthBook {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CircuitStatus {
     /// The upstream account.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// The model.
-    pub model: String,
+    pub(crate) model: String,
     /// The route class.
-    pub class: RouteClass,
+    pub(crate) class: RouteClass,
     /// The phase at the time of the snapshot.
-    pub phase: CircuitPhase,
+    pub(crate) phase: CircuitPhase,
     /// Consecutive failures since the last success.
-    pub consecutive_failures: u32,
+    pub(crate) consecutive_failures: u32,
     /// Until when requests are refused, if they are.
-    pub refused_until: Option<SystemTime>,
+    pub(crate) refused_until: Option<SystemTime>,
     /// The current open duration (doubles with each failed probe).
-    pub open_for: Duration,
+    pub(crate) open_for: Duration,
 }
 
 /// One account's concurrency as operators see it.
@@ -60,11 +60,11 @@ pub(crate) struct CircuitStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AccountLoad {
     /// The upstream account.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// Attempts holding a slot.
-    pub in_flight: u32,
+    pub(crate) in_flight: u32,
     /// The learned concurrency limit.
-    pub limit: u32,
+    pub(crate) limit: u32,
 }
 
 /// What the planner needs to know about one account's health for one request, read for all the

@@ -9,28 +9,28 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HealthConfig {
     /// Consecutive failures (5xx, transport error, 401) that open a circuit. At least 1.
-    pub failure_threshold: u32,
+    pub(crate) failure_threshold: u32,
     /// How long a circuit stays open after it trips, before a half-open probe may go. Also the
     /// age after which an unanswered probe is considered stale.
-    pub open_for: Duration,
+    pub(crate) open_for: Duration,
     /// The cap of the doubling backoff applied each time a half-open probe fails.
-    pub max_open_for: Duration,
+    pub(crate) max_open_for: Duration,
     /// How long a 429 ranks the account last for that model.
-    pub demote_for: Duration,
+    pub(crate) demote_for: Duration,
     /// The concurrency limit an account starts with.
-    pub initial_limit: u32,
+    pub(crate) initial_limit: u32,
     /// The lowest concurrency limit (at least 1).
-    pub min_limit: u32,
+    pub(crate) min_limit: u32,
     /// The highest concurrency limit.
-    pub max_limit: u32,
+    pub(crate) max_limit: u32,
     /// What a code-less 429 multiplies the limit by (in `(0, 1)`).
-    pub decrease_factor: f64,
+    pub(crate) decrease_factor: f64,
     /// At most one decrease per account per this window, so one burst of 429s halves once.
-    pub decrease_window: Duration,
+    pub(crate) decrease_window: Duration,
     /// A success grows the limit only while at least this share of it is in flight (0 grows on
     /// every success). Without it, an account used one request at a time would drift to
     /// [`max_limit`](Self::max_limit) and the next burst would meet a stale, too-high limit.
-    pub growth_min_utilization: f64,
+    pub(crate) growth_min_utilization: f64,
 }
 
 impl Default for HealthConfig {
