@@ -22,7 +22,7 @@ pub struct AttemptBudget {
 
 impl AttemptBudget {
     /// The budget of `request` under a planner allowing `max_attempts` accounts.
-    pub fn of(request: &PoolRequest, max_attempts: usize) -> Self {
+    pub(crate) fn of(request: &PoolRequest, max_attempts: usize) -> Self {
         if request.facts.compaction {
             Self {
                 accounts: 1,

@@ -129,7 +129,7 @@ impl Planner {
     }
 
     /// How many accounts one request may try.
-    pub fn max_attempts(&self) -> usize {
+    pub(crate) fn max_attempts(&self) -> usize {
         self.max_attempts
     }
 
