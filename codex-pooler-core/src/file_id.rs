@@ -83,7 +83,7 @@ impl FileId {
     }
 
     /// The upstream path that finalizes this file's upload, `/backend-api/files/{id}/uploaded`.
-    pub(crate) fn uploaded_path(&self) -> String {
+    pub fn uploaded_path(&self) -> String {
         format!("/backend-api/files/{}/uploaded", self.0)
     }
 }

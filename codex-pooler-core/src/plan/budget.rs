@@ -22,7 +22,7 @@ pub struct AttemptBudget {
 
 impl AttemptBudget {
     /// The budget of `request` under a planner allowing `max_attempts` accounts.
-    pub(crate) fn of(request: &PoolRequest, max_attempts: usize) -> Self {
+    pub fn of(request: &PoolRequest, max_attempts: usize) -> Self {
         if request.facts.compaction {
             Self {
                 accounts: 1,
@@ -42,7 +42,7 @@ impl AttemptBudget {
     }
 
     /// Whether a fresh plan may add accounts while the request is dispatched.
-    pub(crate) fn allows_fresh_plans(self) -> bool {
+    pub fn allows_fresh_plans(self) -> bool {
         self.fresh_plans
     }
 }
