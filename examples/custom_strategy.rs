@@ -13,7 +13,6 @@ use std::time::SystemTime;
 use axum::http::{HeaderMap, HeaderValue};
 use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::model::KeyId;
-use codex_pooler_core::quota::windows_from_headers;
 use codex_pooler_core::store::{MemoryStore, NewAccount, PoolStore};
 use codex_pooler_core::strategy::{Candidate, HeadroomFirst, RoutingStrategy, StrategyInput};
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer};
@@ -83,15 +82,14 @@ async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
         let mut headers = HeaderMap::new();
         headers.insert("x-codex-primary-used-percent", HeaderValue::from(used));
         headers.insert("x-codex-primary-window-minutes", HeaderValue::from(300));
-        let windows = windows_from_headers(&headers, now);
-        pooler.live().quota.observe_windows(account.id, &windows);
+        pooler.live().observe_headers(account.id, &headers, now);
     }
 
     // The order the pooler's strategy would choose for one request.
     let mut candidates: Vec<Candidate> = accounts
         .iter()
         .map(|account| Candidate {
-            quota: pooler.live().quota.view(account.id, now),
+            quota: pooler.live().quota_view(account.id, now),
             ..Candidate::new(Arc::clone(account))
         })
         .collect();

@@ -24,7 +24,7 @@ use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
 use codex_pooler_core::plan::Planner;
-use codex_pooler_core::quota::windows_from_headers;
+use codex_pooler_core::quota::{EvidenceSource, windows_from_headers};
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
 use codex_pooler_core::snapshot::Snapshot;
@@ -69,8 +69,7 @@ fn fixture(n: usize) -> (Snapshot, LiveState) {
         ] {
             headers.insert(name, HeaderValue::from(value));
         }
-        live.quota
-            .observe_windows(a.id, &windows_from_headers(&headers, now()));
+        live.observe_headers(a.id, &headers, now());
     }
     let snapshot = Snapshot::build(StoreState {
         version: 1,
@@ -171,7 +170,7 @@ fn plan_churn(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new(kind.as_str(), n), &n, |b, _| {
                 b.iter(|| {
                     if let Some((id, windows)) = next.next() {
-                        live.quota.observe_windows(*id, windows);
+                        live.observe_windows(*id, EvidenceSource::ResponseHeaders, windows, now());
                     }
                     planner
                         .plan(
@@ -196,7 +195,7 @@ fn plan_seen(c: &mut Criterion) {
     for n in SIZES {
         let (snapshot, live) = fixture(n);
         for a in snapshot.pool_accounts(PoolId(1)) {
-            if let Ok(mut attempt) = live.health.begin(a.id, "m", RouteClass::Responses, earlier) {
+            if let Ok(mut attempt) = live.begin_attempt(a.id, "m", RouteClass::Responses, earlier) {
                 let outcome = if a.id.0 % 3 == 1 {
                     AttemptOutcome::RateLimited
                 } else {
@@ -264,7 +263,7 @@ fn order(c: &mut Criterion) {
             .pool_accounts(PoolId(1))
             .iter()
             .map(|a| Candidate {
-                quota: live.quota.view(a.id, now()),
+                quota: live.quota_view(a.id, now()),
                 ..Candidate::new(Arc::clone(a))
             })
             .collect();
@@ -310,7 +309,7 @@ fn candidates(c: &mut Criterion) {
                 accounts
                     .iter()
                     .map(|a| Candidate {
-                        quota: black_box(&live).quota.view(a.id, now()),
+                        quota: black_box(&live).quota_view(a.id, now()),
                         ..Candidate::new(Arc::clone(a))
                     })
                     .collect::<Vec<_>>()
@@ -318,7 +317,7 @@ fn candidates(c: &mut Criterion) {
         });
         let ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
         group.bench_with_input(BenchmarkId::new("views_for", n), &n, |b, _| {
-            b.iter(|| black_box(&live).quota.views_for(black_box(&ids), now()));
+            b.iter(|| black_box(&live).quota_views(black_box(&ids), now()));
         });
     }
     group.finish();

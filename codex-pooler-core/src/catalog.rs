@@ -17,11 +17,11 @@ use crate::model::{AccountId, UpstreamAccount};
 
 /// One account's catalog as last read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AccountCatalog {
+pub(crate) struct AccountCatalog {
     /// The model entries as upstream sent them (`ModelInfo` objects with at least a `slug`).
-    pub models: Vec<Value>,
+    pub(crate) models: Vec<Value>,
     /// When it was read.
-    pub fetched_at: SystemTime,
+    pub(crate) fetched_at: SystemTime,
 }
 
 impl AccountCatalog {
@@ -66,7 +66,7 @@ pub fn parse_catalog(body: &[u8]) -> Result<Vec<Value>, CatalogError> {
 
 /// Catalogs per account, shared by all requests of a process.
 #[derive(Debug, Default)]
-pub struct CatalogBook {
+pub(crate) struct CatalogBook {
     accounts: RwLock<AccountMap<Entry>>,
     /// Bumped by every recorded catalog that changed something, so that caches of who serves
     /// what know to refresh.
@@ -89,14 +89,15 @@ impl Entry {
 
 impl CatalogBook {
     /// An empty book.
-    pub fn new() -> Self {
+    #[cfg(test)]
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Records an account's catalog. The [`generation`](Self::generation) moves only when the
     /// models differ from what the account had: the periodic sync mostly reads the same
     /// catalog again, and that must not make every cache of who serves what start over.
-    pub fn record(&self, account: AccountId, models: Vec<Value>, now: SystemTime) {
+    pub(crate) fn record(&self, account: AccountId, models: Vec<Value>, now: SystemTime) {
         let mut accounts = self.accounts.write().unwrap_or_else(|p| p.into_inner());
         let changed = accounts
             .get(&account)
@@ -117,12 +118,12 @@ impl CatalogBook {
 
     /// How many catalogs were recorded so far: equal generations mean equal answers, so a
     /// [`PoolCatalog`] computed at one generation holds until the next.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// An account's catalog, if it was read.
-    pub fn get(&self, account: AccountId) -> Option<Arc<AccountCatalog>> {
+    pub(crate) fn get(&self, account: AccountId) -> Option<Arc<AccountCatalog>> {
         self.accounts
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -131,7 +132,7 @@ impl CatalogBook {
     }
 
     /// Whether `account` serves `model`: its read catalog, else its configured list.
-    pub fn supports(&self, account: &UpstreamAccount, model: &str) -> bool {
+    pub(crate) fn supports(&self, account: &UpstreamAccount, model: &str) -> bool {
         let accounts = self.accounts.read().unwrap_or_else(|p| p.into_inner());
         match accounts.get(&account.id) {
             Some(entry) => entry.supports(model),
@@ -140,7 +141,11 @@ impl CatalogBook {
     }
 
     /// [`supports`](Self::supports) for each of `accounts`, in the same order, under one lock.
-    pub fn supports_each(&self, accounts: &[Arc<UpstreamAccount>], model: &str) -> Vec<bool> {
+    pub(crate) fn supports_each(
+        &self,
+        accounts: &[Arc<UpstreamAccount>],
+        model: &str,
+    ) -> Vec<bool> {
         let catalogs = self.accounts.read().unwrap_or_else(|p| p.into_inner());
         accounts
             .iter()
@@ -157,7 +162,7 @@ impl CatalogBook {
     /// no honest values to make up; an empty list makes them fall back to their built-in model
     /// metadata instead. Those accounts still serve their configured models (see
     /// [`supports`](Self::supports)).
-    pub fn pool_catalog(&self, accounts: &[Arc<UpstreamAccount>]) -> PoolCatalog {
+    pub(crate) fn pool_catalog(&self, accounts: &[Arc<UpstreamAccount>]) -> PoolCatalog {
         let mut by_slug: BTreeMap<String, Value> = BTreeMap::new();
         for catalog in accounts.iter().filter_map(|a| self.get(a.id)) {
             for model in &catalog.models {

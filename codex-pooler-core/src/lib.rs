@@ -18,14 +18,14 @@
 //! ```
 
 pub mod body;
-pub mod catalog;
+mod catalog;
 pub mod clock;
 pub mod continuity;
 pub mod dispatch;
 pub mod eligibility;
 pub mod error;
 pub mod facts;
-pub mod file_id;
+mod file_id;
 pub mod health;
 pub mod live;
 pub mod model;

@@ -5,24 +5,51 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::RwLock;
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
+use http::HeaderMap;
+use serde_json::Value;
+
 use crate::catalog::CatalogBook;
-use crate::continuity::ContinuityBook;
-use crate::health::{HealthBook, HealthConfig};
-use crate::model::AccountId;
-use crate::quota::QuotaBook;
+pub use crate::catalog::{CatalogError, PoolCatalog, parse_catalog};
+use crate::continuity::{ContinuityBook, ContinuityConfig, ContinuityKeys, Pin};
+use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
+use crate::model::{AccountId, PoolId, UpstreamAccount};
+use crate::quota::{
+    AccountQuota, EvidenceSource, QuotaBook, QuotaView, QuotaWindow, UsageLimit, UsageSnapshot,
+};
 use crate::request::PoolRequest;
+use crate::route::RouteClass;
 
 /// The per-process live routing state.
+///
+/// Its books (quota evidence, conversation continuity, account health and model catalogs) are
+/// private: callers report what they saw through the `observe_*` and `learn_*` verbs and read
+/// views back (`quota_view`, `pool_catalog`, `file_owner`, ...).
+///
+/// ```
+/// use codex_pooler_core::clock::from_unix_seconds;
+/// use codex_pooler_core::live::LiveState;
+/// use codex_pooler_core::model::AccountId;
+///
+/// let live = LiveState::new();
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-codex-primary-used-percent", http::HeaderValue::from(40));
+/// headers.insert("x-codex-primary-window-minutes", http::HeaderValue::from(300));
+/// let now = from_unix_seconds(1_000);
+/// live.observe_headers(AccountId(1), &headers, now);
+/// assert_eq!(live.quota_view(AccountId(1), now).remaining_percent(), 60.0);
+/// ```
 #[derive(Debug)]
 pub struct LiveState {
     /// Quota evidence per account.
-    pub quota: QuotaBook,
+    pub(crate) quota: QuotaBook,
     /// Which account holds which conversation.
-    pub continuity: ContinuityBook,
+    pub(crate) continuity: ContinuityBook,
     /// Circuit breakers, demotions and adaptive concurrency.
-    pub health: HealthBook,
+    pub(crate) health: HealthBook,
     /// The model catalog each account serves.
-    pub catalog: CatalogBook,
+    pub(crate) catalog: CatalogBook,
     successes: RwLock<AccountMap<SystemTime>>,
 }
 
@@ -83,8 +110,144 @@ impl LiveState {
         Self::default()
     }
 
+    /// The same state with conversation continuity kept under `config` (how long pins last).
+    pub fn with_continuity(mut self, config: ContinuityConfig) -> Self {
+        self.continuity = ContinuityBook::new(config);
+        self
+    }
+
+    /// Reads and merges the quota evidence an answer's headers carry from `account` (windows,
+    /// credits and named limits).
+    pub fn observe_headers(&self, account: AccountId, headers: &HeaderMap, now: SystemTime) {
+        self.quota.observe_headers(account, headers, now);
+    }
+
+    /// Merges quota windows of `account` read from `source` at `now`, such as the rate limits a
+    /// stream event reported.
+    pub fn observe_windows(
+        &self,
+        account: AccountId,
+        source: EvidenceSource,
+        windows: &[QuotaWindow],
+        now: SystemTime,
+    ) {
+        self.quota.observe(account, source, windows, now);
+    }
+
+    /// Records the usage limit a refusal body of `account` reported (exhausted until its reset).
+    pub fn observe_usage_limit(&self, account: AccountId, limit: UsageLimit, now: SystemTime) {
+        self.quota.observe_limit(account, limit, now);
+    }
+
+    /// Merges what the usage API reported for `account`.
+    pub fn observe_usage(&self, account: AccountId, snapshot: &UsageSnapshot) {
+        self.quota.observe_usage(account, snapshot);
+    }
+
+    /// What is known of `account`'s quota at `now`.
+    pub fn quota_view(&self, account: AccountId, now: SystemTime) -> QuotaView {
+        self.quota.view(account, now)
+    }
+
+    /// The quota views of `accounts` at `now`, in the same order, read under one lock.
+    pub fn quota_views(&self, accounts: &[AccountId], now: SystemTime) -> Vec<QuotaView> {
+        self.quota.views_for(accounts, now)
+    }
+
+    /// A copy of the quota evidence held for `account`, if any.
+    pub fn account_quota(&self, account: AccountId) -> Option<AccountQuota> {
+        self.quota.get(account)
+    }
+
+    /// Drops the quota evidence held for `account` (it left the pool, or its evidence is void).
+    pub fn forget_quota(&self, account: AccountId) {
+        self.quota.forget(account);
+    }
+
+    /// Until when `account` is known to be exhausted, as seen at `now`.
+    pub fn exhausted_until(&self, account: AccountId, now: SystemTime) -> Option<SystemTime> {
+        self.quota.exhausted_until(account, now)
+    }
+
+    /// A later `previous_response_id` naming response `id` must reach `account`.
+    pub fn learn_response_id(&self, pool: PoolId, id: &str, account: AccountId, now: SystemTime) {
+        self.continuity.learn_response_id(pool, id, account, now);
+    }
+
+    /// Turn state `state` (`x-codex-turn-state`) was issued by `account`: the rest of the turn
+    /// must reach it.
+    pub fn learn_turn_state(&self, pool: PoolId, state: &str, account: AccountId, now: SystemTime) {
+        self.continuity.learn_turn_state(pool, state, account, now);
+    }
+
+    /// The soft continuity `keys` (session, conversation) now point at `account`.
+    pub fn learn_keys(
+        &self,
+        pool: PoolId,
+        keys: &ContinuityKeys,
+        account: AccountId,
+        now: SystemTime,
+    ) {
+        self.continuity.remember(pool, keys, account, now);
+    }
+
+    /// File `id` was created on `account`: its later uses must reach that account.
+    pub fn learn_file(&self, pool: PoolId, id: &str, account: AccountId, now: SystemTime) {
+        self.continuity.learn_file(pool, id, account, now);
+    }
+
+    /// The account that holds file `id` in `pool`, if it is still known at `now`.
+    pub fn file_owner(&self, pool: PoolId, id: &str, now: SystemTime) -> Option<AccountId> {
+        self.continuity.file_owner(pool, id, now)
+    }
+
+    /// The pin a request with continuity `keys` in `pool` is held to at `now`, if any.
+    pub fn pin(&self, pool: PoolId, keys: &ContinuityKeys, now: SystemTime) -> Option<Pin> {
+        self.continuity.resolve(pool, keys, now)
+    }
+
+    /// Records the model catalog `account` served at `now`.
+    pub fn record_catalog(&self, account: AccountId, models: Vec<Value>, now: SystemTime) {
+        self.catalog.record(account, models, now);
+    }
+
+    /// A number that changes whenever a recorded catalog changes (for caching derived answers).
+    pub fn catalog_generation(&self) -> u64 {
+        self.catalog.generation()
+    }
+
+    /// The merged model catalog of `accounts`.
+    pub fn pool_catalog(&self, accounts: &[Arc<UpstreamAccount>]) -> PoolCatalog {
+        self.catalog.pool_catalog(accounts)
+    }
+
+    /// Claims a concurrency slot on `account` for an attempt at `model` starting at `now`, as
+    /// dispatch does; the slot is held until the guard is dropped, and the guard's outcome feeds
+    /// the account's circuit and concurrency limit.
+    pub fn begin_attempt(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+    ) -> Result<AttemptGuard, HealthExclusion> {
+        self.health.begin(account, model, class, now)
+    }
+
+    /// Like [`begin_attempt`](Self::begin_attempt) but ignores the concurrency limit (the circuit
+    /// still applies): for when every candidate is busy and the caller chose to overflow.
+    pub fn begin_attempt_over_limit(
+        &self,
+        account: AccountId,
+        model: &str,
+        class: RouteClass,
+        now: SystemTime,
+    ) -> Result<AttemptGuard, HealthExclusion> {
+        self.health.begin_over_limit(account, model, class, now)
+    }
+
     /// Records that `account` answered successfully at `now`.
-    pub fn record_success(&self, account: AccountId, now: SystemTime) {
+    pub(crate) fn record_success(&self, account: AccountId, now: SystemTime) {
         self.successes
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -94,7 +257,7 @@ impl LiveState {
     /// After `account` answered `request` successfully: the request's soft continuity keys now
     /// point at `account`, and a turn state it issued (`x-codex-turn-state`) keeps the rest of
     /// the turn there.
-    pub fn learn_continuity(
+    pub(crate) fn learn_continuity(
         &self,
         request: &PoolRequest,
         account: AccountId,
@@ -124,7 +287,7 @@ impl LiveState {
 
     /// When each of `accounts` last answered successfully, in the same order, read under one
     /// lock.
-    pub fn last_successes(&self, accounts: &[AccountId]) -> Vec<Option<SystemTime>> {
+    pub(crate) fn last_successes(&self, accounts: &[AccountId]) -> Vec<Option<SystemTime>> {
         let successes = self.successes.read().unwrap_or_else(|p| p.into_inner());
         if successes.is_empty() {
             return vec![None; accounts.len()];

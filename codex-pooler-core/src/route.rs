@@ -6,7 +6,7 @@
 
 use http::Method;
 
-use crate::file_id::{FileId, FileIdError};
+pub use crate::file_id::{FileId, FileIdError};
 
 /// The surface a route belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,7 +87,7 @@ impl RouteClass {
     /// [`FileId`] (see [`PoolRequest::upstream_path`](crate::request::PoolRequest::upstream_path)),
     /// and for [`RouteClass::UnknownHelper`], which never goes upstream. No upstream path is ever
     /// copied from the client's request, nor its query string.
-    pub const fn upstream_path(self) -> Option<&'static str> {
+    pub(crate) const fn upstream_path(self) -> Option<&'static str> {
         Some(match self {
             Self::Responses | Self::ResponsesWebsocket => UPSTREAM_RESPONSES_PATH,
             Self::Compact => UPSTREAM_COMPACT_PATH,

@@ -241,10 +241,9 @@ fn apply(
                 window(WindowSlot::Primary, short, 300, short_reset),
                 window(WindowSlot::Secondary, weekly, 10_080, weekly_reset),
             ];
-            live.quota
-                .observe(id(a), EvidenceSource::ResponseHeaders, &windows, *now);
+            live.observe_windows(id(a), EvidenceSource::ResponseHeaders, &windows, *now);
         }
-        Event::Limit(a, minutes) => live.quota.observe_limit(
+        Event::Limit(a, minutes) => live.observe_usage_limit(
             id(a),
             UsageLimit {
                 resets_at: minutes.map(|m| *now + secs(m * 60)),
@@ -253,19 +252,19 @@ fn apply(
         ),
         Event::Fail(a, times) => {
             for _ in 0..times {
-                if let Ok(mut g) = live.health.begin_over_limit(id(a), "m", CLASS, *now) {
+                if let Ok(mut g) = live.begin_attempt_over_limit(id(a), "m", CLASS, *now) {
                     g.record(AttemptOutcome::ServerError, *now);
                 }
             }
         }
         Event::RateLimited(a) => {
-            if let Ok(mut g) = live.health.begin_over_limit(id(a), "m", CLASS, *now) {
+            if let Ok(mut g) = live.begin_attempt_over_limit(id(a), "m", CLASS, *now) {
                 g.record(AttemptOutcome::RateLimited, *now);
             }
         }
         Event::Hold(a, times) => {
             for _ in 0..times {
-                if let Ok(g) = live.health.begin_over_limit(id(a), "m", CLASS, *now) {
+                if let Ok(g) = live.begin_attempt_over_limit(id(a), "m", CLASS, *now) {
                     guards.push(g);
                 }
             }
@@ -273,22 +272,20 @@ fn apply(
         Event::Release => guards.clear(),
         Event::Catalog(a, serves) => {
             let slug = if serves { "m" } else { "other" };
-            live.catalog
-                .record(id(a), vec![serde_json::json!({ "slug": slug })], *now);
+            live.record_catalog(id(a), vec![serde_json::json!({ "slug": slug })], *now);
         }
         Event::Pin(a, thread, hard) => {
             if hard {
-                live.continuity
-                    .learn_response_id(POOL, &format!("resp_{thread}"), id(a), *now);
+                live.learn_response_id(POOL, &format!("resp_{thread}"), id(a), *now);
             } else {
                 let keys = ContinuityKeys {
                     session: Some(format!("session-id:{thread}")),
                     ..ContinuityKeys::default()
                 };
-                live.continuity.remember(POOL, &keys, id(a), *now);
+                live.learn_keys(POOL, &keys, id(a), *now);
             }
         }
-        Event::Forget(a) => live.quota.forget(id(a)),
+        Event::Forget(a) => live.forget_quota(id(a)),
         Event::Plan(..) => {}
     }
 }
@@ -378,8 +375,7 @@ fn a_request_from_just_before_the_latest_refresh_gets_its_own_ranks() {
             resets_at: Some(t + Duration::from_secs(reset)),
             observed_at: t - Duration::from_secs(120),
         };
-        live.quota
-            .observe(AccountId(id), EvidenceSource::StreamEvent, &[window], t);
+        live.observe_windows(AccountId(id), EvidenceSource::StreamEvent, &[window], t);
     }
     let indexed = Planner::new(Arc::new(ResetAware));
     let plain = Planner::new(Arc::new(Plain(Arc::new(ResetAware))));

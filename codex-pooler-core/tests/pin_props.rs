@@ -68,7 +68,7 @@ proptest! {
             .collect();
         for (i, (_, exhausted, _)) in accounts.iter().enumerate() {
             if *exhausted {
-                live.quota.observe_limit(
+                live.observe_usage_limit(
                     AccountId(i as i64 + 1),
                     UsageLimit { resets_at: Some(from_unix_seconds(1_700_003_600)) },
                     now,
@@ -79,15 +79,15 @@ proptest! {
         let mut keys = ContinuityKeys::default();
         match key {
             HardKey::PreviousResponse => {
-                live.continuity.learn_response_id(pool, "resp_1", owner, now);
+                live.learn_response_id(pool, "resp_1", owner, now);
                 keys.previous_response_id = Some("resp_1".into());
             }
             HardKey::TurnState => {
-                live.continuity.learn_turn_state(pool, "ts_1", owner, now);
+                live.learn_turn_state(pool, "ts_1", owner, now);
                 keys.turn_state = Some("ts_1".into());
             }
             HardKey::File => {
-                live.continuity.learn_file(pool, "file_1", owner, now);
+                live.learn_file(pool, "file_1", owner, now);
                 keys.file_ids = vec!["file_1".into()];
             }
         }
@@ -95,7 +95,7 @@ proptest! {
             // A soft key pointing elsewhere must not win over the hard one.
             keys.session = Some("session-id:s".into());
             let other = AccountId((owner.0 % rows.len() as i64) + 1);
-            live.continuity.remember(pool, &ContinuityKeys { session: keys.session.clone(), ..Default::default() }, other, now);
+            live.learn_keys(pool, &ContinuityKeys { session: keys.session.clone(), ..Default::default() }, other, now);
         }
         let snapshot = Snapshot::build(StoreState {
             version: 1,

@@ -332,7 +332,7 @@ proptest! {
             };
             // Observed a while ago, so an untimed cooldown is still running and a passed reset
             // has lifted.
-            live.quota.observe_limit(
+            live.observe_usage_limit(
                 AccountId(id),
                 UsageLimit { resets_at },
                 now() - Duration::from_secs(60),

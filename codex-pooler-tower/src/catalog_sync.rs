@@ -1,8 +1,8 @@
 //! [`CatalogSync`]: reads each account's model catalog from upstream, in the background.
 //!
 //! Every interval (and once at start) each routable account's
-//! `GET {base}/backend-api/codex/models?client_version=..` is read into the live
-//! [`CatalogBook`](codex_pooler_core::catalog::CatalogBook), which then decides which models the
+//! `GET {base}/backend-api/codex/models?client_version=..` is recorded into the
+//! [`LiveState`](codex_pooler_core::live::LiveState)'s catalogs, which then decide which models the
 //! account serves and what the pool's `/models` answer lists. A 401 refreshes the account's
 //! token once and retries once, like model traffic.
 //!
@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_pooler_core::catalog::parse_catalog;
+use codex_pooler_core::live::parse_catalog;
 use codex_pooler_core::model::UpstreamAccount;
 use futures_util::StreamExt;
 use futures_util::stream;
@@ -42,7 +42,7 @@ pub struct CatalogSync {
 }
 
 impl CatalogSync {
-    /// A job over the accounts of the context's snapshot, recording into its `live.catalog`.
+    /// A job over the accounts of the context's snapshot, recording into its live catalogs.
     /// After a 401 led to a refresh, the context's workspace routes are asked to check the
     /// account again; the catalog itself is always read at the configured base URL.
     pub fn new(jobs: &JobContext) -> Self {
@@ -126,8 +126,7 @@ impl CatalogSync {
                 Ok(models) => {
                     self.jobs
                         .live
-                        .catalog
-                        .record(account.id, models, self.jobs.clock.now());
+                        .record_catalog(account.id, models, self.jobs.clock.now());
                     true
                 }
                 Err(_) => {

@@ -2,8 +2,8 @@
 //! `GET /backend-api/wham/usage`.
 //!
 //! Passive evidence (response headers, stream events, 429 bodies) only arrives for accounts that
-//! take traffic; an idle account's evidence ages out of the [`QuotaBook`](codex_pooler_core::quota::QuotaBook)'s
-//! freshness window. The probe refreshes it every interval (default 5 minutes).
+//! take traffic; an idle account's evidence ages out of the live quota
+//! evidence's freshness window. The probe refreshes it every interval (default 5 minutes).
 //!
 //! Each round:
 //! 1. reads the account list from the current configuration snapshot, skipping accounts whose
@@ -82,7 +82,7 @@ pub struct UsageProbe {
 
 impl UsageProbe {
     /// A probe over the accounts of the context's snapshot, with its tokens, recording into its
-    /// `live.quota`. Accounts without their own base URL are probed at its default base URL.
+    /// live quota evidence. Accounts without their own base URL are probed at its default base URL.
     /// After a 401 led to a refresh, the context's workspace routes are asked to check the
     /// account again; the usage endpoint itself always uses the configured base URL.
     pub fn new(jobs: &JobContext) -> Self {
@@ -251,7 +251,7 @@ impl UsageProbe {
         match status {
             s if s.is_success() => match parse_usage_payload(&body, self.jobs.clock.now()) {
                 Ok(snapshot) => {
-                    self.jobs.live.quota.observe_usage(account.id, &snapshot);
+                    self.jobs.live.observe_usage(account.id, &snapshot);
                     ProbeOutcome::Recorded
                 }
                 Err(_) => ProbeOutcome::InvalidPayload,

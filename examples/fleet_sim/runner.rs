@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use codex_pooler_core::BoxError;
 use codex_pooler_core::clock::{Clock, ManualClock};
-use codex_pooler_core::continuity::{ContinuityBook, ContinuityConfig};
+use codex_pooler_core::continuity::ContinuityConfig;
 use codex_pooler_core::dispatch::{AttemptResult, DispatchLayer, Outcome};
 use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::live::LiveState;
@@ -91,7 +91,7 @@ pub fn run(
     let mut live = LiveState::new();
     if !entry.pins {
         // Entries that expire at once: nothing is ever pinned.
-        live.continuity = ContinuityBook::new(ContinuityConfig {
+        live = live.with_continuity(ContinuityConfig {
             affinity_ttl: Duration::ZERO,
             turn_state_ttl: Duration::ZERO,
             alias_ttl: Duration::ZERO,
@@ -426,7 +426,7 @@ impl Probe {
         let now = clock.now();
         let payload = upstream.fleet().usage_payload(id, unix_ms(now));
         if let Some(snapshot) = payload.and_then(|body| parse_usage_payload(&body, now).ok()) {
-            live.quota.observe_usage(id, &snapshot);
+            live.observe_usage(id, &snapshot);
         }
     }
 }

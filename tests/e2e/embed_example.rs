@@ -139,7 +139,7 @@ async fn embedded_gateway_reads_quota_in_the_background() {
     let id = jobs.snapshot().load().accounts().next().unwrap().id;
 
     eventually("the background usage probe", || {
-        jobs.live().quota.get(id).is_some_and(|quota| {
+        jobs.live().account_quota(id).is_some_and(|quota| {
             quota
                 .windows()
                 .iter()

@@ -47,14 +47,14 @@ struct Entry {
 
 /// Continuity knowledge of one process: keys (hashed) to the account that holds their state.
 #[derive(Debug, Default)]
-pub struct ContinuityBook {
+pub(crate) struct ContinuityBook {
     config: ContinuityConfig,
     entries: RwLock<HashMap<Key, Entry>>,
 }
 
 impl ContinuityBook {
     /// An empty book.
-    pub fn new(config: ContinuityConfig) -> Self {
+    pub(crate) fn new(config: ContinuityConfig) -> Self {
         Self {
             config,
             entries: RwLock::new(HashMap::new()),
@@ -63,7 +63,12 @@ impl ContinuityBook {
 
     /// The pin for a request, strongest signal first: `previous_response_id`, turn state, files,
     /// then the session header, prompt cache key and fingerprint.
-    pub fn resolve(&self, pool: PoolId, keys: &ContinuityKeys, now: SystemTime) -> Option<Pin> {
+    pub(crate) fn resolve(
+        &self,
+        pool: PoolId,
+        keys: &ContinuityKeys,
+        now: SystemTime,
+    ) -> Option<Pin> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         let lookup = |kind: PinKind, value: &str| {
             entries
@@ -107,7 +112,7 @@ impl ContinuityBook {
 
     /// Records that `account` answered a request carrying `keys`: its soft keys now point there,
     /// and a turn state it sent stays there for the rest of the turn.
-    pub fn remember(
+    pub(crate) fn remember(
         &self,
         pool: PoolId,
         keys: &ContinuityKeys,
@@ -132,7 +137,13 @@ impl ContinuityBook {
     }
 
     /// Records that `account` produced response `id`.
-    pub fn learn_response_id(&self, pool: PoolId, id: &str, account: AccountId, now: SystemTime) {
+    pub(crate) fn learn_response_id(
+        &self,
+        pool: PoolId,
+        id: &str,
+        account: AccountId,
+        now: SystemTime,
+    ) {
         let expires = now + self.config.alias_ttl;
         self.insert(
             pool,
@@ -143,20 +154,26 @@ impl ContinuityBook {
     }
 
     /// Records that `account` issued turn state `state`.
-    pub fn learn_turn_state(&self, pool: PoolId, state: &str, account: AccountId, now: SystemTime) {
+    pub(crate) fn learn_turn_state(
+        &self,
+        pool: PoolId,
+        state: &str,
+        account: AccountId,
+        now: SystemTime,
+    ) {
         let expires = now + self.config.turn_state_ttl;
         self.insert(pool, account, &[(PinKind::TurnState, state, expires)], now);
     }
 
     /// Records that file `id` was uploaded to `account`.
-    pub fn learn_file(&self, pool: PoolId, id: &str, account: AccountId, now: SystemTime) {
+    pub(crate) fn learn_file(&self, pool: PoolId, id: &str, account: AccountId, now: SystemTime) {
         let expires = now + self.config.alias_ttl;
         self.insert(pool, account, &[(PinKind::File, id, expires)], now);
     }
 
     /// The account holding file `id` in `pool`, if the gateway routed its creation there and
     /// the record has not expired. A file unknown here is refused, never routed by strategy.
-    pub fn file_owner(&self, pool: PoolId, id: &str, now: SystemTime) -> Option<AccountId> {
+    pub(crate) fn file_owner(&self, pool: PoolId, id: &str, now: SystemTime) -> Option<AccountId> {
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries
             .get(&Key {
@@ -169,13 +186,9 @@ impl ContinuityBook {
     }
 
     /// Entries held (expired ones included until they are swept).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// Whether the book holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn insert(

@@ -3,7 +3,7 @@
 //! Upstream conversation state is per account: a `previous_response_id` only resolves on the
 //! account that produced it, a turn's `x-codex-turn-state` belongs to one account, an uploaded
 //! file lives on one account, and the prompt cache is warm on the account that served the last
-//! turn. The [`ContinuityBook`] remembers, per pool, which account answered which keys; the
+//! turn. The live continuity book remembers, per pool, which account answered which keys; the
 //! planner turns that into a [`Pin`]:
 //!
 //! - **hard** pins (`previous_response_id`, turn state, file ids) go to their owner or fail with
@@ -15,6 +15,7 @@ mod book;
 mod keys;
 mod pin;
 
-pub use book::{ContinuityBook, ContinuityConfig};
+pub(crate) use book::ContinuityBook;
+pub use book::ContinuityConfig;
 pub use keys::ContinuityKeys;
 pub use pin::{Pin, PinKind};

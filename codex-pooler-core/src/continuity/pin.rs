@@ -21,7 +21,7 @@ pub enum PinKind {
 
 impl PinKind {
     /// Whether the pin must be honoured or the request fails.
-    pub const fn is_hard(self) -> bool {
+    pub(crate) const fn is_hard(self) -> bool {
         matches!(self, Self::PreviousResponse | Self::TurnState | Self::File)
     }
 
@@ -49,7 +49,7 @@ pub struct Pin {
 
 impl Pin {
     /// Whether the pin is hard.
-    pub const fn is_hard(&self) -> bool {
+    pub(crate) const fn is_hard(&self) -> bool {
         self.kind.is_hard()
     }
 }

@@ -41,7 +41,7 @@ pub struct RouteReceipt {
 impl RouteReceipt {
     /// The [`failovers`](Self::failovers) of `attempts`: each attempt not answered, by status
     /// or `transport`.
-    pub fn failovers(attempts: &[Attempt]) -> Vec<String> {
+    pub(crate) fn failovers(attempts: &[Attempt]) -> Vec<String> {
         attempts
             .iter()
             .filter_map(|a| match a.result {

@@ -13,9 +13,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
-use std::time::{Duration, SystemTime};
+#[cfg(test)]
+use std::time::Duration;
+use std::time::SystemTime;
 
-use super::circuit::{Admission, CircuitBreaker, CircuitPhase, after};
+#[cfg(test)]
+use super::circuit::CircuitPhase;
+use super::circuit::{Admission, CircuitBreaker, after};
 use super::guard::AttemptGuard;
 use super::limit::AdaptiveLimit;
 use super::outcome::CircuitSignal;
@@ -27,38 +31,40 @@ use crate::route::RouteClass;
 
 /// Per-account health, shared by all requests of a process; cheap to clone (one `Arc`).
 #[derive(Debug, Clone)]
-pub struct HealthBook {
+pub(crate) struct HealthBook {
     shared: Arc<Shared>,
 }
 
 /// One circuit as operators see it.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CircuitStatus {
+pub(crate) struct CircuitStatus {
     /// The upstream account.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// The model.
-    pub model: String,
+    pub(crate) model: String,
     /// The route class.
-    pub class: RouteClass,
+    pub(crate) class: RouteClass,
     /// The phase at the time of the snapshot.
-    pub phase: CircuitPhase,
+    pub(crate) phase: CircuitPhase,
     /// Consecutive failures since the last success.
-    pub consecutive_failures: u32,
+    pub(crate) consecutive_failures: u32,
     /// Until when requests are refused, if they are.
-    pub refused_until: Option<SystemTime>,
+    pub(crate) refused_until: Option<SystemTime>,
     /// The current open duration (doubles with each failed probe).
-    pub open_for: Duration,
+    pub(crate) open_for: Duration,
 }
 
 /// One account's concurrency as operators see it.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccountLoad {
+pub(crate) struct AccountLoad {
     /// The upstream account.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
     /// Attempts holding a slot.
-    pub in_flight: u32,
+    pub(crate) in_flight: u32,
     /// The learned concurrency limit.
-    pub limit: u32,
+    pub(crate) limit: u32,
 }
 
 /// What the planner needs to know about one account's health for one request, read for all the
@@ -152,7 +158,7 @@ impl AccountHealth {
 
 impl HealthBook {
     /// An empty book judging by `config` (normalized, see [`HealthConfig::normalized`]).
-    pub fn new(config: HealthConfig) -> Self {
+    pub(crate) fn new(config: HealthConfig) -> Self {
         Self {
             shared: Arc::new(Shared {
                 config: config.normalized(),
@@ -162,13 +168,14 @@ impl HealthBook {
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &HealthConfig {
+    #[cfg(test)]
+    pub(crate) fn config(&self) -> &HealthConfig {
         &self.shared.config
     }
 
     /// Whether `account` may take a request for `model` on `class` at `now`, without claiming
     /// anything. Demotion does not exclude; see [`is_demoted`](Self::is_demoted).
-    pub fn check(
+    pub(crate) fn check(
         &self,
         account: AccountId,
         model: &str,
@@ -184,7 +191,7 @@ impl HealthBook {
 
     /// Claims a concurrency slot on `account` (and the half-open probe, if the circuit is due
     /// one) for an attempt starting at `now`. The slot is held until the guard is dropped.
-    pub fn begin(
+    pub(crate) fn begin(
         &self,
         account: AccountId,
         model: &str,
@@ -197,7 +204,7 @@ impl HealthBook {
     /// Like [`begin`](Self::begin) but ignores the concurrency limit (the circuit still
     /// applies): for when every candidate is busy and the caller chose to overflow rather than
     /// refuse.
-    pub fn begin_over_limit(
+    pub(crate) fn begin_over_limit(
         &self,
         account: AccountId,
         model: &str,
@@ -211,7 +218,8 @@ impl HealthBook {
     /// attempts in flight than its limit): at once if one has now, else at the next release
     /// that frees one. It claims nothing; race for the slot with [`begin`](Self::begin), and
     /// bound the wait with a timer.
-    pub fn slot_wait(&self, accounts: Vec<AccountId>) -> SlotWait {
+    #[cfg(test)]
+    pub(crate) fn slot_wait(&self, accounts: Vec<AccountId>) -> SlotWait {
         self.slot_wait_below(accounts.into_iter().map(|id| (id, u32::MAX)).collect())
     }
 
@@ -220,12 +228,12 @@ impl HealthBook {
     /// (`u32::MAX`: than its limit). After upstream refused an attempt for concurrency with `n`
     /// other attempts in flight, a bound of `n` waits for one of those to end, whatever the
     /// learned limit says.
-    pub fn slot_wait_below(&self, accounts: Vec<(AccountId, u32)>) -> SlotWait {
+    pub(crate) fn slot_wait_below(&self, accounts: Vec<(AccountId, u32)>) -> SlotWait {
         SlotWait::new(Arc::clone(&self.shared), accounts)
     }
 
     /// Attempts of `account` currently holding a slot.
-    pub fn in_flight(&self, account: AccountId) -> u32 {
+    pub(crate) fn in_flight(&self, account: AccountId) -> u32 {
         self.shared
             .lock()
             .accounts
@@ -234,7 +242,8 @@ impl HealthBook {
     }
 
     /// The learned concurrency limit of `account`.
-    pub fn limit(&self, account: AccountId) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn limit(&self, account: AccountId) -> u32 {
         self.shared
             .lock()
             .accounts
@@ -243,7 +252,8 @@ impl HealthBook {
     }
 
     /// Whether a recent 429 demoted `account` for `model`: still eligible, but ranked last.
-    pub fn is_demoted(&self, account: AccountId, model: &str, now: SystemTime) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_demoted(&self, account: AccountId, model: &str, now: SystemTime) -> bool {
         let state = self.shared.lock();
         state
             .accounts
@@ -379,7 +389,8 @@ impl HealthBook {
     }
 
     /// Every circuit the book has seen, as of `now`, ordered by account, model and class.
-    pub fn circuits(&self, now: SystemTime) -> Vec<CircuitStatus> {
+    #[cfg(test)]
+    pub(crate) fn circuits(&self, now: SystemTime) -> Vec<CircuitStatus> {
         let state = self.shared.lock();
         let mut out: Vec<CircuitStatus> = state
             .accounts
@@ -406,7 +417,8 @@ impl HealthBook {
     }
 
     /// In-flight count and limit of every account the book has seen, ordered by account.
-    pub fn accounts(&self) -> Vec<AccountLoad> {
+    #[cfg(test)]
+    pub(crate) fn accounts(&self) -> Vec<AccountLoad> {
         let state = self.shared.lock();
         let mut out: Vec<AccountLoad> = state
             .accounts

@@ -23,8 +23,9 @@ use super::HealthConfig;
 use super::outcome::{AttemptOutcome, CircuitSignal};
 
 /// The phase of a circuit, for operators and metrics.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CircuitPhase {
+pub(crate) enum CircuitPhase {
     /// Requests flow.
     Closed,
     /// Requests are refused until the open duration ends.
@@ -33,20 +34,9 @@ pub enum CircuitPhase {
     HalfOpen,
 }
 
-impl CircuitPhase {
-    /// Stable label for records and metrics.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Closed => "closed",
-            Self::Open => "open",
-            Self::HalfOpen => "half_open",
-        }
-    }
-}
-
 /// How a breaker admitted one attempt; handed back when its outcome is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// An ordinary attempt through a closed circuit.
     Normal,
     /// The half-open probe.
@@ -56,7 +46,7 @@ pub enum Admission {
 /// Identifies one half-open probe, so the outcome of a stale probe cannot be mistaken for the
 /// current one's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProbeTicket(u64);
+pub(crate) struct ProbeTicket(u64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Probe {
@@ -73,7 +63,7 @@ enum State {
 
 /// A circuit breaker: a pure state machine, driven by the caller's `now`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CircuitBreaker {
+pub(super) struct CircuitBreaker {
     state: State,
     failures: u32,
     open_for: Duration,
@@ -82,7 +72,7 @@ pub struct CircuitBreaker {
 
 impl CircuitBreaker {
     /// A closed breaker with no failures.
-    pub fn new(config: &HealthConfig) -> Self {
+    pub(super) fn new(config: &HealthConfig) -> Self {
         Self {
             state: State::Closed,
             failures: 0,
@@ -97,7 +87,8 @@ impl CircuitBreaker {
     }
 
     /// The phase at `now`.
-    pub fn phase(&self, now: SystemTime) -> CircuitPhase {
+    #[cfg(test)]
+    pub(super) fn phase(&self, now: SystemTime) -> CircuitPhase {
         match self.state {
             State::Closed => CircuitPhase::Closed,
             State::Open { until } if !self.elapsed(until, now) => CircuitPhase::Open,
@@ -106,18 +97,20 @@ impl CircuitBreaker {
     }
 
     /// Consecutive failures counted since the last success.
-    pub const fn consecutive_failures(&self) -> u32 {
+    #[cfg(test)]
+    pub(super) const fn consecutive_failures(&self) -> u32 {
         self.failures
     }
 
     /// The current open duration (the backoff the next reopening would double).
-    pub const fn open_for(&self) -> Duration {
+    #[cfg(test)]
+    pub(super) const fn open_for(&self) -> Duration {
         self.open_for
     }
 
     /// Until when the breaker refuses requests at `now`, if it does: the end of the open
     /// period, or the moment the in-flight probe goes stale.
-    pub fn refused_until(&self, now: SystemTime) -> Option<SystemTime> {
+    pub(super) fn refused_until(&self, now: SystemTime) -> Option<SystemTime> {
         match self.state {
             State::Closed | State::HalfOpen { probe: None } => None,
             State::Open { until } => Some(until).filter(|u| !self.elapsed(*u, now)),
@@ -128,13 +121,13 @@ impl CircuitBreaker {
     }
 
     /// Whether a request may go at `now`, without claiming anything.
-    pub fn permits(&self, now: SystemTime) -> Result<(), SystemTime> {
+    pub(super) fn permits(&self, now: SystemTime) -> Result<(), SystemTime> {
         self.refused_until(now).map_or(Ok(()), Err)
     }
 
     /// Admits one attempt at `now`: ordinary when closed, the probe when half-open (replacing a
     /// stale probe). Refused with the retry time otherwise.
-    pub fn admit(&mut self, now: SystemTime) -> Result<Admission, SystemTime> {
+    pub(super) fn admit(&mut self, now: SystemTime) -> Result<Admission, SystemTime> {
         self.permits(now)?;
         if self.state == State::Closed {
             return Ok(Admission::Normal);
@@ -151,7 +144,7 @@ impl CircuitBreaker {
     }
 
     /// Records the outcome of an attempt admitted as `admission`.
-    pub fn record(
+    pub(super) fn record(
         &mut self,
         config: &HealthConfig,
         admission: Admission,
@@ -195,7 +188,7 @@ impl CircuitBreaker {
     }
 
     /// Forgets an attempt that ended without an outcome: a probe's slot is freed.
-    pub fn abandon(&mut self, admission: Admission) {
+    pub(super) fn abandon(&mut self, admission: Admission) {
         if let Admission::Probe(ticket) = admission
             && self.is_current_probe(ticket)
         {

@@ -7,30 +7,30 @@ use std::time::Duration;
 /// Out-of-range values are clamped when the book is built (see [`HealthConfig::normalized`]), so
 /// a configuration read from the environment can never wedge routing.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HealthConfig {
+pub(crate) struct HealthConfig {
     /// Consecutive failures (5xx, transport error, 401) that open a circuit. At least 1.
-    pub failure_threshold: u32,
+    pub(crate) failure_threshold: u32,
     /// How long a circuit stays open after it trips, before a half-open probe may go. Also the
     /// age after which an unanswered probe is considered stale.
-    pub open_for: Duration,
+    pub(crate) open_for: Duration,
     /// The cap of the doubling backoff applied each time a half-open probe fails.
-    pub max_open_for: Duration,
+    pub(crate) max_open_for: Duration,
     /// How long a 429 ranks the account last for that model.
-    pub demote_for: Duration,
+    pub(crate) demote_for: Duration,
     /// The concurrency limit an account starts with.
-    pub initial_limit: u32,
+    pub(crate) initial_limit: u32,
     /// The lowest concurrency limit (at least 1).
-    pub min_limit: u32,
+    pub(crate) min_limit: u32,
     /// The highest concurrency limit.
-    pub max_limit: u32,
+    pub(crate) max_limit: u32,
     /// What a code-less 429 multiplies the limit by (in `(0, 1)`).
-    pub decrease_factor: f64,
+    pub(crate) decrease_factor: f64,
     /// At most one decrease per account per this window, so one burst of 429s halves once.
-    pub decrease_window: Duration,
+    pub(crate) decrease_window: Duration,
     /// A success grows the limit only while at least this share of it is in flight (0 grows on
     /// every success). Without it, an account used one request at a time would drift to
     /// [`max_limit`](Self::max_limit) and the next burst would meet a stale, too-high limit.
-    pub growth_min_utilization: f64,
+    pub(crate) growth_min_utilization: f64,
 }
 
 impl Default for HealthConfig {
@@ -55,7 +55,7 @@ impl HealthConfig {
     /// of at least 1, `min_limit <= initial_limit <= max_limit`, `open_for <= max_open_for`, a
     /// non-zero open duration, a decrease factor in `[0.05, 0.95]` (0.5 when not a number) and a
     /// utilization in `[0, 1]`.
-    pub fn normalized(mut self) -> Self {
+    pub(crate) fn normalized(mut self) -> Self {
         let defaults = Self::default();
         self.failure_threshold = self.failure_threshold.max(1);
         if self.open_for.is_zero() {

@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
-/// The reason [`HealthBook::check`](super::HealthBook::check) or
-/// [`HealthBook::begin`](super::HealthBook::begin) refused an account.
+/// The reason the health book refused an account (at planning, or in
+/// [`LiveState::begin_attempt`](crate::live::LiveState::begin_attempt)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HealthExclusion {

@@ -10,7 +10,8 @@ use crate::model::AccountId;
 use crate::route::RouteClass;
 
 /// One attempt's claim on an account: a concurrency slot, and the half-open probe slot when it
-/// is the probe. Returned by [`HealthBook::begin`](super::HealthBook::begin).
+/// is the probe. Returned by
+/// [`LiveState::begin_attempt`](crate::live::LiveState::begin_attempt).
 ///
 /// Record the outcome with [`record`](Self::record) as soon as it is known (usually at the
 /// response head); keep the guard until the response body ends, because the slot is what the

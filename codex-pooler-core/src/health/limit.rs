@@ -23,7 +23,7 @@ use super::HealthConfig;
 
 /// One account's learned concurrency limit.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AdaptiveLimit {
+pub(crate) struct AdaptiveLimit {
     limit: u32,
     /// Successes counted toward the next +1.
     credit: u32,
@@ -32,7 +32,7 @@ pub struct AdaptiveLimit {
 
 impl AdaptiveLimit {
     /// The starting limit of `config`.
-    pub fn new(config: &HealthConfig) -> Self {
+    pub(crate) fn new(config: &HealthConfig) -> Self {
         Self {
             limit: config.initial_limit,
             credit: 0,
@@ -41,12 +41,12 @@ impl AdaptiveLimit {
     }
 
     /// How many requests the account may have in flight.
-    pub const fn current(&self) -> u32 {
+    pub(crate) const fn current(&self) -> u32 {
         self.limit
     }
 
     /// Records a success seen while `in_flight` requests (this one included) were open.
-    pub fn on_success(&mut self, config: &HealthConfig, in_flight: u32) {
+    pub(crate) fn on_success(&mut self, config: &HealthConfig, in_flight: u32) {
         if f64::from(in_flight) < f64::from(self.limit) * config.growth_min_utilization {
             return;
         }
@@ -59,7 +59,7 @@ impl AdaptiveLimit {
 
     /// Records a code-less 429 at `now`; returns whether the limit was decreased (false inside
     /// the window of the previous decrease).
-    pub fn on_rate_limited(&mut self, config: &HealthConfig, now: SystemTime) -> bool {
+    pub(crate) fn on_rate_limited(&mut self, config: &HealthConfig, now: SystemTime) -> bool {
         if let Some(last) = self.last_decrease
             && within(last, now, config.decrease_window)
         {

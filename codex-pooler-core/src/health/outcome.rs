@@ -42,7 +42,7 @@ pub(crate) enum CircuitSignal {
 impl AttemptOutcome {
     /// Classifies an upstream status. `usage_limited` says whether a 429 body carried
     /// `usage_limit_reached`. Informational and redirect statuses are neutral.
-    pub fn from_status(status: StatusCode, usage_limited: bool) -> Self {
+    pub(crate) fn from_status(status: StatusCode, usage_limited: bool) -> Self {
         match status.as_u16() {
             200..=299 => Self::Success,
             401 => Self::Unauthorized,

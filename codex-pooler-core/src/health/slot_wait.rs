@@ -16,7 +16,7 @@ use crate::model::AccountId;
 /// It only watches: the slot goes to whoever claims it first, so a waiter that loses the race
 /// waits again. Waiters are woken by releases, never by polling, and a dropped wait leaves
 /// nothing behind but a stale waker that the next release discards.
-pub struct SlotWait {
+pub(crate) struct SlotWait {
     shared: Arc<Shared>,
     accounts: Vec<(AccountId, u32)>,
 }
@@ -27,7 +27,8 @@ impl SlotWait {
     }
 
     /// The accounts watched, each with its in-flight bound (`u32::MAX`: its limit alone).
-    pub fn accounts(&self) -> &[(AccountId, u32)] {
+    #[cfg(test)]
+    pub(crate) fn accounts(&self) -> &[(AccountId, u32)] {
         &self.accounts
     }
 }

@@ -4,6 +4,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime};
 
+use super::book::AccountLoad;
+use super::circuit::CircuitPhase;
+use super::slot_wait::SlotWait;
 use super::*;
 use crate::clock::from_unix_seconds;
 use crate::model::AccountId;

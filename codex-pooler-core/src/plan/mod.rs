@@ -114,7 +114,7 @@ impl Planner {
 
     /// The strategy a pool uses: the one it names, or the default when it names none or an
     /// unknown one.
-    pub fn strategy_for(&self, pool: &crate::model::Pool) -> &Arc<dyn RoutingStrategy> {
+    pub(crate) fn strategy_for(&self, pool: &crate::model::Pool) -> &Arc<dyn RoutingStrategy> {
         pool.strategy
             .as_deref()
             .and_then(|name| self.named.get(name))
@@ -129,7 +129,7 @@ impl Planner {
     }
 
     /// How many accounts one request may try.
-    pub fn max_attempts(&self) -> usize {
+    pub(crate) fn max_attempts(&self) -> usize {
         self.max_attempts
     }
 

@@ -38,7 +38,7 @@ impl Replanner {
     }
 
     /// Plans with `plan`, which answers `None` when the request cannot be planned now.
-    pub fn from_fn(
+    pub(crate) fn from_fn(
         plan: impl Fn(&PoolRequest) -> Option<RoutePlan> + Send + Sync + 'static,
     ) -> Self {
         Self(Arc::new(plan))

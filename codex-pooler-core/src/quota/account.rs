@@ -26,14 +26,11 @@ use super::{
 };
 
 /// How long a `usage_limit_reached` without a reset time keeps an account out.
-pub const UNTIMED_LIMIT_COOLDOWN: Duration = Duration::from_secs(300);
+pub(crate) const UNTIMED_LIMIT_COOLDOWN: Duration = Duration::from_secs(300);
 
 /// How long evidence counts by default (15 minutes), unless it proves exhaustion until a known
 /// reset.
-pub const DEFAULT_FRESHNESS: Duration = Duration::from_secs(900);
-
-/// How long a full window without a reset time is believed: the default freshness.
-pub const UNTIMED_WINDOW_TTL: Duration = DEFAULT_FRESHNESS;
+pub(crate) const DEFAULT_FRESHNESS: Duration = Duration::from_secs(900);
 
 /// The evidence held for one account.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,7 +114,7 @@ impl AccountQuota {
     ///
     /// Windows are keyed by [`WindowKind`]; two windows of one kind in one reading collapse to
     /// the fuller one.
-    pub fn record_windows(
+    pub(crate) fn record_windows(
         &mut self,
         source: EvidenceSource,
         windows: &[QuotaWindow],
@@ -161,7 +158,12 @@ impl AccountQuota {
     /// Records a `usage_limit_reached` statement from `source` at `now`.
     ///
     /// While a previous limit is in force, the later of the two reset times holds.
-    pub fn record_limit(&mut self, source: EvidenceSource, limit: UsageLimit, now: SystemTime) {
+    pub(crate) fn record_limit(
+        &mut self,
+        source: EvidenceSource,
+        limit: UsageLimit,
+        now: SystemTime,
+    ) {
         self.prune(now);
         let until = limit.resets_at.unwrap_or(now + UNTIMED_LIMIT_COOLDOWN);
         if until <= now {
@@ -172,7 +174,12 @@ impl AccountQuota {
     }
 
     /// Records a credit status from `source` at `now` (newer wins; simultaneous by precedence).
-    pub fn record_credits(&mut self, source: EvidenceSource, credits: Credits, now: SystemTime) {
+    pub(crate) fn record_credits(
+        &mut self,
+        source: EvidenceSource,
+        credits: Credits,
+        now: SystemTime,
+    ) {
         let new = Evidence::new(credits, source, now);
         let replace = self.credits.as_ref().is_none_or(|old| {
             !old.is_fresh(now, self.freshness)
@@ -190,7 +197,7 @@ impl AccountQuota {
 
     /// Records metered limit families read from `source` at `now`, replacing each id's previous
     /// reading.
-    pub fn record_named_limits(
+    pub(crate) fn record_named_limits(
         &mut self,
         source: EvidenceSource,
         limits: &[NamedLimit],
@@ -213,7 +220,7 @@ impl AccountQuota {
     ///
     /// A snapshot saying `allowed` without `limit_reached`, taken after a recorded limit (not
     /// simultaneously), lifts that limit: upstream's own accounting says the account works.
-    pub fn record_usage(&mut self, snapshot: &UsageSnapshot) {
+    pub(crate) fn record_usage(&mut self, snapshot: &UsageSnapshot) {
         let now = snapshot.observed_at;
         let source = EvidenceSource::UsageApi;
         self.record_windows(source, &snapshot.windows, now);
@@ -315,7 +322,7 @@ impl AccountQuota {
     /// The view is the same at every instant of `[now, until)`: every reading rule flips only at
     /// a reset time, at a reading's observation time plus the freshness, or just after it. The
     /// planner caches views this way instead of recomputing one per account and request.
-    pub fn view_until(&self, now: SystemTime) -> (QuotaView, Option<SystemTime>) {
+    pub(crate) fn view_until(&self, now: SystemTime) -> (QuotaView, Option<SystemTime>) {
         (self.view(now), self.next_change(now))
     }
 

@@ -7,10 +7,11 @@ use http::HeaderMap;
 
 use super::journal::Journal;
 use super::{
-    AccountQuota, Credits, DEFAULT_FRESHNESS, EvidenceSource, NamedLimit, QuotaView, QuotaWindow,
-    UsageLimit, UsageSnapshot, credits_from_headers, named_limits_from_headers,
-    windows_from_headers,
+    AccountQuota, DEFAULT_FRESHNESS, EvidenceSource, QuotaView, QuotaWindow, UsageLimit,
+    UsageSnapshot, credits_from_headers, named_limits_from_headers, windows_from_headers,
 };
+#[cfg(test)]
+use super::{Credits, NamedLimit};
 use crate::live::AccountMap;
 use crate::model::AccountId;
 
@@ -19,7 +20,7 @@ use crate::model::AccountId;
 ///
 /// Merge and freshness rules are those of [`AccountQuota`].
 #[derive(Debug)]
-pub struct QuotaBook {
+pub(crate) struct QuotaBook {
     accounts: RwLock<Accounts>,
     freshness: Duration,
 }
@@ -76,13 +77,14 @@ impl Default for QuotaBook {
 
 impl QuotaBook {
     /// An empty book with the default freshness ([`DEFAULT_FRESHNESS`], 15 minutes).
-    pub fn new() -> Self {
+    #[cfg(test)]
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// An empty book whose evidence counts for `freshness` (unless it proves exhaustion until a
     /// known reset).
-    pub fn with_freshness(freshness: Duration) -> Self {
+    pub(crate) fn with_freshness(freshness: Duration) -> Self {
         Self {
             accounts: RwLock::new(Accounts::default()),
             freshness,
@@ -90,12 +92,13 @@ impl QuotaBook {
     }
 
     /// How long evidence counts.
-    pub fn freshness(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn freshness(&self) -> Duration {
         self.freshness
     }
 
     /// Merges windows read from `source` at `now`.
-    pub fn observe(
+    pub(crate) fn observe(
         &self,
         account: AccountId,
         source: EvidenceSource,
@@ -112,7 +115,8 @@ impl QuotaBook {
     ///
     /// Kept for callers that predate [`QuotaBook::observe`]; prefer [`QuotaBook::observe_headers`],
     /// which also reads credits and named limits.
-    pub fn observe_windows(&self, account: AccountId, windows: &[QuotaWindow]) {
+    #[cfg(test)]
+    pub(crate) fn observe_windows(&self, account: AccountId, windows: &[QuotaWindow]) {
         let Some(now) = windows.iter().map(|w| w.observed_at).max() else {
             return;
         };
@@ -121,7 +125,7 @@ impl QuotaBook {
 
     /// Reads and merges everything response headers carry: the account windows, credits and
     /// named limit families.
-    pub fn observe_headers(&self, account: AccountId, headers: &HeaderMap, now: SystemTime) {
+    pub(crate) fn observe_headers(&self, account: AccountId, headers: &HeaderMap, now: SystemTime) {
         let windows = windows_from_headers(headers, now);
         let credits = credits_from_headers(headers);
         let named = named_limits_from_headers(headers, now);
@@ -139,14 +143,15 @@ impl QuotaBook {
     }
 
     /// Records a `usage_limit_reached` error body observed at `now`.
-    pub fn observe_limit(&self, account: AccountId, limit: UsageLimit, now: SystemTime) {
+    pub(crate) fn observe_limit(&self, account: AccountId, limit: UsageLimit, now: SystemTime) {
         self.update(account, |q| {
             q.record_limit(EvidenceSource::ErrorBody, limit, now)
         });
     }
 
     /// Records a credit status from `source` at `now`.
-    pub fn observe_credits(
+    #[cfg(test)]
+    pub(crate) fn observe_credits(
         &self,
         account: AccountId,
         source: EvidenceSource,
@@ -157,7 +162,8 @@ impl QuotaBook {
     }
 
     /// Records metered limit families other than the account's own.
-    pub fn observe_named_limits(
+    #[cfg(test)]
+    pub(crate) fn observe_named_limits(
         &self,
         account: AccountId,
         source: EvidenceSource,
@@ -171,17 +177,17 @@ impl QuotaBook {
     }
 
     /// Records a usage-API snapshot (see [`AccountQuota::record_usage`]).
-    pub fn observe_usage(&self, account: AccountId, snapshot: &UsageSnapshot) {
+    pub(crate) fn observe_usage(&self, account: AccountId, snapshot: &UsageSnapshot) {
         self.update(account, |q| q.record_usage(snapshot));
     }
 
     /// The evidence for one account.
-    pub fn get(&self, account: AccountId) -> Option<AccountQuota> {
+    pub(crate) fn get(&self, account: AccountId) -> Option<AccountQuota> {
         self.read().map.get(&account).cloned()
     }
 
     /// What routing may know about `account` at `now`.
-    pub fn view(&self, account: AccountId, now: SystemTime) -> QuotaView {
+    pub(crate) fn view(&self, account: AccountId, now: SystemTime) -> QuotaView {
         self.read()
             .map
             .get(&account)
@@ -190,7 +196,7 @@ impl QuotaBook {
 
     /// What routing may know about each of `accounts` at `now`, in the same order, read under
     /// one lock (the batch form of [`view`](Self::view)).
-    pub fn views_for(&self, accounts: &[AccountId], now: SystemTime) -> Vec<QuotaView> {
+    pub(crate) fn views_for(&self, accounts: &[AccountId], now: SystemTime) -> Vec<QuotaView> {
         let mut views = Vec::with_capacity(accounts.len());
         self.for_each_view(accounts, now, |_, view| views.push(view));
         views
@@ -200,7 +206,7 @@ impl QuotaBook {
     /// order, under one read lock: the planner builds its candidates in place this way.
     ///
     /// `f` runs under the lock, so it must be short and must not touch this book.
-    pub fn for_each_view(
+    pub(crate) fn for_each_view(
         &self,
         accounts: &[AccountId],
         now: SystemTime,
@@ -217,7 +223,11 @@ impl QuotaBook {
     }
 
     /// When `account` becomes usable again, if it is known to be exhausted at `now`.
-    pub fn exhausted_until(&self, account: AccountId, now: SystemTime) -> Option<SystemTime> {
+    pub(crate) fn exhausted_until(
+        &self,
+        account: AccountId,
+        now: SystemTime,
+    ) -> Option<SystemTime> {
         self.read()
             .map
             .get(&account)
@@ -225,7 +235,7 @@ impl QuotaBook {
     }
 
     /// Drops everything known about `account` (for example when it is deleted).
-    pub fn forget(&self, account: AccountId) {
+    pub(crate) fn forget(&self, account: AccountId) {
         let mut accounts = self.write();
         accounts.map.remove(&account);
         accounts.journal.push(account);

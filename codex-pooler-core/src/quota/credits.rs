@@ -17,7 +17,7 @@ pub struct Credits {
 
 impl Credits {
     /// Whether these credits keep the account working past a full weekly (or monthly) window.
-    pub fn cover_long_windows(&self) -> bool {
+    pub(crate) fn cover_long_windows(&self) -> bool {
         self.unlimited || self.has_credits
     }
 
@@ -35,7 +35,7 @@ impl Credits {
 ///
 /// Like the Codex CLI, both flags must be present (`true`/`false`/`1`/`0`) or there is no
 /// credits snapshot; the balance is optional.
-pub fn credits_from_headers(headers: &HeaderMap) -> Option<Credits> {
+pub(crate) fn credits_from_headers(headers: &HeaderMap) -> Option<Credits> {
     let get = |name: &str| {
         headers
             .get(name)

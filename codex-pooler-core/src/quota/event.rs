@@ -4,10 +4,11 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::credits::credits_from_json;
 use super::headers::{after_seconds, parse_instant};
-use super::named::{ACCOUNT_LIMIT_ID, NamedLimit, normalize_limit_id};
-use super::{Credits, QuotaWindow, WindowSlot};
+use super::named::{ACCOUNT_LIMIT_ID, normalize_limit_id};
+#[cfg(test)]
+use super::{Credits, NamedLimit, credits::credits_from_json};
+use super::{QuotaWindow, WindowSlot};
 
 /// Reads the account windows of a `codex.rate_limits` event (SSE data or websocket frame).
 ///
@@ -24,12 +25,17 @@ pub fn windows_from_rate_limits_event(event: &Value, now: SystemTime) -> Vec<Quo
 }
 
 /// Reads the `credits` object of a `codex.rate_limits` event, when it has one.
-pub fn credits_from_rate_limits_event(event: &Value) -> Option<Credits> {
+#[cfg(test)]
+pub(crate) fn credits_from_rate_limits_event(event: &Value) -> Option<Credits> {
     event.get("credits").and_then(credits_from_json)
 }
 
 /// Reads a `codex.rate_limits` event about a limit family other than the account's own.
-pub fn named_limit_from_rate_limits_event(event: &Value, now: SystemTime) -> Option<NamedLimit> {
+#[cfg(test)]
+pub(crate) fn named_limit_from_rate_limits_event(
+    event: &Value,
+    now: SystemTime,
+) -> Option<NamedLimit> {
     let id = event_limit_id(event).filter(|id| id != ACCOUNT_LIMIT_ID)?;
     let windows = event_windows(event, now);
     (!windows.is_empty()).then(|| NamedLimit {

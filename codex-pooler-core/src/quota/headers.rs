@@ -85,8 +85,7 @@ const MAX_LIMIT_NAME: usize = 64;
 /// - a metered family's `x-codex-<limit>-{primary,secondary}-<field>` and
 ///   `x-codex-<limit>-limit-name`, `<limit>` being ASCII lowercase letters, digits, `-` and `_`.
 ///
-/// Every header [`windows_from_headers`], [`credits_from_headers`](super::credits_from_headers)
-/// and [`named_limits_from_headers`](super::named_limits_from_headers) read matches; a made-up
+/// Every header [`windows_from_headers`] and the credit and named-limit readers read matches; a made-up
 /// `x-codex-account-email` does not.
 pub fn is_quota_header(name: &str) -> bool {
     if SINGLE_QUOTA_HEADERS.contains(&name) {

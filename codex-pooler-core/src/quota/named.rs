@@ -13,7 +13,7 @@ use super::headers::window_from_headers;
 use super::{QuotaWindow, WindowSlot};
 
 /// The id of the account's own limit family (`x-codex-primary-*`).
-pub const ACCOUNT_LIMIT_ID: &str = "codex";
+pub(crate) const ACCOUNT_LIMIT_ID: &str = "codex";
 
 /// One metered limit family and its windows.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +27,7 @@ pub struct NamedLimit {
 }
 
 /// Normalizes a limit id as the Codex CLI does: trimmed, lowercase, `-` as `_`.
-pub fn normalize_limit_id(id: &str) -> String {
+pub(crate) fn normalize_limit_id(id: &str) -> String {
     id.trim().to_ascii_lowercase().replace('-', "_")
 }
 
@@ -35,7 +35,7 @@ pub fn normalize_limit_id(id: &str) -> String {
 ///
 /// A family is found by its `-primary-used-percent` or `-secondary-used-percent` header; it is
 /// kept when at least one window parses.
-pub fn named_limits_from_headers(headers: &HeaderMap, now: SystemTime) -> Vec<NamedLimit> {
+pub(crate) fn named_limits_from_headers(headers: &HeaderMap, now: SystemTime) -> Vec<NamedLimit> {
     let families: BTreeSet<String> = headers
         .keys()
         .filter_map(|name| {

@@ -37,7 +37,7 @@ impl EvidenceSource {
     ];
 
     /// Merge precedence: of two simultaneous readings, the higher one wins.
-    pub const fn precedence(self) -> u8 {
+    pub(crate) const fn precedence(self) -> u8 {
         match self {
             Self::StreamEvent => 90,
             Self::ResponseHeaders | Self::ErrorBody => 80,
@@ -84,12 +84,12 @@ impl<T> Evidence<T> {
     }
 
     /// How long ago it was observed (zero when it is stamped in the future).
-    pub fn age(&self, now: SystemTime) -> Duration {
+    pub(crate) fn age(&self, now: SystemTime) -> Duration {
         now.duration_since(self.observed_at).unwrap_or_default()
     }
 
     /// Whether it is no older than `freshness` at `now`.
-    pub fn is_fresh(&self, now: SystemTime, freshness: Duration) -> bool {
+    pub(crate) fn is_fresh(&self, now: SystemTime, freshness: Duration) -> bool {
         self.age(now) <= freshness
     }
 }

@@ -8,10 +8,10 @@ use codex_pooler_core::body::full;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::dispatch::Outcome;
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::file_id::FileId;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::PoolId;
 use codex_pooler_core::request::PoolRequest;
+use codex_pooler_core::route::FileId;
 use codex_pooler_core::route::RouteClass;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::Response;
@@ -94,8 +94,7 @@ async fn learn(live: &LiveState, clock: &dyn Clock, pool: PoolId, mut outcome: O
         });
     match (file_id, outcome.served_by.as_ref()) {
         (Some(Ok(id)), Some(account)) => {
-            live.continuity
-                .learn_file(pool, id.as_str(), account.id, clock.now());
+            live.learn_file(pool, id.as_str(), account.id, clock.now());
         }
         // An id that could never be finalized through the gateway is not remembered.
         (Some(Err(reason)), _) => {
@@ -158,10 +157,6 @@ mod tests {
             .unwrap()
             .to_bytes();
         assert_eq!(sent, body);
-        assert_eq!(
-            live.continuity
-                .file_owner(PoolId(1), "file_abc", clock.now()),
-            None
-        );
+        assert_eq!(live.file_owner(PoolId(1), "file_abc", clock.now()), None);
     }
 }

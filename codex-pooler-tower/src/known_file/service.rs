@@ -7,9 +7,9 @@ use std::task::{Context, Poll};
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::file_id::FileId;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::request::PoolContext;
+use codex_pooler_core::route::FileId;
 use codex_pooler_core::route::{Route, RouteClass, file_id_of_finalize};
 use futures_util::future::{BoxFuture, FutureExt};
 use http::{Request, Response};
@@ -42,7 +42,7 @@ impl<S> KnownFile<S> {
             None => return Err(PoolerError::file_not_found()),
         };
         let now = self.clock.now();
-        match self.live.continuity.file_owner(ctx.pool, id.as_str(), now) {
+        match self.live.file_owner(ctx.pool, id.as_str(), now) {
             Some(_) => Ok(id),
             None => Err(PoolerError::file_not_found()),
         }
@@ -146,8 +146,7 @@ mod tests {
         use http_body_util::BodyExt;
         let live = Arc::new(LiveState::new());
         let now = ManualClock::at_unix(1_000).now();
-        live.continuity
-            .learn_file(PoolId(1), "file_abc", AccountId(7), now);
+        live.learn_file(PoolId(1), "file_abc", AccountId(7), now);
         let response = finalize(live, "/backend-api/files/file_abc/uploaded").await;
         assert_eq!(refusal(&response), None);
         let body = response.into_body().collect().await.unwrap().to_bytes();

@@ -76,7 +76,7 @@ fn usage(shared: &Shared, ctx: PoolContext) -> Value {
         .pool_accounts(ctx.pool)
         .iter()
         .filter(|a| a.lifecycle.is_routable())
-        .map(|a| (a.as_ref(), shared.live.quota.view(a.id, now)))
+        .map(|a| (a.as_ref(), shared.live.quota_view(a.id, now)))
         .collect();
     let all_exhausted = !views.is_empty() && views.iter().all(|(_, v)| v.is_exhausted());
     let best = views

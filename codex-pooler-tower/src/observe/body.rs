@@ -111,7 +111,7 @@ impl Body for ObservedBody {
                             SseSignal::Failed => *this.failed = true,
                             SseSignal::RateLimits(windows) => {
                                 if let Some(account) = *this.account {
-                                    this.live.quota.observe(
+                                    this.live.observe_windows(
                                         account,
                                         EvidenceSource::StreamEvent,
                                         &windows,
@@ -124,7 +124,7 @@ impl Body for ObservedBody {
                                 // reach the account that holds it.
                                 let pool = this.draft.as_ref().map(|d| d.record.pool);
                                 if let (Some(account), Some(pool)) = (*this.account, pool) {
-                                    this.live.continuity.learn_response_id(
+                                    this.live.learn_response_id(
                                         pool,
                                         &id,
                                         account,
@@ -250,8 +250,7 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            live.continuity
-                .resolve(PoolId(1), &keys, std::time::SystemTime::now())
+            live.pin(PoolId(1), &keys, std::time::SystemTime::now())
                 .is_some()
         );
     }

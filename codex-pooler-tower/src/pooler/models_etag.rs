@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use codex_pooler_core::catalog::PoolCatalog;
 use codex_pooler_core::live::LiveState;
+use codex_pooler_core::live::PoolCatalog;
 use codex_pooler_core::model::PoolId;
 use codex_pooler_core::snapshot::{Snapshot, SnapshotHandle};
 use http::HeaderMap;
@@ -39,14 +39,14 @@ impl ModelsEtags {
         live: &LiveState,
         pool: PoolId,
     ) -> PoolCatalog {
-        let generation = live.catalog.generation();
+        let generation = live.catalog_generation();
         let accounts: Vec<_> = snapshot
             .pool_accounts(pool)
             .iter()
             .filter(|a| a.lifecycle.is_routable())
             .cloned()
             .collect();
-        let catalog = live.catalog.pool_catalog(&accounts);
+        let catalog = live.pool_catalog(&accounts);
         self.store(pool, snapshot.version(), generation, &catalog.etag);
         catalog
     }
@@ -59,7 +59,7 @@ impl ModelsEtags {
         live: &LiveState,
         pool: PoolId,
     ) -> Option<HeaderValue> {
-        let (version, generation) = (snapshot.version(), live.catalog.generation());
+        let (version, generation) = (snapshot.version(), live.catalog_generation());
         let hit = self
             .lock()
             .get(&pool)
@@ -112,8 +112,8 @@ impl ModelsEtags {
 
 #[cfg(test)]
 mod tests {
-    use codex_pooler_core::catalog::parse_catalog;
     use codex_pooler_core::clock::from_unix_seconds;
+    use codex_pooler_core::live::parse_catalog;
     use codex_pooler_core::model::{AccountId, Assignment, Pool, PoolStatus, UpstreamAccount};
     use codex_pooler_core::store::StoreState;
 
@@ -141,7 +141,7 @@ mod tests {
 
     fn record(live: &LiveState, slug: &str) {
         let body = format!(r#"{{"models":[{{"slug":"{slug}"}}]}}"#);
-        live.catalog.record(
+        live.record_catalog(
             AccountId(1),
             parse_catalog(body.as_bytes()).unwrap(),
             from_unix_seconds(1),

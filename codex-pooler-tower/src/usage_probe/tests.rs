@@ -175,14 +175,14 @@ async fn records_usage_and_sends_credentials() {
     );
 
     let now = from_unix_seconds(i64::try_from(NOW).unwrap());
-    let view = live.quota.view(AccountId(1), now);
+    let view = live.quota_view(AccountId(1), now);
     assert!(view.known && !view.is_exhausted());
     // The 604 800-second primary window is weekly.
     assert_eq!(view.window(WindowKind::Weekly).unwrap().used_percent, 37.0);
-    let quota = live.quota.get(AccountId(1)).unwrap();
+    let quota = live.account_quota(AccountId(1)).unwrap();
     assert_eq!(quota.windows()[0].source, EvidenceSource::UsageApi);
     assert_eq!(quota.plan_type(), Some("pro"));
-    assert!(live.quota.get(AccountId(2)).is_none());
+    assert!(live.account_quota(AccountId(2)).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,8 +208,7 @@ async fn rate_limits_and_failures_keep_existing_evidence() {
         observed_at: now,
     };
     for id in 1..=3 {
-        live.quota
-            .observe(AccountId(id), EvidenceSource::ResponseHeaders, &[full], now);
+        live.observe_windows(AccountId(id), EvidenceSource::ResponseHeaders, &[full], now);
     }
     let report = probe.probe_once().await;
     assert_eq!(
@@ -223,7 +222,7 @@ async fn rate_limits_and_failures_keep_existing_evidence() {
     assert_eq!(report.outcome(AccountId(3)), Some(ProbeOutcome::Timeout));
     for id in 1..=3 {
         assert_eq!(
-            live.quota.exhausted_until(AccountId(id), now),
+            live.exhausted_until(AccountId(id), now),
             Some(now + Duration::from_secs(600))
         );
     }
@@ -243,7 +242,7 @@ async fn account_base_url_overrides_the_default() {
     let report = probe.probe_once().await;
     assert_eq!(report.outcome(AccountId(1)), Some(ProbeOutcome::Recorded));
     assert_eq!(report.outcome(AccountId(2)), Some(ProbeOutcome::InvalidUrl));
-    assert!(live.quota.get(AccountId(1)).is_some());
+    assert!(live.account_quota(AccountId(1)).is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,5 +276,5 @@ async fn spawned_job_probes_every_interval() {
             .unwrap();
     }
     job.abort();
-    assert!(live.quota.get(AccountId(1)).is_some());
+    assert!(live.account_quota(AccountId(1)).is_some());
 }

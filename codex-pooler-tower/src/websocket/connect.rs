@@ -283,11 +283,8 @@ impl tower::Service<UpstreamCall> for WebsocketUpstream {
                 .await;
             if let Some(refusal) = &connection.recovered {
                 // The 401 that led to a refresh: its quota headers are evidence all the same.
-                this.live.quota.observe_headers(
-                    call.account.id,
-                    &refusal.headers,
-                    this.clock.now(),
-                );
+                this.live
+                    .observe_headers(call.account.id, &refusal.headers, this.clock.now());
             }
             match connection.result {
                 Ok((socket, headers)) => {

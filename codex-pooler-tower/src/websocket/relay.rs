@@ -222,24 +222,22 @@ fn observe(session: &mut Session, text: &str) {
     match signal {
         Signal::Created(id) => {
             // A later `previous_response_id` naming it must reach this account.
-            live.continuity
-                .learn_response_id(session.ctx.pool, &id, account, now);
+            live.learn_response_id(session.ctx.pool, &id, account, now);
         }
         Signal::Completed(usage) => session.ledger.finish(200, "completed", usage),
         Signal::Failed => session.ledger.finish(200, "response_failed", None),
         Signal::Incomplete => session.ledger.finish(200, "incomplete", None),
         Signal::RateLimits(windows) => {
-            live.quota
-                .observe(account, EvidenceSource::StreamEvent, &windows, now);
+            live.observe_windows(account, EvidenceSource::StreamEvent, &windows, now);
         }
         Signal::Error {
             status,
             limit,
             headers,
         } => {
-            live.quota.observe_headers(account, &headers, now);
+            live.observe_headers(account, &headers, now);
             if let Some(limit) = limit {
-                live.quota.observe_limit(account, limit, now);
+                live.observe_usage_limit(account, limit, now);
             }
             session.ledger.finish(status, "upstream_error", None);
         }

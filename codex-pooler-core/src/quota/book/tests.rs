@@ -1,6 +1,7 @@
 use super::*;
 use crate::clock::from_unix_seconds;
-use crate::quota::{UNTIMED_LIMIT_COOLDOWN, WindowKind, WindowSlot};
+use crate::quota::account::UNTIMED_LIMIT_COOLDOWN;
+use crate::quota::{WindowKind, WindowSlot};
 
 fn window(slot: WindowSlot, used: f64, reset: Option<i64>, now: SystemTime) -> QuotaWindow {
     QuotaWindow {
