@@ -46,6 +46,41 @@ pub enum RouteClass {
     UnknownHelper,
 }
 
+impl std::fmt::Display for RouteClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RouteClass {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::str::FromStr for RouteClass {
+    type Err = crate::error::UnknownCode;
+
+    /// Reads back a stored [`as_str`](Self::as_str) label.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "responses" => Self::Responses,
+            "responses_websocket" => Self::ResponsesWebsocket,
+            "compact" => Self::Compact,
+            "models" => Self::Models,
+            "usage" => Self::Usage,
+            "accounts_check" => Self::AccountsCheck,
+            "image_generations" => Self::ImageGenerations,
+            "image_edits" => Self::ImageEdits,
+            "transcribe" => Self::Transcribe,
+            "file_create" => Self::FileCreate,
+            "file_finalize" => Self::FileFinalize,
+            "unknown_helper" => Self::UnknownHelper,
+            _ => return Err(crate::error::UnknownCode::new("route class", s)),
+        })
+    }
+}
+
 impl RouteClass {
     /// Stable label for records and metrics.
     pub const fn as_str(self) -> &'static str {

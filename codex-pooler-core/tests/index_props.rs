@@ -14,7 +14,7 @@ use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
-use codex_pooler_core::plan::{Planner, RoutePlan};
+use codex_pooler_core::plan::{PinSkip, Planner, RoutePlan};
 use codex_pooler_core::quota::{EvidenceSource, QuotaWindow, UsageLimit, WindowSlot};
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
@@ -210,9 +210,9 @@ fn summary(result: Result<RoutePlan, Box<codex_pooler_core::plan::Rejection>>) -
             reasons(&plan.exclusions),
             plan.eligible,
             plan.pin.map(|p| format!("{p:?}")),
-            plan.pin_skipped,
+            plan.pin_skipped.map(PinSkip::as_str),
         )),
-        Err(r) => Err((r.error.code().to_owned(), reasons(&r.exclusions))),
+        Err(r) => Err((r.error.code().as_str().to_owned(), reasons(&r.exclusions))),
     }
 }
 

@@ -33,7 +33,7 @@
 //! } // each guard is dropped here, freeing its slot
 //!
 //! let refused = book.check(account, "gpt-5-codex", class, now).unwrap_err();
-//! assert_eq!(refused.reason_code(), "circuit_open");
+//! assert_eq!(refused.reason(), "circuit_open");
 //! assert!(matches!(refused, HealthExclusion::CircuitOpen { .. }));
 //! assert_eq!(book.in_flight(account), 0);
 //! // Other models on the same account are unaffected.

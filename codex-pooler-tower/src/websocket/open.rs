@@ -9,7 +9,7 @@ use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::{FactsError, RequestFacts};
 use codex_pooler_core::model::PoolId;
-use codex_pooler_core::record::RequestRecord;
+use codex_pooler_core::record::{RecordEnd, RequestRecord};
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::Route;
 use codex_pooler_core::snapshot::Snapshot;
@@ -177,11 +177,11 @@ fn key_prefix(headers: &HeaderMap) -> Option<String> {
 /// The record of an upgrade that did not open a session.
 fn reject(shared: &Shared, mut record: RequestRecord, error: &PoolerError, attempts: usize) {
     record.status = error.status().as_u16();
-    record.error_code = Some(error.code().to_owned());
+    record.error_code = Some(error.code());
     record.attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
     close_record(
         record,
-        "rejected",
+        RecordEnd::Rejected,
         shared.clock.now(),
         shared.records.as_ref(),
     );
