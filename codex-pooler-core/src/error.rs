@@ -12,6 +12,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use crate::body::{PoolBody, full};
+use crate::model::UnknownVariant;
 
 /// An error to be answered to a client, in the OpenAI error envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +74,28 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 18] = [
+        Self::InvalidApiKey,
+        Self::ApiKeyPaused,
+        Self::ApiKeyRevoked,
+        Self::ApiKeyExpired,
+        Self::PoolDisabled,
+        Self::InvalidRequest,
+        Self::ModelNotFound,
+        Self::NoEligibleAccount,
+        Self::UsageLimitReached,
+        Self::PinnedAccountUnavailable,
+        Self::UpstreamUnavailable,
+        Self::RequestTooLarge,
+        Self::UnsupportedContentEncoding,
+        Self::WebsocketUnsupported,
+        Self::UnsupportedEndpoint,
+        Self::InvalidFileId,
+        Self::FileNotFound,
+        Self::InternalError,
+    ];
+
     /// The stable string, as answered, stored and logged.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -111,48 +134,14 @@ impl PartialEq<&str> for ErrorCode {
 }
 
 impl std::str::FromStr for ErrorCode {
-    type Err = UnknownCode;
+    type Err = UnknownVariant;
 
+    /// Reads back a stored [`as_str`](Self::as_str) code.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "invalid_api_key" => Self::InvalidApiKey,
-            "api_key_paused" => Self::ApiKeyPaused,
-            "api_key_revoked" => Self::ApiKeyRevoked,
-            "api_key_expired" => Self::ApiKeyExpired,
-            "pool_disabled" => Self::PoolDisabled,
-            "invalid_request" => Self::InvalidRequest,
-            "model_not_found" => Self::ModelNotFound,
-            "no_eligible_account" => Self::NoEligibleAccount,
-            "usage_limit_reached" => Self::UsageLimitReached,
-            "pinned_account_unavailable" => Self::PinnedAccountUnavailable,
-            "upstream_unavailable" => Self::UpstreamUnavailable,
-            "request_too_large" => Self::RequestTooLarge,
-            "unsupported_content_encoding" => Self::UnsupportedContentEncoding,
-            "websocket_unsupported" => Self::WebsocketUnsupported,
-            "unsupported_endpoint" => Self::UnsupportedEndpoint,
-            "invalid_file_id" => Self::InvalidFileId,
-            "file_not_found" => Self::FileNotFound,
-            "internal_error" => Self::InternalError,
-            _ => return Err(UnknownCode::new("error code", s)),
-        })
-    }
-}
-
-/// A stored or received string that names no known code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{value}`")]
-pub struct UnknownCode {
-    what: &'static str,
-    value: String,
-}
-
-impl UnknownCode {
-    /// `value` is not a known `what` (`error code`, `record end`, `route class`, ...).
-    pub fn new(what: &'static str, value: &str) -> Self {
-        Self {
-            what,
-            value: value.to_owned(),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownVariant::new("error code", s))
     }
 }
 

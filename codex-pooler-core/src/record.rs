@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::eligibility::Exclusion;
-use crate::error::{ErrorCode, UnknownCode};
-use crate::model::{AccountId, KeyId, PoolId};
+use crate::error::ErrorCode;
+use crate::model::{AccountId, KeyId, PoolId, UnknownVariant};
 use crate::route::RouteClass;
 
 /// How a pooled request's response ended.
@@ -37,6 +37,17 @@ pub enum RecordEnd {
 }
 
 impl RecordEnd {
+    /// Every end.
+    pub const ALL: [Self; 7] = [
+        Self::Open,
+        Self::Completed,
+        Self::ClientClosed,
+        Self::Incomplete,
+        Self::ResponseFailed,
+        Self::UpstreamError,
+        Self::Rejected,
+    ];
+
     /// The stable string, as stored and logged.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -64,19 +75,14 @@ impl PartialEq<&str> for RecordEnd {
 }
 
 impl std::str::FromStr for RecordEnd {
-    type Err = UnknownCode;
+    type Err = UnknownVariant;
 
+    /// Reads back a stored [`as_str`](Self::as_str) end.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "" => Self::Open,
-            "completed" => Self::Completed,
-            "client_closed" => Self::ClientClosed,
-            "incomplete" => Self::Incomplete,
-            "response_failed" => Self::ResponseFailed,
-            "upstream_error" => Self::UpstreamError,
-            "rejected" => Self::Rejected,
-            _ => return Err(UnknownCode::new("record end", s)),
-        })
+        Self::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| UnknownVariant::new("record end", s))
     }
 }
 
@@ -226,6 +232,23 @@ impl TokenUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_read_back_as_written() {
+        for end in RecordEnd::ALL {
+            assert_eq!(end.as_str().parse::<RecordEnd>(), Ok(end));
+            let json = serde_json::to_string(&end).unwrap();
+            assert_eq!(json, format!("\"{end}\""));
+            assert_eq!(serde_json::from_str::<RecordEnd>(&json).unwrap(), end);
+        }
+        for class in RouteClass::ALL {
+            assert_eq!(class.as_str().parse::<RouteClass>(), Ok(class));
+        }
+        for code in ErrorCode::ALL {
+            assert_eq!(code.as_str().parse::<ErrorCode>(), Ok(code));
+        }
+        assert!("finished".parse::<RecordEnd>().is_err());
+    }
 
     #[test]
     fn usage_from_completed_event() {

@@ -7,6 +7,7 @@
 use http::Method;
 
 use crate::file_id::{FileId, FileIdError};
+use crate::model::UnknownVariant;
 
 /// The surface a route belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,29 +60,34 @@ impl PartialEq<&str> for RouteClass {
 }
 
 impl std::str::FromStr for RouteClass {
-    type Err = crate::error::UnknownCode;
+    type Err = UnknownVariant;
 
     /// Reads back a stored [`as_str`](Self::as_str) label.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "responses" => Self::Responses,
-            "responses_websocket" => Self::ResponsesWebsocket,
-            "compact" => Self::Compact,
-            "models" => Self::Models,
-            "usage" => Self::Usage,
-            "accounts_check" => Self::AccountsCheck,
-            "image_generations" => Self::ImageGenerations,
-            "image_edits" => Self::ImageEdits,
-            "transcribe" => Self::Transcribe,
-            "file_create" => Self::FileCreate,
-            "file_finalize" => Self::FileFinalize,
-            "unknown_helper" => Self::UnknownHelper,
-            _ => return Err(crate::error::UnknownCode::new("route class", s)),
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownVariant::new("route class", s))
     }
 }
 
 impl RouteClass {
+    /// Every class.
+    pub const ALL: [Self; 12] = [
+        Self::Responses,
+        Self::ResponsesWebsocket,
+        Self::Compact,
+        Self::Models,
+        Self::Usage,
+        Self::AccountsCheck,
+        Self::ImageGenerations,
+        Self::ImageEdits,
+        Self::Transcribe,
+        Self::FileCreate,
+        Self::FileFinalize,
+        Self::UnknownHelper,
+    ];
+
     /// Stable label for records and metrics.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -79,17 +79,12 @@ fn pool_request(request: Request<Bytes>, clock: &dyn Clock) -> Result<PoolReques
         .map_or_else(|| clock.now(), |at| at.0);
     let file_id = parts.extensions.remove::<FileId>();
     let facts = facts(&parts, &body, route, file_id.as_ref())?;
-    Ok(PoolRequest {
-        ctx,
-        route,
-        facts,
-        method: parts.method,
-        headers: parts.headers,
-        body,
-        seed: rand::random(),
-        received_at,
-        file_id,
-    })
+    Ok(PoolRequest::new(ctx, route, facts, received_at)
+        .with_method(parts.method)
+        .with_headers(parts.headers)
+        .with_body(body)
+        .with_seed(rand::random())
+        .with_file_id(file_id))
 }
 
 fn facts(

@@ -94,7 +94,6 @@ fn respond(
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use codex_pooler_core::eligibility::Exclusion;
     use codex_pooler_core::error::ErrorCode;
     use codex_pooler_core::facts::RequestFacts;
@@ -135,20 +134,17 @@ mod tests {
             stream: true,
             ..RequestFacts::default()
         };
-        let request = PoolRequest {
-            ctx: PoolContext {
+        let request = PoolRequest::new(
+            PoolContext {
                 pool: PoolId(1),
                 key: KeyId(1),
             },
             route,
             facts,
-            method: Method::POST,
-            headers: http::HeaderMap::new(),
-            body: Bytes::new(),
-            seed: 0,
-            received_at: std::time::SystemTime::UNIX_EPOCH,
-            file_id: None,
-        };
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .with_method(Method::POST)
+        .with_headers(http::HeaderMap::new());
         let response = Respond::new(inner, Arc::clone(pooler.shared()))
             .oneshot(request)
             .await

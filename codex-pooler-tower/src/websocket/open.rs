@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::{FactsError, RequestFacts};
@@ -71,17 +70,10 @@ pub(crate) async fn upgrade<B>(
             return error.to_response();
         }
     };
-    let pool_request = PoolRequest {
-        ctx,
-        route,
-        facts,
-        method: parts.method,
-        headers: parts.headers,
-        body: Bytes::new(),
-        seed: rand::random(),
-        received_at,
-        file_id: None,
-    };
+    let pool_request = PoolRequest::new(ctx, route, facts, received_at)
+        .with_method(parts.method)
+        .with_headers(parts.headers)
+        .with_seed(rand::random());
     // The same Plan and Dispatch as HTTP requests, over the websocket connector: busy
     // accounts are waited for and fresh plans asked for the same way.
     let outcome = match shared
