@@ -19,7 +19,11 @@ pub enum RouteFamily {
 }
 
 /// What kind of upstream work a route does; health and limits are kept per class.
+///
+/// Also the `route` of request records: [`as_str`](Self::as_str) is the stored label and
+/// [`FromStr`](std::str::FromStr) reads it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RouteClass {
     /// A model turn over `/responses` (HTTP).
     Responses,

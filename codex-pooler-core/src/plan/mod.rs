@@ -85,7 +85,7 @@ impl PinSkip {
 
     /// The reason the pin of account `pinned` was skipped, given what was excluded: its
     /// exclusion, or that it left the pool.
-    pub fn of(pinned: AccountId, exclusions: &[(AccountId, Exclusion)]) -> Self {
+    pub(crate) fn of(pinned: AccountId, exclusions: &[(AccountId, Exclusion)]) -> Self {
         exclusions
             .iter()
             .find(|(id, _)| *id == pinned)

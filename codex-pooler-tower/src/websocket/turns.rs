@@ -18,7 +18,7 @@ use codex_pooler_core::route::RouteClass;
 use super::frames::TurnStart;
 use crate::records::{RecordSink, close_record};
 
-/// The route label of websocket turns in request records.
+/// The route class of websocket turns in request records.
 pub(crate) const WEBSOCKET_ROUTE: RouteClass = RouteClass::ResponsesWebsocket;
 
 /// Open turns of one session and where their records go.
