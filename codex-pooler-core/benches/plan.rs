@@ -93,28 +93,26 @@ fn fixture(n: usize) -> (Snapshot, LiveState) {
 }
 
 fn request() -> PoolRequest {
-    PoolRequest {
-        ctx: PoolContext {
+    PoolRequest::new(
+        PoolContext {
             pool: PoolId(1),
             key: KeyId(1),
         },
-        route: Route {
+        Route {
             family: RouteFamily::CodexBackend,
             class: RouteClass::Responses,
         },
-        facts: RequestFacts {
+        RequestFacts {
             model: Some("m".into()),
             stream: true,
             continuity_key: Some("session-id:0195f0c2-bench".into()),
             ..RequestFacts::default()
         },
-        method: Method::POST,
-        headers: HeaderMap::new(),
-        body: Bytes::from_static(b"{}"),
-        seed: 0x5eed,
-        received_at: now(),
-        file_id: None,
-    }
+        now(),
+    )
+    .with_method(Method::POST)
+    .with_body(Bytes::from_static(b"{}"))
+    .with_seed(0x5eed)
 }
 
 fn plan(c: &mut Criterion) {

@@ -40,18 +40,72 @@ pub enum Exclusion {
 }
 
 impl Exclusion {
-    /// Stable reason code for records and metrics.
-    pub const fn reason_code(&self) -> &'static str {
+    /// Its stable reason, for records and metrics.
+    pub const fn reason(&self) -> ExclusionReason {
         match self {
-            Self::NotRoutable(Lifecycle::Paused) => "account_paused",
-            Self::NotRoutable(Lifecycle::Disabled) => "account_disabled",
-            Self::NotRoutable(Lifecycle::ReauthRequired) => "account_reauth_required",
-            Self::NotRoutable(Lifecycle::RefreshFailed) => "account_refresh_failed",
-            Self::NotRoutable(_) => "account_not_routable",
-            Self::ModelUnsupported => "model_unsupported",
-            Self::QuotaExhausted { .. } => "quota_exhausted",
-            Self::CircuitOpen { .. } => "circuit_open",
+            Self::NotRoutable(Lifecycle::Paused) => ExclusionReason::AccountPaused,
+            Self::NotRoutable(Lifecycle::Disabled) => ExclusionReason::AccountDisabled,
+            Self::NotRoutable(Lifecycle::ReauthRequired) => ExclusionReason::AccountReauthRequired,
+            Self::NotRoutable(Lifecycle::RefreshFailed) => ExclusionReason::AccountRefreshFailed,
+            Self::NotRoutable(_) => ExclusionReason::AccountNotRoutable,
+            Self::ModelUnsupported => ExclusionReason::ModelUnsupported,
+            Self::QuotaExhausted { .. } => ExclusionReason::QuotaExhausted,
+            Self::CircuitOpen { .. } => ExclusionReason::CircuitOpen,
         }
+    }
+}
+
+/// The stable, low-cardinality reason an account was left out of a request (an [`Exclusion`]
+/// or a [`HealthExclusion`] without its times), as kept in request records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExclusionReason {
+    /// `account_paused`: an operator paused the account.
+    AccountPaused,
+    /// `account_disabled`: the account is disabled.
+    AccountDisabled,
+    /// `account_reauth_required`: the account's login must be redone.
+    AccountReauthRequired,
+    /// `account_refresh_failed`: its token refresh failed.
+    AccountRefreshFailed,
+    /// `account_not_routable`: another lifecycle state that takes no traffic.
+    AccountNotRoutable,
+    /// `model_unsupported`: the account does not serve the model.
+    ModelUnsupported,
+    /// `quota_exhausted`: its quota is used up.
+    QuotaExhausted,
+    /// `circuit_open`: its circuit for the model and route class is open.
+    CircuitOpen,
+    /// `account_busy`: it is at its concurrency limit.
+    AccountBusy,
+}
+
+impl ExclusionReason {
+    /// The stable string, as stored and logged.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountPaused => "account_paused",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountReauthRequired => "account_reauth_required",
+            Self::AccountRefreshFailed => "account_refresh_failed",
+            Self::AccountNotRoutable => "account_not_routable",
+            Self::ModelUnsupported => "model_unsupported",
+            Self::QuotaExhausted => "quota_exhausted",
+            Self::CircuitOpen => "circuit_open",
+            Self::AccountBusy => "account_busy",
+        }
+    }
+}
+
+impl std::fmt::Display for ExclusionReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ExclusionReason {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -112,7 +166,7 @@ mod tests {
         assert_eq!(
             check_account(&paused, Some("other"), RouteClass::Responses, &live, now)
                 .unwrap_err()
-                .reason_code(),
+                .reason(),
             "account_paused"
         );
         let active = account(Lifecycle::Active);

@@ -12,6 +12,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use crate::body::{PoolBody, full};
+use crate::model::UnknownVariant;
 
 /// An error to be answered to a client, in the OpenAI error envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,11 +20,129 @@ use crate::body::{PoolBody, full};
 pub struct PoolerError {
     status: StatusCode,
     kind: ErrorType,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     param: Option<&'static str>,
     retry_after: Option<Duration>,
     extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The stable `code` of an error envelope, also kept in request records and used as a metric
+/// label.
+///
+/// Typed inside the pooler; [`as_str`](Self::as_str) gives the string at the edges (the JSON
+/// body, the store, log fields), and [`FromStr`](std::str::FromStr) reads it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_api_key`: no `Authorization: Bearer` credential, or one that is malformed or unknown.
+    InvalidApiKey,
+    /// `api_key_paused`: the key exists but is paused.
+    ApiKeyPaused,
+    /// `api_key_revoked`: the key was revoked.
+    ApiKeyRevoked,
+    /// `api_key_expired`: the key expired.
+    ApiKeyExpired,
+    /// `pool_disabled`: the key's pool is disabled.
+    PoolDisabled,
+    /// `invalid_request`: the body is not what the route expects.
+    InvalidRequest,
+    /// `model_not_found`: no account of the pool serves the model.
+    ModelNotFound,
+    /// `no_eligible_account`: accounts serve the model, but none can take the request right now.
+    NoEligibleAccount,
+    /// `usage_limit_reached`: every account that could serve the request has used up its quota.
+    UsageLimitReached,
+    /// `pinned_account_unavailable`: a hard continuity pin points at an account that cannot serve now.
+    PinnedAccountUnavailable,
+    /// `upstream_unavailable`: every attempt failed upstream in a way that was not passed through.
+    UpstreamUnavailable,
+    /// `request_too_large`: the request body is larger than the gateway accepts.
+    RequestTooLarge,
+    /// `unsupported_content_encoding`: a `Content-Encoding` the gateway does not decode.
+    UnsupportedContentEncoding,
+    /// `websocket_unsupported`: websocket transport is not offered on the route.
+    WebsocketUnsupported,
+    /// `unsupported_endpoint`: an OpenAI `/v1` path the pooler does not offer.
+    UnsupportedEndpoint,
+    /// `invalid_file_id`: a file id without the shape upstream file ids have.
+    InvalidFileId,
+    /// `file_not_found`: a file id this pool has not seen created through the gateway.
+    FileNotFound,
+    /// `internal_error`: an unexpected failure inside the gateway.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 18] = [
+        Self::InvalidApiKey,
+        Self::ApiKeyPaused,
+        Self::ApiKeyRevoked,
+        Self::ApiKeyExpired,
+        Self::PoolDisabled,
+        Self::InvalidRequest,
+        Self::ModelNotFound,
+        Self::NoEligibleAccount,
+        Self::UsageLimitReached,
+        Self::PinnedAccountUnavailable,
+        Self::UpstreamUnavailable,
+        Self::RequestTooLarge,
+        Self::UnsupportedContentEncoding,
+        Self::WebsocketUnsupported,
+        Self::UnsupportedEndpoint,
+        Self::InvalidFileId,
+        Self::FileNotFound,
+        Self::InternalError,
+    ];
+
+    /// The stable string, as answered, stored and logged.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidApiKey => "invalid_api_key",
+            Self::ApiKeyPaused => "api_key_paused",
+            Self::ApiKeyRevoked => "api_key_revoked",
+            Self::ApiKeyExpired => "api_key_expired",
+            Self::PoolDisabled => "pool_disabled",
+            Self::InvalidRequest => "invalid_request",
+            Self::ModelNotFound => "model_not_found",
+            Self::NoEligibleAccount => "no_eligible_account",
+            Self::UsageLimitReached => "usage_limit_reached",
+            Self::PinnedAccountUnavailable => "pinned_account_unavailable",
+            Self::UpstreamUnavailable => "upstream_unavailable",
+            Self::RequestTooLarge => "request_too_large",
+            Self::UnsupportedContentEncoding => "unsupported_content_encoding",
+            Self::WebsocketUnsupported => "websocket_unsupported",
+            Self::UnsupportedEndpoint => "unsupported_endpoint",
+            Self::InvalidFileId => "invalid_file_id",
+            Self::FileNotFound => "file_not_found",
+            Self::InternalError => "internal_error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::str::FromStr for ErrorCode {
+    type Err = UnknownVariant;
+
+    /// Reads back a stored [`as_str`](Self::as_str) code.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownVariant::new("error code", s))
+    }
 }
 
 /// The `type` field of the envelope.
@@ -45,7 +164,7 @@ impl PoolerError {
     pub fn new(
         status: StatusCode,
         kind: ErrorType,
-        code: &'static str,
+        code: ErrorCode,
         message: impl Into<String>,
     ) -> Self {
         Self {
@@ -89,7 +208,7 @@ impl PoolerError {
         Self::new(
             StatusCode::UNAUTHORIZED,
             ErrorType::AuthenticationError,
-            "invalid_api_key",
+            ErrorCode::InvalidApiKey,
             "missing or invalid Pool API key",
         )
     }
@@ -99,7 +218,7 @@ impl PoolerError {
         Self::new(
             StatusCode::UNAUTHORIZED,
             ErrorType::AuthenticationError,
-            "api_key_paused",
+            ErrorCode::ApiKeyPaused,
             "this Pool API key is paused",
         )
     }
@@ -109,7 +228,7 @@ impl PoolerError {
         Self::new(
             StatusCode::UNAUTHORIZED,
             ErrorType::AuthenticationError,
-            "api_key_revoked",
+            ErrorCode::ApiKeyRevoked,
             "this Pool API key was revoked",
         )
     }
@@ -119,7 +238,7 @@ impl PoolerError {
         Self::new(
             StatusCode::UNAUTHORIZED,
             ErrorType::AuthenticationError,
-            "api_key_expired",
+            ErrorCode::ApiKeyExpired,
             "this Pool API key has expired",
         )
     }
@@ -129,7 +248,7 @@ impl PoolerError {
         Self::new(
             StatusCode::FORBIDDEN,
             ErrorType::InvalidRequestError,
-            "pool_disabled",
+            ErrorCode::PoolDisabled,
             "the pool behind this API key is disabled",
         )
     }
@@ -139,7 +258,7 @@ impl PoolerError {
         Self::new(
             StatusCode::BAD_REQUEST,
             ErrorType::InvalidRequestError,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             message,
         )
     }
@@ -154,7 +273,7 @@ impl PoolerError {
         Self::new(
             StatusCode::NOT_FOUND,
             ErrorType::InvalidRequestError,
-            "model_not_found",
+            ErrorCode::ModelNotFound,
             format!("the model `{model}` is not available in this pool"),
         )
         .with_param("model")
@@ -165,7 +284,7 @@ impl PoolerError {
         let err = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorType::ServerError,
-            "no_eligible_account",
+            ErrorCode::NoEligibleAccount,
             "no upstream account of this pool can serve the request right now",
         )
         .with_param("model");
@@ -183,7 +302,7 @@ impl PoolerError {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorType::UsageLimitReached,
-            "usage_limit_reached",
+            ErrorCode::UsageLimitReached,
             "every upstream account of this pool has reached its usage limit",
         )
         .with_retry_after(resets_in)
@@ -199,20 +318,20 @@ impl PoolerError {
     /// pinned id, or start a new one), with `pin` naming the signal and `reason` the cause.
     pub fn pinned_account_unavailable(
         pin: &'static str,
-        reason: &'static str,
+        reason: crate::plan::PinSkip,
         retry_after: Option<Duration>,
     ) -> Self {
         let err = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorType::InvalidRequestError,
-            "pinned_account_unavailable",
+            ErrorCode::PinnedAccountUnavailable,
             format!(
                 "this conversation's state ({pin}) lives on an upstream account that cannot serve \
                  right now ({reason}); resend the full conversation without it, or start a new one"
             ),
         )
         .with_param(pin)
-        .with_field("reason", reason.into())
+        .with_field("reason", reason.as_str().into())
         .with_field("recovery_kind", "restart_with_full_context".into());
         match retry_after {
             Some(after) => err.with_retry_after(after),
@@ -225,7 +344,7 @@ impl PoolerError {
         Self::new(
             StatusCode::BAD_GATEWAY,
             ErrorType::ServerError,
-            "upstream_unavailable",
+            ErrorCode::UpstreamUnavailable,
             "no upstream account could be reached",
         )
     }
@@ -235,7 +354,7 @@ impl PoolerError {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorType::InvalidRequestError,
-            "request_too_large",
+            ErrorCode::RequestTooLarge,
             format!("the request body exceeds the {limit}-byte limit"),
         )
     }
@@ -245,7 +364,7 @@ impl PoolerError {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorType::InvalidRequestError,
-            "unsupported_content_encoding",
+            ErrorCode::UnsupportedContentEncoding,
             format!("content-encoding `{encoding}` is not supported; use zstd, gzip or none"),
         )
     }
@@ -255,7 +374,7 @@ impl PoolerError {
         Self::new(
             StatusCode::UPGRADE_REQUIRED,
             ErrorType::InvalidRequestError,
-            "websocket_unsupported",
+            ErrorCode::WebsocketUnsupported,
             "responses over websocket are not available here; use HTTP",
         )
     }
@@ -265,7 +384,7 @@ impl PoolerError {
         Self::new(
             StatusCode::NOT_FOUND,
             ErrorType::InvalidRequestError,
-            "unsupported_endpoint",
+            ErrorCode::UnsupportedEndpoint,
             "Unsupported OpenAI /v1 endpoint",
         )
     }
@@ -276,7 +395,7 @@ impl PoolerError {
         Self::new(
             StatusCode::BAD_REQUEST,
             ErrorType::InvalidRequestError,
-            "invalid_file_id",
+            ErrorCode::InvalidFileId,
             format!("invalid file id: {reason}"),
         )
         .with_param("file_id")
@@ -288,7 +407,7 @@ impl PoolerError {
         Self::new(
             StatusCode::NOT_FOUND,
             ErrorType::InvalidRequestError,
-            "file_not_found",
+            ErrorCode::FileNotFound,
             "no file with this id was uploaded through this pool",
         )
         .with_param("file_id")
@@ -299,7 +418,7 @@ impl PoolerError {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorType::ServerError,
-            "internal_error",
+            ErrorCode::InternalError,
             message,
         )
     }
@@ -312,7 +431,7 @@ impl PoolerError {
     }
 
     /// Stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
@@ -334,7 +453,7 @@ impl PoolerError {
             "type".into(),
             serde_json::to_value(self.kind).unwrap_or_default(),
         );
-        error.insert("code".into(), self.code.into());
+        error.insert("code".into(), self.code.as_str().into());
         error.insert(
             "param".into(),
             self.param.map_or(serde_json::Value::Null, Into::into),

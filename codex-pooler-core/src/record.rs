@@ -8,7 +8,103 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::eligibility::Exclusion;
-use crate::model::{AccountId, KeyId, PoolId};
+use crate::error::ErrorCode;
+use crate::model::{AccountId, KeyId, PoolId, UnknownVariant};
+use crate::route::RouteClass;
+
+/// How a pooled request's response ended.
+///
+/// Typed inside the pooler; [`as_str`](Self::as_str) gives the string stored and logged, and
+/// [`FromStr`](std::str::FromStr) reads it back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordEnd {
+    /// Not closed yet (a record fresh from [`RequestRecord::new`]); stored as the empty string.
+    #[default]
+    Open,
+    /// The whole answer reached the client (for SSE: `response.completed` was seen).
+    Completed,
+    /// The client went away before the answer ended.
+    ClientClosed,
+    /// The stream ended without `response.completed` or `response.failed`.
+    Incomplete,
+    /// The stream ended with `response.failed`.
+    ResponseFailed,
+    /// The upstream body or socket failed, or upstream answered with an error.
+    UpstreamError,
+    /// The pooler refused the request itself.
+    Rejected,
+}
+
+impl RecordEnd {
+    /// Every end.
+    pub const ALL: [Self; 7] = [
+        Self::Open,
+        Self::Completed,
+        Self::ClientClosed,
+        Self::Incomplete,
+        Self::ResponseFailed,
+        Self::UpstreamError,
+        Self::Rejected,
+    ];
+
+    /// The stable string, as stored and logged.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "",
+            Self::Completed => "completed",
+            Self::ClientClosed => "client_closed",
+            Self::Incomplete => "incomplete",
+            Self::ResponseFailed => "response_failed",
+            Self::UpstreamError => "upstream_error",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::fmt::Display for RecordEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RecordEnd {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::str::FromStr for RecordEnd {
+    type Err = UnknownVariant;
+
+    /// Reads back a stored [`as_str`](Self::as_str) end.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| UnknownVariant::new("record end", s))
+    }
+}
+
+/// Serde through the stable strings, so serialized records read as they are stored.
+macro_rules! serde_as_str {
+    ($($ty:ty),*) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+serde_as_str!(RecordEnd, ErrorCode, RouteClass);
 
 /// Token counts reported in `response.completed`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +122,11 @@ pub struct TokenUsage {
 }
 
 /// One pooled request, as metadata.
+///
+/// Built with [`RequestRecord::new`] and filled in as the request goes; other crates cannot
+/// write it as a literal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RequestRecord {
     /// When the request arrived.
     pub received_at: SystemTime,
@@ -37,7 +137,7 @@ pub struct RequestRecord {
     /// The account that served the answer, if any.
     pub account: Option<AccountId>,
     /// The route class (`responses`, ...).
-    pub route: String,
+    pub route: RouteClass,
     /// The requested model.
     pub model: Option<String>,
     /// Whether the client asked for streaming.
@@ -51,11 +151,11 @@ pub struct RequestRecord {
     /// Token usage, when the upstream reported it.
     pub usage: Option<TokenUsage>,
     /// The pooler's error code, when it produced the error.
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
     /// Exclusion reason codes with account ids (`3:quota_exhausted,5:account_paused`).
     pub exclusions: Option<String>,
-    /// How the response ended: `completed`, `client_closed`, `upstream_error`.
-    pub end: String,
+    /// How the response ended.
+    pub end: RecordEnd,
 }
 
 impl RequestRecord {
@@ -65,7 +165,7 @@ impl RequestRecord {
         received_at: SystemTime,
         pool: PoolId,
         key: KeyId,
-        route: &str,
+        route: RouteClass,
         model: Option<String>,
         stream: bool,
     ) -> Self {
@@ -74,7 +174,7 @@ impl RequestRecord {
             pool,
             key,
             account: None,
-            route: route.to_owned(),
+            route,
             model,
             stream,
             status: 0,
@@ -83,15 +183,15 @@ impl RequestRecord {
             usage: None,
             error_code: None,
             exclusions: None,
-            end: String::new(),
+            end: RecordEnd::Open,
         }
     }
 
     /// Closes the record at `now`: the latency since arrival, and how the response ended.
-    pub fn finish(&mut self, now: SystemTime, end: &str) {
+    pub fn finish(&mut self, now: SystemTime, end: RecordEnd) {
         let elapsed = now.duration_since(self.received_at).unwrap_or_default();
         self.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-        end.clone_into(&mut self.end);
+        self.end = end;
     }
 
     /// Sets [`exclusions`](Self::exclusions) from the planner's: account ids with reason codes,
@@ -100,7 +200,7 @@ impl RequestRecord {
         self.exclusions = (!exclusions.is_empty()).then(|| {
             exclusions
                 .iter()
-                .map(|(id, e)| format!("{id}:{}", e.reason_code()))
+                .map(|(id, e)| format!("{id}:{}", e.reason()))
                 .collect::<Vec<_>>()
                 .join(",")
         });
@@ -132,6 +232,23 @@ impl TokenUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_read_back_as_written() {
+        for end in RecordEnd::ALL {
+            assert_eq!(end.as_str().parse::<RecordEnd>(), Ok(end));
+            let json = serde_json::to_string(&end).unwrap();
+            assert_eq!(json, format!("\"{end}\""));
+            assert_eq!(serde_json::from_str::<RecordEnd>(&json).unwrap(), end);
+        }
+        for class in RouteClass::ALL {
+            assert_eq!(class.as_str().parse::<RouteClass>(), Ok(class));
+        }
+        for code in ErrorCode::ALL {
+            assert_eq!(code.as_str().parse::<ErrorCode>(), Ok(code));
+        }
+        assert!("finished".parse::<RecordEnd>().is_err());
+    }
 
     #[test]
     fn usage_from_completed_event() {

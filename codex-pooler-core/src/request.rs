@@ -26,7 +26,11 @@ pub struct PoolContext {
 ///
 /// Its `Debug` output names the headers but shows none of their values (the client's
 /// `Authorization` among them) and gives only the body's length.
+///
+/// Built with [`PoolRequest::new`] and the `with_*` methods; other crates cannot write it as a
+/// literal.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct PoolRequest {
     /// Who is asking.
     pub ctx: PoolContext,
@@ -50,6 +54,62 @@ pub struct PoolRequest {
 }
 
 impl PoolRequest {
+    /// A request from `ctx` on `route` with `facts`, received at `received_at`: method `GET`,
+    /// no headers, an empty body, seed 0 and no file id until the `with_*` methods set them.
+    pub fn new(
+        ctx: PoolContext,
+        route: Route,
+        facts: RequestFacts,
+        received_at: SystemTime,
+    ) -> Self {
+        Self {
+            ctx,
+            route,
+            facts,
+            method: Method::GET,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            seed: 0,
+            received_at,
+            file_id: None,
+        }
+    }
+
+    /// This request with HTTP method `method`.
+    #[must_use]
+    pub fn with_method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// This request with the client's headers `headers`.
+    #[must_use]
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// This request with the decoded body `body`.
+    #[must_use]
+    pub fn with_body(mut self, body: Bytes) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// This request with the random seed `seed` (used when it carries no continuity key).
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// This request finalizing the file `file_id` (for [`RouteClass::FileFinalize`]).
+    #[must_use]
+    pub fn with_file_id(mut self, file_id: Option<FileId>) -> Self {
+        self.file_id = file_id;
+        self
+    }
+
     /// The path, relative to the account's origin, to send this request to: the route class's
     /// fixed path, or for a finalize request the path built from its [`FileId`].
     ///

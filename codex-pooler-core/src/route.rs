@@ -7,6 +7,7 @@
 use http::Method;
 
 pub use crate::file_id::{FileId, FileIdError};
+use crate::model::UnknownVariant;
 
 /// The surface a route belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,7 +19,11 @@ pub enum RouteFamily {
 }
 
 /// What kind of upstream work a route does; health and limits are kept per class.
+///
+/// Also the `route` of request records: [`as_str`](Self::as_str) is the stored label and
+/// [`FromStr`](std::str::FromStr) reads it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RouteClass {
     /// A model turn over `/responses` (HTTP).
     Responses,
@@ -46,7 +51,47 @@ pub enum RouteClass {
     UnknownHelper,
 }
 
+impl std::fmt::Display for RouteClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for RouteClass {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::str::FromStr for RouteClass {
+    type Err = UnknownVariant;
+
+    /// Reads back a stored [`as_str`](Self::as_str) label.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownVariant::new("route class", s))
+    }
+}
+
 impl RouteClass {
+    /// Every class.
+    pub const ALL: [Self; 12] = [
+        Self::Responses,
+        Self::ResponsesWebsocket,
+        Self::Compact,
+        Self::Models,
+        Self::Usage,
+        Self::AccountsCheck,
+        Self::ImageGenerations,
+        Self::ImageEdits,
+        Self::Transcribe,
+        Self::FileCreate,
+        Self::FileFinalize,
+        Self::UnknownHelper,
+    ];
+
     /// Stable label for records and metrics.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -14,7 +14,7 @@ use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
-use codex_pooler_core::plan::{Planner, RoutePlan};
+use codex_pooler_core::plan::{PinSkip, Planner, RoutePlan};
 use codex_pooler_core::quota::{EvidenceSource, QuotaWindow, UsageLimit, WindowSlot};
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
@@ -23,7 +23,7 @@ use codex_pooler_core::store::StoreState;
 use codex_pooler_core::strategy::{
     Candidate, HeadroomFirst, Rendezvous, ResetAware, RoutingStrategy, StrategyInput,
 };
-use http::{HeaderMap, Method};
+use http::Method;
 use proptest::prelude::*;
 
 const POOL: PoolId = PoolId(1);
@@ -161,29 +161,27 @@ fn request(
             .then(|| format!("resp_{}", thread.unwrap_or(0))),
         ..ContinuityKeys::default()
     };
-    PoolRequest {
-        ctx: PoolContext {
+    PoolRequest::new(
+        PoolContext {
             pool: POOL,
             key: KeyId(1),
         },
-        route: Route {
+        Route {
             family: RouteFamily::CodexBackend,
             class: CLASS,
         },
-        facts: RequestFacts {
+        RequestFacts {
             model: Some("m".into()),
             stream: true,
             continuity_key: continuity.soft_key(),
             continuity,
             compaction,
         },
-        method: Method::POST,
-        headers: HeaderMap::new(),
-        body: Bytes::from_static(b"{}"),
-        seed,
-        received_at: now,
-        file_id: None,
-    }
+        now,
+    )
+    .with_method(Method::POST)
+    .with_body(Bytes::from_static(b"{}"))
+    .with_seed(seed)
 }
 
 /// What must agree between the two paths.
@@ -210,9 +208,9 @@ fn summary(result: Result<RoutePlan, Box<codex_pooler_core::plan::Rejection>>) -
             reasons(&plan.exclusions),
             plan.eligible,
             plan.pin.map(|p| format!("{p:?}")),
-            plan.pin_skipped,
+            plan.pin_skipped.map(PinSkip::as_str),
         )),
-        Err(r) => Err((r.error.code().to_owned(), reasons(&r.exclusions))),
+        Err(r) => Err((r.error.code().as_str().to_owned(), reasons(&r.exclusions))),
     }
 }
 

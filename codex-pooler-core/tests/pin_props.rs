@@ -15,7 +15,7 @@ use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
 use codex_pooler_core::snapshot::Snapshot;
 use codex_pooler_core::store::StoreState;
 use codex_pooler_core::strategy::StrategyKind;
-use http::{HeaderMap, Method};
+use http::Method;
 use proptest::prelude::*;
 
 fn lifecycle() -> impl Strategy<Value = Lifecycle> {
@@ -104,23 +104,19 @@ proptest! {
             accounts: rows,
             keys: vec![],
         });
-        let request = PoolRequest {
-            ctx: PoolContext { pool, key: KeyId(1) },
-            route: Route { family: RouteFamily::CodexBackend, class: RouteClass::Responses },
-            facts: RequestFacts {
-                model: Some("m".into()),
-                stream: true,
-                continuity_key: keys.soft_key(),
-                continuity: keys,
-                compaction: false,
-            },
-            method: Method::POST,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(b"{}"),
-            seed,
-            received_at: now,
-            file_id: None,
+        let ctx = PoolContext { pool, key: KeyId(1) };
+        let route = Route { family: RouteFamily::CodexBackend, class: RouteClass::Responses };
+        let facts = RequestFacts {
+            model: Some("m".into()),
+            stream: true,
+            continuity_key: keys.soft_key(),
+            continuity: keys,
+            compaction: false,
         };
+        let request = PoolRequest::new(ctx, route, facts, now)
+            .with_method(Method::POST)
+            .with_body(Bytes::from_static(b"{}"))
+            .with_seed(seed);
         let planner = Planner::new(StrategyKind::ALL[strategy].build());
         match planner.plan(&snapshot, &live, &request, now) {
             Ok(plan) => {

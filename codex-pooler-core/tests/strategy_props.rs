@@ -20,7 +20,7 @@ use codex_pooler_core::store::StoreState;
 use codex_pooler_core::strategy::{
     Candidate, HeadroomFirst, ResetAware, RoutingStrategy, StrategyInput, StrategyKind,
 };
-use http::{HeaderMap, Method};
+use http::Method;
 use proptest::prelude::*;
 
 fn now() -> SystemTime {
@@ -272,23 +272,21 @@ fn pool_account() -> impl Strategy<Value = PoolAccount> {
 }
 
 fn request(facts: RequestFacts, seed: u64) -> PoolRequest {
-    PoolRequest {
-        ctx: PoolContext {
+    PoolRequest::new(
+        PoolContext {
             pool: PoolId(1),
             key: KeyId(1),
         },
-        route: Route {
+        Route {
             family: RouteFamily::CodexBackend,
             class: RouteClass::Responses,
         },
         facts,
-        method: Method::POST,
-        headers: HeaderMap::new(),
-        body: Bytes::from_static(b"{}"),
-        seed,
-        received_at: now(),
-        file_id: None,
-    }
+        now(),
+    )
+    .with_method(Method::POST)
+    .with_body(Bytes::from_static(b"{}"))
+    .with_seed(seed)
 }
 
 proptest! {

@@ -362,7 +362,7 @@ fn move_reason(outcome: &Outcome) -> &'static str {
     if !receipt.failovers.is_empty() {
         "failover_after_429"
     } else if let Some(skipped) = receipt.pin_skipped {
-        skipped
+        skipped.as_str()
     } else if receipt.pin.is_none() {
         "no_pin"
     } else {

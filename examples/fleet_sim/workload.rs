@@ -195,23 +195,22 @@ impl Workload {
             "input": input,
         }))?;
         let facts = RequestFacts::from_json(&headers, &body)?;
-        Ok(PoolRequest {
-            ctx: PoolContext {
+        Ok(PoolRequest::new(
+            PoolContext {
                 pool: POOL,
                 key: KeyId(1),
             },
-            route: Route {
+            Route {
                 family: RouteFamily::CodexBackend,
                 class: RouteClass::Responses,
             },
             facts,
-            method: Method::POST,
-            headers,
-            body: Bytes::from(body),
-            seed: turn.seed,
-            received_at: now,
-            file_id: None,
-        })
+            now,
+        )
+        .with_method(Method::POST)
+        .with_headers(headers)
+        .with_body(Bytes::from(body))
+        .with_seed(turn.seed))
     }
 
     /// Accounts per plan, in plan order.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::body::PoolBody;
 use crate::eligibility::Exclusion;
-use crate::error::PoolerError;
+use crate::error::{ErrorCode, PoolerError};
 use crate::health::AttemptGuard;
 use crate::model::{AccountId, UpstreamAccount};
 use crate::plan::Rejection;
@@ -37,7 +37,10 @@ pub struct Attempt {
 
 /// The answer to a pooled request plus what routing did to produce it.
 ///
-/// Its `Debug` output shows the response's status and header names, never header values.
+/// Built with [`Outcome::new`] and the `with_*` methods (other crates cannot write it as a
+/// literal). Its `Debug` output shows the response's status and header names, never header
+/// values.
+#[non_exhaustive]
 pub struct Outcome {
     /// The response to send to the client.
     pub response: http::Response<PoolBody>,
@@ -50,7 +53,7 @@ pub struct Outcome {
     /// How the request was routed, when planning succeeded.
     pub receipt: Option<RouteReceipt>,
     /// The pooler's own error code, when the pooler (not upstream) produced the response.
-    pub error_code: Option<&'static str>,
+    pub error_code: Option<ErrorCode>,
     /// The pooler's own error, when the pooler (not upstream) produced the response.
     pub error: Option<PoolerError>,
     /// The serving account's concurrency slot: hold it until the response body ends, then drop
@@ -81,6 +84,64 @@ impl From<Rejection> for Outcome {
 }
 
 impl Outcome {
+    /// The outcome that answers `response`, with nothing routed yet: no serving account, no
+    /// attempts, exclusions, receipt, error or slot.
+    pub fn new(response: http::Response<PoolBody>) -> Self {
+        Self {
+            response,
+            served_by: None,
+            attempts: Vec::new(),
+            exclusions: Vec::new(),
+            receipt: None,
+            error_code: None,
+            error: None,
+            guard: None,
+        }
+    }
+
+    /// Sets the account whose answer is sent.
+    #[must_use]
+    pub fn with_served_by(mut self, account: Arc<UpstreamAccount>) -> Self {
+        self.served_by = Some(account);
+        self
+    }
+
+    /// Sets the attempts made.
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: Vec<Attempt>) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// Sets the accounts the eligibility checks excluded.
+    #[must_use]
+    pub fn with_exclusions(mut self, exclusions: Vec<(AccountId, Exclusion)>) -> Self {
+        self.exclusions = exclusions;
+        self
+    }
+
+    /// Sets the routing receipt.
+    #[must_use]
+    pub fn with_receipt(mut self, receipt: RouteReceipt) -> Self {
+        self.receipt = Some(receipt);
+        self
+    }
+
+    /// Sets the pooler's own error code, without the error itself.
+    #[must_use]
+    pub fn with_error_code(mut self, code: ErrorCode) -> Self {
+        self.error_code = Some(code);
+        self
+    }
+
+    /// Sets the pooler's own error, and its code.
+    #[must_use]
+    pub fn with_error(mut self, error: PoolerError) -> Self {
+        self.error_code = Some(error.code());
+        self.error = Some(error);
+        self
+    }
+
     /// The outcome of a request that could not be planned.
     pub fn rejected(rejection: Rejection) -> Self {
         Self {
@@ -114,16 +175,7 @@ mod tests {
         response
             .headers_mut()
             .insert("set-cookie", "sid=UPSTREAM-SECRET".parse().unwrap());
-        let outcome = Outcome {
-            response,
-            served_by: None,
-            attempts: Vec::new(),
-            exclusions: Vec::new(),
-            receipt: None,
-            error_code: None,
-            error: None,
-            guard: None,
-        };
+        let outcome = Outcome::new(response);
         let shown = format!("{outcome:?}");
         assert!(shown.contains("set-cookie"), "{shown}");
         assert!(!shown.contains("UPSTREAM-SECRET") && !shown.contains("BODY-MARKER"));

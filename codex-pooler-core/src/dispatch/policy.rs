@@ -13,7 +13,7 @@ use super::{Attempt, AttemptResult, Outcome, RouteReceipt};
 use crate::body::PoolBody;
 use crate::clock::unix_seconds;
 use crate::eligibility::Exclusion;
-use crate::error::PoolerError;
+use crate::error::{ErrorCode, PoolerError};
 use crate::health::AttemptGuard;
 use crate::live::LiveState;
 use crate::model::{AccountId, UpstreamAccount};
@@ -183,7 +183,7 @@ fn finish(
     attempts: Vec<Attempt>,
     served_by: Option<Arc<UpstreamAccount>>,
     response: http::Response<PoolBody>,
-    error_code: Option<&'static str>,
+    error_code: Option<ErrorCode>,
     waited: Duration,
 ) -> Outcome {
     let receipt = RouteReceipt {

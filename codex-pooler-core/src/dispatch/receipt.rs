@@ -15,6 +15,7 @@ use std::time::Duration;
 use super::{AccountHandles, Attempt, AttemptResult};
 use crate::continuity::PinKind;
 use crate::model::AccountId;
+use crate::plan::PinSkip;
 
 /// The response header carrying the receipt.
 pub const ROUTE_RECEIPT_HEADER: &str = "x-codex-pooler-route";
@@ -29,7 +30,7 @@ pub struct RouteReceipt {
     /// The continuity pin followed.
     pub pin: Option<PinKind>,
     /// Why the pinned account was not used first.
-    pub pin_skipped: Option<&'static str>,
+    pub pin_skipped: Option<PinSkip>,
     /// The account whose answer was sent.
     pub served_by: Option<AccountId>,
     /// The attempts failed over before the answer (their status, or `transport`).

@@ -9,6 +9,7 @@ use super::*;
 use crate::BoxError;
 use crate::body::{PoolBody, full};
 use crate::clock::{ManualClock, from_unix_seconds};
+use crate::error::ErrorCode;
 use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
 use crate::plan::tests::{account, request};
@@ -166,7 +167,10 @@ async fn all_usage_limited_answers_pool_usage_limit() {
     ]);
     let (outcome, _, _) = dispatch(script, &[1, 2]).await;
     assert_eq!(outcome.response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(outcome.error_code, Some("usage_limit_reached"));
+    assert_eq!(
+        outcome.error_code.map(ErrorCode::as_str),
+        Some("usage_limit_reached")
+    );
     assert_eq!(outcome.response.headers()["retry-after"], "2000");
     let body: serde_json::Value = serde_json::from_str(&body(outcome).await).unwrap();
     assert_eq!(body["error"]["resets_at"], 3000);
@@ -177,7 +181,10 @@ async fn all_transport_errors_answer_bad_gateway() {
     let script = HashMap::from([(1, Script::Transport), (2, Script::Transport)]);
     let (outcome, _, _) = dispatch(script, &[1, 2]).await;
     assert_eq!(outcome.response.status(), StatusCode::BAD_GATEWAY);
-    assert_eq!(outcome.error_code, Some("upstream_unavailable"));
+    assert_eq!(
+        outcome.error_code.map(ErrorCode::as_str),
+        Some("upstream_unavailable")
+    );
     assert!(outcome.served_by.is_none());
 }
 

@@ -2,6 +2,8 @@
 
 use std::time::SystemTime;
 
+use crate::eligibility::ExclusionReason;
+
 /// The reason the health book refused an account (at planning, or in
 /// [`LiveState::begin_attempt`](crate::live::LiveState::begin_attempt)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -24,11 +26,11 @@ pub enum HealthExclusion {
 }
 
 impl HealthExclusion {
-    /// Stable, low-cardinality label for records and metrics.
-    pub const fn reason_code(&self) -> &'static str {
+    /// Stable, low-cardinality reason for records and metrics.
+    pub const fn reason(&self) -> ExclusionReason {
         match self {
-            Self::CircuitOpen { .. } => "circuit_open",
-            Self::Busy { .. } => "account_busy",
+            Self::CircuitOpen { .. } => ExclusionReason::CircuitOpen,
+            Self::Busy { .. } => ExclusionReason::AccountBusy,
         }
     }
 
@@ -51,10 +53,10 @@ mod tests {
     fn codes_and_retry_times() {
         let until = from_unix_seconds(42);
         let open = HealthExclusion::CircuitOpen { until };
-        assert_eq!(open.reason_code(), "circuit_open");
+        assert_eq!(open.reason(), "circuit_open");
         assert_eq!(open.retry_at(), Some(until));
         let busy = HealthExclusion::Busy { limit: 4 };
-        assert_eq!(busy.reason_code(), "account_busy");
+        assert_eq!(busy.reason(), "account_busy");
         assert_eq!(busy.retry_at(), None);
         assert_eq!(
             busy.to_string(),

@@ -34,7 +34,7 @@
 //! } // each guard is dropped here, freeing its slot
 //!
 //! let refused = live.begin_attempt(account, "gpt-5-codex", class, now).unwrap_err();
-//! assert_eq!(refused.reason_code(), "circuit_open");
+//! assert_eq!(refused.reason(), "circuit_open");
 //! assert!(matches!(refused, HealthExclusion::CircuitOpen { .. }));
 //! // Other models on the same account are unaffected.
 //! assert!(live.begin_attempt(account, "gpt-5", class, now).is_ok());

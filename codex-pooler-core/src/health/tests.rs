@@ -66,7 +66,7 @@ fn unauthorized_counts_toward_the_circuit() {
     let book = HealthBook::new(HealthConfig::default());
     fail(&book, A, HTTP, AttemptOutcome::Unauthorized, 3);
     assert_eq!(
-        book.check(A, M, HTTP, t(0)).unwrap_err().reason_code(),
+        book.check(A, M, HTTP, t(0)).unwrap_err().reason(),
         "circuit_open"
     );
 }

@@ -80,7 +80,11 @@ impl FromStr for Lifecycle {
 }
 
 /// An upstream Codex account. Its secrets live elsewhere, sealed; this is metadata only.
+///
+/// Built with [`UpstreamAccount::new`] and the `with_*` methods; other crates cannot write it
+/// as a literal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UpstreamAccount {
     /// Store identifier.
     pub id: AccountId,

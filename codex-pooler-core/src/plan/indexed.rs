@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::index::{PoolIndex, is_low};
-use super::{Rejection, RoutePlan};
+use super::{PinSkip, Rejection, RoutePlan};
 use crate::continuity::Pin;
 use crate::eligibility::Exclusion;
 use crate::live::LiveState;
@@ -188,11 +188,11 @@ pub(super) fn plan(
                     followed = Some((pin, (group == 0).then_some(p)));
                     chosen.push(Arc::clone(owner));
                 } else {
-                    pin_skipped = Some("pinned_account_near_limit");
+                    pin_skipped = Some(PinSkip::NearLimit);
                 }
             }
-            Some((_, Err(e), _)) => pin_skipped = Some(e.reason_code()),
-            None => pin_skipped = Some("pinned_account_left_pool"),
+            Some((_, Err(e), _)) => pin_skipped = Some(PinSkip::Excluded(e.reason())),
+            None => pin_skipped = Some(PinSkip::LeftPool),
         }
     }
     // Only group 0 is ordered: it must fill the budget alone.

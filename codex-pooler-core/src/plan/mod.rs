@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::clock::unix_seconds;
 use crate::continuity::Pin;
-use crate::eligibility::Exclusion;
+use crate::eligibility::{Exclusion, ExclusionReason};
 use crate::error::PoolerError;
 use crate::live::LiveState;
 use crate::model::{AccountId, PoolId, PoolStatus, UpstreamAccount};
@@ -57,7 +57,52 @@ pub struct RoutePlan {
     /// The continuity pin that was followed, if any.
     pub pin: Option<Pin>,
     /// Why the pinned account was not put first, when a soft pin was not followed.
-    pub pin_skipped: Option<&'static str>,
+    pub pin_skipped: Option<PinSkip>,
+}
+
+/// Why a continuity pin's account was not put first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PinSkip {
+    /// `pinned_account_near_limit`: a soft pin's account is near its limit and another has
+    /// headroom, so the thread moved.
+    NearLimit,
+    /// `pinned_account_left_pool`: the pinned account is no longer in the pool.
+    LeftPool,
+    /// The pinned account was excluded for this reason (its string is the reason's).
+    Excluded(ExclusionReason),
+}
+
+impl PinSkip {
+    /// The stable string, as sent in the routing receipt and error bodies.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NearLimit => "pinned_account_near_limit",
+            Self::LeftPool => "pinned_account_left_pool",
+            Self::Excluded(reason) => reason.as_str(),
+        }
+    }
+
+    /// The reason the pin of account `pinned` was skipped, given what was excluded: its
+    /// exclusion, or that it left the pool.
+    pub(crate) fn of(pinned: AccountId, exclusions: &[(AccountId, Exclusion)]) -> Self {
+        exclusions
+            .iter()
+            .find(|(id, _)| *id == pinned)
+            .map_or(Self::LeftPool, |(_, e)| Self::Excluded(e.reason()))
+    }
+}
+
+impl std::fmt::Display for PinSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for PinSkip {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// A request that cannot be planned: the client error plus what was excluded and why.
@@ -238,15 +283,8 @@ impl Planner {
                     followed = Some((pin, group));
                     chosen.push(Arc::clone(&c.account));
                 }
-                Some(_) => pin_skipped = Some("pinned_account_near_limit"),
-                None => {
-                    pin_skipped = Some(
-                        exclusions
-                            .iter()
-                            .find(|(id, _)| *id == pin.account)
-                            .map_or("pinned_account_left_pool", |(_, e)| e.reason_code()),
-                    );
-                }
+                Some(_) => pin_skipped = Some(PinSkip::NearLimit),
+                None => pin_skipped = Some(PinSkip::of(pin.account, &exclusions)),
             }
         }
         let input = StrategyInput {
@@ -453,7 +491,7 @@ fn hard_pinned(
         });
     }
     let excluded = exclusions.iter().find(|(id, _)| *id == pin.account);
-    let reason = excluded.map_or("pinned_account_left_pool", |(_, e)| e.reason_code());
+    let reason = PinSkip::of(pin.account, &exclusions);
     let retry_after = excluded.and_then(|(_, e)| match e {
         Exclusion::QuotaExhausted { until } => Some(until.duration_since(now).unwrap_or_default()),
         _ => None,
@@ -502,9 +540,9 @@ fn nothing_eligible(exclusions: &[(AccountId, Exclusion)], now: SystemTime) -> P
 
 /// The reason most excluded accounts share: a pool-level summary, naming no account.
 fn dominant_reason(exclusions: &[&Exclusion]) -> &'static str {
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    let mut counts: Vec<(ExclusionReason, usize)> = Vec::new();
     for e in exclusions {
-        let code = e.reason_code();
+        let code = e.reason();
         match counts.iter_mut().find(|(c, _)| *c == code) {
             Some((_, n)) => *n += 1,
             None => counts.push((code, 1)),
@@ -513,7 +551,7 @@ fn dominant_reason(exclusions: &[&Exclusion]) -> &'static str {
     counts
         .into_iter()
         .max_by_key(|(_, n)| *n)
-        .map_or("no_accounts", |(code, _)| code)
+        .map_or("no_accounts", |(code, _)| code.as_str())
 }
 
 #[cfg(test)]

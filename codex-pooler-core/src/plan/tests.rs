@@ -127,7 +127,7 @@ fn excludes_ineligible_accounts_with_reasons() {
     let reasons: Vec<_> = plan
         .exclusions
         .iter()
-        .map(|(id, e)| (id.0, e.reason_code()))
+        .map(|(id, e)| (id.0, e.reason().as_str()))
         .collect();
     assert_eq!(
         reasons,
@@ -385,7 +385,10 @@ fn soft_pin_prefers_its_owner_and_moves_when_it_cannot_serve() {
     let plan = planner()
         .plan(&five_accounts(), &live, &pinned_request(keys, 1), now)
         .unwrap();
-    assert_eq!(plan.pin_skipped, Some("pinned_account_near_limit"));
+    assert_eq!(
+        plan.pin_skipped.map(PinSkip::as_str),
+        Some("pinned_account_near_limit")
+    );
     assert_eq!(plan.candidates[0].id, natural);
 }
 
@@ -430,7 +433,7 @@ fn reference_plan(
                 last_success: live.last_success(account.id),
                 ..Candidate::new(Arc::clone(account))
             }),
-            Err(e) => exclusions.push((account.id.0, e.reason_code())),
+            Err(e) => exclusions.push((account.id.0, e.reason().as_str())),
         }
     }
     let input = StrategyInput {
@@ -558,7 +561,7 @@ fn grouped_planning_matches_the_full_order() {
                 let got: Vec<_> = plan
                     .exclusions
                     .iter()
-                    .map(|(id, e)| (id.0, e.reason_code()))
+                    .map(|(id, e)| (id.0, e.reason().as_str()))
                     .collect();
                 assert_eq!(got, exclusions, "seed {seed}");
                 assert_eq!(
@@ -592,7 +595,7 @@ mod service {
 
     impl From<Rejection> for Answer {
         fn from(rejection: Rejection) -> Self {
-            Self::Rejected(rejection.error.code())
+            Self::Rejected(rejection.error.code().as_str())
         }
     }
 

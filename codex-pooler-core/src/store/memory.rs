@@ -125,17 +125,14 @@ impl PoolStore for MemoryStore {
 
     async fn create_account(&self, new: NewAccount) -> Result<UpstreamAccount, StoreError> {
         let mut s = self.lock();
-        let account = UpstreamAccount {
-            id: AccountId(s.next_id()),
-            label: new.label,
-            chatgpt_account_id: new.chatgpt_account_id,
-            user_id: new.user_id,
-            email: new.email,
-            plan_type: new.plan_type,
-            base_url: new.base_url,
-            lifecycle: Lifecycle::Active,
-            models: new.models,
-        };
+        let mut account = UpstreamAccount::new(AccountId(s.next_id()), new.label)
+            .with_chatgpt_account_id(new.chatgpt_account_id)
+            .with_base_url(new.base_url)
+            .with_lifecycle(Lifecycle::Active)
+            .with_models(new.models);
+        account.user_id = new.user_id;
+        account.email = new.email;
+        account.plan_type = new.plan_type;
         s.secrets.insert(account.id, new.secrets);
         s.accounts.push(account.clone());
         s.bump();

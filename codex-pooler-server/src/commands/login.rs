@@ -88,10 +88,7 @@ pub async fn login(
         lifecycle.as_str(),
         pool.slug
     );
-    Ok(UpstreamAccount {
-        lifecycle,
-        ..existing
-    })
+    Ok(existing.with_lifecycle(lifecycle))
 }
 
 /// The tokens as the `auth.json` the Codex CLI would write, for the import checks.

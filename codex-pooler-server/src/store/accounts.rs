@@ -49,17 +49,15 @@ pub(crate) async fn create(
     }
     .await;
     let id = finish(txn, result).await?;
-    Ok(UpstreamAccount {
-        id,
-        label: new.label,
-        chatgpt_account_id: new.chatgpt_account_id,
-        user_id: new.user_id,
-        email: new.email,
-        plan_type: new.plan_type,
-        base_url: new.base_url,
-        lifecycle: Lifecycle::Active,
-        models: new.models,
-    })
+    let mut account = UpstreamAccount::new(id, new.label)
+        .with_chatgpt_account_id(new.chatgpt_account_id)
+        .with_base_url(new.base_url)
+        .with_lifecycle(Lifecycle::Active)
+        .with_models(new.models);
+    account.user_id = new.user_id;
+    account.email = new.email;
+    account.plan_type = new.plan_type;
+    Ok(account)
 }
 
 /// Sets an account's lifecycle state.
@@ -184,24 +182,22 @@ pub(crate) async fn exists<C: ConnectionTrait>(db: &C, id: AccountId) -> Result<
 
 /// A stored row as an [`UpstreamAccount`].
 pub(crate) fn from_row(row: upstream_account::Model) -> Result<UpstreamAccount, StoreError> {
-    let models = serde_json::from_str(&row.models).map_err(|e| {
+    let models: Vec<String> = serde_json::from_str(&row.models).map_err(|e| {
         bad(
             "upstream_accounts.models",
             e,
             "(not a JSON array of strings)",
         )
     })?;
-    Ok(UpstreamAccount {
-        id: AccountId(row.id),
-        lifecycle: parse("upstream_accounts.lifecycle", &row.lifecycle)?,
-        label: row.label,
-        chatgpt_account_id: row.chatgpt_account_id,
-        user_id: row.user_id,
-        email: row.email,
-        plan_type: row.plan_type,
-        base_url: row.base_url,
-        models,
-    })
+    let mut account = UpstreamAccount::new(AccountId(row.id), row.label)
+        .with_chatgpt_account_id(row.chatgpt_account_id)
+        .with_base_url(row.base_url)
+        .with_lifecycle(parse("upstream_accounts.lifecycle", &row.lifecycle)?)
+        .with_models(models);
+    account.user_id = row.user_id;
+    account.email = row.email;
+    account.plan_type = row.plan_type;
+    Ok(account)
 }
 
 /// The error for a missing account.

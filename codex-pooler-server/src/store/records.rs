@@ -71,7 +71,7 @@ fn to_row(r: &RequestRecord) -> Result<request_record::ActiveModel, StoreError> 
         pool_id: ActiveValue::Set(r.pool.0),
         key_id: ActiveValue::Set(r.key.0),
         account_id: ActiveValue::Set(r.account.map(|a| a.0)),
-        route: ActiveValue::Set(r.route.clone()),
+        route: ActiveValue::Set(r.route.as_str().to_owned()),
         model: ActiveValue::Set(r.model.clone()),
         stream: ActiveValue::Set(r.stream),
         status: ActiveValue::Set(i32::from(r.status)),
@@ -91,9 +91,9 @@ fn to_row(r: &RequestRecord) -> Result<request_record::ActiveModel, StoreError> 
             "request_records.reasoning_tokens",
         )?),
         total_tokens: ActiveValue::Set(tokens(|u| u.total_tokens, "request_records.total_tokens")?),
-        error_code: ActiveValue::Set(r.error_code.clone()),
+        error_code: ActiveValue::Set(r.error_code.map(|c| c.as_str().to_owned())),
         exclusions: ActiveValue::Set(r.exclusions.clone()),
-        end: ActiveValue::Set(r.end.clone()),
+        end: ActiveValue::Set(r.end.as_str().to_owned()),
     })
 }
 
@@ -123,26 +123,40 @@ fn from_row(row: request_record::Model) -> Result<RequestRecord, StoreError> {
             total_tokens: token("request_records.total_tokens", row.total_tokens)?,
         })
     };
-    Ok(RequestRecord {
-        received_at: time("request_records.received_at", row.received_at)?,
-        pool: PoolId(row.pool_id),
-        key: KeyId(row.key_id),
-        account: row.account_id.map(AccountId),
-        route: row.route,
-        model: row.model,
-        stream: row.stream,
-        status: u16::try_from(row.status).map_err(|_| {
-            bad(
-                "request_records.status",
-                row.status,
-                "is not an HTTP status",
-            )
-        })?,
-        attempts: unsigned("request_records.attempts", row.attempts)?,
-        latency_ms: unsigned("request_records.latency_ms", row.latency_ms)?,
-        usage,
-        error_code: row.error_code,
-        exclusions: row.exclusions,
-        end: row.end,
-    })
+    let route = row
+        .route
+        .parse()
+        .map_err(|_| bad("request_records.route", &row.route, "is not a route class"))?;
+    let mut record = RequestRecord::new(
+        time("request_records.received_at", row.received_at)?,
+        PoolId(row.pool_id),
+        KeyId(row.key_id),
+        route,
+        row.model,
+        row.stream,
+    );
+    record.account = row.account_id.map(AccountId);
+    record.status = u16::try_from(row.status).map_err(|_| {
+        bad(
+            "request_records.status",
+            row.status,
+            "is not an HTTP status",
+        )
+    })?;
+    record.attempts = unsigned("request_records.attempts", row.attempts)?;
+    record.latency_ms = unsigned("request_records.latency_ms", row.latency_ms)?;
+    record.usage = usage;
+    record.error_code = row
+        .error_code
+        .map(|code| {
+            code.parse()
+                .map_err(|_| bad("request_records.error_code", &code, "is not an error code"))
+        })
+        .transpose()?;
+    record.exclusions = row.exclusions;
+    record.end = row
+        .end
+        .parse()
+        .map_err(|_| bad("request_records.end", &row.end, "is not a record end"))?;
+    Ok(record)
 }

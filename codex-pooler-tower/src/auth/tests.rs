@@ -70,7 +70,8 @@ fn headers(value: &str) -> HeaderMap {
 
 fn code(f: &Fixture, auth: Option<&str>) -> Result<PoolContext, &'static str> {
     let h = auth.map(headers).unwrap_or_default();
-    authenticate(&h, &f.snapshot, &f.hasher, from_unix_seconds(1_000)).map_err(|e| e.code())
+    authenticate(&h, &f.snapshot, &f.hasher, from_unix_seconds(1_000))
+        .map_err(|e| e.code().as_str())
 }
 
 #[test]
@@ -167,7 +168,7 @@ fn each_key_is_checked_under_the_hashing_key_of_its_version() {
     let now = from_unix_seconds(1_000);
     let check = |hasher: &KeyHasher, i: usize| {
         let h = headers(&format!("Bearer {}", issued[i].0.plaintext.expose()));
-        authenticate(&h, &snapshot, hasher, now).map_err(|e| e.code())
+        authenticate(&h, &snapshot, hasher, now).map_err(|e| e.code().as_str())
     };
     assert_eq!(check(&after, 0).unwrap().key, KeyId(1), "old version");
     assert_eq!(check(&after, 1).unwrap().key, KeyId(2), "current version");

@@ -78,7 +78,10 @@ async fn learn(live: &LiveState, clock: &dyn Clock, pool: PoolId, mut outcome: O
     let bytes = match collect_limited(body, ANSWER_LIMIT).await {
         Ok(bytes) => bytes,
         Err(err) => {
-            tracing::warn!(code = err.code(), "file creation answer could not be read");
+            tracing::warn!(
+                code = err.code().as_str(),
+                "file creation answer could not be read"
+            );
             let error = PoolerError::upstream_unavailable();
             outcome.response = error.to_response();
             outcome.served_by = None;
@@ -109,21 +112,13 @@ async fn learn(live: &LiveState, clock: &dyn Clock, pool: PoolId, mut outcome: O
 #[cfg(test)]
 mod tests {
     use codex_pooler_core::clock::ManualClock;
+    use codex_pooler_core::error::ErrorCode;
     use codex_pooler_core::model::PoolId;
 
     use super::*;
 
     fn outcome(body: Vec<u8>) -> Outcome {
-        Outcome {
-            response: Response::new(full(body)),
-            served_by: None,
-            attempts: Vec::new(),
-            exclusions: Vec::new(),
-            receipt: None,
-            error_code: None,
-            error: None,
-            guard: None,
-        }
+        Outcome::new(Response::new(full(body)))
     }
 
     #[tokio::test]
@@ -138,7 +133,10 @@ mod tests {
         )
         .await;
         assert_eq!(learned.response.status().as_u16(), 502);
-        assert_eq!(learned.error_code, Some("upstream_unavailable"));
+        assert_eq!(
+            learned.error_code.map(ErrorCode::as_str),
+            Some("upstream_unavailable")
+        );
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::AccountId;
 use codex_pooler_core::quota::EvidenceSource;
-use codex_pooler_core::record::{RequestRecord, TokenUsage};
+use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
 use http_body::{Body, Frame, SizeHint};
 
 use super::{SseScanner, SseSignal};
@@ -48,7 +48,11 @@ pin_project_lite::pin_project! {
     impl PinnedDrop for ObservedBody {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            let end = if *this.completed { "completed" } else { "client_closed" };
+            let end = if *this.completed {
+                RecordEnd::Completed
+            } else {
+                RecordEnd::ClientClosed
+            };
             finish(this.draft, this.clock.as_ref(), *this.usage, end);
         }
     }
@@ -142,17 +146,17 @@ impl Body for ObservedBody {
                     this.draft,
                     this.clock.as_ref(),
                     *this.usage,
-                    "upstream_error",
+                    RecordEnd::UpstreamError,
                 );
             }
             Poll::Ready(None) => {
                 *this.guard = None;
                 let end = if this.scanner.is_none() || *this.completed {
-                    "completed"
+                    RecordEnd::Completed
                 } else if *this.failed {
-                    "response_failed"
+                    RecordEnd::ResponseFailed
                 } else {
-                    "incomplete"
+                    RecordEnd::Incomplete
                 };
                 finish(this.draft, this.clock.as_ref(), *this.usage, end);
             }
@@ -174,7 +178,7 @@ fn finish(
     draft: &mut Option<RecordDraft>,
     clock: &dyn Clock,
     usage: Option<TokenUsage>,
-    end: &str,
+    end: RecordEnd,
 ) {
     if let Some(RecordDraft { mut record, sink }) = draft.take() {
         record.usage = usage;
@@ -186,28 +190,25 @@ mod tests {
     use codex_pooler_core::body::boxed;
     use codex_pooler_core::clock::SystemClock;
     use codex_pooler_core::model::{KeyId, PoolId};
+    use codex_pooler_core::route::RouteClass;
     use http_body_util::{BodyExt, StreamBody};
 
     use super::*;
     use crate::testing::CollectingSink;
 
     fn record() -> RequestRecord {
-        RequestRecord {
-            received_at: std::time::SystemTime::now(),
-            pool: PoolId(1),
-            key: KeyId(1),
-            account: Some(AccountId(1)),
-            route: "responses".into(),
-            model: None,
-            stream: true,
-            status: 200,
-            attempts: 1,
-            latency_ms: 0,
-            usage: None,
-            error_code: None,
-            exclusions: None,
-            end: String::new(),
-        }
+        let mut record = RequestRecord::new(
+            std::time::SystemTime::now(),
+            PoolId(1),
+            KeyId(1),
+            RouteClass::Responses,
+            None,
+            true,
+        );
+        record.account = Some(AccountId(1));
+        record.status = 200;
+        record.attempts = 1;
+        record
     }
 
     const EVENTS: [&str; 3] = [

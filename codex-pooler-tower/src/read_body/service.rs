@@ -100,7 +100,7 @@ mod tests {
     }
 
     fn refusal(response: &Response<PoolBody>) -> Option<&'static str> {
-        response.extensions().get::<Refusal>().map(|r| r.0)
+        response.extensions().get::<Refusal>().map(|r| r.0.as_str())
     }
 
     #[tokio::test]

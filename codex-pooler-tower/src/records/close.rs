@@ -2,7 +2,9 @@
 
 use std::time::SystemTime;
 
-use codex_pooler_core::record::RequestRecord;
+use codex_pooler_core::error::ErrorCode;
+
+use codex_pooler_core::record::{RecordEnd, RequestRecord};
 
 use super::RecordSink;
 
@@ -13,7 +15,7 @@ use super::RecordSink;
 /// upgrades that open no session and each websocket turn.
 pub(crate) fn close_record(
     mut record: RequestRecord,
-    end: &str,
+    end: RecordEnd,
     now: SystemTime,
     sink: &dyn RecordSink,
 ) {
@@ -28,7 +30,7 @@ pub(crate) fn close_record(
         attempts = record.attempts,
         latency_ms = record.latency_ms,
         output_tokens = record.usage.map(|u| u.output_tokens),
-        code = record.error_code.as_deref(),
+        code = record.error_code.map(ErrorCode::as_str),
         end = %record.end,
         "request finished"
     );

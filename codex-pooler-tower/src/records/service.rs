@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use codex_pooler_core::body::{PoolBody, boxed};
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::record::RequestRecord;
+use codex_pooler_core::record::{RecordEnd, RequestRecord};
 use codex_pooler_core::request::PoolContext;
 use codex_pooler_core::route::Route;
 use futures_util::future::{BoxFuture, FutureExt};
@@ -77,14 +77,7 @@ where
         let received_at = extensions
             .get::<ReceivedAt>()
             .map_or_else(|| self.clock.now(), |at| at.0);
-        let record = RequestRecord::new(
-            received_at,
-            ctx.pool,
-            ctx.key,
-            route.class.as_str(),
-            None,
-            false,
-        );
+        let record = RequestRecord::new(received_at, ctx.pool, ctx.key, route.class, None, false);
         let answered = self.inner.call(request);
         let closer = Closer {
             sink: Arc::clone(&self.sink),
@@ -111,11 +104,13 @@ impl Closer {
         let (mut parts, body) = response.into_parts();
         record.status = parts.status.as_u16();
         let Some(served) = parts.extensions.remove::<Served>() else {
-            record.error_code = parts
-                .extensions
-                .get::<Refusal>()
-                .map(|refusal| refusal.0.to_owned());
-            close_record(record, "rejected", self.clock.now(), self.sink.as_ref());
+            record.error_code = parts.extensions.get::<Refusal>().map(|refusal| refusal.0);
+            close_record(
+                record,
+                RecordEnd::Rejected,
+                self.clock.now(),
+                self.sink.as_ref(),
+            );
             return Response::from_parts(parts, body);
         };
         let sse = parts
@@ -127,7 +122,7 @@ impl Closer {
         record.stream = served.stream;
         record.account = served.account;
         record.attempts = served.attempts;
-        record.error_code = served.error_code.map(str::to_owned);
+        record.error_code = served.error_code;
         record.set_exclusions(&served.exclusions);
         let draft = RecordDraft {
             record,
@@ -151,7 +146,7 @@ mod tests {
     use std::sync::Mutex;
 
     use codex_pooler_core::clock::ManualClock;
-    use codex_pooler_core::error::PoolerError;
+    use codex_pooler_core::error::{ErrorCode, PoolerError};
     use codex_pooler_core::model::{AccountId, KeyId, PoolId};
     use codex_pooler_core::route::Classified;
     use http::Method;
@@ -204,7 +199,10 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].end, "rejected");
         assert_eq!(records[0].status, 413);
-        assert_eq!(records[0].error_code.as_deref(), Some("request_too_large"));
+        assert_eq!(
+            records[0].error_code.map(ErrorCode::as_str),
+            Some("request_too_large")
+        );
         assert_eq!((records[0].pool, records[0].key), (PoolId(1), KeyId(2)));
         assert_eq!(records[0].route, "responses");
         assert_eq!(records[0].model, None);

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use codex_pooler_core::eligibility::Exclusion;
+use codex_pooler_core::error::ErrorCode;
 use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::model::AccountId;
 
@@ -20,7 +21,7 @@ pub(crate) struct Served {
     /// How many accounts were tried.
     pub(crate) attempts: u32,
     /// The pooler's error code, when the pooler produced the answer.
-    pub(crate) error_code: Option<&'static str>,
+    pub(crate) error_code: Option<ErrorCode>,
     /// Accounts the eligibility checks excluded.
     pub(crate) exclusions: Arc<[(AccountId, Exclusion)]>,
     /// The serving account's slot, held until the body ends.

@@ -94,8 +94,8 @@ fn respond(
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use codex_pooler_core::eligibility::Exclusion;
+    use codex_pooler_core::error::ErrorCode;
     use codex_pooler_core::facts::RequestFacts;
     use codex_pooler_core::model::{AccountId, KeyId, PoolId};
     use codex_pooler_core::request::PoolContext;
@@ -118,16 +118,11 @@ mod tests {
             response
                 .headers_mut()
                 .insert("x-upstream-internal", HeaderValue::from_static("secret"));
-            Ok::<_, Infallible>(Outcome {
-                response,
-                served_by: None,
-                attempts: Vec::new(),
-                exclusions: vec![(AccountId(4), Exclusion::ModelUnsupported)],
-                receipt: None,
-                error_code: Some("no_eligible_account"),
-                error: None,
-                guard: None,
-            })
+            Ok::<_, Infallible>(
+                Outcome::new(response)
+                    .with_exclusions(vec![(AccountId(4), Exclusion::ModelUnsupported)])
+                    .with_error_code(ErrorCode::NoEligibleAccount),
+            )
         });
         let Classified::Pooled(route) =
             Route::classify(&Method::POST, "/backend-api/codex/responses")
@@ -139,20 +134,17 @@ mod tests {
             stream: true,
             ..RequestFacts::default()
         };
-        let request = PoolRequest {
-            ctx: PoolContext {
+        let request = PoolRequest::new(
+            PoolContext {
                 pool: PoolId(1),
                 key: KeyId(1),
             },
             route,
             facts,
-            method: Method::POST,
-            headers: http::HeaderMap::new(),
-            body: Bytes::new(),
-            seed: 0,
-            received_at: std::time::SystemTime::UNIX_EPOCH,
-            file_id: None,
-        };
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .with_method(Method::POST)
+        .with_headers(http::HeaderMap::new());
         let response = Respond::new(inner, Arc::clone(pooler.shared()))
             .oneshot(request)
             .await
@@ -164,7 +156,10 @@ mod tests {
         assert!(served.stream);
         assert_eq!(served.account, None);
         assert_eq!(served.attempts, 0);
-        assert_eq!(served.error_code, Some("no_eligible_account"));
+        assert_eq!(
+            served.error_code.map(ErrorCode::as_str),
+            Some("no_eligible_account")
+        );
         assert_eq!(served.exclusions.len(), 1);
         assert!(served.slot.take().is_none());
     }

@@ -52,7 +52,7 @@ fn is_identity(value: &HeaderValue) -> bool {
 
 /// Copies the allowed client headers from `client` into `out`, then supplies the Codex client
 /// identity (`originator`, `user-agent`, `version`) upstream expects when the client sent none
-/// (or sent one of no identity shape, see [`MAX_IDENTITY_LEN`]).
+/// (or sent one of no identity shape: over 256 bytes, or not visible ASCII and spaces).
 ///
 /// Allowed: the names in the list above, nothing by prefix.
 pub fn forward_request_headers(client: &HeaderMap, out: &mut HeaderMap) {

@@ -387,7 +387,7 @@ mod tests {
     fn service_and_call(
         addr: std::net::SocketAddr,
     ) -> (WebsocketUpstream, UpstreamCall, Arc<LiveState>) {
-        use codex_pooler_core::model::{AccountId, KeyId, Lifecycle, PoolId};
+        use codex_pooler_core::model::{AccountId, KeyId, PoolId};
         use codex_pooler_core::request::{PoolContext, PoolRequest};
         use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
 
@@ -402,34 +402,23 @@ mod tests {
         );
         let live = Arc::new(LiveState::new());
         let clock: Arc<dyn Clock> = Arc::new(codex_pooler_core::clock::ManualClock::at_unix(1_000));
-        let account = UpstreamAccount {
-            id: AccountId(1),
-            label: "acc-1".into(),
-            chatgpt_account_id: "workspace-1".into(),
-            user_id: None,
-            email: None,
-            plan_type: None,
-            base_url: None,
-            lifecycle: Lifecycle::Active,
-            models: vec!["m".into()],
-        };
-        let request = PoolRequest {
-            ctx: PoolContext {
+        let account = UpstreamAccount::new(AccountId(1), "acc-1")
+            .with_chatgpt_account_id("workspace-1")
+            .with_models(["m"]);
+        let request = PoolRequest::new(
+            PoolContext {
                 pool: PoolId(1),
                 key: KeyId(1),
             },
-            route: Route {
+            Route {
                 family: RouteFamily::CodexBackend,
                 class: RouteClass::Responses,
             },
-            facts: Default::default(),
-            method: http::Method::GET,
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
-            seed: 1,
-            received_at: std::time::SystemTime::UNIX_EPOCH,
-            file_id: None,
-        };
+            Default::default(),
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .with_method(http::Method::GET)
+        .with_seed(1);
         let call = UpstreamCall {
             account: Arc::new(account),
             request: Arc::new(request),

@@ -4,12 +4,11 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::facts::{FactsError, RequestFacts};
 use codex_pooler_core::model::PoolId;
-use codex_pooler_core::record::RequestRecord;
+use codex_pooler_core::record::{RecordEnd, RequestRecord};
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::route::Route;
 use codex_pooler_core::snapshot::Snapshot;
@@ -71,17 +70,10 @@ pub(crate) async fn upgrade<B>(
             return error.to_response();
         }
     };
-    let pool_request = PoolRequest {
-        ctx,
-        route,
-        facts,
-        method: parts.method,
-        headers: parts.headers,
-        body: Bytes::new(),
-        seed: rand::random(),
-        received_at,
-        file_id: None,
-    };
+    let pool_request = PoolRequest::new(ctx, route, facts, received_at)
+        .with_method(parts.method)
+        .with_headers(parts.headers)
+        .with_seed(rand::random());
     // The same Plan and Dispatch as HTTP requests, over the websocket connector: busy
     // accounts are waited for and fresh plans asked for the same way.
     let outcome = match shared
@@ -177,11 +169,11 @@ fn key_prefix(headers: &HeaderMap) -> Option<String> {
 /// The record of an upgrade that did not open a session.
 fn reject(shared: &Shared, mut record: RequestRecord, error: &PoolerError, attempts: usize) {
     record.status = error.status().as_u16();
-    record.error_code = Some(error.code().to_owned());
+    record.error_code = Some(error.code());
     record.attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
     close_record(
         record,
-        "rejected",
+        RecordEnd::Rejected,
         shared.clock.now(),
         shared.records.as_ref(),
     );

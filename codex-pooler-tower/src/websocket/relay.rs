@@ -8,6 +8,7 @@ use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::model::{AccountId, KeyStatus, PoolStatus};
 use codex_pooler_core::quota::EvidenceSource;
+use codex_pooler_core::record::RecordEnd;
 use codex_pooler_core::request::PoolContext;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
@@ -98,19 +99,19 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
         "websocket session closed"
     );
     let open_turn_end = if session.ledger.has_open() {
-        "incomplete"
+        RecordEnd::Incomplete
     } else {
-        "completed"
+        RecordEnd::Completed
     };
     match end {
         End::ClientClosed(frame) => {
             close(&mut upstream, frame).await;
             drain(&mut client).await;
-            session.ledger.close_all("client_closed", None);
+            session.ledger.close_all(RecordEnd::ClientClosed, None);
         }
         End::ClientGone => {
             close(&mut upstream, None).await;
-            session.ledger.close_all("client_closed", None);
+            session.ledger.close_all(RecordEnd::ClientClosed, None);
         }
         End::UpstreamClosed(frame) => {
             close(&mut client, frame).await;
@@ -120,7 +121,7 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
         End::UpstreamGone => {
             let frame = close_frame(CloseCode::Error, "upstream connection lost");
             close(&mut client, frame).await;
-            session.ledger.close_all("upstream_error", None);
+            session.ledger.close_all(RecordEnd::UpstreamError, None);
         }
         End::Idle => {
             let (client_frame, upstream_frame) = (
@@ -134,13 +135,15 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
             session.ledger.close_all(open_turn_end, None);
         }
         End::KeyRefused(error) => {
-            let client_frame = close_frame(CloseCode::Policy, error.code());
+            let client_frame = close_frame(CloseCode::Policy, error.code().as_str());
             let upstream_frame = close_frame(CloseCode::Normal, "client gone");
             tokio::join!(
                 close(&mut client, client_frame),
                 close(&mut upstream, upstream_frame)
             );
-            session.ledger.close_all("rejected", Some(error.code()));
+            session
+                .ledger
+                .close_all(RecordEnd::Rejected, Some(error.code()));
         }
     }
     drop(session.guard);
@@ -224,9 +227,9 @@ fn observe(session: &mut Session, text: &str) {
             // A later `previous_response_id` naming it must reach this account.
             live.learn_response_id(session.ctx.pool, &id, account, now);
         }
-        Signal::Completed(usage) => session.ledger.finish(200, "completed", usage),
-        Signal::Failed => session.ledger.finish(200, "response_failed", None),
-        Signal::Incomplete => session.ledger.finish(200, "incomplete", None),
+        Signal::Completed(usage) => session.ledger.finish(200, RecordEnd::Completed, usage),
+        Signal::Failed => session.ledger.finish(200, RecordEnd::ResponseFailed, None),
+        Signal::Incomplete => session.ledger.finish(200, RecordEnd::Incomplete, None),
         Signal::RateLimits(windows) => {
             live.observe_windows(account, EvidenceSource::StreamEvent, &windows, now);
         }
@@ -239,7 +242,9 @@ fn observe(session: &mut Session, text: &str) {
             if let Some(limit) = limit {
                 live.observe_usage_limit(account, limit, now);
             }
-            session.ledger.finish(status, "upstream_error", None);
+            session
+                .ledger
+                .finish(status, RecordEnd::UpstreamError, None);
         }
     }
 }

@@ -11,13 +11,15 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use codex_pooler_core::clock::Clock;
-use codex_pooler_core::record::{RequestRecord, TokenUsage};
+use codex_pooler_core::error::ErrorCode;
+use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
+use codex_pooler_core::route::RouteClass;
 
 use super::frames::TurnStart;
 use crate::records::{RecordSink, close_record};
 
-/// The route label of websocket turns in request records.
-pub(crate) const WEBSOCKET_ROUTE: &str = "responses_websocket";
+/// The route class of websocket turns in request records.
+pub(crate) const WEBSOCKET_ROUTE: RouteClass = RouteClass::ResponsesWebsocket;
 
 /// Open turns of one session and where their records go.
 #[derive(Debug)]
@@ -72,7 +74,7 @@ impl TurnLedger {
     }
 
     /// The oldest open turn ended with `status` and `end`.
-    pub(crate) fn finish(&mut self, status: u16, end: &str, usage: Option<TokenUsage>) {
+    pub(crate) fn finish(&mut self, status: u16, end: RecordEnd, usage: Option<TokenUsage>) {
         if let Some(mut record) = self.open.pop_front() {
             record.status = status;
             record.usage = usage;
@@ -82,21 +84,21 @@ impl TurnLedger {
 
     /// The session ended: every open turn ends with `end` (and the pooler's `error_code`, when
     /// the pooler closed the session).
-    pub(crate) fn close_all(&mut self, end: &str, error_code: Option<&'static str>) {
+    pub(crate) fn close_all(&mut self, end: RecordEnd, error_code: Option<ErrorCode>) {
         while let Some(record) = self.open.pop_front() {
             self.submit(record, end, error_code);
         }
     }
 
-    fn submit(&self, mut record: RequestRecord, end: &str, error_code: Option<&'static str>) {
-        record.error_code = error_code.map(str::to_owned);
+    fn submit(&self, mut record: RequestRecord, end: RecordEnd, error_code: Option<ErrorCode>) {
+        record.error_code = error_code;
         close_record(record, end, self.clock.now(), self.sink.as_ref());
     }
 }
 
 impl Drop for TurnLedger {
     fn drop(&mut self) {
-        self.close_all("client_closed", None);
+        self.close_all(RecordEnd::ClientClosed, None);
     }
 }
 
@@ -139,9 +141,9 @@ mod tests {
             output_tokens: 5,
             ..TokenUsage::default()
         };
-        ledger.finish(200, "completed", Some(usage));
+        ledger.finish(200, RecordEnd::Completed, Some(usage));
         ledger.start(start(Some("other")));
-        ledger.finish(429, "upstream_error", None);
+        ledger.finish(429, RecordEnd::UpstreamError, None);
         ledger.start(start(None));
         assert!(ledger.has_open());
         assert_eq!(ledger.turns(), 3);

@@ -54,10 +54,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use codex_pooler_core::error::ErrorCode;
 use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, KeyStatus, Lifecycle, PoolId, PoolStatus,
 };
-use codex_pooler_core::record::{RequestRecord, TokenUsage};
+use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
+use codex_pooler_core::route::RouteClass;
 use codex_pooler_core::store::{
     MemoryStore, NewAccount, NewKey, PoolStore, SealedSecret, SecretKind, StoreError,
 };
@@ -176,26 +178,25 @@ pub fn at(ms: u64) -> SystemTime {
 
 /// Request record number `i` (fields vary with `i`) carrying `usage`.
 pub fn record(i: u64, usage: Option<TokenUsage>) -> RequestRecord {
-    RequestRecord {
-        received_at: at(1_763_000_000_000 + i),
-        pool: PoolId(1),
-        key: KeyId(2),
-        account: i.is_multiple_of(2).then_some(AccountId(3)),
-        route: "responses".to_owned(),
-        model: (!i.is_multiple_of(3)).then(|| "gpt-5.1-codex".to_owned()),
-        stream: i % 2 == 1,
-        status: 200 + u16::try_from(i % 300).unwrap_or(0),
-        attempts: u32::try_from(i % 4).unwrap_or(0) + 1,
-        latency_ms: 1_000 + i,
-        usage,
-        error_code: i
-            .is_multiple_of(5)
-            .then(|| "no_eligible_account".to_owned()),
-        exclusions: i
-            .is_multiple_of(5)
-            .then(|| "3:quota_exhausted,5:account_paused".to_owned()),
-        end: "completed".to_owned(),
-    }
+    let mut record = RequestRecord::new(
+        at(1_763_000_000_000 + i),
+        PoolId(1),
+        KeyId(2),
+        RouteClass::Responses,
+        (!i.is_multiple_of(3)).then(|| "gpt-5.1-codex".to_owned()),
+        i % 2 == 1,
+    );
+    record.account = i.is_multiple_of(2).then_some(AccountId(3));
+    record.status = 200 + u16::try_from(i % 300).unwrap_or(0);
+    record.attempts = u32::try_from(i % 4).unwrap_or(0) + 1;
+    record.latency_ms = 1_000 + i;
+    record.usage = usage;
+    record.error_code = i.is_multiple_of(5).then_some(ErrorCode::NoEligibleAccount);
+    record.exclusions = i
+        .is_multiple_of(5)
+        .then(|| "3:quota_exhausted,5:account_paused".to_owned());
+    record.end = RecordEnd::Completed;
+    record
 }
 
 async fn version(store: &dyn PoolStore) -> u64 {
