@@ -16,7 +16,7 @@ use super::{QuotaWindow, WindowSlot};
 /// `window_minutes` and a reset as `reset_at` / `resets_at` (epoch or RFC 3339) or
 /// `reset_after_seconds`. An event about another limit family (a `metered_limit_name`,
 /// `limit_name` or `limit_id` other than `codex`) has no account windows: read it with
-/// [`named_limit_from_rate_limits_event`].
+/// `named_limit_from_rate_limits_event` (inside the crate).
 pub fn windows_from_rate_limits_event(event: &Value, now: SystemTime) -> Vec<QuotaWindow> {
     if event_limit_id(event).is_some_and(|id| id != ACCOUNT_LIMIT_ID) {
         return Vec::new();

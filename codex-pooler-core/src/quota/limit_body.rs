@@ -18,7 +18,7 @@ pub struct UsageLimit {
 ///
 /// `resets_at` may be epoch seconds or RFC 3339; `resets_in_seconds` is used when it is absent.
 /// Without either, the limit has no reset time and the book applies
-/// [`UNTIMED_LIMIT_COOLDOWN`](super::UNTIMED_LIMIT_COOLDOWN).
+/// its untimed-limit cooldown.
 pub fn parse_usage_limit(body: &[u8], now: SystemTime) -> Option<UsageLimit> {
     let envelope: Value = serde_json::from_slice(body).ok()?;
     let error = envelope
