@@ -103,15 +103,9 @@ pub const MAX_MODEL_LEN: usize = 128;
 /// `previous_response_id`, `prompt_cache_key`), in bytes.
 pub const MAX_CLIENT_ID_LEN: usize = 256;
 
-/// Headers holding continuity ids: the session headers and the ids the gateway also routes on.
-const ID_HEADERS: &[&str] = &[
-    "session-id",
-    "session_id",
-    "x-session-id",
-    "thread-id",
-    "conversation_id",
-    "x-codex-conversation-id",
-    "x-session-affinity",
+/// Headers holding continuity ids besides the [`SESSION_HEADERS`]: the other ids the gateway
+/// routes on or forwards.
+const OTHER_ID_HEADERS: &[&str] = &[
     "x-codex-session-id",
     "x-codex-turn-state",
     "x-codex-previous-response-id",
@@ -130,7 +124,7 @@ pub fn is_client_id(id: &str) -> bool {
 /// Checks every continuity-id header of a request against [`is_client_id`]; the first one of
 /// another shape is named in the error.
 pub fn check_id_headers(headers: &HeaderMap) -> Result<(), FactsError> {
-    for name in ID_HEADERS {
+    for name in SESSION_HEADERS.iter().chain(OTHER_ID_HEADERS) {
         for value in headers.get_all(*name) {
             let ok = value.to_str().is_ok_and(|v| is_client_id(v.trim()));
             if !ok {

@@ -23,21 +23,23 @@ use crate::model::AccountId;
 /// ```
 #[derive(Clone)]
 pub struct AccountHandles {
-    key: [u8; 32],
+    /// HMAC keyed once; each handle starts from a clone of it.
+    keyed: Hmac<Sha256>,
 }
 
 impl AccountHandles {
     /// Handles under `key`, a secret of the deployment (the reference server derives it from
     /// its first hashing key, so handles outlive secret-key rotation).
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+        // HMAC takes keys of any length; `new_from_slice` never fails for it.
+        let keyed = Hmac::<Sha256>::new_from_slice(&key)
+            .unwrap_or_else(|_| unreachable!("hmac accepts any key length"));
+        Self { keyed }
     }
 
     /// The handle of `account`: stable for this key, distinct per account.
     pub fn handle(&self, account: AccountId) -> String {
-        // HMAC takes keys of any length; `new_from_slice` never fails for it.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("hmac accepts any key length"));
+        let mut mac = self.keyed.clone();
         mac.update(b"codex-pooler account-handle v1:");
         mac.update(&account.0.to_be_bytes());
         let digest = mac.finalize().into_bytes();
