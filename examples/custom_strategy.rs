@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::http::{HeaderMap, HeaderValue};
-use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::model::KeyId;
+use codex_pooler_core::request::RequestFacts;
 use codex_pooler_core::store::{MemoryStore, NewAccount, PoolStore};
 use codex_pooler_core::strategy::{Candidate, HeadroomFirst, RoutingStrategy, StrategyInput};
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer};

@@ -132,6 +132,7 @@ impl CatalogBook {
     }
 
     /// Whether `account` serves `model`: its read catalog, else its configured list.
+    #[cfg(test)]
     pub(crate) fn supports(&self, account: &UpstreamAccount, model: &str) -> bool {
         let accounts = self.accounts.read().unwrap_or_else(|p| p.into_inner());
         match accounts.get(&account.id) {

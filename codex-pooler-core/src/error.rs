@@ -194,7 +194,7 @@ impl PoolerError {
 
     /// Adds a field inside the `error` object (for example `resets_at`).
     #[must_use]
-    pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
+    pub(crate) fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
         self.extra
             .get_or_insert_with(serde_json::Map::new)
             .insert(name.to_owned(), value);
@@ -264,7 +264,7 @@ impl PoolerError {
     }
 
     /// The body has no `model`.
-    pub fn model_required() -> Self {
+    pub(crate) fn model_required() -> Self {
         Self::invalid_request("the request body must name a model").with_param("model")
     }
 
@@ -470,7 +470,7 @@ impl PoolerError {
     }
 
     /// The whole HTTP response: status, `content-type`, `Retry-After` and the JSON envelope.
-    pub fn to_http(&self) -> http::Response<Bytes> {
+    pub(crate) fn to_http(&self) -> http::Response<Bytes> {
         let body = Bytes::from(self.body().to_string());
         let mut res = http::Response::new(body);
         *res.status_mut() = self.status;

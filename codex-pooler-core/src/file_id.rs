@@ -9,7 +9,7 @@
 //! dot segment or encoded separator can reach upstream, decoded or not.
 //!
 //! ```
-//! use codex_pooler_core::route::FileId;
+//! use codex_pooler_core::request::FileId;
 //!
 //! let id: FileId = "file-AbC123".parse().unwrap();
 //! assert_eq!(id.uploaded_path(), "/backend-api/files/file-AbC123/uploaded");

@@ -16,7 +16,7 @@
 //! | [`Dispatch`](dispatch::Dispatch) / [`DispatchLayer`](dispatch::DispatchLayer) | try the candidates upstream, failing over only before anything reached the client; answers an [`Outcome`](dispatch::Outcome) |
 //! | [`RoutingStrategy`](strategy::RoutingStrategy) | how the eligible accounts are ordered; five built in, or write your own |
 //! | [`Candidate`](strategy::Candidate) | one eligible account with its quota, load and last success, as a strategy sees it |
-//! | [`Snapshot`](snapshot::Snapshot) / [`SnapshotHandle`](snapshot::SnapshotHandle) | the configuration (pools, accounts, keys) routing reads, swapped whole on reload |
+//! | [`Snapshot`](model::Snapshot) / [`SnapshotHandle`](model::SnapshotHandle) | the configuration (pools, accounts, keys) routing reads, swapped whole on reload |
 //! | [`LiveState`](live::LiveState) | what the pooler learns while it runs: quota, health, continuity pins, model catalogs |
 //! | [`PoolStore`](store::PoolStore) | where configuration, secrets and request records are kept ([`MemoryStore`](store::MemoryStore) in memory) |
 //! | [`Clock`](clock::Clock) | the time source: [`SystemClock`](clock::SystemClock) in production, [`ManualClock`](clock::ManualClock) in tests |
@@ -25,8 +25,8 @@
 //! | [`RequestRecord`](record::RequestRecord) | the metadata kept per request, ending with a [`RecordEnd`](record::RecordEnd) |
 //!
 //! Stable codes are enums inside the pooler ([`ErrorCode`](error::ErrorCode),
-//! [`RecordEnd`](record::RecordEnd), [`RouteClass`](route::RouteClass),
-//! [`ExclusionReason`](eligibility::ExclusionReason), [`PinSkip`](plan::PinSkip)); each has
+//! [`RecordEnd`](record::RecordEnd), [`RouteClass`](request::RouteClass),
+//! [`ExclusionReason`](plan::ExclusionReason), [`PinSkip`](plan::PinSkip)); each has
 //! one `as_str`, used only where a string leaves: the JSON bodies, the store and log fields.
 //!
 //! # Example
@@ -44,7 +44,7 @@
 //! use codex_pooler_core::live::LiveState;
 //! use codex_pooler_core::plan::{PlanLayer, Planner};
 //! use codex_pooler_core::request::{PoolRequest, UpstreamCall};
-//! use codex_pooler_core::snapshot::SnapshotHandle;
+//! use codex_pooler_core::model::SnapshotHandle;
 //! use codex_pooler_core::strategy::ResetAware;
 //! use tower::{Service, ServiceBuilder};
 //!
@@ -77,11 +77,9 @@
 pub mod body;
 mod catalog;
 pub mod clock;
-pub mod continuity;
+mod continuity;
 pub mod dispatch;
-pub mod eligibility;
 pub mod error;
-pub mod facts;
 mod file_id;
 pub mod health;
 pub mod live;
@@ -90,8 +88,6 @@ pub mod plan;
 pub mod quota;
 pub mod record;
 pub mod request;
-pub mod route;
-pub mod snapshot;
 pub mod store;
 pub mod strategy;
 

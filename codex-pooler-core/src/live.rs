@@ -12,14 +12,15 @@ use serde_json::Value;
 
 use crate::catalog::CatalogBook;
 pub use crate::catalog::{CatalogError, PoolCatalog, parse_catalog};
-use crate::continuity::{ContinuityBook, ContinuityConfig, ContinuityKeys, Pin};
+use crate::continuity::ContinuityBook;
+pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind};
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
 use crate::model::{AccountId, PoolId, UpstreamAccount};
 use crate::quota::{
     AccountQuota, EvidenceSource, QuotaBook, QuotaView, QuotaWindow, UsageLimit, UsageSnapshot,
 };
 use crate::request::PoolRequest;
-use crate::route::RouteClass;
+use crate::request::RouteClass;
 
 /// The per-process live routing state.
 ///
@@ -160,7 +161,8 @@ impl LiveState {
     }
 
     /// Drops the quota evidence held for `account` (it left the pool, or its evidence is void).
-    pub fn forget_quota(&self, account: AccountId) {
+    #[cfg(test)]
+    pub(crate) fn forget_quota(&self, account: AccountId) {
         self.quota.forget(account);
     }
 
@@ -176,12 +178,20 @@ impl LiveState {
 
     /// Turn state `state` (`x-codex-turn-state`) was issued by `account`: the rest of the turn
     /// must reach it.
-    pub fn learn_turn_state(&self, pool: PoolId, state: &str, account: AccountId, now: SystemTime) {
+    #[cfg(test)]
+    pub(crate) fn learn_turn_state(
+        &self,
+        pool: PoolId,
+        state: &str,
+        account: AccountId,
+        now: SystemTime,
+    ) {
         self.continuity.learn_turn_state(pool, state, account, now);
     }
 
     /// The soft continuity `keys` (session, conversation) now point at `account`.
-    pub fn learn_keys(
+    #[cfg(test)]
+    pub(crate) fn learn_keys(
         &self,
         pool: PoolId,
         keys: &ContinuityKeys,
@@ -236,7 +246,8 @@ impl LiveState {
 
     /// Like [`begin_attempt`](Self::begin_attempt) but ignores the concurrency limit (the circuit
     /// still applies): for when every candidate is busy and the caller chose to overflow.
-    pub fn begin_attempt_over_limit(
+    #[cfg(test)]
+    pub(crate) fn begin_attempt_over_limit(
         &self,
         account: AccountId,
         model: &str,
@@ -277,7 +288,8 @@ impl LiveState {
     }
 
     /// When `account` last answered successfully.
-    pub fn last_success(&self, account: AccountId) -> Option<SystemTime> {
+    #[cfg(test)]
+    pub(crate) fn last_success(&self, account: AccountId) -> Option<SystemTime> {
         self.successes
             .read()
             .unwrap_or_else(|p| p.into_inner())

@@ -7,10 +7,10 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::eligibility::Exclusion;
 use crate::error::ErrorCode;
 use crate::model::{AccountId, KeyId, PoolId, UnknownVariant};
-use crate::route::RouteClass;
+use crate::plan::Exclusion;
+use crate::request::RouteClass;
 
 /// How a pooled request's response ended.
 ///

@@ -6,16 +6,16 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use codex_pooler_core::clock::from_unix_seconds;
-use codex_pooler_core::facts::RequestFacts;
 use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
 use codex_pooler_core::plan::Planner;
 use codex_pooler_core::quota::{QuotaView, UsageLimit, WindowKind, WindowView};
+use codex_pooler_core::request::RequestFacts;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
-use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
-use codex_pooler_core::snapshot::Snapshot;
+use codex_pooler_core::request::{Route, RouteClass, RouteFamily};
 use codex_pooler_core::store::StoreState;
 use codex_pooler_core::strategy::{
     Candidate, HeadroomFirst, ResetAware, RoutingStrategy, StrategyInput, StrategyKind,

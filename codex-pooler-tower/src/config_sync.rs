@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_pooler_core::snapshot::{Snapshot, SnapshotHandle};
+use codex_pooler_core::model::{Snapshot, SnapshotHandle};
 use codex_pooler_core::store::{PoolStore, SecretKind, StoreError};
 use tokio::task::JoinHandle;
 

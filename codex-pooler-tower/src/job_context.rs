@@ -9,7 +9,7 @@
 //! ```
 //! # use std::sync::Arc;
 //! # use codex_pooler_core::live::LiveState;
-//! # use codex_pooler_core::snapshot::SnapshotHandle;
+//! # use codex_pooler_core::model::SnapshotHandle;
 //! # use codex_pooler_tower::upstream::{DEFAULT_UPSTREAM_BASE_URL, StaticCredentials};
 //! use codex_pooler_tower::catalog_sync::CatalogSync;
 //! use codex_pooler_tower::job_context::JobContext;
@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use codex_pooler_core::clock::{Clock, SystemClock};
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::snapshot::SnapshotHandle;
+use codex_pooler_core::model::SnapshotHandle;
 
 use crate::upstream::CredentialSource;
 use crate::usage_probe::call;

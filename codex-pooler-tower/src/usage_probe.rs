@@ -22,7 +22,7 @@
 //! ```no_run
 //! # use std::sync::Arc;
 //! # use codex_pooler_core::live::LiveState;
-//! # use codex_pooler_core::snapshot::SnapshotHandle;
+//! # use codex_pooler_core::model::SnapshotHandle;
 //! # use codex_pooler_tower::upstream::{DEFAULT_UPSTREAM_BASE_URL, StaticCredentials};
 //! use codex_pooler_tower::job_context::JobContext;
 //! use codex_pooler_tower::usage_probe::UsageProbe;

@@ -20,13 +20,13 @@ use std::time::Duration;
 
 use codex_pooler_core::BoxError;
 use codex_pooler_core::clock::{Clock, ManualClock};
-use codex_pooler_core::continuity::ContinuityConfig;
 use codex_pooler_core::dispatch::{AttemptResult, DispatchLayer, Outcome};
 use codex_pooler_core::health::AttemptGuard;
+use codex_pooler_core::live::ContinuityConfig;
 use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::SnapshotHandle;
 use codex_pooler_core::plan::{PlanLayer, Planner, Replanner};
 use codex_pooler_core::quota::{parse_usage_limit, parse_usage_payload};
-use codex_pooler_core::snapshot::SnapshotHandle;
 use codex_pooler_core::strategy::RoutingStrategy;
 use http::StatusCode;
 use http_body_util::BodyExt;

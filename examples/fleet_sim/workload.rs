@@ -9,13 +9,13 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use codex_pooler_core::BoxError;
-use codex_pooler_core::facts::RequestFacts;
+use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
+use codex_pooler_core::request::RequestFacts;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
-use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
-use codex_pooler_core::snapshot::Snapshot;
+use codex_pooler_core::request::{Route, RouteClass, RouteFamily};
 use codex_pooler_core::store::StoreState;
 use http::{HeaderMap, HeaderValue, Method};
 

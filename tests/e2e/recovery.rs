@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use codex_pooler_core::live::LiveState;
+use codex_pooler_core::model::SnapshotHandle;
 use codex_pooler_core::model::UpstreamAccount;
-use codex_pooler_core::snapshot::SnapshotHandle;
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeRefreshFailure, FakeUpstream, FakeUpstreamHandle, SeenRequest,

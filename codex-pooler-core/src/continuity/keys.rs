@@ -21,7 +21,7 @@ pub struct ContinuityKeys {
 impl ContinuityKeys {
     /// The strongest soft key: session header, then prompt cache key, then the derived
     /// fingerprint.
-    pub fn soft_key(&self) -> Option<String> {
+    pub(crate) fn soft_key(&self) -> Option<String> {
         self.session
             .clone()
             .or_else(|| {
@@ -30,12 +30,5 @@ impl ContinuityKeys {
                     .map(|k| format!("prompt_cache_key:{k}"))
             })
             .or_else(|| self.derived.clone())
-    }
-
-    /// Whether the request carries a hard continuity key.
-    pub fn has_hard_key(&self) -> bool {
-        self.previous_response_id.is_some()
-            || self.turn_state.is_some()
-            || !self.file_ids.is_empty()
     }
 }

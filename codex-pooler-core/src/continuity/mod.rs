@@ -19,3 +19,6 @@ pub(crate) use book::ContinuityBook;
 pub use book::ContinuityConfig;
 pub use keys::ContinuityKeys;
 pub use pin::{Pin, PinKind};
+
+#[cfg(test)]
+mod pin_props;

@@ -18,8 +18,8 @@ use crate::live::LiveState;
 use crate::model::{AccountId, Lifecycle};
 use crate::plan::tests::{account, request};
 use crate::plan::{PlannedRequest, Replanner, RoutePlan};
+use crate::request::RouteClass;
 use crate::request::UpstreamCall;
-use crate::route::RouteClass;
 
 const MODEL: &str = "m";
 /// An account and the statuses it answers next.

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::body::PoolBody;
-use crate::eligibility::Exclusion;
 use crate::error::{ErrorCode, PoolerError};
 use crate::health::AttemptGuard;
 use crate::model::{AccountId, UpstreamAccount};
+use crate::plan::Exclusion;
 use crate::plan::Rejection;
 use crate::request::HeaderNames;
 
@@ -99,20 +99,6 @@ impl Outcome {
         }
     }
 
-    /// Sets the account whose answer is sent.
-    #[must_use]
-    pub fn with_served_by(mut self, account: Arc<UpstreamAccount>) -> Self {
-        self.served_by = Some(account);
-        self
-    }
-
-    /// Sets the attempts made.
-    #[must_use]
-    pub fn with_attempts(mut self, attempts: Vec<Attempt>) -> Self {
-        self.attempts = attempts;
-        self
-    }
-
     /// Sets the accounts the eligibility checks excluded.
     #[must_use]
     pub fn with_exclusions(mut self, exclusions: Vec<(AccountId, Exclusion)>) -> Self {
@@ -120,25 +106,10 @@ impl Outcome {
         self
     }
 
-    /// Sets the routing receipt.
-    #[must_use]
-    pub fn with_receipt(mut self, receipt: RouteReceipt) -> Self {
-        self.receipt = Some(receipt);
-        self
-    }
-
     /// Sets the pooler's own error code, without the error itself.
     #[must_use]
     pub fn with_error_code(mut self, code: ErrorCode) -> Self {
         self.error_code = Some(code);
-        self
-    }
-
-    /// Sets the pooler's own error, and its code.
-    #[must_use]
-    pub fn with_error(mut self, error: PoolerError) -> Self {
-        self.error_code = Some(error.code());
-        self.error = Some(error);
         self
     }
 
@@ -158,7 +129,7 @@ impl Outcome {
 
     /// Attaches the serving account's concurrency slot.
     #[must_use]
-    pub fn with_guard(mut self, guard: AttemptGuard) -> Self {
+    pub(crate) fn with_guard(mut self, guard: AttemptGuard) -> Self {
         self.guard = Some(guard);
         self
     }

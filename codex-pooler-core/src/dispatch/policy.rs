@@ -12,11 +12,11 @@ use super::classify::Class;
 use super::{Attempt, AttemptResult, Outcome, RouteReceipt};
 use crate::body::PoolBody;
 use crate::clock::unix_seconds;
-use crate::eligibility::Exclusion;
 use crate::error::{ErrorCode, PoolerError};
 use crate::health::AttemptGuard;
 use crate::live::LiveState;
 use crate::model::{AccountId, UpstreamAccount};
+use crate::plan::Exclusion;
 use crate::plan::RoutePlan;
 
 /// What the request does after one attempt.

@@ -27,7 +27,7 @@ use super::slot_wait::SlotWait;
 use super::{AttemptOutcome, HealthConfig, HealthExclusion};
 use crate::live::AccountMap;
 use crate::model::AccountId;
-use crate::route::RouteClass;
+use crate::request::RouteClass;
 
 /// Per-account health, shared by all requests of a process; cheap to clone (one `Arc`).
 #[derive(Debug, Clone)]
@@ -175,6 +175,7 @@ impl HealthBook {
 
     /// Whether `account` may take a request for `model` on `class` at `now`, without claiming
     /// anything. Demotion does not exclude; see [`is_demoted`](Self::is_demoted).
+    #[cfg(test)]
     pub(crate) fn check(
         &self,
         account: AccountId,

@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::eligibility::ExclusionReason;
+use crate::plan::ExclusionReason;
 
 /// The reason the health book refused an account (at planning, or in
 /// [`LiveState::begin_attempt`](crate::live::LiveState::begin_attempt)).

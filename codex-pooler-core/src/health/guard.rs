@@ -7,7 +7,7 @@ use super::AttemptOutcome;
 use super::book::Shared;
 use super::circuit::Admission;
 use crate::model::AccountId;
-use crate::route::RouteClass;
+use crate::request::RouteClass;
 
 /// One attempt's claim on an account: a concurrency slot, and the half-open probe slot when it
 /// is the probe. Returned by
@@ -83,7 +83,8 @@ impl AttemptGuard {
     }
 
     /// Whether this attempt is the half-open probe of its circuit.
-    pub const fn is_probe(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) const fn is_probe(&self) -> bool {
         matches!(self.admission, Admission::Probe(_))
     }
 

@@ -22,7 +22,7 @@
 //! use codex_pooler_core::health::{AttemptOutcome, HealthExclusion};
 //! use codex_pooler_core::live::LiveState;
 //! use codex_pooler_core::model::AccountId;
-//! use codex_pooler_core::route::RouteClass;
+//! use codex_pooler_core::request::RouteClass;
 //! use codex_pooler_core::clock::from_unix_seconds;
 //!
 //! let live = LiveState::new();

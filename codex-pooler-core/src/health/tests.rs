@@ -10,7 +10,7 @@ use super::slot_wait::SlotWait;
 use super::*;
 use crate::clock::from_unix_seconds;
 use crate::model::AccountId;
-use crate::route::RouteClass;
+use crate::request::RouteClass;
 
 const A: AccountId = AccountId(1);
 const B: AccountId = AccountId(2);

@@ -5,12 +5,14 @@ mod assignment;
 mod catalog;
 mod key;
 mod pool;
+mod snapshot;
 
 pub use account::{AccountId, Lifecycle, UpstreamAccount};
 pub use assignment::Assignment;
 pub use catalog::DEFAULT_CODEX_MODELS;
 pub use key::{KeyId, KeyStatus, PoolApiKey};
 pub use pool::{Pool, PoolId, PoolStatus};
+pub use snapshot::{Snapshot, SnapshotHandle};
 
 /// The error for a status string that names no known variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,7 +4,7 @@ use crate::request::PoolRequest;
 
 /// How many accounts one request may be planned onto, and whether fresh plans may add more
 /// while it is dispatched. The one place that reads
-/// [`compaction`](crate::facts::RequestFacts::compaction): a compaction's result must come
+/// [`compaction`](crate::request::RequestFacts::compaction): a compaction's result must come
 /// from one place, so it is planned onto one account and never moved to another.
 ///
 /// ```

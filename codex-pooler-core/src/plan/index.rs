@@ -26,9 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::SOFT_PIN_MAX_USED_PERCENT;
-use crate::eligibility::Exclusion;
 use crate::live::{AccountMap, LiveState};
 use crate::model::{AccountId, UpstreamAccount};
+use crate::plan::Exclusion;
 use crate::quota::QuotaView;
 use crate::strategy::{RankedStrategy, RoutingStrategy};
 

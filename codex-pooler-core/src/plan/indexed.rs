@@ -21,10 +21,10 @@ use std::time::SystemTime;
 use super::index::{PoolIndex, is_low};
 use super::{PinSkip, Rejection, RoutePlan};
 use crate::continuity::Pin;
-use crate::eligibility::Exclusion;
 use crate::live::LiveState;
 use crate::model::{AccountId, UpstreamAccount};
-use crate::route::RouteClass;
+use crate::plan::Exclusion;
+use crate::request::RouteClass;
 use crate::strategy::{
     RankedStrategy, StrategyInput, arrange_keys, index_of, pack, rank_of, weight_of,
     weight_of_packed,

@@ -7,7 +7,7 @@ use tower_layer::Layer;
 use super::{Plan, Planner};
 use crate::clock::Clock;
 use crate::live::LiveState;
-use crate::snapshot::SnapshotHandle;
+use crate::model::SnapshotHandle;
 
 /// Wraps a service in [`Plan`].
 #[derive(Debug, Clone)]

@@ -2,11 +2,12 @@
 //!
 //! [`Planner::plan`] is a pure function of the snapshot, the live state, the request and the
 //! time. It runs the request-level checks, then the account checks from
-//! [`eligibility`](crate::eligibility), then the pool's [`RoutingStrategy`], and keeps the first
+//! [eligibility checks](crate::plan::Exclusion), then the pool's [`RoutingStrategy`], and keeps the first
 //! `max_attempts` candidates. The [`Plan`] service wraps it as a tower middleware.
 
 mod budget;
 mod cache;
+mod eligibility;
 mod index;
 mod indexed;
 mod layer;
@@ -20,17 +21,16 @@ use std::time::{Duration, SystemTime};
 
 use crate::clock::unix_seconds;
 use crate::continuity::Pin;
-use crate::eligibility::{Exclusion, ExclusionReason};
 use crate::error::PoolerError;
 use crate::live::LiveState;
-use crate::model::{AccountId, PoolId, PoolStatus, UpstreamAccount};
+use crate::model::{AccountId, PoolId, PoolStatus, Snapshot, UpstreamAccount};
 use crate::request::PoolRequest;
-use crate::snapshot::Snapshot;
 use crate::strategy::{Candidate, RankedStrategy, RoutingStrategy, StrategyInput, StrategyKind};
 use cache::IndexCache;
 use index::PoolIndex;
 
 pub use budget::AttemptBudget;
+pub use eligibility::{Exclusion, ExclusionReason};
 pub use layer::PlanLayer;
 pub use planned::PlannedRequest;
 pub use replan::Replanner;
@@ -404,7 +404,7 @@ struct Checked {
     eligible: usize,
 }
 
-/// Runs the account checks of [`eligibility`](crate::eligibility) (lifecycle, model, quota,
+/// Runs the account checks of [eligibility checks](crate::plan::Exclusion) (lifecycle, model, quota,
 /// circuit; the first failing one is the reason) for all `accounts`, reading each live book
 /// once, and builds the candidates with what strategies weigh.
 ///
@@ -554,5 +554,7 @@ fn dominant_reason(exclusions: &[&Exclusion]) -> &'static str {
         .map_or("no_accounts", |(code, _)| code.as_str())
 }
 
+#[cfg(test)]
+mod index_props;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::{Planner, RoutePlan};
 use crate::clock::Clock;
 use crate::live::LiveState;
+use crate::model::SnapshotHandle;
 use crate::request::PoolRequest;
-use crate::snapshot::SnapshotHandle;
 
 /// Plans a request again with the configuration and live state of the moment. Given to
 /// [`DispatchLayer`](crate::dispatch::DispatchLayer) when the stack is built; the dispatcher

@@ -11,8 +11,8 @@ use tower_service::Service;
 use super::{PlannedRequest, Planner, Rejection};
 use crate::clock::Clock;
 use crate::live::LiveState;
+use crate::model::SnapshotHandle;
 use crate::request::PoolRequest;
-use crate::snapshot::SnapshotHandle;
 
 /// Plans each [`PoolRequest`] and passes it on as a [`PlannedRequest`]; a request that cannot be
 /// planned is answered here, with the inner service's response made from its [`Rejection`]

@@ -5,11 +5,11 @@ use http::{HeaderMap, Method, StatusCode};
 
 use super::*;
 use crate::clock::from_unix_seconds;
-use crate::facts::RequestFacts;
 use crate::model::{Assignment, KeyId, Lifecycle, Pool, PoolId};
 use crate::quota::UsageLimit;
 use crate::request::PoolContext;
-use crate::route::{Route, RouteClass, RouteFamily};
+use crate::request::RequestFacts;
+use crate::request::{Route, RouteClass, RouteFamily};
 use crate::store::StoreState;
 use crate::strategy::Rendezvous;
 
@@ -420,7 +420,7 @@ fn reference_plan(
     request: &PoolRequest,
     now: SystemTime,
 ) -> ReferencePlan {
-    use crate::eligibility::check_account;
+    use crate::plan::eligibility::check_account;
     let accounts = snapshot.pool_accounts(PoolId(1));
     let model = request.facts.model.as_deref();
     let mut candidates = Vec::new();
@@ -583,8 +583,8 @@ mod service {
 
     use super::*;
     use crate::clock::{Clock, ManualClock};
+    use crate::model::SnapshotHandle;
     use crate::plan::{Plan, PlannedRequest, Rejection};
-    use crate::snapshot::SnapshotHandle;
 
     /// What the inner service answers: the planned candidates, or the rejection's code.
     #[derive(Debug, PartialEq)]

@@ -86,7 +86,8 @@ impl AccountQuota {
     }
 
     /// Until when a `usage_limit_reached` keeps the account out (possibly in the past).
-    pub fn limited_until(&self) -> Option<SystemTime> {
+    #[cfg(test)]
+    pub(crate) fn limited_until(&self) -> Option<SystemTime> {
         self.limit.map(|l| l.value)
     }
 
@@ -96,7 +97,8 @@ impl AccountQuota {
     }
 
     /// The usage API's latest `allowed` flag.
-    pub fn provider_allowed(&self) -> Option<&Evidence<bool>> {
+    #[cfg(test)]
+    pub(crate) fn provider_allowed(&self) -> Option<&Evidence<bool>> {
         self.allowed.as_ref()
     }
 
@@ -106,7 +108,8 @@ impl AccountQuota {
     }
 
     /// Metered limit families other than the account's own, latest reading per id.
-    pub fn named_limits(&self) -> &[Evidence<NamedLimit>] {
+    #[cfg(test)]
+    pub(crate) fn named_limits(&self) -> &[Evidence<NamedLimit>] {
         &self.named_limits
     }
 

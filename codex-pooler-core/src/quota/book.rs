@@ -235,6 +235,7 @@ impl QuotaBook {
     }
 
     /// Drops everything known about `account` (for example when it is deleted).
+    #[cfg(test)]
     pub(crate) fn forget(&self, account: AccountId) {
         let mut accounts = self.write();
         accounts.map.remove(&account);

@@ -22,7 +22,8 @@ impl Credits {
     }
 
     /// The balance as a number, when it parses.
-    pub fn balance_value(&self) -> Option<f64> {
+    #[cfg(test)]
+    pub(crate) fn balance_value(&self) -> Option<f64> {
         self.balance
             .as_deref()
             .and_then(|b| b.trim().parse::<f64>().ok())

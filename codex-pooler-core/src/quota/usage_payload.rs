@@ -75,7 +75,8 @@ impl UsageSnapshot {
     }
 
     /// Whether upstream says the account may be used without reporting any window.
-    pub fn allowed_without_windows(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn allowed_without_windows(&self) -> bool {
         self.allowed == Some(true) && self.limit_reached != Some(true) && self.windows.is_empty()
     }
 }

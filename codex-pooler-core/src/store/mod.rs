@@ -1,7 +1,7 @@
 //! Storage: the [`PoolStore`] trait the pooler persists its configuration and records through.
 //!
 //! The request path never calls the store. Configuration is read into a
-//! [`Snapshot`](crate::snapshot::Snapshot) when it changes, and records are written in batches in
+//! [`Snapshot`](crate::model::Snapshot) when it changes, and records are written in batches in
 //! the background. [`MemoryStore`] is the in-process implementation for embedders and tests; the
 //! reference server brings a SQL one (SQLite or PostgreSQL).
 

@@ -55,9 +55,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::facts::RequestFacts;
 use crate::model::{KeyId, PoolId, UpstreamAccount};
 use crate::quota::QuotaView;
+use crate::request::RequestFacts;
 
 pub use headroom_first::HeadroomFirst;
 pub use kind::StrategyKind;

@@ -99,8 +99,8 @@ mod tests {
 
     use super::*;
     use crate::clock::from_unix_seconds;
-    use crate::facts::RequestFacts;
     use crate::model::{AccountId, KeyId, PoolId, UpstreamAccount};
+    use crate::request::RequestFacts;
 
     fn candidates(n: i64) -> Vec<Candidate> {
         (1..=n)

@@ -59,7 +59,8 @@ impl ResetAware {
 
     /// The score of step 3 (percent per hour; higher is spent first), or `None` for an account
     /// without any fresh window.
-    pub fn score(quota: &QuotaView, now: SystemTime) -> Option<f64> {
+    #[cfg(test)]
+    pub(crate) fn score(quota: &QuotaView, now: SystemTime) -> Option<f64> {
         quota
             .windows
             .iter()

@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use super::{Candidate, StrategyInput};
 use crate::clock::from_unix_seconds;
-use crate::facts::RequestFacts;
 use crate::model::{AccountId, KeyId, PoolId, UpstreamAccount};
 use crate::quota::{QuotaView, WindowKind, WindowView};
+use crate::request::RequestFacts;
 
 /// The fixed "now" of the strategy tests.
 pub(crate) fn now() -> SystemTime {

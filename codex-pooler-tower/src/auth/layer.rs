@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use codex_pooler_core::clock::Clock;
-use codex_pooler_core::snapshot::SnapshotHandle;
+use codex_pooler_core::model::SnapshotHandle;
 use tower_layer::Layer;
 
 use super::service::Authenticate;

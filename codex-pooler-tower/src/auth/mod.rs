@@ -12,8 +12,8 @@ use std::time::SystemTime;
 
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::model::KeyStatus;
+use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::request::PoolContext;
-use codex_pooler_core::snapshot::Snapshot;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
-use codex_pooler_core::snapshot::SnapshotHandle;
+use codex_pooler_core::model::SnapshotHandle;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::{Request, Response};
 use tower_service::Service;

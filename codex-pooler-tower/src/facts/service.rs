@@ -8,10 +8,10 @@ use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::facts::{RequestFacts, check_id_headers};
+use codex_pooler_core::request::FileId;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
-use codex_pooler_core::route::FileId;
-use codex_pooler_core::route::{Route, RouteClass};
+use codex_pooler_core::request::{RequestFacts, check_id_headers};
+use codex_pooler_core::request::{Route, RouteClass};
 use futures_util::future::{BoxFuture, FutureExt};
 use http::request::Parts;
 use http::{Request, Response};
@@ -112,7 +112,7 @@ fn facts(
 mod tests {
     use codex_pooler_core::clock::ManualClock;
     use codex_pooler_core::model::{KeyId, PoolId};
-    use codex_pooler_core::route::Classified;
+    use codex_pooler_core::request::Classified;
     use http::Method;
     use http_body_util::BodyExt;
     use tower::{ServiceExt, service_fn};

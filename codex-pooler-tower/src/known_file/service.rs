@@ -8,9 +8,9 @@ use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::live::LiveState;
+use codex_pooler_core::request::FileId;
 use codex_pooler_core::request::PoolContext;
-use codex_pooler_core::route::FileId;
-use codex_pooler_core::route::{Route, RouteClass, file_id_of_finalize};
+use codex_pooler_core::request::{Route, RouteClass, file_id_of_finalize};
 use futures_util::future::{BoxFuture, FutureExt};
 use http::{Request, Response};
 use tower_service::Service;
@@ -88,7 +88,7 @@ where
 mod tests {
     use codex_pooler_core::clock::ManualClock;
     use codex_pooler_core::model::{AccountId, KeyId, PoolId};
-    use codex_pooler_core::route::Classified;
+    use codex_pooler_core::request::Classified;
     use http::Method;
     use tower::{ServiceExt, service_fn};
 

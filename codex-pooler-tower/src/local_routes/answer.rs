@@ -6,7 +6,7 @@ use codex_pooler_core::clock::unix_seconds;
 use codex_pooler_core::model::UpstreamAccount;
 use codex_pooler_core::quota::{QuotaView, WindowKind, WindowView};
 use codex_pooler_core::request::PoolContext;
-use codex_pooler_core::route::RouteClass;
+use codex_pooler_core::request::RouteClass;
 use http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{Value, json};

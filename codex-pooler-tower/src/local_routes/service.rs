@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::request::PoolContext;
-use codex_pooler_core::route::Route;
+use codex_pooler_core::request::Route;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::{Request, Response};
 use tower_service::Service;
@@ -63,9 +63,9 @@ where
 
 #[cfg(test)]
 mod tests {
+    use codex_pooler_core::model::SnapshotHandle;
     use codex_pooler_core::model::{KeyId, PoolId};
-    use codex_pooler_core::route::Classified;
-    use codex_pooler_core::snapshot::SnapshotHandle;
+    use codex_pooler_core::request::Classified;
     use http::Method;
     use http_body_util::BodyExt;
     use tower::{ServiceExt, service_fn};

@@ -190,7 +190,7 @@ mod tests {
     use codex_pooler_core::body::boxed;
     use codex_pooler_core::clock::SystemClock;
     use codex_pooler_core::model::{KeyId, PoolId};
-    use codex_pooler_core::route::RouteClass;
+    use codex_pooler_core::request::RouteClass;
     use http_body_util::{BodyExt, StreamBody};
 
     use super::*;
@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(records[0].end, "completed");
         assert_eq!(records[0].usage.unwrap().output_tokens, 2);
         // The response id was learned for continuity.
-        let keys = codex_pooler_core::continuity::ContinuityKeys {
+        let keys = codex_pooler_core::live::ContinuityKeys {
             previous_response_id: Some("r1".into()),
             ..Default::default()
         };

@@ -32,7 +32,7 @@ use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::dispatch::AccountHandles;
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::snapshot::SnapshotHandle;
+use codex_pooler_core::model::SnapshotHandle;
 use http::{Request, Response};
 use tower::util::BoxCloneSyncService;
 

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::live::PoolCatalog;
 use codex_pooler_core::model::PoolId;
-use codex_pooler_core::snapshot::{Snapshot, SnapshotHandle};
+use codex_pooler_core::model::{Snapshot, SnapshotHandle};
 use http::HeaderMap;
 use http::header::HeaderValue;
 

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use codex_pooler_core::BoxError;
 use codex_pooler_core::body::{PoolBody, boxed};
-use codex_pooler_core::route::{Classified, Route};
+use codex_pooler_core::request::{Classified, Route};
 use futures_util::FutureExt;
 use http::{Request, Response};
 use http_body::Body;

@@ -9,7 +9,7 @@ use codex_pooler_core::clock::Clock;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::record::{RecordEnd, RequestRecord};
 use codex_pooler_core::request::PoolContext;
-use codex_pooler_core::route::Route;
+use codex_pooler_core::request::Route;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::CONTENT_TYPE;
 use http::{Request, Response};
@@ -148,7 +148,7 @@ mod tests {
     use codex_pooler_core::clock::ManualClock;
     use codex_pooler_core::error::{ErrorCode, PoolerError};
     use codex_pooler_core::model::{AccountId, KeyId, PoolId};
-    use codex_pooler_core::route::Classified;
+    use codex_pooler_core::request::Classified;
     use http::Method;
     use http_body_util::BodyExt;
     use tower::{ServiceExt, service_fn};

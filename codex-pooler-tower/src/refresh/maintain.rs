@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use codex_pooler_core::model::{Lifecycle, UpstreamAccount};
-use codex_pooler_core::snapshot::{Snapshot, SnapshotHandle};
+use codex_pooler_core::model::{Snapshot, SnapshotHandle};
 use futures_util::StreamExt as _;
 use futures_util::stream;
 use tokio::task::JoinHandle;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use codex_pooler_core::clock::{Clock as _, ManualClock, unix_seconds};
+use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::model::{Lifecycle, UpstreamAccount};
-use codex_pooler_core::snapshot::Snapshot;
 use codex_pooler_core::store::{NewAccount, PoolStore, SecretKind};
 use futures_util::future::join_all;
 

@@ -2,10 +2,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use codex_pooler_core::eligibility::Exclusion;
 use codex_pooler_core::error::ErrorCode;
 use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::model::AccountId;
+use codex_pooler_core::plan::Exclusion;
 
 /// Routing metadata of an answer the pipeline produced, for the [`Record`](crate::records::RecordLayer)
 /// layer: request facts the record keeps, the serving account, attempts, exclusions, the

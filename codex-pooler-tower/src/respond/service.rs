@@ -94,13 +94,13 @@ fn respond(
 
 #[cfg(test)]
 mod tests {
-    use codex_pooler_core::eligibility::Exclusion;
     use codex_pooler_core::error::ErrorCode;
-    use codex_pooler_core::facts::RequestFacts;
+    use codex_pooler_core::model::SnapshotHandle;
     use codex_pooler_core::model::{AccountId, KeyId, PoolId};
+    use codex_pooler_core::plan::Exclusion;
     use codex_pooler_core::request::PoolContext;
-    use codex_pooler_core::route::{Classified, Route};
-    use codex_pooler_core::snapshot::SnapshotHandle;
+    use codex_pooler_core::request::RequestFacts;
+    use codex_pooler_core::request::{Classified, Route};
     use http::Method;
     use tower::{ServiceExt, service_fn};
 

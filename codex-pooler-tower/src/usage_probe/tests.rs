@@ -4,9 +4,9 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use codex_pooler_core::clock::{ManualClock, from_unix_seconds};
+use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::model::{AccountId, Lifecycle};
 use codex_pooler_core::quota::{EvidenceSource, QuotaWindow, WindowKind, WindowSlot};
-use codex_pooler_core::snapshot::Snapshot;
 use codex_pooler_core::store::StoreState;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::snapshot::SnapshotHandle;
+use codex_pooler_core::model::SnapshotHandle;
 
 use crate::upstream::{AccessToken, StaticCredentials};
 

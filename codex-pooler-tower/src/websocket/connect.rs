@@ -11,9 +11,9 @@ use codex_pooler_core::body::{PoolBody, full};
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::request::UPSTREAM_RESPONSES_PATH;
 use codex_pooler_core::request::UpstreamCall;
 use codex_pooler_core::request::{BodyLen, HeaderNames};
-use codex_pooler_core::route::UPSTREAM_RESPONSES_PATH;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use tokio::net::TcpStream;
@@ -389,7 +389,7 @@ mod tests {
     ) -> (WebsocketUpstream, UpstreamCall, Arc<LiveState>) {
         use codex_pooler_core::model::{AccountId, KeyId, PoolId};
         use codex_pooler_core::request::{PoolContext, PoolRequest};
-        use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
+        use codex_pooler_core::request::{Route, RouteClass, RouteFamily};
 
         let credentials = crate::upstream::StaticCredentials::new();
         credentials.insert(AccountId(1), AccessToken::new("tok-1"));

@@ -42,7 +42,7 @@ pub(crate) fn turn_start(text: &str) -> Option<TurnStart> {
         // Text of no model shape is passed on (upstream answers it) but never recorded.
         model: head
             .model
-            .filter(|m| !m.is_empty() && codex_pooler_core::facts::is_model_name(m)),
+            .filter(|m| !m.is_empty() && codex_pooler_core::request::is_model_name(m)),
         stream: head.stream.unwrap_or(true),
     })
 }

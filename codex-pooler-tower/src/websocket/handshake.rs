@@ -99,7 +99,7 @@ pub(crate) fn model_hint(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     from_query
         .or_else(from_hint)
         .or_else(from_metadata)
-        .filter(|m| codex_pooler_core::facts::is_model_name(m) && !m.is_empty())
+        .filter(|m| codex_pooler_core::request::is_model_name(m) && !m.is_empty())
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! # fn demo(snapshot: codex_pooler_core::snapshot::SnapshotHandle,
+//! # fn demo(snapshot: codex_pooler_core::model::SnapshotHandle,
 //! #         hasher: codex_pooler_tower::keys::KeyHasher) {
 //! use codex_pooler_tower::Pooler;
 //! use codex_pooler_tower::websocket::WebsocketSettings;

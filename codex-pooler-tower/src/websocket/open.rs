@@ -6,12 +6,12 @@ use std::time::SystemTime;
 
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::facts::{FactsError, RequestFacts};
 use codex_pooler_core::model::PoolId;
+use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::record::{RecordEnd, RequestRecord};
+use codex_pooler_core::request::Route;
+use codex_pooler_core::request::{FactsError, RequestFacts};
 use codex_pooler_core::request::{PoolContext, PoolRequest};
-use codex_pooler_core::route::Route;
-use codex_pooler_core::snapshot::Snapshot;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use hyper::upgrade::OnUpgrade;

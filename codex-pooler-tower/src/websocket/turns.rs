@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::error::ErrorCode;
 use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
-use codex_pooler_core::route::RouteClass;
+use codex_pooler_core::request::RouteClass;
 
 use super::frames::TurnStart;
 use crate::records::{RecordSink, close_record};

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::model::{AccountId, UpstreamAccount};
-use codex_pooler_core::snapshot::Snapshot;
 use futures_util::StreamExt;
 use futures_util::stream;
 use http::Uri;

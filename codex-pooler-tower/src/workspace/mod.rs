@@ -33,7 +33,7 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! # use codex_pooler_core::snapshot::SnapshotHandle;
+//! # use codex_pooler_core::model::SnapshotHandle;
 //! # use codex_pooler_tower::keys::KeyHasher;
 //! # use codex_pooler_tower::upstream::{CredentialSource, DEFAULT_UPSTREAM_BASE_URL};
 //! use codex_pooler_tower::Pooler;

@@ -59,7 +59,7 @@ use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, KeyStatus, Lifecycle, PoolId, PoolStatus,
 };
 use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
-use codex_pooler_core::route::RouteClass;
+use codex_pooler_core::request::RouteClass;
 use codex_pooler_core::store::{
     MemoryStore, NewAccount, NewKey, PoolStore, SealedSecret, SecretKind, StoreError,
 };

@@ -14,10 +14,11 @@
 
 use std::time::SystemTime;
 
-use crate::health::HealthExclusion;
-use crate::live::LiveState;
-use crate::model::{Lifecycle, UpstreamAccount};
-use crate::route::RouteClass;
+use crate::model::Lifecycle;
+#[cfg(test)]
+use crate::{
+    health::HealthExclusion, live::LiveState, model::UpstreamAccount, request::RouteClass,
+};
 
 /// Why one account was not a candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +57,7 @@ impl Exclusion {
 }
 
 /// The stable, low-cardinality reason an account was left out of a request (an [`Exclusion`]
-/// or a [`HealthExclusion`] without its times), as kept in request records.
+/// or a [`HealthExclusion`](crate::health::HealthExclusion) without its times), as kept in request records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExclusionReason {
@@ -109,8 +110,10 @@ impl PartialEq<&str> for ExclusionReason {
     }
 }
 
-/// Runs the account checks in order; the first failing one is the reason.
-pub fn check_account(
+/// Runs the account checks in order; the first failing one is the reason. The planner runs the
+/// same checks batched over a pool; this one-account form is the tests' reference.
+#[cfg(test)]
+pub(crate) fn check_account(
     account: &UpstreamAccount,
     model: Option<&str>,
     class: RouteClass,

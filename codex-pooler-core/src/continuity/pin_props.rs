@@ -1,20 +1,20 @@
 //! Property tests: a hard-pinned request never lands on another account.
 
-use bytes::Bytes;
-use codex_pooler_core::clock::from_unix_seconds;
-use codex_pooler_core::continuity::ContinuityKeys;
-use codex_pooler_core::facts::RequestFacts;
-use codex_pooler_core::live::LiveState;
-use codex_pooler_core::model::{
+use crate::clock::from_unix_seconds;
+use crate::live::ContinuityKeys;
+use crate::live::LiveState;
+use crate::model::Snapshot;
+use crate::model::{
     AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
-use codex_pooler_core::plan::Planner;
-use codex_pooler_core::quota::UsageLimit;
-use codex_pooler_core::request::{PoolContext, PoolRequest};
-use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
-use codex_pooler_core::snapshot::Snapshot;
-use codex_pooler_core::store::StoreState;
-use codex_pooler_core::strategy::StrategyKind;
+use crate::plan::Planner;
+use crate::quota::UsageLimit;
+use crate::request::RequestFacts;
+use crate::request::{PoolContext, PoolRequest};
+use crate::request::{Route, RouteClass, RouteFamily};
+use crate::store::StoreState;
+use crate::strategy::StrategyKind;
+use bytes::Bytes;
 use http::Method;
 use proptest::prelude::*;
 

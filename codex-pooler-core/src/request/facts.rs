@@ -117,11 +117,11 @@ const OTHER_ID_HEADERS: &[&str] = &[
 /// Whether `id` can be a continuity id: at most [`MAX_CLIENT_ID_LEN`] bytes of visible ASCII
 /// (no spaces, no control characters). Ids the Codex CLI and the SDKs send are UUIDs or short
 /// opaque tokens; anything else is refused before it can be logged, recorded or forwarded.
-pub fn is_client_id(id: &str) -> bool {
+pub(crate) fn is_client_id(id: &str) -> bool {
     id.len() <= MAX_CLIENT_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Checks every continuity-id header of a request against [`is_client_id`]; the first one of
+/// Checks every continuity-id header of a request against the id rule (at most [`MAX_CLIENT_ID_LEN`] bytes of visible ASCII); the first one of
 /// another shape is named in the error.
 pub fn check_id_headers(headers: &HeaderMap) -> Result<(), FactsError> {
     for name in SESSION_HEADERS.iter().chain(OTHER_ID_HEADERS) {

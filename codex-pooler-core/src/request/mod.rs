@@ -1,4 +1,16 @@
-//! The request types passed between the pooler's services.
+//! The request types passed between the pooler's services: the route a path names, the facts
+//! read from its headers and body, and the pooled request built from them.
+
+mod facts;
+mod route;
+
+pub use facts::{
+    FactsError, MAX_CLIENT_ID_LEN, MAX_MODEL_LEN, RequestFacts, check_id_headers, is_model_name,
+};
+pub use route::{
+    Classified, FileId, FileIdError, Route, RouteClass, RouteFamily, UPSTREAM_COMPACT_PATH,
+    UPSTREAM_RESPONSES_PATH, file_id_of_finalize,
+};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -8,10 +20,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use crate::facts::RequestFacts;
-use crate::file_id::FileId;
 use crate::model::{KeyId, PoolId, UpstreamAccount};
-use crate::route::{Route, RouteClass};
 
 /// Who is asking: the authenticated key and its pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,7 +188,7 @@ pub struct UpstreamCall {
 mod tests {
     use super::*;
     use crate::model::{KeyId, PoolId};
-    use crate::route::RouteFamily;
+    use crate::request::RouteFamily;
 
     fn request(class: RouteClass, file_id: Option<&str>) -> PoolRequest {
         let mut headers = HeaderMap::new();
@@ -257,7 +266,7 @@ mod tests {
             request(RouteClass::Compact, Some("file-abc"))
                 .upstream_path()
                 .as_deref(),
-            Some(crate::route::UPSTREAM_COMPACT_PATH)
+            Some(crate::request::UPSTREAM_COMPACT_PATH)
         );
     }
 }

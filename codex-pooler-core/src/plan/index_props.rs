@@ -5,24 +5,24 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use codex_pooler_core::clock::from_unix_seconds;
-use codex_pooler_core::continuity::ContinuityKeys;
-use codex_pooler_core::facts::RequestFacts;
-use codex_pooler_core::health::{AttemptGuard, AttemptOutcome};
-use codex_pooler_core::live::LiveState;
-use codex_pooler_core::model::{
+use crate::clock::from_unix_seconds;
+use crate::health::{AttemptGuard, AttemptOutcome};
+use crate::live::ContinuityKeys;
+use crate::live::LiveState;
+use crate::model::Snapshot;
+use crate::model::{
     AccountId, Assignment, KeyId, Lifecycle, Pool, PoolId, PoolStatus, UpstreamAccount,
 };
-use codex_pooler_core::plan::{PinSkip, Planner, RoutePlan};
-use codex_pooler_core::quota::{EvidenceSource, QuotaWindow, UsageLimit, WindowSlot};
-use codex_pooler_core::request::{PoolContext, PoolRequest};
-use codex_pooler_core::route::{Route, RouteClass, RouteFamily};
-use codex_pooler_core::snapshot::Snapshot;
-use codex_pooler_core::store::StoreState;
-use codex_pooler_core::strategy::{
+use crate::plan::{PinSkip, Planner, RoutePlan};
+use crate::quota::{EvidenceSource, QuotaWindow, UsageLimit, WindowSlot};
+use crate::request::RequestFacts;
+use crate::request::{PoolContext, PoolRequest};
+use crate::request::{Route, RouteClass, RouteFamily};
+use crate::store::StoreState;
+use crate::strategy::{
     Candidate, HeadroomFirst, Rendezvous, ResetAware, RoutingStrategy, StrategyInput,
 };
+use bytes::Bytes;
 use http::Method;
 use proptest::prelude::*;
 
@@ -196,8 +196,8 @@ type Summary = Result<
     (String, Vec<(AccountId, String)>),
 >;
 
-fn summary(result: Result<RoutePlan, Box<codex_pooler_core::plan::Rejection>>) -> Summary {
-    let reasons = |e: &[(AccountId, codex_pooler_core::eligibility::Exclusion)]| {
+fn summary(result: Result<RoutePlan, Box<crate::plan::Rejection>>) -> Summary {
+    let reasons = |e: &[(AccountId, crate::plan::Exclusion)]| {
         e.iter()
             .map(|(id, e)| (*id, format!("{e:?}")))
             .collect::<Vec<_>>()
