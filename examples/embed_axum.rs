@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use axum::Router;
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use codex_pooler_core::model::KeyPolicy;
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_tower::PoolerLayer;
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
@@ -50,6 +51,7 @@ pub async fn pooled_app(
             hash: hasher.hash(key.plaintext.expose()),
             key_version: hasher.key_version(),
             expires_at: None,
+            policy: KeyPolicy::default(),
         })
         .await?;
 

@@ -71,11 +71,15 @@ pub enum ErrorCode {
     FileNotFound,
     /// `internal_error`: an unexpected failure inside the gateway.
     InternalError,
+    /// `model_not_allowed`: the key's policy does not allow the model.
+    ModelNotAllowed,
+    /// `rate_limit_exceeded`: the key is over one of its limits.
+    RateLimitExceeded,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::InvalidApiKey,
         Self::ApiKeyPaused,
         Self::ApiKeyRevoked,
@@ -94,6 +98,8 @@ impl ErrorCode {
         Self::InvalidFileId,
         Self::FileNotFound,
         Self::InternalError,
+        Self::ModelNotAllowed,
+        Self::RateLimitExceeded,
     ];
 
     /// The stable string, as answered, stored and logged.
@@ -117,6 +123,8 @@ impl ErrorCode {
             Self::InvalidFileId => "invalid_file_id",
             Self::FileNotFound => "file_not_found",
             Self::InternalError => "internal_error",
+            Self::ModelNotAllowed => "model_not_allowed",
+            Self::RateLimitExceeded => "rate_limit_exceeded",
         }
     }
 }
@@ -157,6 +165,10 @@ pub enum ErrorType {
     UsageLimitReached,
     /// The gateway or upstream failed.
     ServerError,
+    /// A key's request-rate limit (OpenAI's `requests`).
+    Requests,
+    /// A key's token limit (OpenAI's `tokens`).
+    Tokens,
 }
 
 impl PoolerError {
@@ -277,6 +289,36 @@ impl PoolerError {
             format!("the model `{model}` is not available in this pool"),
         )
         .with_param("model")
+    }
+
+    /// The key's policy does not allow this model.
+    pub fn model_not_allowed(model: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::InvalidRequestError,
+            ErrorCode::ModelNotAllowed,
+            format!("this API key may not use the model `{model}`"),
+        )
+        .with_param("model")
+    }
+
+    /// The key is over one of its limits: 429 with `kind` `requests` or `tokens`, and a
+    /// `Retry-After` when waiting helps.
+    pub fn rate_limited(
+        kind: ErrorType,
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            kind,
+            ErrorCode::RateLimitExceeded,
+            message,
+        );
+        match retry_after {
+            Some(after) => err.with_retry_after(after),
+            None => err,
+        }
     }
 
     /// Accounts serve the model, but none can take the request right now.

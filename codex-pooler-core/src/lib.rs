@@ -82,6 +82,7 @@ pub mod dispatch;
 pub mod error;
 mod file_id;
 pub mod health;
+mod key_meter;
 pub mod live;
 pub mod model;
 pub mod plan;

@@ -14,8 +14,10 @@ use crate::catalog::CatalogBook;
 pub use crate::catalog::{CatalogError, PoolCatalog, parse_catalog};
 use crate::continuity::ContinuityBook;
 pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind};
+use crate::error::PoolerError;
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
-use crate::model::{AccountId, PoolId, UpstreamAccount};
+use crate::key_meter::KeyMeter;
+use crate::model::{AccountId, KeyId, KeyLimits, PoolId, UpstreamAccount};
 use crate::quota::{
     AccountQuota, EvidenceSource, QuotaBook, QuotaView, QuotaWindow, UsageLimit, UsageSnapshot,
 };
@@ -51,6 +53,8 @@ pub struct LiveState {
     pub(crate) health: HealthBook,
     /// The model catalog each account serves.
     pub(crate) catalog: CatalogBook,
+    /// Requests and tokens per Pool API key, against its limits.
+    meter: KeyMeter,
     successes: RwLock<AccountMap<SystemTime>>,
 }
 
@@ -100,6 +104,7 @@ impl Default for LiveState {
             continuity: ContinuityBook::default(),
             health: HealthBook::new(HealthConfig::default()),
             catalog: CatalogBook::default(),
+            meter: KeyMeter::default(),
             successes: RwLock::new(AccountMap::default()),
         }
     }
@@ -109,6 +114,26 @@ impl LiveState {
     /// Empty live state.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Admits one request of `key` under its `limits` (the body, `body_len` bytes, gives the
+    /// input estimate), counting it; or the 429 `rate_limit_exceeded` to answer, with a
+    /// `Retry-After` when waiting helps. Nothing is counted for a key without limits.
+    pub fn admit_key(
+        &self,
+        key: KeyId,
+        limits: &KeyLimits,
+        body_len: usize,
+        now: SystemTime,
+    ) -> Result<(), PoolerError> {
+        self.meter
+            .admit(key, limits, body_len, now)
+            .map_err(crate::key_meter::LimitHit::into_error)
+    }
+
+    /// Charges `tokens` that a request of `key` used (upstream's reported total) at `now`.
+    pub fn charge_key(&self, key: KeyId, tokens: u64, now: SystemTime) {
+        self.meter.charge(key, tokens, now);
     }
 
     /// The same state with conversation continuity kept under `config` (how long pins last).

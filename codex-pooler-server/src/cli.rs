@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use codex_pooler_core::model::{EffortRule, KeyLimits, KeyPolicy, ReasoningEffort};
 
 /// codex-pooler: share many OpenAI Codex accounts behind stable Pool API keys.
 #[derive(Debug, Parser)]
@@ -289,9 +290,25 @@ pub enum KeysCommand {
         /// in the ChatGPT-auth shape (`chatgpt_base_url` on an HTTPS gateway).
         #[arg(long, value_name = "PATH")]
         auth_json: Option<PathBuf>,
+        /// The key's model, effort and limit rules.
+        #[command(flatten)]
+        policy: KeyPolicyArgs,
     },
-    /// List keys (prefixes only; keys are never shown again).
-    List,
+    /// List keys (prefixes only; keys are never shown again) with their policies.
+    List {
+        /// Print the keys as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a key's whole policy with the rules given (none given: no rules). Running
+    /// gateways apply it at their next configuration reload.
+    SetPolicy {
+        /// The key's prefix or id.
+        key: String,
+        /// The new rules.
+        #[command(flatten)]
+        policy: KeyPolicyArgs,
+    },
     /// Pause a key: requests with it get 401 `api_key_paused` until resumed.
     Pause {
         /// The key's prefix or id.
@@ -307,6 +324,59 @@ pub enum KeysCommand {
         /// The key's prefix or id.
         key: String,
     },
+}
+
+/// A key's rules, as `keys create` and `keys set-policy` take them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KeyPolicyArgs {
+    /// Allow only this model (repeat for several); without it every model of the pool is
+    /// allowed. Others are refused with 403 `model_not_allowed`.
+    #[arg(long = "allow-model", value_name = "MODEL")]
+    pub allow_models: Vec<String>,
+    /// Send every request with this model, whatever the client names.
+    #[arg(long, value_name = "MODEL")]
+    pub enforce_model: Option<String>,
+    /// Send every request with this reasoning effort (none, minimal, low, medium, high,
+    /// xhigh).
+    #[arg(long, value_name = "EFFORT", conflicts_with = "max_reasoning_effort")]
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Lower a higher reasoning effort to this one; a request naming none counts as medium.
+    #[arg(long, value_name = "EFFORT")]
+    pub max_reasoning_effort: Option<ReasoningEffort>,
+    /// Admit at most this many requests in any 60 seconds (429 `rate_limit_exceeded`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub requests_per_minute: Option<u32>,
+    /// Admit requests only while the key used fewer tokens in the last 24 hours.
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tokens_per_day: Option<u64>,
+    /// Admit requests only while the key used fewer tokens in the last 7 days.
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tokens_per_week: Option<u64>,
+    /// Refuse a request whose estimated input (body bytes / 4) is larger.
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_input_tokens: Option<u64>,
+}
+
+impl KeyPolicyArgs {
+    /// The policy these flags describe.
+    pub fn into_policy(self) -> KeyPolicy {
+        let reasoning = match (self.reasoning_effort, self.max_reasoning_effort) {
+            (Some(effort), _) => Some(EffortRule::Enforce(effort)),
+            (None, Some(cap)) => Some(EffortRule::AtMost(cap)),
+            (None, None) => None,
+        };
+        KeyPolicy {
+            allowed_models: self.allow_models,
+            enforced_model: self.enforce_model,
+            reasoning,
+            limits: KeyLimits {
+                requests_per_minute: self.requests_per_minute,
+                tokens_per_day: self.tokens_per_day,
+                tokens_per_week: self.tokens_per_week,
+                input_tokens_per_request: self.max_input_tokens,
+            },
+        }
+    }
 }
 
 /// `codex-pooler secrets ...`.

@@ -194,19 +194,21 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                     name,
                     expires_in_days,
                     auth_json,
+                    policy,
                 } => {
                     let hasher = settings.secret_keys()?.current_hasher();
-                    keys::create(
-                        &*store,
-                        &hasher,
-                        &pool,
-                        &name,
+                    let new = keys::KeySpec {
+                        pool: &pool,
+                        name: &name,
                         expires_in_days,
-                        auth_json.as_deref(),
-                    )
-                    .await
+                        policy: policy.into_policy(),
+                    };
+                    keys::create(&*store, &hasher, new, auth_json.as_deref()).await
                 }
-                KeysCommand::List => keys::list(&*store).await,
+                KeysCommand::List { json } => keys::list(&*store, json).await,
+                KeysCommand::SetPolicy { key, policy } => {
+                    keys::set_policy(&*store, &key, policy.into_policy()).await
+                }
                 KeysCommand::Pause { key } => {
                     keys::set_status(&*store, &key, KeyStatus::Paused).await
                 }

@@ -16,6 +16,7 @@ mod facts;
 mod file_learning;
 pub mod gateway;
 pub mod job_context;
+mod key_policy;
 pub mod keys;
 mod known_file;
 mod local_routes;

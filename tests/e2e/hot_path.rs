@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
+use codex_pooler_core::model::KeyPolicy;
 use codex_pooler_core::store::{NewKey, PoolStore};
 use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 use codex_pooler_server::store::SqlStore;
@@ -58,6 +59,7 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
             hash: hasher.hash(key.plaintext.expose()),
             key_version: hasher.key_version(),
             expires_at: None,
+            policy: KeyPolicy::default(),
         })
         .await
         .unwrap();

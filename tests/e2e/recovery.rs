@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Router;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::SnapshotHandle;
-use codex_pooler_core::model::UpstreamAccount;
+use codex_pooler_core::model::{KeyPolicy, UpstreamAccount};
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeRefreshFailure, FakeUpstream, FakeUpstreamHandle, SeenRequest,
@@ -79,6 +79,7 @@ impl World {
                 hash: hasher.hash(key.plaintext.expose()),
                 key_version: hasher.key_version(),
                 expires_at: None,
+                policy: KeyPolicy::default(),
             })
             .await
             .unwrap();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
+use codex_pooler_core::model::KeyPolicy;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_fake_upstream::{
@@ -506,6 +507,7 @@ async fn in_process_gateway(
             hash: hasher.hash(key.plaintext.expose()),
             key_version: hasher.key_version(),
             expires_at: None,
+            policy: KeyPolicy::default(),
         })
         .await
         .unwrap();

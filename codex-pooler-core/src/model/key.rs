@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{PoolId, UnknownVariant};
+use super::{KeyPolicy, PoolId, UnknownVariant};
 
 /// A Pool API key's store identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,6 +74,9 @@ pub struct PoolApiKey {
     pub status: KeyStatus,
     /// When the key stops being accepted, if ever.
     pub expires_at: Option<SystemTime>,
+    /// What the key's requests may ask for, and how many.
+    #[serde(default)]
+    pub policy: KeyPolicy,
 }
 
 impl PoolApiKey {
@@ -94,6 +97,7 @@ impl fmt::Debug for PoolApiKey {
             .field("key_version", &self.key_version)
             .field("status", &self.status)
             .field("expires_at", &self.expires_at)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }

@@ -4,6 +4,7 @@ mod account;
 mod assignment;
 mod catalog;
 mod key;
+mod key_policy;
 mod pool;
 mod snapshot;
 
@@ -11,6 +12,7 @@ pub use account::{AccountId, Lifecycle, UpstreamAccount};
 pub use assignment::Assignment;
 pub use catalog::DEFAULT_CODEX_MODELS;
 pub use key::{KeyId, KeyStatus, PoolApiKey};
+pub use key_policy::{EffortRule, KeyLimits, KeyPolicy, ReasoningEffort};
 pub use pool::{Pool, PoolId, PoolStatus};
 pub use snapshot::{Snapshot, SnapshotHandle};
 

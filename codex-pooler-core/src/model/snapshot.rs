@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::model::{AccountId, Assignment, Pool, PoolApiKey, PoolId, UpstreamAccount};
+use crate::model::{AccountId, Assignment, KeyId, Pool, PoolApiKey, PoolId, UpstreamAccount};
 use crate::store::StoreState;
 
 /// An immutable view of the pooler's configuration.
@@ -22,6 +22,7 @@ pub struct Snapshot {
     accounts: HashMap<AccountId, Arc<UpstreamAccount>>,
     pool_accounts: HashMap<PoolId, Vec<Arc<UpstreamAccount>>>,
     keys_by_prefix: HashMap<String, PoolApiKey>,
+    key_prefixes: HashMap<KeyId, String>,
 }
 
 impl Snapshot {
@@ -47,6 +48,11 @@ impl Snapshot {
             pools: state.pools.into_iter().map(|p| (p.id, p)).collect(),
             accounts,
             pool_accounts,
+            key_prefixes: state
+                .keys
+                .iter()
+                .map(|k| (k.id, k.prefix.clone()))
+                .collect(),
             keys_by_prefix: state
                 .keys
                 .into_iter()
@@ -94,6 +100,11 @@ impl Snapshot {
     /// A Pool API key by its public prefix.
     pub fn key_by_prefix(&self, prefix: &str) -> Option<&PoolApiKey> {
         self.keys_by_prefix.get(prefix)
+    }
+
+    /// A key by id (its policy, for the layers below authentication).
+    pub fn key(&self, id: KeyId) -> Option<&PoolApiKey> {
+        self.keys_by_prefix.get(self.key_prefixes.get(&id)?)
     }
 }
 

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use super::{NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState};
 use crate::model::{
-    AccountId, Assignment, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
-    UpstreamAccount,
+    AccountId, Assignment, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
+    PoolStatus, UpstreamAccount,
 };
 use crate::record::RequestRecord;
 
@@ -215,6 +215,7 @@ impl PoolStore for MemoryStore {
             key_version: new.key_version,
             status: KeyStatus::Active,
             expires_at: new.expires_at,
+            policy: new.policy,
         };
         s.keys.push(key.clone());
         s.bump();
@@ -229,6 +230,18 @@ impl PoolStore for MemoryStore {
             .find(|k| k.id == key)
             .ok_or_else(|| StoreError::NotFound(format!("key {key}")))?;
         k.status = status;
+        s.bump();
+        Ok(())
+    }
+
+    async fn set_key_policy(&self, key: KeyId, policy: KeyPolicy) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let k = s
+            .keys
+            .iter_mut()
+            .find(|k| k.id == key)
+            .ok_or_else(|| StoreError::NotFound(format!("key {key}")))?;
+        k.policy = policy;
         s.bump();
         Ok(())
     }

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    AccountId, Assignment, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
-    UpstreamAccount,
+    AccountId, Assignment, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
+    PoolStatus, UpstreamAccount,
 };
 use crate::record::RequestRecord;
 
@@ -125,6 +125,8 @@ pub struct NewKey {
     pub key_version: u32,
     /// Expiry.
     pub expires_at: Option<SystemTime>,
+    /// What the key's requests may ask for, and how many.
+    pub policy: KeyPolicy,
 }
 
 /// A storage failure.
@@ -199,6 +201,9 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Sets a key's status.
     async fn set_key_status(&self, key: KeyId, status: KeyStatus) -> Result<(), StoreError>;
+
+    /// Replaces a key's whole policy.
+    async fn set_key_policy(&self, key: KeyId, policy: KeyPolicy) -> Result<(), StoreError>;
 
     /// The current configuration version.
     async fn version(&self) -> Result<u64, StoreError>;

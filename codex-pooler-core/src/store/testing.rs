@@ -42,7 +42,8 @@ use async_trait::async_trait;
 
 use super::{NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState};
 use crate::model::{
-    AccountId, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus, UpstreamAccount,
+    AccountId, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
+    UpstreamAccount,
 };
 use crate::record::RequestRecord;
 
@@ -74,6 +75,8 @@ pub enum StoreCall {
     CreateKey,
     /// [`PoolStore::set_key_status`].
     SetKeyStatus,
+    /// [`PoolStore::set_key_policy`].
+    SetKeyPolicy,
     /// [`PoolStore::version`].
     Version,
     /// [`PoolStore::load_state`].
@@ -280,6 +283,10 @@ impl<S: PoolStore, H: StoreHook> PoolStore for HookedStore<S, H> {
     async fn set_key_status(&self, k: KeyId, s: KeyStatus) -> Result<(), StoreError> {
         self.hook.before(StoreCall::SetKeyStatus)?;
         self.inner.set_key_status(k, s).await
+    }
+    async fn set_key_policy(&self, k: KeyId, p: KeyPolicy) -> Result<(), StoreError> {
+        self.hook.before(StoreCall::SetKeyPolicy)?;
+        self.inner.set_key_policy(k, p).await
     }
     async fn version(&self) -> Result<u64, StoreError> {
         self.hook.before(StoreCall::Version)?;

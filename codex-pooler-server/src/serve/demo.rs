@@ -13,13 +13,13 @@
 
 use std::path::Path;
 
-use codex_pooler_core::model::{DEFAULT_CODEX_MODELS, KeyStatus, UpstreamAccount};
+use codex_pooler_core::model::{DEFAULT_CODEX_MODELS, KeyPolicy, KeyStatus, UpstreamAccount};
 use codex_pooler_core::store::{NewAccount, PoolStore, SecretKind, StoreState};
 use codex_pooler_tower::credentials::SecretSealer;
 use codex_pooler_tower::keys::KeyHasher;
 
 use crate::cli::GlobalArgs;
-use crate::commands::keys::create_key;
+use crate::commands::keys::{KeySpec, create_key};
 use crate::error::ServerError;
 use crate::settings::Settings;
 use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle};
@@ -263,7 +263,13 @@ pub(crate) async fn prepare(
     {
         store.set_key_status(key.id, KeyStatus::Revoked).await?;
     }
-    let created = create_key(store, hasher, DEMO_POOL, DEMO_KEY_NAME, None).await?;
+    let spec = KeySpec {
+        pool: DEMO_POOL,
+        name: DEMO_KEY_NAME,
+        expires_in_days: None,
+        policy: KeyPolicy::default(),
+    };
+    let created = create_key(store, hasher, spec).await?;
     Ok(Demo {
         fake,
         key: created.plaintext,

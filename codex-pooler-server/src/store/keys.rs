@@ -1,6 +1,6 @@
 //! Pool API keys.
 
-use codex_pooler_core::model::{KeyId, KeyStatus, PoolApiKey, PoolId};
+use codex_pooler_core::model::{KeyId, KeyPolicy, KeyStatus, PoolApiKey, PoolId};
 use codex_pooler_core::store::{NewKey, StoreError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -28,6 +28,7 @@ pub(crate) async fn create(db: &DatabaseConnection, new: NewKey) -> Result<PoolA
             status: ActiveValue::Set(KeyStatus::Active.as_str().to_owned()),
             expires_at: ActiveValue::Set(new.expires_at.map(millis)),
             created_at: ActiveValue::Set(now_millis()),
+            policy: ActiveValue::Set(policy_column(&new.policy)?),
         };
         let inserted = pool_api_key::Entity::insert(row)
             .exec(&txn)
@@ -53,6 +54,7 @@ pub(crate) async fn create(db: &DatabaseConnection, new: NewKey) -> Result<PoolA
         key_version: new.key_version,
         status: KeyStatus::Active,
         expires_at: new.expires_at,
+        policy: new.policy,
     })
 }
 
@@ -79,6 +81,40 @@ pub(crate) async fn set_status(
     finish(txn, result).await
 }
 
+/// Replaces a key's policy.
+pub(crate) async fn set_policy(
+    db: &DatabaseConnection,
+    id: KeyId,
+    policy: &KeyPolicy,
+) -> Result<(), StoreError> {
+    let column = policy_column(policy)?;
+    let txn = begin_write(db).await?;
+    let result = async {
+        let updated = pool_api_key::Entity::update_many()
+            .col_expr(pool_api_key::Column::Policy, Expr::value(column))
+            .filter(pool_api_key::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!("key {id}")));
+        }
+        bump(&txn).await
+    }
+    .await;
+    finish(txn, result).await
+}
+
+/// The `policy` column for `policy`: NULL for the default (no rules), else compact JSON.
+fn policy_column(policy: &KeyPolicy) -> Result<Option<String>, StoreError> {
+    if *policy == KeyPolicy::default() {
+        return Ok(None);
+    }
+    serde_json::to_string(policy)
+        .map(Some)
+        .map_err(|e| bad("pool_api_keys.policy", "a key policy", &e.to_string()))
+}
+
 /// A stored row as a [`PoolApiKey`].
 pub(crate) fn from_row(row: pool_api_key::Model) -> Result<PoolApiKey, StoreError> {
     let hash = <[u8; 32]>::try_from(row.hash.as_slice()).map_err(|_| {
@@ -98,6 +134,15 @@ pub(crate) fn from_row(row: pool_api_key::Model) -> Result<PoolApiKey, StoreErro
             .transpose()?,
         hash,
         key_version: unsigned("pool_api_keys.key_version", row.key_version)?,
+        policy: row
+            .policy
+            .as_deref()
+            .map(|json| {
+                serde_json::from_str(json)
+                    .map_err(|e| bad("pool_api_keys.policy", json, &e.to_string()))
+            })
+            .transpose()?
+            .unwrap_or_default(),
         name: row.name,
         prefix: row.prefix,
     })

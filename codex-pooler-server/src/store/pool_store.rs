@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use codex_pooler_core::model::{
-    AccountId, KeyId, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus, UpstreamAccount,
+    AccountId, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
+    UpstreamAccount,
 };
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::store::{
@@ -75,6 +76,10 @@ impl PoolStore for SqlStore {
 
     async fn set_key_status(&self, key: KeyId, status: KeyStatus) -> Result<(), StoreError> {
         keys::set_status(&self.db, key, status).await
+    }
+
+    async fn set_key_policy(&self, key: KeyId, policy: KeyPolicy) -> Result<(), StoreError> {
+        keys::set_policy(&self.db, key, &policy).await
     }
 
     async fn version(&self) -> Result<u64, StoreError> {

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use codex_pooler_core::clock::from_unix_seconds;
-use codex_pooler_core::model::{KeyId, KeyStatus, Pool, PoolApiKey, PoolId, PoolStatus};
+use codex_pooler_core::model::{KeyId, KeyPolicy, KeyStatus, Pool, PoolApiKey, PoolId, PoolStatus};
 use codex_pooler_core::store::StoreState;
 use http::HeaderValue;
 
@@ -40,6 +40,7 @@ pub(super) fn fixture() -> Fixture {
             key_version: hasher.key_version(),
             status,
             expires_at: expires,
+            policy: KeyPolicy::default(),
         });
         keys.push(plaintext);
     }
@@ -151,6 +152,7 @@ fn each_key_is_checked_under_the_hashing_key_of_its_version() {
             key_version: hasher.key_version(),
             status: KeyStatus::Active,
             expires_at: None,
+            policy: KeyPolicy::default(),
         })
         .collect();
     let snapshot = Snapshot::build(StoreState {

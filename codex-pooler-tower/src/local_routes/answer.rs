@@ -40,16 +40,33 @@ pub(super) fn answer(
 
 /// `GET /models`: the union of the pool's routable accounts' catalogs, with a deterministic
 /// ETag (also as `x-models-etag`); `If-None-Match` with the same ETag answers 304.
+///
+/// A key with model rules sees only the models it may use. Its list still carries the pool's
+/// ETag (the one every answer's `x-models-etag` names, so clients do not refetch each turn),
+/// but is never answered 304: a changed policy shows at the client's next fetch.
 fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<PoolBody> {
     let snapshot = shared.snapshot.load();
-    let catalog = shared
+    let mut catalog = shared
         .models_etags
         .catalog(&snapshot, &shared.live, ctx.pool);
+    let ruled = snapshot
+        .key(ctx.key)
+        .map(|k| &k.policy)
+        .filter(|p| p.enforced_model.is_some() || !p.allowed_models.is_empty());
+    if let Some(policy) = ruled {
+        catalog.models.retain(|entry| {
+            entry
+                .get("slug")
+                .and_then(Value::as_str)
+                .is_some_and(|slug| policy.allows_model(slug))
+        });
+    }
     let etag = HeaderValue::from_str(&catalog.etag).ok();
-    let unchanged = headers
-        .get(IF_NONE_MATCH)
-        .zip(etag.as_ref())
-        .is_some_and(|(sent, ours)| sent == ours);
+    let unchanged = ruled.is_none()
+        && headers
+            .get(IF_NONE_MATCH)
+            .zip(etag.as_ref())
+            .is_some_and(|(sent, ours)| sent == ours);
     let mut response = if unchanged {
         let mut r = Response::new(full(bytes::Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;

@@ -17,12 +17,13 @@ use crate::auth::AuthenticateLayer;
 use crate::decode::BodyLimits;
 use crate::facts::FactsLayer;
 use crate::file_learning::LearnFileLayer;
+use crate::key_policy::KeyPolicyLayer;
 use crate::keys::KeyHasher;
 use crate::known_file::KnownFileLayer;
 use crate::local_routes::LocalRoutesLayer;
 use crate::read_body::ReadBodyLayer;
 use crate::records::RecordLayer;
-use crate::records::{DiscardRecords, RecordSink};
+use crate::records::{DiscardRecords, MeteredRecords, RecordSink};
 use crate::respond::RespondLayer;
 use crate::upgrade::UpgradeLayer;
 use crate::upstream::{
@@ -179,17 +180,21 @@ impl PoolerBuilder {
     ///    answer's body or at a refusal from below.
     /// 5. `KnownFile` (`known_file/`): a finalized upload must name a file the pool created.
     /// 6. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
-    /// 7. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
-    ///    A `/v1` translation layer goes between `ReadBody` and `Facts`: it rewrites the
-    ///    decoded body into the Codex shape and translates the response on its way back up.
-    /// 8. `Respond` (`respond/`): the `Outcome` becomes the response; what routing did
+    /// 7. `KeyPolicy` (`key_policy/`): the key's model and effort rules on the Codex-shaped
+    ///    body, and its request and token limits (429 `rate_limit_exceeded`). A `/v1`
+    ///    translation layer goes between `ReadBody` and `KeyPolicy`: it rewrites the decoded
+    ///    body into the Codex shape and translates the response on its way back up.
+    /// 8. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
+    /// 9. `Respond` (`respond/`): the `Outcome` becomes the response; what routing did
     ///    (`Served`: account, attempts, exclusions, slot) rides in its extensions for `Record`.
-    /// 9. `LearnFile` (`file_learning/`): a file creation's id is pinned to its account.
-    /// 10. `Plan` (core `plan/`): the candidate accounts, or a rejection.
-    /// 11. `Dispatch` (core `dispatch/`): claims, failover, waits and replans.
-    /// 12. `UpstreamClient` (`upstream/`): one attempt on one account, refreshing the token
+    /// 10. `LearnFile` (`file_learning/`): a file creation's id is pinned to its account.
+    /// 11. `Plan` (core `plan/`): the candidate accounts, or a rejection.
+    /// 12. `Dispatch` (core `dispatch/`): claims, failover, waits and replans.
+    /// 13. `UpstreamClient` (`upstream/`): one attempt on one account, refreshing the token
     ///     once after a 401.
-    pub fn build(self) -> Pooler {
+    pub fn build(mut self) -> Pooler {
+        // Every finished record charges its tokens to its key's limits on the way out.
+        self.records = Arc::new(MeteredRecords::new(self.records, Arc::clone(&self.live)));
         let connector = UpstreamConnector::new(
             Arc::clone(&self.credentials),
             &self.upstream_base_url,
@@ -266,6 +271,11 @@ impl PoolerBuilder {
             .layer(ReadBodyLayer::new(self.limits))
             // A /v1 translation layer goes here: it sees the decoded body before the facts are
             // read, and translates the response on its way back up.
+            .layer(KeyPolicyLayer::new(
+                self.snapshot.clone(),
+                Arc::clone(live),
+                Arc::clone(clock),
+            ))
             .layer(FactsLayer::new(Arc::clone(clock)))
             .layer(RespondLayer::new(Arc::clone(&shared)))
             .layer(LearnFileLayer::new(Arc::clone(live), Arc::clone(clock)))

@@ -7,6 +7,7 @@
 
 mod close;
 mod layer;
+mod metered;
 mod refusal;
 mod service;
 mod writer;
@@ -19,6 +20,7 @@ pub use writer::{RecordWriter, RecordWriterConfig};
 
 pub(crate) use close::close_record;
 pub(crate) use layer::RecordLayer;
+pub(crate) use metered::MeteredRecords;
 #[cfg(test)]
 pub(crate) use refusal::Refusal;
 pub(crate) use refusal::refuse;

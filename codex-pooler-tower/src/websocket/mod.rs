@@ -49,6 +49,7 @@ mod handshake;
 mod open;
 mod relay;
 mod settings;
+mod turn_policy;
 mod turns;
 
 use codex_pooler_core::dispatch::Outcome;

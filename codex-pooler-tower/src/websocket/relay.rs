@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
 use super::connect::UpstreamSocket;
 use super::frames::{self, Signal};
+use super::turn_policy::{TurnVerdict, govern_turn};
 use super::turns::TurnLedger;
 use crate::pooler::Shared;
 
@@ -170,12 +171,21 @@ where
                 let Some(Ok(message)) = incoming else { return End::ClientGone };
                 last_frame = Instant::now();
                 let forward = match message {
-                    Message::Text(text) => {
-                        if let Some(turn) = frames::turn_start(text.as_str()) {
-                            session.ledger.start(turn);
+                    Message::Text(text) => match govern_turn(session, text) {
+                        TurnVerdict::Forward(text, turn) => {
+                            if let Some(turn) = turn {
+                                session.ledger.start(turn);
+                            }
+                            Message::Text(text)
                         }
-                        Message::Text(text)
-                    }
+                        TurnVerdict::Refuse(reply, turn, error) => {
+                            session.ledger.refuse(turn, &error);
+                            if client.send(Message::Text(reply)).await.is_err() {
+                                return End::ClientGone;
+                            }
+                            continue;
+                        }
+                    },
                     Message::Binary(data) => Message::Binary(data),
                     Message::Close(frame) => return End::ClientClosed(frame),
                     // Pings are answered by the socket itself; pongs need nothing.

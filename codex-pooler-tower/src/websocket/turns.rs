@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use codex_pooler_core::clock::Clock;
-use codex_pooler_core::error::ErrorCode;
+use codex_pooler_core::error::{ErrorCode, PoolerError};
 use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
 use codex_pooler_core::request::RouteClass;
 
@@ -71,6 +71,15 @@ impl TurnLedger {
         }
         self.turns += 1;
         self.open.push_back(record);
+    }
+
+    /// A `response.create` the gateway refused (the key's policy) without sending it upstream.
+    pub(crate) fn refuse(&mut self, turn: TurnStart, error: &PoolerError) {
+        self.start(turn);
+        if let Some(mut record) = self.open.pop_back() {
+            record.status = error.status().as_u16();
+            self.submit(record, RecordEnd::Rejected, Some(error.code()));
+        }
     }
 
     /// The oldest open turn ended with `status` and `end`.

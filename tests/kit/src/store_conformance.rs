@@ -56,7 +56,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use codex_pooler_core::error::ErrorCode;
 use codex_pooler_core::model::{
-    AccountId, Assignment, KeyId, KeyStatus, Lifecycle, PoolId, PoolStatus,
+    AccountId, Assignment, EffortRule, KeyId, KeyLimits, KeyPolicy, KeyStatus, Lifecycle, PoolId,
+    PoolStatus, ReasoningEffort,
 };
 use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
 use codex_pooler_core::request::RouteClass;
@@ -168,6 +169,7 @@ pub fn new_key(pool: PoolId, prefix: &str) -> NewKey {
         hash: std::array::from_fn(|i| u8::try_from(i).unwrap_or(0).wrapping_mul(7)),
         key_version: 3,
         expires_at: None,
+        policy: KeyPolicy::default(),
     }
 }
 
@@ -439,9 +441,42 @@ pub async fn keys(store: &dyn PoolStore) {
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
     assert_eq!(version(store).await, expected);
 
+    let policy = KeyPolicy {
+        allowed_models: vec!["gpt-5.4".into()],
+        reasoning: Some(EffortRule::AtMost(ReasoningEffort::Low)),
+        limits: KeyLimits {
+            requests_per_minute: Some(30),
+            tokens_per_week: Some(1_000_000),
+            ..KeyLimits::default()
+        },
+        ..KeyPolicy::default()
+    };
+    store
+        .set_key_policy(other.id, policy.clone())
+        .await
+        .expect("set key policy");
+    expected += 1;
+    assert_eq!(version(store).await, expected);
+    let err = store
+        .set_key_policy(KeyId(MISSING), KeyPolicy::default())
+        .await
+        .expect_err("unknown key");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, expected);
+
     let state = store.load_state().await.expect("load");
     let mut revoked = key;
     revoked.status = KeyStatus::Revoked;
+    let mut ruled = other.clone();
+    ruled.policy = policy;
+    assert_eq!(state.keys, vec![revoked.clone(), ruled]);
+
+    // Back to no rules: the stored policy is cleared, not kept.
+    store
+        .set_key_policy(other.id, KeyPolicy::default())
+        .await
+        .expect("clear key policy");
+    let state = store.load_state().await.expect("load");
     assert_eq!(state.keys, vec![revoked, other]);
 }
 
@@ -487,6 +522,11 @@ pub async fn versions(store: &dyn PoolStore) {
         .await
         .expect("key status");
     check(version(store).await, "set_key_status");
+    store
+        .set_key_policy(key.id, KeyPolicy::default())
+        .await
+        .expect("key policy");
+    check(version(store).await, "set_key_policy");
 
     let before = version(store).await;
     store

@@ -1,15 +1,17 @@
 //! `codex-pooler keys ...`.
 
 mod client_auth;
+mod policy;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use codex_pooler_core::model::{KeyStatus, PoolApiKey};
+use codex_pooler_core::model::{KeyPolicy, KeyStatus, PoolApiKey};
 use codex_pooler_core::store::{NewKey, PoolStore};
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
 
 pub use client_auth::{NEVER_STALE, REFRESH_PLACEHOLDER, client_auth_json};
+pub use policy::{list, set_policy};
 
 use super::pool_named;
 use crate::error::ServerError;
@@ -24,14 +26,32 @@ pub struct CreatedKey {
     pub plaintext: String,
 }
 
-/// Creates a key for `pool` without printing it.
+/// What a new key is: its pool, name, expiry and rules.
+#[derive(Debug, Clone)]
+pub struct KeySpec<'a> {
+    /// The pool's slug.
+    pub pool: &'a str,
+    /// A name for operators.
+    pub name: &'a str,
+    /// Expire the key after this many days.
+    pub expires_in_days: Option<u64>,
+    /// The key's model, effort and limit rules.
+    pub policy: KeyPolicy,
+}
+
+/// Creates a key without printing it.
 pub async fn create_key(
     store: &dyn PoolStore,
     hasher: &KeyHasher,
-    pool: &str,
-    name: &str,
-    expires_in_days: Option<u64>,
+    spec: KeySpec<'_>,
 ) -> Result<CreatedKey, ServerError> {
+    policy::check(&spec.policy)?;
+    let KeySpec {
+        pool,
+        name,
+        expires_in_days,
+        policy,
+    } = spec;
     let pool = pool_named(store, pool).await?;
     let generated = PoolKeyMaterial::generate();
     let plaintext = generated.plaintext.expose().to_owned();
@@ -44,6 +64,7 @@ pub async fn create_key(
             key_version: hasher.key_version(),
             expires_at: expires_in_days
                 .map(|d| SystemTime::now() + Duration::from_secs(d.saturating_mul(86_400))),
+            policy,
         })
         .await?;
     Ok(CreatedKey { key, plaintext })
@@ -55,16 +76,15 @@ pub async fn create_key(
 pub async fn create(
     store: &dyn PoolStore,
     hasher: &KeyHasher,
-    pool: &str,
-    name: &str,
-    expires_in_days: Option<u64>,
+    spec: KeySpec<'_>,
     auth_json: Option<&Path>,
 ) -> Result<(), ServerError> {
+    let pool = spec.pool;
     // Claim the file before the key exists, so a bad path creates no key.
     let file = auth_json
         .map(|path| create_private_file(path).map(|file| (path, file)))
         .transpose()?;
-    let created = match create_key(store, hasher, pool, name, expires_in_days).await {
+    let created = match create_key(store, hasher, spec).await {
         Ok(created) => created,
         Err(err) => {
             if let Some((path, file)) = file {
@@ -96,38 +116,13 @@ pub async fn create(
     Ok(())
 }
 
-/// Prints every key (prefixes only).
-pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
-    let state = store.load_state().await?;
-    println!(
-        "{:<6} {:<14} {:<8} {:<10} {:<20}",
-        "ID", "PREFIX", "POOL", "STATUS", "NAME"
-    );
-    for key in &state.keys {
-        println!(
-            "{:<6} {:<14} {:<8} {:<10} {:<20}",
-            key.id,
-            key.prefix,
-            key.pool,
-            key.status.as_str(),
-            key.name
-        );
-    }
-    Ok(())
-}
-
 /// Sets a key's status, finding it by prefix or id.
 pub async fn set_status(
     store: &dyn PoolStore,
     key: &str,
     status: KeyStatus,
 ) -> Result<(), ServerError> {
-    let state = store.load_state().await?;
-    let found = state
-        .keys
-        .iter()
-        .find(|k| k.prefix == key || k.id.0.to_string() == key)
-        .ok_or_else(|| ServerError::Usage(format!("no key with prefix or id {key:?}")))?;
+    let found = find_key(store, key).await?;
     if found.status == KeyStatus::Revoked && status != KeyStatus::Revoked {
         return Err(ServerError::Usage(format!(
             "key {} is revoked; create a new one",
@@ -137,4 +132,15 @@ pub async fn set_status(
     store.set_key_status(found.id, status).await?;
     println!("key {} is now {}", found.prefix, status.as_str());
     Ok(())
+}
+
+/// The key with prefix or id `key`.
+async fn find_key(store: &dyn PoolStore, key: &str) -> Result<PoolApiKey, ServerError> {
+    store
+        .load_state()
+        .await?
+        .keys
+        .into_iter()
+        .find(|k| k.prefix == key || k.id.0.to_string() == key)
+        .ok_or_else(|| ServerError::Usage(format!("no key with prefix or id {key:?}")))
 }

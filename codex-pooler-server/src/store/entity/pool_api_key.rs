@@ -26,6 +26,8 @@ pub(crate) struct Model {
     pub(crate) expires_at: Option<i64>,
     /// Unix milliseconds.
     pub(crate) created_at: i64,
+    /// `KeyPolicy` as compact JSON; NULL when the key has no rules.
+    pub(crate) policy: Option<String>,
 }
 
 // The hash has no business in logs, like `PoolApiKey`'s own Debug.
@@ -38,6 +40,7 @@ impl std::fmt::Debug for Model {
             .field("prefix", &self.prefix)
             .field("key_version", &self.key_version)
             .field("status", &self.status)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }

@@ -8,6 +8,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261124_000001_initial;
 mod m20261124_000002_pool_strategy;
 mod m20261201_000003_key_versions;
+mod m20261203_000004_key_policy;
 
 /// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_pool_strategy::Migration),
             Box::new(m20261201_000003_key_versions::Migration),
+            Box::new(m20261203_000004_key_policy::Migration),
         ]
     }
 }
