@@ -130,7 +130,7 @@ async fn header_allowlists_hold_on_http_and_websocket() {
 
     pool.fake
         .set_account("acct-h0", |a| a.usage_limit_reached = true);
-    let create = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true, "store": false,
+    let create = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true,
         "store": false, "input": [{"type": "message", "role": "user",
         "content": [{"type": "input_text", "text": "hi"}]}]});
     socket

@@ -291,7 +291,7 @@ fn user(text: &str) -> Value {
 }
 
 fn create(extra: Value) -> Message {
-    let mut frame = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true, "store": false,
+    let mut frame = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true,
         "store": false, "input": [user("Say hi")]});
     if let (Value::Object(f), Value::Object(e)) = (&mut frame, extra) {
         f.extend(e);

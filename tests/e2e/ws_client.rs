@@ -37,7 +37,7 @@ pub(crate) async fn open(base: &str, key: &str) -> Result<Socket, WsError> {
 /// Sends one `response.create` and reads its frames up to the terminal one; returns the text
 /// of the completed answer.
 pub(crate) async fn one_turn(socket: &mut Socket) -> String {
-    let frame = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true, "store": false,
+    let frame = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true,
         "store": false, "input": [{"type": "message", "role": "user",
         "content": [{"type": "input_text", "text": "Say hi"}]}]});
     socket
