@@ -68,7 +68,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 pub use catalog::MODEL_INSTRUCTIONS;
-pub use config::{FakeAccount, FakeConfig};
+pub use config::{DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES, FakeAccount, FakeConfig};
 pub use handle::FakeUpstreamHandle;
 pub use oauth::{FAKE_CLIENT_ID, FakeOAuth, FakeRefreshFailure};
 pub use seen::{ROUTING_OVERRIDE_HEADER, SeenRequest};
