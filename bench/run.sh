@@ -18,7 +18,9 @@
 #   BENCH_CONNS=16       connections of the throughput cells
 #   BENCH_WRK_THREADS=1  wrk threads
 #   BENCH_PAD=0          extra prompt bytes per request body
-#   BENCH_MODES="sse json"  BENCH_TARGETS="direct nginx gateway"
+#   BENCH_MODES="sse"  BENCH_TARGETS="direct nginx gateway"
+#                        (mode "json" asks for a non-streamed answer; the Codex backend, and so
+#                        the fake, refuses it with 400 "Stream must be set to true")
 #   BENCH_SKIP_BUILD=1   use the existing release binary
 #   BENCH_BIN=PATH       binary to use (implies BENCH_SKIP_BUILD)
 #   BENCH_OUT=FILE       also copy the raw results (TSV) there
@@ -39,7 +41,7 @@ CONNS=${BENCH_CONNS:-16}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 IDLE_WAIT=${BENCH_IDLE_WAIT:-120}
 RETRIES=${BENCH_RETRIES:-2}
-MODES=${BENCH_MODES:-sse json}
+MODES=${BENCH_MODES:-sse}
 TARGETS=${BENCH_TARGETS:-direct nginx gateway}
 export BENCH_PAD=${BENCH_PAD:-0}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/root/.cache/codex-pooler-target}
@@ -245,7 +247,7 @@ check_target() { # target mode
     [[ -n "$BENCH_ACCOUNT" ]] && hdrs+=(-H "chatgpt-account-id: $BENCH_ACCOUNT")
     local code
     code=$(curl -s -o "$out" -w '%{http_code}' "${hdrs[@]}" \
-        --data "{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"stream\":$stream}" \
+        --data "{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"store\":false,\"stream\":$stream}" \
         "http://127.0.0.1:$PORT/backend-api/codex/responses") || true
     [[ $code == 200 ]] && grep -q "$expect" "$out" \
         || die "$1/$2 sanity request failed: HTTP $code: $(head -c 300 "$out")"

@@ -233,7 +233,7 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
     assert_eq!(error["recovery_kind"], "restart_with_full_context");
 
     let follow_up = serde_json::json!({
-        "model": "gpt-5.1-codex", "stream": true, "previous_response_id": response_id,
+        "model": "gpt-5.1-codex", "stream": true, "store": false, "previous_response_id": response_id,
         "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "more"}]}],
     });
     let by_id = post_responses(

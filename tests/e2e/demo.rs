@@ -42,7 +42,7 @@ async fn demo_turn(gateway: &Gateway, key: &str) -> Reply {
     reply
 }
 
-const DEMO_TURN: &str = r#"{"model":"gpt-5.1-codex","stream":true,"input":[{"role":"user","content":[{"type":"input_text","text":"Say hi"}]}]}"#;
+const DEMO_TURN: &str = r#"{"model":"gpt-5.1-codex","stream":true,"store":false,"input":[{"role":"user","content":[{"type":"input_text","text":"Say hi"}]}]}"#;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_prints_a_working_key_and_avoids_the_full_account() {

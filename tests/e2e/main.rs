@@ -24,5 +24,6 @@ mod routing;
 mod secrets;
 mod surface;
 mod websocket;
+mod wire_0171;
 mod workspace;
 mod ws_client;

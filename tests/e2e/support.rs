@@ -372,11 +372,16 @@ pub(crate) async fn send_raw(
     (status, body.to_owned())
 }
 
-/// A streamed Responses request body.
+/// A streamed Responses request body of the shape the Codex CLI sends (`store: false`,
+/// `stream: true`, no sampling parameters), which the backend (and the fake) requires.
 pub(crate) fn responses_body(model: &str, prompt: &str) -> String {
     serde_json::json!({
         "model": model,
         "stream": true,
+        "store": false,
+        "tool_choice": "auto",
+        "parallel_tool_calls": false,
+        "include": ["reasoning.encrypted_content"],
         "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]}],
     })
     .to_string()

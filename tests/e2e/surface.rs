@@ -271,7 +271,7 @@ async fn files_pin_follow_ups_to_the_uploading_account() {
 
     for i in 0..8 {
         let body = serde_json::json!({
-            "model": "gpt-5.1-codex", "stream": true,
+            "model": "gpt-5.1-codex", "stream": true, "store": false,
             "input": [{"type": "message", "role": "user", "content": [
                 {"type": "input_text", "text": format!("read it {i}")},
                 {"type": "input_file", "file_id": file_id},

@@ -88,7 +88,7 @@ Pool API key for this run:\n  {key}\n\
 Try it:\n  \
 curl -sN {origin}/backend-api/codex/responses \\\n    \
 -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n    \
--d '{{\"model\":\"gpt-5.1-codex\",\"stream\":true,\"input\":[{{\"role\":\"user\",\"content\":[{{\"type\":\"input_text\",\"text\":\"Say hi\"}}]}}]}}'\n\
+-d '{{\"model\":\"gpt-5.1-codex\",\"stream\":true,\"store\":false,\"input\":[{{\"role\":\"user\",\"content\":[{{\"type\":\"input_text\",\"text\":\"Say hi\"}}]}}]}}'\n\
 \n\
 Codex CLI: put this in $CODEX_HOME/config.toml\n  \
 model = \"gpt-5.1-codex\"\n  \

@@ -113,12 +113,15 @@ impl UpstreamConnector {
         }
     }
 
-    /// The frame limits of both sides of a session.
+    /// The frame limits of the upstream side of a session (what upstream may send).
     pub(crate) fn frame_config(&self) -> WebSocketConfig {
-        let max = Some(self.settings.max_message_size);
-        WebSocketConfig::default()
-            .max_message_size(max)
-            .max_frame_size(max)
+        frame_config(self.settings.max_message_size)
+    }
+
+    /// The frame limits of the client side of a session: messages and frames of up to
+    /// `max_message` bytes, never less than the configured limit.
+    pub(crate) fn client_frame_config(&self, max_message: usize) -> WebSocketConfig {
+        frame_config(max_message.max(self.settings.max_message_size))
     }
 
     /// Opens the account's websocket with the allowed client headers, its bearer token and
@@ -192,6 +195,14 @@ impl UpstreamConnector {
             Ok(Err(err)) => Err(ConnectError::Transport(Box::new(err))),
         }
     }
+}
+
+/// Messages and frames of up to `max` bytes.
+fn frame_config(max: usize) -> WebSocketConfig {
+    let max = Some(max);
+    WebSocketConfig::default()
+        .max_message_size(max)
+        .max_frame_size(max)
 }
 
 /// One upgrade attempt: the socket and upstream's `101` headers, or why not.

@@ -12,7 +12,9 @@
 //! for an account upstream refused for concurrency and planning afresh as HTTP requests do, all
 //! before the client's `101` is sent. The `101` carries the upstream `101`'s
 //! allowlisted headers (turn state, `openai-model`, `x-models-etag`, `x-reasoning-included`,
-//! `x-codex-websocket-max-message-bytes`, quota headers), the same list HTTP answers use.
+//! `x-codex-websocket-max-message-bytes`, quota headers), the same list HTTP answers use. The
+//! client side of the session then accepts messages as large as upstream advertises in that
+//! header, and never less than [`WebsocketSettings::max_message_size`].
 //!
 //! Frames are then relayed both ways as they arrive, without buffering; only an upstream frame
 //! with a `headers` object (an `error` frame) is rewritten, without the names that list leaves
@@ -56,7 +58,7 @@ use codex_pooler_core::dispatch::Outcome;
 use codex_pooler_core::request::PoolRequest;
 use tower::util::BoxCloneSyncService;
 
-pub use settings::WebsocketSettings;
+pub use settings::{MAX_HONOURED_MESSAGE_BYTES, MAX_MESSAGE_BYTES_HEADER, WebsocketSettings};
 
 pub(crate) use connect::{UpstreamConnector, WebsocketUpstream};
 pub(crate) use open::upgrade;

@@ -125,7 +125,9 @@ pub(crate) async fn upgrade<B>(
         &shared.live,
         ctx.pool,
     );
+    let client_message_limit = shared.websocket.settings.client_message_limit(&headers);
     let session = Session {
+        client_message_limit,
         shared,
         ctx,
         key_prefix,

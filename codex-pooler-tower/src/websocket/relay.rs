@@ -39,6 +39,10 @@ pub(crate) struct Session {
     pub(crate) ledger: TurnLedger,
     /// Held for the session's life: a socket is one in-flight use of the account.
     pub(crate) guard: AttemptGuard,
+    /// The largest message the client side accepts
+    /// ([`WebsocketSettings::client_message_limit`](super::WebsocketSettings::client_message_limit)
+    /// of upstream's `101`).
+    pub(crate) client_message_limit: usize,
 }
 
 /// Why a session ended.
@@ -81,7 +85,11 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
             return;
         }
     };
-    let config = session.shared.websocket.connector.frame_config();
+    let config = session
+        .shared
+        .websocket
+        .connector
+        .client_frame_config(session.client_message_limit);
     let mut client =
         WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
     tracing::info!(

@@ -2,6 +2,16 @@
 
 use std::time::Duration;
 
+use http::HeaderMap;
+
+/// The header of a `101` in which the Codex backend advertises the largest message it accepts
+/// (read by the Codex CLI since 0.171).
+pub const MAX_MESSAGE_BYTES_HEADER: &str = "x-codex-websocket-max-message-bytes";
+
+/// The most an upstream's advertised limit can raise a session's limit: a bound on what one
+/// client message may make the gateway buffer, whatever upstream says.
+pub const MAX_HONOURED_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
 /// How long a session may stay silent, how often its key is re-checked, and frame limits.
 ///
 /// ```
@@ -23,7 +33,10 @@ pub struct WebsocketSettings {
     pub key_check_interval: Duration,
     /// How long connecting to upstream and its websocket handshake may take (default 10 s).
     pub connect_timeout: Duration,
-    /// The largest message or frame accepted in either direction (default 64 MiB).
+    /// The largest message or frame accepted in either direction (default 64 MiB; the Codex
+    /// CLI's inline images make `response.create` frames past 16 MiB). A session's client side
+    /// accepts more when its upstream advertises more; see
+    /// [`client_message_limit`](Self::client_message_limit).
     pub max_message_size: usize,
 }
 
@@ -60,10 +73,73 @@ impl WebsocketSettings {
         self
     }
 
+    /// The largest client message of a session whose upstream `101` carried `upstream`:
+    /// [`max_message_size`](Self::max_message_size), raised to the size upstream advertises in
+    /// [`MAX_MESSAGE_BYTES_HEADER`] (honoured up to [`MAX_HONOURED_MESSAGE_BYTES`]), so that a
+    /// message upstream accepts is never refused on the way.
+    ///
+    /// ```
+    /// use codex_pooler_tower::websocket::WebsocketSettings;
+    /// use http::HeaderMap;
+    ///
+    /// let settings = WebsocketSettings::default().with_max_message_size(16 << 20);
+    /// let mut upstream = HeaderMap::new();
+    /// assert_eq!(settings.client_message_limit(&upstream), 16 << 20);
+    /// upstream.insert("x-codex-websocket-max-message-bytes", "33554432".parse().unwrap());
+    /// assert_eq!(settings.client_message_limit(&upstream), 32 << 20);
+    /// ```
+    pub fn client_message_limit(&self, upstream: &HeaderMap) -> usize {
+        let advertised = upstream
+            .get(MAX_MESSAGE_BYTES_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(MAX_HONOURED_MESSAGE_BYTES);
+        self.max_message_size.max(advertised)
+    }
+
     /// Sets [`max_message_size`](Self::max_message_size).
     #[must_use]
     pub fn with_max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn advertising(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(MAX_MESSAGE_BYTES_HEADER, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_default_takes_codex_inline_images() {
+        assert!(WebsocketSettings::default().max_message_size >= 16 * 1024 * 1024);
+    }
+
+    #[test]
+    fn an_advertised_limit_only_raises_and_is_bounded() {
+        let settings = WebsocketSettings::default();
+        let configured = settings.max_message_size;
+        assert_eq!(
+            settings.client_message_limit(&advertising("1024")),
+            configured
+        );
+        assert_eq!(
+            settings.client_message_limit(&advertising("junk")),
+            configured
+        );
+        assert_eq!(
+            settings.client_message_limit(&advertising(&(configured * 2).to_string())),
+            configured * 2
+        );
+        assert_eq!(
+            settings.client_message_limit(&advertising(&usize::MAX.to_string())),
+            MAX_HONOURED_MESSAGE_BYTES
+        );
     }
 }

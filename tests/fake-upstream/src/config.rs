@@ -76,6 +76,9 @@ impl FakeAccount {
     }
 }
 
+/// The default [`FakeConfig::websocket_max_message_bytes`].
+pub const DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
 /// How the fake backend behaves as a whole.
 ///
 /// `Default` gives no accounts, one write per SSE event, no delays and four text deltas.
@@ -108,6 +111,11 @@ pub struct FakeConfig {
     pub break_after_events: Option<usize>,
     /// The OAuth server: refresh tokens it accepts, injected failures, device login.
     pub oauth: super::oauth::FakeOAuth,
+    /// The largest websocket message the fake accepts, advertised in the `101` as
+    /// `x-codex-websocket-max-message-bytes` (read by the Codex CLI since 0.171). Default
+    /// 64 MiB: the real backend's value is not known; 16 MiB is known to be too small for
+    /// inline images.
+    pub websocket_max_message_bytes: usize,
 }
 
 impl Default for FakeConfig {
@@ -125,6 +133,7 @@ impl Default for FakeConfig {
             stall_after_events: None,
             break_after_events: None,
             oauth: super::oauth::FakeOAuth::default(),
+            websocket_max_message_bytes: DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES,
         }
     }
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, UPGRADE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, UPGRADE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -16,6 +16,7 @@ use super::quota::QuotaSnapshot;
 use super::rejection::Rejection;
 use super::state::{FakeState, shut_down};
 use super::turn::build_reply;
+use super::turn_rules::turn_refusal;
 
 /// The turn-state header the CLI echoes back on later requests of the same turn.
 const TURN_STATE_HEADER: &str = "x-codex-turn-state";
@@ -25,16 +26,17 @@ const TURN_STATE_HEADER: &str = "x-codex-turn-state";
 struct TurnRequest {
     body: Value,
     model: String,
-    stream: bool,
 }
 
-/// `POST /backend-api/codex/responses`: one model turn, as SSE or as a JSON response object.
+/// `POST /backend-api/codex/responses`: one model turn, always as SSE (the backend has no
+/// non-streaming answer).
 ///
 /// 1. wait `first_byte_delay`;
 /// 2. authenticate (401);
-/// 3. parse the body, which must be JSON with `model` (400);
+/// 3. parse the body, which must be JSON (400), pass the backend's rules
+///    ([`turn_refusal`](crate::turn_refusal): 400 `{"detail": ...}`) and name a `model` (400);
 /// 4. answer the injected `fail_status`, else the 429 of an exhausted account;
-/// 5. otherwise answer 200, streamed if asked.
+/// 5. otherwise answer 200 with the SSE stream.
 ///
 /// Every answer to a known account carries its quota headers.
 pub(crate) async fn create_response(
@@ -101,10 +103,6 @@ pub(crate) async fn create_response(
         &request.body,
         body.len(),
     );
-    if !request.stream {
-        drop(slot);
-        return (head, Json(reply.completed())).into_response();
-    }
     let frames: Vec<Bytes> = events(&reply, config.text_deltas)
         .iter()
         .map(|event| event.encode())
@@ -124,7 +122,7 @@ pub(crate) async fn create_response(
     (head, Body::new(slot.hold_until_end(body))).into_response()
 }
 
-/// The body as JSON with a `model`; streamed if `stream` is true, or absent and SSE is accepted.
+/// The body as JSON that passes the backend's rules and names a `model`.
 fn parse_turn(headers: &HeaderMap, body: &[u8]) -> Result<TurnRequest, Rejection> {
     if let Some(encoding) = headers.get(CONTENT_ENCODING)
         && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
@@ -136,24 +134,16 @@ fn parse_turn(headers: &HeaderMap, body: &[u8]) -> Result<TurnRequest, Rejection
     }
     let body: Value = serde_json::from_slice(body)
         .map_err(|e| Rejection::BadRequest(format!("request body is not valid json: {e}")))?;
+    if let Some(detail) = turn_refusal(&body) {
+        return Err(Rejection::Refused(detail));
+    }
     let model = body
         .get("model")
         .and_then(Value::as_str)
         .filter(|m| !m.is_empty())
         .ok_or_else(|| Rejection::BadRequest("missing required parameter: 'model'".to_owned()))?
         .to_owned();
-    let stream = match body.get("stream").and_then(Value::as_bool) {
-        Some(stream) => stream,
-        None => headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/event-stream")),
-    };
-    Ok(TurnRequest {
-        body,
-        model,
-        stream,
-    })
+    Ok(TurnRequest { body, model })
 }
 
 /// `GET /backend-api/codex/responses`: a WebSocket upgrade is refused with 426, which makes the

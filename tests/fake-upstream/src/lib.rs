@@ -5,7 +5,7 @@
 //!
 //! | Route | Answer |
 //! |---|---|
-//! | `POST /backend-api/codex/responses` | a model turn: SSE (`stream: true`) or a JSON response object; 401 / 400 / injected status / 429 `usage_limit_reached` / a code-less 429 past the account's `max_streams` |
+//! | `POST /backend-api/codex/responses` | a model turn as SSE; 401 / 400 / injected status / 429 `usage_limit_reached` / a code-less 429 past the account's `max_streams`. Bodies the real backend refuses get its 400 `{"detail": ...}` ([`turn_refusal`]: `store` must be `false`, `stream` must be `true`, no sampling parameters) |
 //! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | the Responses websocket: one JSON text frame per event, a `codex.rate_limits` frame per turn, `error` frames; 426 for accounts with `websocket: false` (the CLI then falls back to HTTP) |
 //! | `GET /backend-api/codex/models` | `gpt-5.1-codex` and `gpt-5.1-codex-mini` as `ModelInfo` entries the CLI decodes (every field it requires), with a fixed `ETag` |
 //! | `GET /backend-api/wham/usage` | the account's quota snapshot |
@@ -57,6 +57,7 @@ mod state;
 mod stream_slot;
 mod surface;
 mod turn;
+mod turn_rules;
 mod websocket;
 mod ws_turn;
 
@@ -67,11 +68,12 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 pub use catalog::MODEL_INSTRUCTIONS;
-pub use config::{FakeAccount, FakeConfig};
+pub use config::{DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES, FakeAccount, FakeConfig};
 pub use handle::FakeUpstreamHandle;
 pub use oauth::{FAKE_CLIENT_ID, FakeOAuth, FakeRefreshFailure};
 pub use seen::{ROUTING_OVERRIDE_HEADER, SeenRequest};
 pub use state::FakeState;
+pub use turn_rules::{UNSUPPORTED_PARAMETERS, turn_refusal};
 
 /// The path of the model-turn endpoint.
 pub const RESPONSES_PATH: &str = "/backend-api/codex/responses";

@@ -14,6 +14,10 @@ pub(crate) enum Rejection {
     /// The body is not JSON or lacks `model`.
     #[error("{0}")]
     BadRequest(String),
+    /// A turn body the Codex backend refuses (see `turn_rules`), rendered as the backend's
+    /// `{"detail": ...}` body rather than an OpenAI-shaped error.
+    #[error("{0}")]
+    Refused(String),
     /// A failure injected with `FakeAccount::fail_status`.
     #[error("fake upstream failure injected with status {0}")]
     Injected(StatusCode),
@@ -48,7 +52,7 @@ impl Rejection {
     fn status(&self) -> StatusCode {
         match self {
             Self::InvalidApiKey => StatusCode::UNAUTHORIZED,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Refused(_) => StatusCode::BAD_REQUEST,
             Self::Injected(status) => *status,
             Self::UsageLimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -62,6 +66,7 @@ impl Rejection {
     fn body(&self) -> Value {
         let message = self.to_string();
         match self {
+            Self::Refused(detail) => json!({ "detail": detail }),
             Self::UsageLimitReached {
                 plan_type,
                 resets_at,

@@ -2,7 +2,9 @@
 //!
 //! The upgrade is authenticated like a turn. The `101` carries the account's quota headers,
 //! `x-codex-turn-state` (echoed if the client sent one), `x-models-etag`,
-//! `x-codex-websocket-max-message-bytes` and `x-openai-account-id`. Each
+//! `x-codex-websocket-max-message-bytes` (the configured
+//! [`FakeConfig::websocket_max_message_bytes`](crate::FakeConfig::websocket_max_message_bytes),
+//! also the largest message the fake reads) and `x-openai-account-id`. Each
 //! `{"type":"response.create",...}` text frame is answered by [`ws_turn::answer`] frame by frame,
 //! at the configured pace; every such frame is logged as a [`SeenRequest`] with method `"WS"`
 //! (the upgrade's headers, the frame as body), as the protocol captures log them.
@@ -31,9 +33,6 @@ use super::ws_turn::{self, TurnFrames};
 
 /// The turn-state header the CLI echoes back on later requests of the same turn.
 const TURN_STATE_HEADER: &str = "x-codex-turn-state";
-
-/// The largest client frame the fake accepts.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Answers an upgrade on the responses path:
 ///
@@ -82,7 +81,7 @@ pub(crate) async fn upgrade(
     insert(
         &mut head,
         "x-codex-websocket-max-message-bytes",
-        &MAX_MESSAGE_BYTES.to_string(),
+        &config.websocket_max_message_bytes.to_string(),
     );
     if let Some(status) = account.fail_status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -101,7 +100,8 @@ pub(crate) async fn upgrade(
         produced: HashSet::new(),
     };
     let upgraded = ws
-        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_message_size(config.websocket_max_message_bytes)
+        .max_frame_size(config.websocket_max_message_bytes)
         .on_upgrade(move |socket| session.run(socket));
     (head, upgraded).into_response()
 }

@@ -11,6 +11,7 @@ use super::pacing::Ending;
 use super::quota::QuotaSnapshot;
 use super::state::FakeState;
 use super::turn::build_reply;
+use super::turn_rules::turn_refusal;
 
 /// The frames answering one client frame, and how the answer ends.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +49,10 @@ impl TurnFrames {
 /// The answer of `account` to the client frame `frame` (`raw_len` bytes on the wire), on a socket
 /// that produced the responses in `produced`:
 ///
-/// 1. not a `response.create` with a `model`: a 400 `error` frame;
+/// 1. not a `response.create` with a `model`, or a frame the backend's body rules refuse
+///    ([`turn_refusal`]: `store: false`, `stream: true`, no sampling parameters): a 400 `error`
+///    frame (for a rule, its `error.message` is the `detail` the HTTP answer would carry; the
+///    backend's websocket wording is not known);
 /// 2. the account's injected `fail_status`: an `error` frame with that status;
 /// 3. an exhausted account: a 429 `usage_limit_reached` `error` frame with its quota headers;
 /// 4. a `previous_response_id` this socket did not produce: 400 `previous_response_not_found`;
@@ -72,6 +76,9 @@ pub(crate) fn answer(
     else {
         return TurnFrames::invalid("missing required parameter: 'model'", None, Some("model"));
     };
+    if let Some(detail) = turn_refusal(frame) {
+        return TurnFrames::invalid(&detail, None, None);
+    }
     let quota = QuotaSnapshot::of(account);
     if let Some(status) = account.fail_status {
         let error = json!({"type": "server_error", "message": format!("fake upstream failure injected with status {status}"), "code": null});
@@ -191,7 +198,7 @@ mod tests {
     use super::*;
 
     fn create(extra: Value) -> Value {
-        let mut frame = json!({"type": "response.create", "model": "m", "stream": true,
+        let mut frame = json!({"type": "response.create", "model": "m", "stream": true, "store": false,
             "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}]});
         if let (Value::Object(f), Value::Object(e)) = (&mut frame, extra) {
             f.extend(e);
@@ -283,6 +290,36 @@ mod tests {
         assert_eq!(frame["status_code"], 429);
         assert_eq!(frame["error"]["type"], "usage_limit_reached");
         assert_eq!(frame["headers"]["x-codex-primary-used-percent"], "100.0");
+    }
+
+    #[test]
+    fn frames_the_backend_refuses_get_an_error_frame() {
+        let state = FakeState::new(FakeConfig::default());
+        let account = FakeAccount::new("acc", "tok", "alice");
+        let no_store = {
+            let mut frame = create(json!({}));
+            frame.as_object_mut().map(|f| f.remove("store"));
+            frame
+        };
+        for (frame, detail) in [
+            (no_store, "Store must be set to false"),
+            (
+                create(json!({"stream": false})),
+                "Stream must be set to true",
+            ),
+            (
+                create(json!({"temperature": 0.2})),
+                "Unsupported parameter: temperature",
+            ),
+        ] {
+            let config = FakeConfig::default();
+            let turn = answer(&state, &config, &account, &frame, 10, &HashSet::new());
+            let error: Value = serde_json::from_str(&turn.frames[0]).unwrap();
+            assert_eq!(turn.frames.len(), 1);
+            assert_eq!(error["status_code"], 400);
+            assert_eq!(error["error"]["message"], detail);
+            assert!(turn.produced.is_none());
+        }
     }
 
     #[test]

@@ -65,7 +65,10 @@ async fn malformed_bodies_get_400() -> TestResult {
         ("authorization", bearer),
         ("chatgpt-account-id", "acc-alice"),
     ];
-    for body in [&b"not json"[..], br#"{"stream":true,"input":[]}"#] {
+    for body in [
+        &b"not json"[..],
+        br#"{"stream":true,"store":false,"input":[]}"#,
+    ] {
         let response = send(&fake, Method::POST, RESPONSES_PATH, &auth, body).await?;
         let (status, headers, body) = read_json(response).await?;
         assert_eq!(status, StatusCode::BAD_REQUEST);

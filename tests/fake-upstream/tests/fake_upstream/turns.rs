@@ -1,4 +1,4 @@
-//! Turn answers: tool calls, JSON mode, quota and turn headers.
+//! Turn answers: tool calls, quota and turn headers.
 
 use codex_pooler_fake_upstream::{FakeAccount, FakeConfig};
 use http::StatusCode;
@@ -62,44 +62,6 @@ async fn tool_call_turn() -> TestResult {
     assert_eq!(
         done.1["item"]["content"][0]["text"],
         format!("Tool said: {expected}")
-    );
-    Ok(())
-}
-
-#[tokio::test]
-async fn json_mode_without_stream() -> TestResult {
-    let fake = start_default()?;
-    let body = json!({"model": "gpt-5.1-codex", "input": [user_message("hi")]});
-    let (status, headers, body) = read_json(post_turn(&fake, &alice(), &body).await?).await?;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(header(&headers, "content-type"), "application/json");
-    assert_eq!(header(&headers, "x-codex-primary-window-minutes"), "300");
-    assert_eq!(body["object"], "response");
-    assert_eq!(body["status"], "completed");
-    assert_eq!(body["model"], "gpt-5.1-codex");
-    assert!(
-        body["id"]
-            .as_str()
-            .is_some_and(|id| id.starts_with("resp_"))
-    );
-    assert_eq!(body["output"][0]["type"], "message");
-    assert_eq!(body["output"][0]["content"][0]["text"], "Hello from alice");
-    let usage = &body["usage"];
-    assert_eq!(
-        usage["total_tokens"].as_u64(),
-        Some(
-            usage["input_tokens"].as_u64().unwrap_or(0)
-                + usage["output_tokens"].as_u64().unwrap_or(0)
-        )
-    );
-
-    // Without `stream`, `accept: text/event-stream` asks for SSE.
-    let body = json!({"model": "gpt-5.1-codex", "input": [user_message("hi")]});
-    let response =
-        post_turn_with(&fake, &alice(), &[("accept", "text/event-stream")], &body).await?;
-    assert_eq!(
-        header(response.headers(), "content-type"),
-        "text/event-stream"
     );
     Ok(())
 }
