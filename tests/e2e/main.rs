@@ -16,6 +16,7 @@ mod embed_example;
 mod errors;
 mod headers;
 mod hot_path;
+mod key_policy;
 mod quiet;
 mod receipt;
 mod recovery;
