@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use codex_pooler_core::model::KeyPolicy;
+use codex_pooler_core::model::{EffortRule, KeyLimits, KeyPolicy, ReasoningEffort};
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_fake_upstream::{
@@ -484,6 +484,16 @@ async fn in_process_gateway(
     fake: &FakeUpstreamHandle,
     settings: WebsocketSettings,
 ) -> (String, String) {
+    in_process_gateway_with(creds, fake, settings, KeyPolicy::default()).await
+}
+
+/// [`in_process_gateway`], with a key under `policy`.
+async fn in_process_gateway_with(
+    creds: &[FakeCredentials],
+    fake: &FakeUpstreamHandle,
+    settings: WebsocketSettings,
+    policy: KeyPolicy,
+) -> (String, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let store: Arc<dyn PoolStore> = Arc::new(MemoryStore::new());
     let sealing = SealingKey::generate(1);
@@ -507,7 +517,7 @@ async fn in_process_gateway(
             hash: hasher.hash(key.plaintext.expose()),
             key_version: hasher.key_version(),
             expires_at: None,
-            policy: KeyPolicy::default(),
+            policy,
         })
         .await
         .unwrap();
@@ -649,4 +659,58 @@ async fn an_upgrade_refused_for_concurrency_waits_for_the_accounts_stream_to_end
         .filter(|r| r.method == "GET")
         .count();
     assert_eq!(upgrades, 2, "refused once, then opened");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn turns_follow_the_key_policy_and_a_refused_turn_keeps_the_socket() {
+    let creds = [fake_credentials("acct-ws-policy", "ws-policy@example.com")];
+    let fake = fake_for(&creds, |_| {});
+    let policy = KeyPolicy {
+        allowed_models: vec!["gpt-5.1-codex".into()],
+        reasoning: Some(EffortRule::AtMost(ReasoningEffort::Low)),
+        limits: KeyLimits {
+            requests_per_minute: Some(1),
+            ..KeyLimits::default()
+        },
+        ..KeyPolicy::default()
+    };
+    let (base, key) =
+        in_process_gateway_with(&creds, &fake, WebsocketSettings::default(), policy).await;
+    let mut ws = connect(&base, RESPONSES, Some(&key)).await.unwrap();
+    let frames_upstream = |fake: &FakeUpstreamHandle| -> Vec<Value> {
+        responses_traffic(fake)
+            .into_iter()
+            .filter(|r| r.method == "WS")
+            .filter_map(|r| r.body)
+            .filter(|b| b["type"] == "response.create")
+            .collect()
+    };
+
+    // A model outside the allowlist: an error frame, nothing upstream, the socket stays.
+    let refused = exchange(&mut ws, create(json!({"model": "o3"}))).await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["type"], "error");
+    assert_eq!(refused[0]["status"], 403);
+    assert_eq!(refused[0]["error"]["code"], "model_not_allowed");
+    assert!(frames_upstream(&fake).is_empty());
+
+    // The effort is lowered on its way upstream.
+    let served = exchange(&mut ws, create(json!({"reasoning": {"effort": "xhigh"}}))).await;
+    assert_eq!(served.last().unwrap()["type"], "response.completed");
+    let sent = frames_upstream(&fake);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["reasoning"]["effort"], "low");
+
+    // Over the minute's one turn: 429 with a retry hint, and upstream never sees it.
+    let limited = exchange(&mut ws, create(json!({}))).await;
+    assert_eq!(limited.len(), 1, "{limited:?}");
+    assert_eq!(limited[0]["status"], 429);
+    assert_eq!(limited[0]["error"]["code"], "rate_limit_exceeded");
+    let retry: u64 = limited[0]["headers"]["retry-after"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(frames_upstream(&fake).len(), 1);
 }
