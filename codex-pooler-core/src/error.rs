@@ -75,11 +75,15 @@ pub enum ErrorCode {
     ModelNotAllowed,
     /// `rate_limit_exceeded`: the key is over one of its limits.
     RateLimitExceeded,
+    /// `unsupported_parameter`: a `/v1` request parameter the Codex backend has no meaning for.
+    UnsupportedParameter,
+    /// `upstream_error`: the upstream turn failed after it started (`response.failed`).
+    UpstreamError,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 22] = [
         Self::InvalidApiKey,
         Self::ApiKeyPaused,
         Self::ApiKeyRevoked,
@@ -100,6 +104,8 @@ impl ErrorCode {
         Self::InternalError,
         Self::ModelNotAllowed,
         Self::RateLimitExceeded,
+        Self::UnsupportedParameter,
+        Self::UpstreamError,
     ];
 
     /// The stable string, as answered, stored and logged.
@@ -125,6 +131,8 @@ impl ErrorCode {
             Self::InternalError => "internal_error",
             Self::ModelNotAllowed => "model_not_allowed",
             Self::RateLimitExceeded => "rate_limit_exceeded",
+            Self::UnsupportedParameter => "unsupported_parameter",
+            Self::UpstreamError => "upstream_error",
         }
     }
 }
@@ -211,6 +219,15 @@ impl PoolerError {
             .get_or_insert_with(serde_json::Map::new)
             .insert(name.to_owned(), value);
         self
+    }
+
+    /// Sets the `param` field to a path built at run time, such as `messages[2].content`.
+    ///
+    /// Kept beside [`with_param`](Self::with_param) (which takes a `'static` name) so request
+    /// validation can point into arrays; the path overrides any `param` set before.
+    #[must_use]
+    pub fn with_param_path(self, path: impl Into<String>) -> Self {
+        self.with_field("param", serde_json::Value::String(path.into()))
     }
 
     // ===== constructors for the errors the pooler itself raises =====
@@ -455,6 +472,35 @@ impl PoolerError {
         .with_param("file_id")
     }
 
+    /// A `/v1` parameter the Codex backend has no meaning for: refused before anything goes
+    /// upstream, naming the parameter in `param`.
+    pub fn unsupported_parameter(name: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorType::InvalidRequestError,
+            ErrorCode::UnsupportedParameter,
+            format!("Unsupported parameter: {name}"),
+        )
+        .with_param_path(name)
+    }
+
+    /// The upstream turn failed after it started (`response.failed` or an `error` event).
+    ///
+    /// The upstream message is never passed on; `upstream_code` carries the upstream code once
+    /// it is sanitized (see `translate::sanitize`), or is absent.
+    pub fn upstream_error(upstream_code: Option<&str>) -> Self {
+        let err = Self::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorType::ServerError,
+            ErrorCode::UpstreamError,
+            "upstream request failed",
+        );
+        match upstream_code {
+            Some(code) => err.with_field("upstream_code", code.into()),
+            None => err,
+        }
+    }
+
     /// An unexpected failure inside the gateway.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(
@@ -558,6 +604,31 @@ mod tests {
         assert_eq!(invalid.code(), "invalid_file_id");
         assert_eq!(invalid.body()["error"]["param"], "file_id");
         assert!(invalid.message().contains("ASCII letters"));
+    }
+
+    #[test]
+    fn unsupported_parameter_names_the_parameter() {
+        let err = PoolerError::unsupported_parameter("logit_bias");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            err.body(),
+            serde_json::json!({"error":{"message":"Unsupported parameter: logit_bias",
+                "type":"invalid_request_error","code":"unsupported_parameter","param":"logit_bias"}})
+        );
+        let path = PoolerError::invalid_request("bad part").with_param_path("messages[2].content");
+        assert_eq!(path.body()["error"]["param"], "messages[2].content");
+    }
+
+    #[test]
+    fn upstream_error_is_a_sanitized_502() {
+        let err = PoolerError::upstream_error(Some("context_length_exceeded"));
+        assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(err.body()["error"]["code"], "upstream_error");
+        assert_eq!(
+            err.body()["error"]["upstream_code"],
+            "context_length_exceeded"
+        );
+        assert_eq!(err.body()["error"]["message"], "upstream request failed");
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub mod record;
 pub mod request;
 pub mod store;
 pub mod strategy;
+pub mod translate;
 
 /// A boxed, type-erased error, as used by tower middleware.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
