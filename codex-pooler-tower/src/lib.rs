@@ -31,6 +31,7 @@ pub mod testing;
 mod upgrade;
 pub mod upstream;
 pub mod usage_probe;
+mod v1;
 pub mod websocket;
 pub mod workspace;
 

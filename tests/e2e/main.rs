@@ -24,6 +24,7 @@ mod refresh;
 mod routing;
 mod secrets;
 mod surface;
+mod v1;
 mod websocket;
 mod wire_0171;
 mod workspace;

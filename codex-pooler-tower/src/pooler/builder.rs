@@ -29,6 +29,7 @@ use crate::upgrade::UpgradeLayer;
 use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
+use crate::v1::{V1RequestLayer, V1ResponseLayer};
 use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;
 
@@ -176,21 +177,23 @@ impl PoolerBuilder {
     /// 2. `Upgrade` (`upgrade/`): a websocket upgrade leaves for its session (`websocket/`).
     /// 3. `LocalRoutes` (`local_routes/`): `/models`, `/wham/usage`, `/wham/accounts/check`,
     ///    helper 404s and unsupported `/v1` paths are answered here.
-    /// 4. `Record` (`records/`): opens the request record; closes it once, at the end of the
+    /// 4. `V1Response` (`v1/`): a `/v1` answer translated for its client (events guarded, or
+    ///    collected into one `response`), above `Record` so the record reads upstream's events.
+    /// 5. `Record` (`records/`): opens the request record; closes it once, at the end of the
     ///    answer's body or at a refusal from below.
-    /// 5. `KnownFile` (`known_file/`): a finalized upload must name a file the pool created.
-    /// 6. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
-    /// 7. `KeyPolicy` (`key_policy/`): the key's model and effort rules on the Codex-shaped
-    ///    body, and its request and token limits (429 `rate_limit_exceeded`). A `/v1`
-    ///    translation layer goes between `ReadBody` and `KeyPolicy`: it rewrites the decoded
-    ///    body into the Codex shape and translates the response on its way back up.
-    /// 8. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
-    /// 9. `Respond` (`respond/`): the `Outcome` becomes the response; what routing did
-    ///    (`Served`: account, attempts, exclusions, slot) rides in its extensions for `Record`.
-    /// 10. `LearnFile` (`file_learning/`): a file creation's id is pinned to its account.
-    /// 11. `Plan` (core `plan/`): the candidate accounts, or a rejection.
-    /// 12. `Dispatch` (core `dispatch/`): claims, failover, waits and replans.
-    /// 13. `UpstreamClient` (`upstream/`): one attempt on one account, refreshing the token
+    /// 6. `KnownFile` (`known_file/`): a finalized upload must name a file the pool created.
+    /// 7. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
+    /// 8. `V1Request` (`v1/`): a `/v1` body rewritten into the Codex shape, or refused.
+    /// 9. `KeyPolicy` (`key_policy/`): the key's model and effort rules on the Codex-shaped
+    ///    body, and its request and token limits (429 `rate_limit_exceeded`).
+    /// 10. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
+    /// 11. `Respond` (`respond/`): the `Outcome` becomes the response; what routing did
+    ///     (`Served`: account, attempts, exclusions, slot) rides in its extensions for
+    ///     `Record`.
+    /// 12. `LearnFile` (`file_learning/`): a file creation's id is pinned to its account.
+    /// 13. `Plan` (core `plan/`): the candidate accounts, or a rejection.
+    /// 14. `Dispatch` (core `dispatch/`): claims, failover, waits and replans.
+    /// 15. `UpstreamClient` (`upstream/`): one attempt on one account, refreshing the token
     ///     once after a 401.
     pub fn build(mut self) -> Pooler {
         // Every finished record charges its tokens to its key's limits on the way out.
@@ -262,6 +265,7 @@ impl PoolerBuilder {
             ))
             .layer(UpgradeLayer::new(Arc::clone(&shared)))
             .layer(LocalRoutesLayer::new(Arc::clone(&shared)))
+            .layer(V1ResponseLayer)
             .layer(RecordLayer::new(
                 self.records,
                 Arc::clone(live),
@@ -269,8 +273,7 @@ impl PoolerBuilder {
             ))
             .layer(KnownFileLayer::new(Arc::clone(live), Arc::clone(clock)))
             .layer(ReadBodyLayer::new(self.limits))
-            // A /v1 translation layer goes here: it sees the decoded body before the facts are
-            // read, and translates the response on its way back up.
+            .layer(V1RequestLayer)
             .layer(KeyPolicyLayer::new(
                 self.snapshot.clone(),
                 Arc::clone(live),

@@ -1,0 +1,23 @@
+//! The OpenAI-compatible `/v1` surface, translated onto the Codex backend.
+//!
+//! Two layers, one job each, around the stack's middle:
+//!
+//! - `V1Request` (below `ReadBody`): a `POST /v1/responses` body becomes the Codex request
+//!   ([`translate::responses`](codex_pooler_core::translate::responses): always `stream: true`
+//!   and `store: false`, parameters the backend refuses dropped or answered with 400
+//!   `unsupported_parameter`). Its answer is tagged with what the client asked for.
+//! - `V1Response` (above `Record`): a tagged answer is translated for the client, after the
+//!   record layer has read the upstream events for quota, continuity and usage. A streaming
+//!   client gets the events in order with a terminal event guaranteed; a non-stream client gets
+//!   the stream collected into one `response` object.
+//!
+//! The rest of `/v1` (chat completions, files, audio, images) is not translated yet; its paths
+//! answer `unsupported_endpoint` from the local routes.
+
+mod answer;
+mod request;
+mod response;
+mod sse_blocks;
+
+pub(crate) use request::V1RequestLayer;
+pub(crate) use response::V1ResponseLayer;
