@@ -22,6 +22,7 @@ mod receipt;
 mod recovery;
 mod refresh;
 mod routing;
+mod sdk;
 mod secrets;
 mod surface;
 mod v1;

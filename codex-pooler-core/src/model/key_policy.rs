@@ -150,6 +150,11 @@ impl KeyPolicy {
         !self.allowed_models.is_empty() || self.enforced_model.is_some() || self.reasoning.is_some()
     }
 
+    /// Whether the policy narrows the models (an allowlist or an enforced model).
+    pub fn restricts_models(&self) -> bool {
+        self.enforced_model.is_some() || !self.allowed_models.is_empty()
+    }
+
     /// Whether requests may name `model`: the enforced model when there is one, else any
     /// model of a non-empty allowlist, else every model.
     pub fn allows_model(&self, model: &str) -> bool {

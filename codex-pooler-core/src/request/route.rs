@@ -219,7 +219,7 @@ impl Route {
             (&Method::POST, "/responses/compact", RouteFamily::CodexBackend) => {
                 Some(RouteClass::Compact)
             }
-            (&Method::GET, "/models", RouteFamily::CodexBackend) => Some(RouteClass::Models),
+            (&Method::GET, "/models", _) => Some(RouteClass::Models),
             (&Method::GET, "/usage", RouteFamily::CodexBackend) => Some(RouteClass::Usage),
             (&Method::POST, "/images/generations", RouteFamily::CodexBackend) => {
                 Some(RouteClass::ImageGenerations)

@@ -3,10 +3,11 @@
 
 use codex_pooler_core::body::{PoolBody, full};
 use codex_pooler_core::clock::unix_seconds;
+use codex_pooler_core::live::PoolCatalog;
 use codex_pooler_core::model::UpstreamAccount;
 use codex_pooler_core::quota::{QuotaView, WindowKind, WindowView};
 use codex_pooler_core::request::PoolContext;
-use codex_pooler_core::request::RouteClass;
+use codex_pooler_core::request::{Route, RouteClass, RouteFamily};
 use http::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{Value, json};
@@ -18,11 +19,14 @@ use crate::pooler::Shared;
 pub(super) fn answer(
     shared: &Shared,
     ctx: PoolContext,
-    class: RouteClass,
+    route: Route,
     headers: &HeaderMap,
 ) -> Response<PoolBody> {
-    tracing::debug!(route = class.as_str(), "answered by the gateway");
-    match class {
+    tracing::debug!(route = route.class.as_str(), "answered by the gateway");
+    match route.class {
+        RouteClass::Models if route.family == RouteFamily::OpenAiV1 => {
+            json_response(StatusCode::OK, &openai_models(shared, ctx))
+        }
         RouteClass::Models => models(shared, ctx, headers),
         RouteClass::Usage => json_response(StatusCode::OK, &usage(shared, ctx)),
         RouteClass::AccountsCheck => json_response(StatusCode::OK, &accounts_check(headers)),
@@ -38,22 +42,40 @@ pub(super) fn answer(
     }
 }
 
-/// `GET /models`: the union of the pool's routable accounts' catalogs, with a deterministic
-/// ETag (also as `x-models-etag`); `If-None-Match` with the same ETag answers 304.
-///
-/// A key with model rules sees only the models it may use. Its list still carries the pool's
-/// ETag (the one every answer's `x-models-etag` names, so clients do not refetch each turn),
-/// but is never answered 304: a changed policy shows at the client's next fetch.
-fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<PoolBody> {
+/// The pool's catalog as the key may see it ([`key_catalog`]), in the OpenAI list shape of
+/// `GET /v1/models`: `id`, `object`, `owned_by` and the `context_length` upstream advertises.
+fn openai_models(shared: &Shared, ctx: PoolContext) -> Value {
+    let models: Vec<Value> = key_catalog(shared, ctx)
+        .models
+        .iter()
+        .filter_map(|entry| {
+            let id = entry.get("slug").and_then(Value::as_str)?;
+            let mut model = json!({
+                "id": id,
+                "object": "model",
+                "created": 0,
+                "owned_by": "codex-pooler",
+            });
+            if let Some(window) = entry.get("context_window").and_then(Value::as_u64) {
+                model["context_length"] = json!(window);
+            }
+            Some(model)
+        })
+        .collect();
+    json!({"object": "list", "data": models})
+}
+
+/// The pool's catalog with only the models the key's policy allows.
+fn key_catalog(shared: &Shared, ctx: PoolContext) -> PoolCatalog {
     let snapshot = shared.snapshot.load();
     let mut catalog = shared
         .models_etags
         .catalog(&snapshot, &shared.live, ctx.pool);
-    let ruled = snapshot
+    if let Some(policy) = snapshot
         .key(ctx.key)
         .map(|k| &k.policy)
-        .filter(|p| p.enforced_model.is_some() || !p.allowed_models.is_empty());
-    if let Some(policy) = ruled {
+        .filter(|p| p.restricts_models())
+    {
         catalog.models.retain(|entry| {
             entry
                 .get("slug")
@@ -61,8 +83,24 @@ fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<Po
                 .is_some_and(|slug| policy.allows_model(slug))
         });
     }
+    catalog
+}
+
+/// `GET /models`: the union of the pool's routable accounts' catalogs, with a deterministic
+/// ETag (also as `x-models-etag`); `If-None-Match` with the same ETag answers 304.
+///
+/// A key with model rules sees only the models it may use. Its list still carries the pool's
+/// ETag (the one every answer's `x-models-etag` names, so clients do not refetch each turn),
+/// but is never answered 304: a changed policy shows at the client's next fetch.
+fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<PoolBody> {
+    let ruled = shared
+        .snapshot
+        .load()
+        .key(ctx.key)
+        .is_some_and(|k| k.policy.restricts_models());
+    let catalog = key_catalog(shared, ctx);
     let etag = HeaderValue::from_str(&catalog.etag).ok();
-    let unchanged = ruled.is_none()
+    let unchanged = !ruled
         && headers
             .get(IF_NONE_MATCH)
             .zip(etag.as_ref())

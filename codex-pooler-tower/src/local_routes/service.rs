@@ -50,7 +50,7 @@ where
         let ctx = request.extensions().get::<PoolContext>().copied();
         let response = match (route, ctx) {
             (Some(route), Some(ctx)) if route.class.is_local() => {
-                answer::answer(&self.shared, ctx, route.class, request.headers())
+                answer::answer(&self.shared, ctx, route, request.headers())
             }
             (Some(_), Some(_)) => return self.inner.call(request).boxed(),
             (None, _) => PoolerError::unsupported_endpoint().to_response(),
