@@ -71,6 +71,19 @@ impl MemoryStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Changes one key with `edit` and bumps the version; an unknown key is not found.
+    fn edit_key(&self, key: KeyId, edit: impl FnOnce(&mut PoolApiKey)) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let k = s
+            .keys
+            .iter_mut()
+            .find(|k| k.id == key)
+            .ok_or_else(|| StoreError::NotFound(format!("key {key}")))?;
+        edit(k);
+        s.bump();
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -223,27 +236,11 @@ impl PoolStore for MemoryStore {
     }
 
     async fn set_key_status(&self, key: KeyId, status: KeyStatus) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        let k = s
-            .keys
-            .iter_mut()
-            .find(|k| k.id == key)
-            .ok_or_else(|| StoreError::NotFound(format!("key {key}")))?;
-        k.status = status;
-        s.bump();
-        Ok(())
+        self.edit_key(key, |k| k.status = status)
     }
 
     async fn set_key_policy(&self, key: KeyId, policy: KeyPolicy) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        let k = s
-            .keys
-            .iter_mut()
-            .find(|k| k.id == key)
-            .ok_or_else(|| StoreError::NotFound(format!("key {key}")))?;
-        k.policy = policy;
-        s.bump();
-        Ok(())
+        self.edit_key(key, |k| k.policy = policy)
     }
 
     async fn version(&self) -> Result<u64, StoreError> {

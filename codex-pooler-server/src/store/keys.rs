@@ -64,21 +64,13 @@ pub(crate) async fn set_status(
     id: KeyId,
     status: KeyStatus,
 ) -> Result<(), StoreError> {
-    let txn = begin_write(db).await?;
-    let result = async {
-        let updated = pool_api_key::Entity::update_many()
-            .col_expr(pool_api_key::Column::Status, Expr::value(status.as_str()))
-            .filter(pool_api_key::Column::Id.eq(id.0))
-            .exec(&txn)
-            .await
-            .map_err(backend)?;
-        if updated.rows_affected == 0 {
-            return Err(StoreError::NotFound(format!("key {id}")));
-        }
-        bump(&txn).await
-    }
-    .await;
-    finish(txn, result).await
+    set_column(
+        db,
+        id,
+        pool_api_key::Column::Status,
+        Expr::value(status.as_str()),
+    )
+    .await
 }
 
 /// Replaces a key's policy.
@@ -88,10 +80,20 @@ pub(crate) async fn set_policy(
     policy: &KeyPolicy,
 ) -> Result<(), StoreError> {
     let column = policy_column(policy)?;
+    set_column(db, id, pool_api_key::Column::Policy, Expr::value(column)).await
+}
+
+/// Sets one column of a key and bumps the version; an unknown key is not found.
+async fn set_column(
+    db: &DatabaseConnection,
+    id: KeyId,
+    column: pool_api_key::Column,
+    value: sea_orm::sea_query::SimpleExpr,
+) -> Result<(), StoreError> {
     let txn = begin_write(db).await?;
     let result = async {
         let updated = pool_api_key::Entity::update_many()
-            .col_expr(pool_api_key::Column::Policy, Expr::value(column))
+            .col_expr(column, value)
             .filter(pool_api_key::Column::Id.eq(id.0))
             .exec(&txn)
             .await
