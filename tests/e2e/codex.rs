@@ -3,17 +3,29 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The Codex CLI binary: `$CODEX_BIN`, or the copy `.ci/run` installs. Missing, the test
-/// fails, unless `CODEX_POOLER_SKIP_CODEX_CLI_TESTS=1` asks to skip it (`None`); `.ci/run`
-/// never sets it.
-pub(crate) fn codex_binary() -> Option<PathBuf> {
-    let candidates = std::env::var_os("CODEX_BIN")
-        .map(PathBuf::from)
+/// The Codex CLI versions every CLI test runs with: the pinned one (`$CODEX_BIN`, or the copy
+/// `.ci/run` installs under `npm/`) and the newest tested one (`$CODEX_BIN_0171`, or
+/// `npm-0171/`). A missing one fails the test, unless `CODEX_POOLER_SKIP_CODEX_CLI_TESTS=1` asks
+/// to skip it (an empty list); `.ci/run` never sets it.
+pub(crate) fn codex_binaries() -> Vec<PathBuf> {
+    [("CODEX_BIN", "npm"), ("CODEX_BIN_0171", "npm-0171")]
         .into_iter()
-        .chain(
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".cache/codex-pooler/npm/node_modules/.bin/codex")),
-        );
+        .filter_map(|(env, cached)| codex_binary(env, cached))
+        .collect()
+}
+
+/// One installed Codex CLI: `$env`, else `~/.cache/codex-pooler/<cached>`.
+fn codex_binary(env: &str, cached: &str) -> Option<PathBuf> {
+    let candidates =
+        std::env::var_os(env)
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(std::env::var_os("HOME").map(|h| {
+                PathBuf::from(h)
+                    .join(".cache/codex-pooler")
+                    .join(cached)
+                    .join("node_modules/.bin/codex")
+            }));
     for candidate in candidates {
         if candidate.exists() {
             return Some(candidate);
@@ -21,10 +33,11 @@ pub(crate) fn codex_binary() -> Option<PathBuf> {
     }
     assert!(
         std::env::var("CODEX_POOLER_SKIP_CODEX_CLI_TESTS").as_deref() == Ok("1"),
-        "the Codex CLI is missing: run `bash .ci/run` (it installs it), set CODEX_BIN to a \
-         codex binary, or set CODEX_POOLER_SKIP_CODEX_CLI_TESTS=1 to skip these tests"
+        "the Codex CLI for {env} is missing: run `bash .ci/run` (it installs both tested \
+         versions), set {env} to a codex binary, or set CODEX_POOLER_SKIP_CODEX_CLI_TESTS=1 to \
+         skip these tests"
     );
-    eprintln!("SKIPPED: Codex CLI not installed (CODEX_POOLER_SKIP_CODEX_CLI_TESTS=1)");
+    eprintln!("SKIPPED: Codex CLI for {env} not installed (CODEX_POOLER_SKIP_CODEX_CLI_TESTS=1)");
     None
 }
 

@@ -19,7 +19,7 @@ use rcgen::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::codex::codex_binary;
+use crate::codex::codex_binaries;
 use crate::support::*;
 
 /// A throwaway CA and a server certificate it signed for `localhost` and `127.0.0.1`, as PEM
@@ -307,123 +307,124 @@ async fn wait_for_synced_catalog(ca: &TestCa, url: &str, key: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_in_the_chatgpt_auth_shape_completes_a_turn_over_https() {
-    let Some(codex) = codex_binary() else { return };
-    let pool = TestPool::new(&["acct-tls"], |_, _| {});
-    let (fake, dir, creds) = (&pool.fake, &pool.dir, &pool.creds[0]);
-    let ca = TestCa::new(dir.path());
-    let gateway = Gateway::start(&pool.data, &ca.serve_args());
+    for codex in codex_binaries() {
+        let pool = TestPool::new(&["acct-tls"], |_, _| {});
+        let (fake, dir, creds) = (&pool.fake, &pool.dir, &pool.creds[0]);
+        let ca = TestCa::new(dir.path());
+        let gateway = Gateway::start(&pool.data, &ca.serve_args());
 
-    // The operator's side: a key written straight into the client's auth.json.
-    let home = dir.path().join("codex-home");
-    std::fs::create_dir_all(home.join("work")).unwrap();
-    let out = cli_ok(
-        &pool.data,
-        &[
-            "keys",
-            "create",
-            "--pool",
-            "team",
-            "--auth-json",
-            home.join("auth.json").to_str().unwrap(),
-        ],
-    );
-    let key = out.lines().last().unwrap().trim().to_owned();
+        // The operator's side: a key written straight into the client's auth.json.
+        let home = dir.path().join("codex-home");
+        std::fs::create_dir_all(home.join("work")).unwrap();
+        let out = cli_ok(
+            &pool.data,
+            &[
+                "keys",
+                "create",
+                "--pool",
+                "team",
+                "--auth-json",
+                home.join("auth.json").to_str().unwrap(),
+            ],
+        );
+        let key = out.lines().last().unwrap().trim().to_owned();
 
-    // The client's side: the built-in provider, every ChatGPT URL on the gateway.
-    let origin = format!("https://localhost:{}", gateway.addr.port());
-    // The CLI reads `/models` first thing: wait until the gateway lists upstream's catalog
-    // rather than its placeholders for accounts not read yet.
-    wait_for_synced_catalog(&ca, &format!("{origin}/backend-api/codex/models"), &key).await;
-    std::fs::write(
-        home.join("config.toml"),
-        format!(
-            r#"model = "gpt-5.1-codex"
+        // The client's side: the built-in provider, every ChatGPT URL on the gateway.
+        let origin = format!("https://localhost:{}", gateway.addr.port());
+        // The CLI reads `/models` first thing: wait until the gateway lists upstream's catalog
+        // rather than its placeholders for accounts not read yet.
+        wait_for_synced_catalog(&ca, &format!("{origin}/backend-api/codex/models"), &key).await;
+        std::fs::write(
+            home.join("config.toml"),
+            format!(
+                r#"model = "gpt-5.1-codex"
 chatgpt_base_url = "{origin}/backend-api/"
 openai_base_url = "{origin}/backend-api/codex"
 cli_auth_credentials_store = "file"
 "#
-        ),
-    )
-    .unwrap();
-    let out = Command::new(&codex)
-        .args([
-            "exec",
-            "--skip-git-repo-check",
-            "-s",
-            "read-only",
-            "Say hello over HTTPS",
-        ])
-        .current_dir(home.join("work"))
-        .env("CODEX_HOME", &home)
-        .env("CODEX_CA_CERTIFICATE", &ca.ca)
-        // Never the internet: a refresh (there should be none) would go to the fake.
-        .env(
-            "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
-            format!("{}/oauth/token", fake.base_url()),
+            ),
         )
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("CODEX_API_KEY")
-        .env_remove("SSL_CERT_FILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run codex");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "codex exec failed\nstdout: {stdout}\nstderr: {stderr}"
-    );
-    assert!(
-        stdout.contains(&format!("Hello from {}", creds.account_id)),
-        "unexpected answer: {stdout}\nstderr: {stderr}"
-    );
-    // The CLI read the catalog through the gateway (the built-in provider under ChatGPT auth
-    // fetches `/models`), decoded every entry and found the model it runs in it.
-    assert!(
-        !stderr.contains("failed to decode models response"),
-        "the CLI rejected the gateway's /models answer: {stderr}"
-    );
-    assert!(
-        !stderr.contains("Model metadata for `gpt-5.1-codex` not found"),
-        "the CLI did not find its model in the gateway's catalog: {stderr}"
-    );
-
-    // Upstream saw the account's own credentials, never the Pool API key nor the client's
-    // placeholder account id.
-    let turns = pool.turns();
-    assert!(!turns.is_empty());
-    // The CLI used the catalog's entry for its model: its instructions open the turn.
-    assert!(
-        turns.iter().any(|t| t
-            .raw_body
-            .windows(MODEL_INSTRUCTIONS.len())
-            .any(|w| w == MODEL_INSTRUCTIONS.as_bytes())),
-        "no turn carried the catalog's base_instructions"
-    );
-    for turn in &turns {
-        assert_eq!(turn.chatgpt_account_id.as_deref(), Some("acct-tls"));
-        assert!(turn.authorized, "upstream was not sent the account's token");
-        assert_eq!(
-            turn.header("authorization"),
-            Some(format!("Bearer {}", creds.access_token).as_str())
+        .unwrap();
+        let out = Command::new(&codex)
+            .args([
+                "exec",
+                "--skip-git-repo-check",
+                "-s",
+                "read-only",
+                "Say hello over HTTPS",
+            ])
+            .current_dir(home.join("work"))
+            .env("CODEX_HOME", &home)
+            .env("CODEX_CA_CERTIFICATE", &ca.ca)
+            // Never the internet: a refresh (there should be none) would go to the fake.
+            .env(
+                "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+                format!("{}/oauth/token", fake.base_url()),
+            )
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("CODEX_API_KEY")
+            .env_remove("SSL_CERT_FILE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run codex");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            out.status.success(),
+            "codex exec failed\nstdout: {stdout}\nstderr: {stderr}"
         );
-    }
-    for seen in fake.seen() {
-        for (name, value) in &seen.headers {
-            assert!(
-                !value.contains(&key),
-                "the Pool API key reached upstream in {name}"
+        assert!(
+            stdout.contains(&format!("Hello from {}", creds.account_id)),
+            "unexpected answer: {stdout}\nstderr: {stderr}"
+        );
+        // The CLI read the catalog through the gateway (the built-in provider under ChatGPT auth
+        // fetches `/models`), decoded every entry and found the model it runs in it.
+        assert!(
+            !stderr.contains("failed to decode models response"),
+            "the CLI rejected the gateway's /models answer: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Model metadata for `gpt-5.1-codex` not found"),
+            "the CLI did not find its model in the gateway's catalog: {stderr}"
+        );
+
+        // Upstream saw the account's own credentials, never the Pool API key nor the client's
+        // placeholder account id.
+        let turns = pool.turns();
+        assert!(!turns.is_empty());
+        // The CLI used the catalog's entry for its model: its instructions open the turn.
+        assert!(
+            turns.iter().any(|t| t
+                .raw_body
+                .windows(MODEL_INSTRUCTIONS.len())
+                .any(|w| w == MODEL_INSTRUCTIONS.as_bytes())),
+            "no turn carried the catalog's base_instructions"
+        );
+        for turn in &turns {
+            assert_eq!(turn.chatgpt_account_id.as_deref(), Some("acct-tls"));
+            assert!(turn.authorized, "upstream was not sent the account's token");
+            assert_eq!(
+                turn.header("authorization"),
+                Some(format!("Bearer {}", creds.access_token).as_str())
             );
         }
-        // The auth.json never asked for a refresh.
-        assert_ne!(seen.path, "/oauth/token");
+        for seen in fake.seen() {
+            for (name, value) in &seen.headers {
+                assert!(
+                    !value.contains(&key),
+                    "the Pool API key reached upstream in {name}"
+                );
+            }
+            // The auth.json never asked for a refresh.
+            assert_ne!(seen.path, "/oauth/token");
+        }
+        // The CLI ran workspace routing discovery against the gateway (it refuses to send a turn
+        // without it), and the gateway answered it.
+        gateway.stop();
+        let log = std::fs::read_to_string(pool.data.with_extension("server.log")).unwrap();
+        assert!(
+            log.contains("accounts_check"),
+            "no accounts/check in the log"
+        );
     }
-    // The CLI ran workspace routing discovery against the gateway (it refuses to send a turn
-    // without it), and the gateway answered it.
-    gateway.stop();
-    let log = std::fs::read_to_string(pool.data.with_extension("server.log")).unwrap();
-    assert!(
-        log.contains("accounts_check"),
-        "no accounts/check in the log"
-    );
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use codex_pooler_fake_upstream::FakeUpstreamHandle;
 
-use crate::codex::{codex_binary, run_codex, write_config};
+use crate::codex::{codex_binaries, run_codex, write_config};
 use crate::support::*;
 
 /// Sends plain requests until the routing receipt shows `eligible` accounts (a reload happened).
@@ -40,105 +40,106 @@ fn turns(fake: &FakeUpstreamHandle) -> Vec<codex_pooler_fake_upstream::SeenReque
 
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_tool_turn_stays_on_its_account_and_the_next_turn_moves() {
-    let Some(codex) = codex_binary() else { return };
-    let pool = TestPool::new(&["acct-a", "acct-b", "acct-c"], |i, a| {
-        a.primary_used_percent = if i == 0 { 80.0 } else { 5.0 };
-    });
-    let (fake, key, data, dir) = (&pool.fake, &pool.key, &pool.data, &pool.dir);
-    let gateway = pool.gateway();
+    for codex in codex_binaries() {
+        let pool = TestPool::new(&["acct-a", "acct-b", "acct-c"], |i, a| {
+            a.primary_used_percent = if i == 0 { 80.0 } else { 5.0 };
+        });
+        let (fake, key, data, dir) = (&pool.fake, &pool.key, &pool.data, &pool.dir);
+        let gateway = pool.gateway();
 
-    // Let the gateway see every account's quota once, so B and C look healthier than A.
-    for i in 0..60 {
-        let body = responses_body("gpt-5.1-codex", &format!("warm {i}"));
-        post_responses(&gateway.url(), "/backend-api/codex/responses", key, &body).await;
-        let seen: Vec<_> = fake
-            .seen()
-            .into_iter()
-            .filter(|r| r.path == "/backend-api/codex/responses")
-            .collect();
-        if ["acct-a", "acct-b", "acct-c"].iter().all(|id| {
-            seen.iter()
-                .any(|r| r.chatgpt_account_id.as_deref() == Some(*id))
-        }) {
-            break;
+        // Let the gateway see every account's quota once, so B and C look healthier than A.
+        for i in 0..60 {
+            let body = responses_body("gpt-5.1-codex", &format!("warm {i}"));
+            post_responses(&gateway.url(), "/backend-api/codex/responses", key, &body).await;
+            let seen: Vec<_> = fake
+                .seen()
+                .into_iter()
+                .filter(|r| r.path == "/backend-api/codex/responses")
+                .collect();
+            if ["acct-a", "acct-b", "acct-c"].iter().all(|id| {
+                seen.iter()
+                    .any(|r| r.chatgpt_account_id.as_deref() == Some(*id))
+            }) {
+                break;
+            }
         }
+
+        // Start the turn on A: B and C are paused. The tool the model calls resumes them, so the
+        // turn's second request finds two healthier accounts eligible; its turn state keeps it on A.
+        cli_ok(data, &["upstreams", "pause", "2"]);
+        cli_ok(data, &["upstreams", "pause", "3"]);
+        wait_for_eligible(&gateway, key, 1).await;
+        fake.clear_seen();
+        let bin = binary().display();
+        let d = data.display();
+        let tool = format!(
+            "{bin} --data-dir {d} upstreams resume 2 >/dev/null 2>&1 && {bin} --data-dir {d} upstreams resume 3 >/dev/null 2>&1 && sleep 1 && echo resumed"
+        );
+        let home = dir.path().join("codex-home");
+        write_config(&home, &format!("{}/backend-api/codex", gateway.url()));
+        let out = run_codex(
+            &codex,
+            &home,
+            key,
+            &[
+                "exec",
+                "--skip-git-repo-check",
+                "--dangerously-bypass-approvals-and-sandbox",
+                &format!("Please run this. RUN_TOOL: {tool}"),
+            ],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "stdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("Tool said:"), "{stdout}");
+        assert!(stdout.contains("resumed"), "the tool did not run: {stdout}");
+        let turn = turns(fake);
+        assert_eq!(turn.len(), 2, "one tool round trip");
+        assert!(
+            turn.iter()
+                .all(|r| r.chatgpt_account_id.as_deref() == Some("acct-a"))
+        );
+        assert!(
+            turn[1].header("x-codex-turn-state").is_some(),
+            "the CLI echoes the turn state"
+        );
+        let session = turn[0].header("session-id").unwrap().to_owned();
+
+        // Between turns A is paused: the next turn of the same session moves (a soft pin).
+        cli_ok(data, &["upstreams", "pause", "1"]);
+        wait_for_eligible(&gateway, key, 2).await;
+        fake.clear_seen();
+        let out = run_codex(
+            &codex,
+            &home,
+            key,
+            &[
+                "exec",
+                "--skip-git-repo-check",
+                "-s",
+                "read-only",
+                "resume",
+                "--last",
+                "And now?",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let next = turns(fake);
+        assert!(!next.is_empty());
+        assert_eq!(next[0].header("session-id"), Some(session.as_str()));
+        assert!(
+            next.iter()
+                .all(|r| r.chatgpt_account_id.as_deref() != Some("acct-a"))
+        );
+        gateway.stop();
     }
-
-    // Start the turn on A: B and C are paused. The tool the model calls resumes them, so the
-    // turn's second request finds two healthier accounts eligible; its turn state keeps it on A.
-    cli_ok(data, &["upstreams", "pause", "2"]);
-    cli_ok(data, &["upstreams", "pause", "3"]);
-    wait_for_eligible(&gateway, key, 1).await;
-    fake.clear_seen();
-    let bin = binary().display();
-    let d = data.display();
-    let tool = format!(
-        "{bin} --data-dir {d} upstreams resume 2 >/dev/null 2>&1 && {bin} --data-dir {d} upstreams resume 3 >/dev/null 2>&1 && sleep 1 && echo resumed"
-    );
-    let home = dir.path().join("codex-home");
-    write_config(&home, &format!("{}/backend-api/codex", gateway.url()));
-    let out = run_codex(
-        &codex,
-        &home,
-        key,
-        &[
-            "exec",
-            "--skip-git-repo-check",
-            "--dangerously-bypass-approvals-and-sandbox",
-            &format!("Please run this. RUN_TOOL: {tool}"),
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("Tool said:"), "{stdout}");
-    assert!(stdout.contains("resumed"), "the tool did not run: {stdout}");
-    let turn = turns(fake);
-    assert_eq!(turn.len(), 2, "one tool round trip");
-    assert!(
-        turn.iter()
-            .all(|r| r.chatgpt_account_id.as_deref() == Some("acct-a"))
-    );
-    assert!(
-        turn[1].header("x-codex-turn-state").is_some(),
-        "the CLI echoes the turn state"
-    );
-    let session = turn[0].header("session-id").unwrap().to_owned();
-
-    // Between turns A is paused: the next turn of the same session moves (a soft pin).
-    cli_ok(data, &["upstreams", "pause", "1"]);
-    wait_for_eligible(&gateway, key, 2).await;
-    fake.clear_seen();
-    let out = run_codex(
-        &codex,
-        &home,
-        key,
-        &[
-            "exec",
-            "--skip-git-repo-check",
-            "-s",
-            "read-only",
-            "resume",
-            "--last",
-            "And now?",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let next = turns(fake);
-    assert!(!next.is_empty());
-    assert_eq!(next[0].header("session-id"), Some(session.as_str()));
-    assert!(
-        next.iter()
-            .all(|r| r.chatgpt_account_id.as_deref() != Some("acct-a"))
-    );
-    gateway.stop();
 }
 
 /// The last model turn upstream saw (background catalog and usage reads are skipped).
@@ -270,41 +271,42 @@ async fn hard_pins_fail_with_recovery_and_soft_pins_move() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exhausted_pool_shows_the_codex_usage_limit_message() {
-    let Some(codex) = codex_binary() else { return };
-    let pool = TestPool::new(&["acct-p", "acct-q"], |_, a| a.usage_limit_reached = true);
-    let (key, dir) = (&pool.key, &pool.dir);
-    let gateway = pool.gateway();
+    for codex in codex_binaries() {
+        let pool = TestPool::new(&["acct-p", "acct-q"], |_, a| a.usage_limit_reached = true);
+        let (key, dir) = (&pool.key, &pool.dir);
+        let gateway = pool.gateway();
 
-    // Through the gateway directly: a pool-level 429 with the reset and Retry-After.
-    let reply = post_responses(
-        &gateway.url(),
-        "/backend-api/codex/responses",
-        key,
-        &responses_body("gpt-5.1-codex", "hi"),
-    )
-    .await;
-    assert_eq!(reply.status, 429, "{}", reply.body);
-    let error = &reply.json()["error"];
-    assert_eq!(error["type"], "usage_limit_reached");
-    assert!(error["resets_at"].as_i64().unwrap() > 0);
-    assert!(error["resets_in_seconds"].as_u64().unwrap() > 0);
-    assert!(reply.headers.contains_key("retry-after"));
+        // Through the gateway directly: a pool-level 429 with the reset and Retry-After.
+        let reply = post_responses(
+            &gateway.url(),
+            "/backend-api/codex/responses",
+            key,
+            &responses_body("gpt-5.1-codex", "hi"),
+        )
+        .await;
+        assert_eq!(reply.status, 429, "{}", reply.body);
+        let error = &reply.json()["error"];
+        assert_eq!(error["type"], "usage_limit_reached");
+        assert!(error["resets_at"].as_i64().unwrap() > 0);
+        assert!(error["resets_in_seconds"].as_u64().unwrap() > 0);
+        assert!(reply.headers.contains_key("retry-after"));
 
-    // The Codex CLI shows its own usage-limit message.
-    let home = dir.path().join("codex-home");
-    write_config(&home, &format!("{}/backend-api/codex", gateway.url()));
-    let out = run_codex(
-        &codex,
-        &home,
-        key,
-        &["exec", "--skip-git-repo-check", "-s", "read-only", "hi"],
-    );
-    assert!(!out.status.success());
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(all.contains("usage limit"), "{all}");
-    gateway.stop();
+        // The Codex CLI shows its own usage-limit message.
+        let home = dir.path().join("codex-home");
+        write_config(&home, &format!("{}/backend-api/codex", gateway.url()));
+        let out = run_codex(
+            &codex,
+            &home,
+            key,
+            &["exec", "--skip-git-repo-check", "-s", "read-only", "hi"],
+        );
+        assert!(!out.status.success());
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("usage limit"), "{all}");
+        gateway.stop();
+    }
 }

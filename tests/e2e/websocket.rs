@@ -29,7 +29,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tower::Layer;
 
-use crate::codex::codex_binary;
+use crate::codex::codex_binaries;
 use crate::support::*;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -121,126 +121,128 @@ async fn websocket_records(data: &Path) -> Vec<RequestRecord> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_cli_runs_a_tool_turn_over_one_websocket() {
-    let Some(codex) = codex_binary() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [
-        fake_credentials("acct-ws-a", "a@example.com"),
-        fake_credentials("acct-ws-b", "b@example.com"),
-    ];
-    let fake = fake_for(&creds, |_| {});
-    let key = pool_of(dir.path(), &data, &fake, &creds);
-    let gateway = Gateway::start(&data, &[]);
+    for codex in codex_binaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let creds = [
+            fake_credentials("acct-ws-a", "a@example.com"),
+            fake_credentials("acct-ws-b", "b@example.com"),
+        ];
+        let fake = fake_for(&creds, |_| {});
+        let key = pool_of(dir.path(), &data, &fake, &creds);
+        let gateway = Gateway::start(&data, &[]);
 
-    let prompt = "Please run this. RUN_TOOL: echo hi-from-ws-tool";
-    let out = codex_builtin(&codex, &dir.path().join("home"), &gateway, &key, prompt);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(stdout.contains("Tool said:"), "{stdout}");
-    assert!(stdout.contains("hi-from-ws-tool"), "{stdout}");
-    assert!(!stderr.contains("Falling back"), "{stderr}");
+        let prompt = "Please run this. RUN_TOOL: echo hi-from-ws-tool";
+        let out = codex_builtin(&codex, &dir.path().join("home"), &gateway, &key, prompt);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+        assert!(stdout.contains("Tool said:"), "{stdout}");
+        assert!(stdout.contains("hi-from-ws-tool"), "{stdout}");
+        assert!(!stderr.contains("Falling back"), "{stderr}");
 
-    // One websocket session upstream, on one account, and no HTTP turn.
-    let traffic = responses_traffic(&fake);
-    assert!(
-        traffic.iter().all(|r| r.method != "POST"),
-        "HTTP turns were sent: {traffic:?}"
-    );
-    let upgrades: Vec<_> = traffic.iter().filter(|r| r.method == "GET").collect();
-    assert_eq!(upgrades.len(), 1, "{upgrades:?}");
-    assert!(upgrades[0].authorized);
-    assert!(
-        upgrades[0]
-            .header("openai-beta")
-            .is_some_and(|v| v.starts_with("responses_websockets="))
-    );
-    assert!(upgrades[0].header("session-id").is_some());
-    assert!(
-        upgrades[0]
-            .header("authorization")
-            .is_some_and(|v| !v.contains(&key)),
-        "the pool key went upstream"
-    );
-    let account = upgrades[0].chatgpt_account_id.clone();
-    let frames: Vec<_> = traffic.iter().filter(|r| r.method == "WS").collect();
-    assert!(frames.iter().all(|f| f.chatgpt_account_id == account));
-    let bodies: Vec<&Value> = frames.iter().filter_map(|f| f.body.as_ref()).collect();
-    assert!(bodies.len() >= 3, "{bodies:?}");
-    assert!(bodies.iter().all(|b| b["type"] == "response.create"));
-    assert_eq!(
-        bodies[0]["generate"], false,
-        "the first frame is the prewarm"
-    );
-    // Every later frame chains onto the response before it on this socket (the turn onto the
-    // prewarm), and the tool round sends only the tool's output.
-    assert!(
-        bodies[1..]
-            .iter()
-            .all(|b| b["previous_response_id"].is_string()),
-        "{bodies:?}"
-    );
-    let follow_up = bodies.last().unwrap();
-    assert_eq!(follow_up["input"].as_array().map(Vec::len), Some(1));
-    assert_eq!(follow_up["input"][0]["type"], "function_call_output");
+        // One websocket session upstream, on one account, and no HTTP turn.
+        let traffic = responses_traffic(&fake);
+        assert!(
+            traffic.iter().all(|r| r.method != "POST"),
+            "HTTP turns were sent: {traffic:?}"
+        );
+        let upgrades: Vec<_> = traffic.iter().filter(|r| r.method == "GET").collect();
+        assert_eq!(upgrades.len(), 1, "{upgrades:?}");
+        assert!(upgrades[0].authorized);
+        assert!(
+            upgrades[0]
+                .header("openai-beta")
+                .is_some_and(|v| v.starts_with("responses_websockets="))
+        );
+        assert!(upgrades[0].header("session-id").is_some());
+        assert!(
+            upgrades[0]
+                .header("authorization")
+                .is_some_and(|v| !v.contains(&key)),
+            "the pool key went upstream"
+        );
+        let account = upgrades[0].chatgpt_account_id.clone();
+        let frames: Vec<_> = traffic.iter().filter(|r| r.method == "WS").collect();
+        assert!(frames.iter().all(|f| f.chatgpt_account_id == account));
+        let bodies: Vec<&Value> = frames.iter().filter_map(|f| f.body.as_ref()).collect();
+        assert!(bodies.len() >= 3, "{bodies:?}");
+        assert!(bodies.iter().all(|b| b["type"] == "response.create"));
+        assert_eq!(
+            bodies[0]["generate"], false,
+            "the first frame is the prewarm"
+        );
+        // Every later frame chains onto the response before it on this socket (the turn onto the
+        // prewarm), and the tool round sends only the tool's output.
+        assert!(
+            bodies[1..]
+                .iter()
+                .all(|b| b["previous_response_id"].is_string()),
+            "{bodies:?}"
+        );
+        let follow_up = bodies.last().unwrap();
+        assert_eq!(follow_up["input"].as_array().map(Vec::len), Some(1));
+        assert_eq!(follow_up["input"][0]["type"], "function_call_output");
 
-    gateway.stop();
-    let records = websocket_records(&data).await;
-    assert!(records.len() >= 3, "{records:?}");
-    assert!(
-        records
-            .iter()
-            .all(|r| r.status == 200 && r.end == "completed")
-    );
-    assert!(records.iter().all(|r| r.account == records[0].account));
-    assert!(
-        records
-            .iter()
-            .any(|r| r.usage.is_some_and(|u| u.output_tokens > 0))
-    );
+        gateway.stop();
+        let records = websocket_records(&data).await;
+        assert!(records.len() >= 3, "{records:?}");
+        assert!(
+            records
+                .iter()
+                .all(|r| r.status == 200 && r.end == "completed")
+        );
+        assert!(records.iter().all(|r| r.account == records[0].account));
+        assert!(
+            records
+                .iter()
+                .any(|r| r.usage.is_some_and(|u| u.output_tokens > 0))
+        );
 
-    // Frames are relayed, never logged or stored.
-    let log = data.with_extension("server.log");
-    for path in [log, data.join("codex-pooler.db")] {
-        let contents = std::fs::read(&path).unwrap();
-        for needle in [prompt, key.as_str(), creds[0].access_token.as_str()] {
-            assert!(
-                !contents
-                    .windows(needle.len())
-                    .any(|w| w == needle.as_bytes()),
-                "found in {}",
-                path.display()
-            );
+        // Frames are relayed, never logged or stored.
+        let log = data.with_extension("server.log");
+        for path in [log, data.join("codex-pooler.db")] {
+            let contents = std::fs::read(&path).unwrap();
+            for needle in [prompt, key.as_str(), creds[0].access_token.as_str()] {
+                assert!(
+                    !contents
+                        .windows(needle.len())
+                        .any(|w| w == needle.as_bytes()),
+                    "found in {}",
+                    path.display()
+                );
+            }
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_cli_falls_back_to_http_when_upstream_refuses_websockets() {
-    let Some(codex) = codex_binary() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let creds = [fake_credentials("acct-nows", "nows@example.com")];
-    let fake = fake_for(&creds, |a| a.websocket = false);
-    let key = pool_of(dir.path(), &data, &fake, &creds);
-    let gateway = Gateway::start(&data, &[]);
+    for codex in codex_binaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let creds = [fake_credentials("acct-nows", "nows@example.com")];
+        let fake = fake_for(&creds, |a| a.websocket = false);
+        let key = pool_of(dir.path(), &data, &fake, &creds);
+        let gateway = Gateway::start(&data, &[]);
 
-    let out = codex_builtin(&codex, &dir.path().join("home"), &gateway, &key, "Say hi");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("Hello from acct-nows"), "{stdout}");
-    let traffic = responses_traffic(&fake);
-    assert!(
-        traffic.iter().any(|r| r.method == "GET"),
-        "no upgrade tried"
-    );
-    assert!(traffic.iter().any(|r| r.method == "POST"), "no HTTP turn");
-    assert!(traffic.iter().all(|r| r.method != "WS"));
-    gateway.stop();
+        let out = codex_builtin(&codex, &dir.path().join("home"), &gateway, &key, "Say hi");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "stdout: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("Hello from acct-nows"), "{stdout}");
+        let traffic = responses_traffic(&fake);
+        assert!(
+            traffic.iter().any(|r| r.method == "GET"),
+            "no upgrade tried"
+        );
+        assert!(traffic.iter().any(|r| r.method == "POST"), "no HTTP turn");
+        assert!(traffic.iter().all(|r| r.method != "WS"));
+        gateway.stop();
+    }
 }
 
 /// Opens a websocket to the gateway with `key` (if any) and a Codex-like upgrade.
