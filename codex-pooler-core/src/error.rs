@@ -5,6 +5,7 @@
 //! the Codex CLI parse. Codes are stable, low-cardinality strings (also used as metric labels).
 //! Details about individual upstream accounts never appear here; they go to the request record.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,7 +23,7 @@ pub struct PoolerError {
     kind: ErrorType,
     code: ErrorCode,
     message: String,
-    param: Option<&'static str>,
+    param: Option<Cow<'static, str>>,
     retry_after: Option<Duration>,
     extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -198,10 +199,11 @@ impl PoolerError {
         }
     }
 
-    /// Sets the `param` field.
+    /// Sets the `param` field: a field name, or a path built at run time such as
+    /// `messages[2].content`.
     #[must_use]
-    pub fn with_param(mut self, param: &'static str) -> Self {
-        self.param = Some(param);
+    pub fn with_param(mut self, param: impl Into<Cow<'static, str>>) -> Self {
+        self.param = Some(param.into());
         self
     }
 
@@ -219,15 +221,6 @@ impl PoolerError {
             .get_or_insert_with(serde_json::Map::new)
             .insert(name.to_owned(), value);
         self
-    }
-
-    /// Sets the `param` field to a path built at run time, such as `messages[2].content`.
-    ///
-    /// Kept beside [`with_param`](Self::with_param) (which takes a `'static` name) so request
-    /// validation can point into arrays; the path overrides any `param` set before.
-    #[must_use]
-    pub fn with_param_path(self, path: impl Into<String>) -> Self {
-        self.with_field("param", serde_json::Value::String(path.into()))
     }
 
     // ===== constructors for the errors the pooler itself raises =====
@@ -474,14 +467,14 @@ impl PoolerError {
 
     /// A `/v1` parameter the Codex backend has no meaning for: refused before anything goes
     /// upstream, naming the parameter in `param`.
-    pub fn unsupported_parameter(name: &str) -> Self {
+    pub fn unsupported_parameter(name: &'static str) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             ErrorType::InvalidRequestError,
             ErrorCode::UnsupportedParameter,
             format!("Unsupported parameter: {name}"),
         )
-        .with_param_path(name)
+        .with_param(name)
     }
 
     /// The upstream turn failed after it started (`response.failed` or an `error` event).
@@ -544,7 +537,9 @@ impl PoolerError {
         error.insert("code".into(), self.code.as_str().into());
         error.insert(
             "param".into(),
-            self.param.map_or(serde_json::Value::Null, Into::into),
+            self.param
+                .as_deref()
+                .map_or(serde_json::Value::Null, Into::into),
         );
         if let Some(extra) = &self.extra {
             error.extend(extra.clone());
@@ -615,7 +610,8 @@ mod tests {
             serde_json::json!({"error":{"message":"Unsupported parameter: logit_bias",
                 "type":"invalid_request_error","code":"unsupported_parameter","param":"logit_bias"}})
         );
-        let path = PoolerError::invalid_request("bad part").with_param_path("messages[2].content");
+        let path =
+            PoolerError::invalid_request("bad part").with_param(format!("messages[{}].content", 2));
         assert_eq!(path.body()["error"]["param"], "messages[2].content");
     }
 

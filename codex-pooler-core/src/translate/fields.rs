@@ -1,5 +1,7 @@
 //! How request fields are read: what counts as "not sent", and the typed 400s for bad shapes.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::error::PoolerError;
@@ -21,8 +23,8 @@ pub(crate) fn is_default(value: &Value) -> bool {
 }
 
 /// A `400 invalid_request` naming `param`.
-pub(crate) fn invalid(param: impl Into<String>, message: &str) -> PoolerError {
-    PoolerError::invalid_request(message).with_param_path(param)
+pub(crate) fn invalid(param: impl Into<Cow<'static, str>>, message: &str) -> PoolerError {
+    PoolerError::invalid_request(message).with_param(param)
 }
 
 /// The request's non-empty string `model`, or the typed 400.
@@ -36,7 +38,7 @@ pub(crate) fn model(body: &Map<String, Value>) -> Result<String, PoolerError> {
 /// A boolean field; absent or `null` is `None`.
 pub(crate) fn optional_bool(
     value: Option<&Value>,
-    param: &str,
+    param: &'static str,
 ) -> Result<Option<bool>, PoolerError> {
     match value {
         None | Some(Value::Null) => Ok(None),
@@ -48,7 +50,7 @@ pub(crate) fn optional_bool(
 /// A string field; absent or `null` is `None`.
 pub(crate) fn optional_str<'a>(
     value: Option<&'a Value>,
-    param: &str,
+    param: &'static str,
 ) -> Result<Option<&'a str>, PoolerError> {
     match value {
         None | Some(Value::Null) => Ok(None),
