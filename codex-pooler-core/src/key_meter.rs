@@ -159,13 +159,16 @@ impl KeyMeter {
         Ok(())
     }
 
-    /// Charges `tokens` to `key` at `now`.
+    /// Charges `tokens` to `key` at `now`. Only keys the meter admitted under limits are
+    /// tracked: every other key's usage is dropped here, so keys without limits cost nothing.
     pub(crate) fn charge(&self, key: KeyId, tokens: u64, now: SystemTime) {
         if tokens == 0 {
             return;
         }
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let used = keys.entry(key).or_default();
+        let Some(used) = keys.get_mut(&key) else {
+            return;
+        };
         let hour = hour_of(now);
         match used.hours.back_mut() {
             Some((h, sum)) if *h == hour => *sum = sum.saturating_add(tokens),
@@ -282,6 +285,7 @@ mod tests {
                 .admit(KEY, &KeyLimits::default(), 1 << 30, at(0))
                 .is_ok()
         );
+        meter.charge(KEY, 500, at(1));
         assert!(meter.keys.lock().unwrap().is_empty());
     }
 }

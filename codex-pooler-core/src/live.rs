@@ -131,7 +131,8 @@ impl LiveState {
             .map_err(crate::key_meter::LimitHit::into_error)
     }
 
-    /// Charges `tokens` that a request of `key` used (upstream's reported total) at `now`.
+    /// Charges `tokens` that a request of `key` used (upstream's reported total) at `now`;
+    /// only keys admitted under limits are tracked, others' usage is dropped.
     pub fn charge_key(&self, key: KeyId, tokens: u64, now: SystemTime) {
         self.meter.charge(key, tokens, now);
     }

@@ -26,9 +26,7 @@ impl MeteredRecords {
 
 impl RecordSink for MeteredRecords {
     fn submit(&self, record: RequestRecord) {
-        if let Some(usage) = record.usage
-            && usage.total_tokens > 0
-        {
+        if let Some(usage) = record.usage {
             let ended = record.received_at + Duration::from_millis(record.latency_ms);
             self.live.charge_key(record.key, usage.total_tokens, ended);
         }
