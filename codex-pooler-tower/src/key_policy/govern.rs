@@ -23,37 +23,41 @@ pub(crate) fn rules_for(snapshot: &Snapshot, key: KeyId) -> Option<&KeyPolicy> {
 /// as a request.
 ///
 /// The model and effort rules go first, so a refused model costs the key no request. A body
-/// that is no JSON object is left as it is for the facts reader to refuse. Answers the body to
-/// send: `body` itself, or the rewritten one.
+/// that is no JSON object is left as it is for the facts reader to refuse. Answers the
+/// rewritten body when a rule changed it; `None` sends `body` as it is.
 pub(crate) fn govern_body(
     policy: &KeyPolicy,
     key: KeyId,
-    body: Bytes,
+    body: &[u8],
     responses_body: bool,
     live: &LiveState,
     now: SystemTime,
-) -> Result<Bytes, PoolerError> {
-    let body = if responses_body && policy.rewrites_bodies() {
+) -> Result<Option<Bytes>, PoolerError> {
+    let rewritten = if responses_body && policy.rewrites_bodies() {
         rewritten(policy, body)?
     } else {
-        body
+        None
     };
     if !policy.limits.is_unlimited() {
-        let input = if responses_body { body.len() } else { 0 };
+        let input = match (&rewritten, responses_body) {
+            (Some(new), _) => new.len(),
+            (None, true) => body.len(),
+            (None, false) => 0,
+        };
         live.admit_key(key, &policy.limits, input, now)?;
     }
-    Ok(body)
+    Ok(rewritten)
 }
 
-fn rewritten(policy: &KeyPolicy, body: Bytes) -> Result<Bytes, PoolerError> {
-    let Ok(mut fields) = serde_json::from_slice::<Map<String, Value>>(&body) else {
-        return Ok(body);
+fn rewritten(policy: &KeyPolicy, body: &[u8]) -> Result<Option<Bytes>, PoolerError> {
+    let Ok(mut fields) = serde_json::from_slice::<Map<String, Value>>(body) else {
+        return Ok(None);
     };
     if !policy.apply(&mut fields)? {
-        return Ok(body);
+        return Ok(None);
     }
     serde_json::to_vec(&fields)
-        .map(Bytes::from)
+        .map(|encoded| Some(Bytes::from(encoded)))
         .map_err(|e| PoolerError::internal(format!("cannot encode the request body: {e}")))
 }
 
@@ -62,6 +66,19 @@ mod tests {
     use codex_pooler_core::model::{EffortRule, KeyLimits, ReasoningEffort};
 
     use super::*;
+
+    /// [`govern_body`], answering the body to send.
+    fn govern_body(
+        policy: &KeyPolicy,
+        key: KeyId,
+        body: Bytes,
+        responses_body: bool,
+        live: &LiveState,
+        now: SystemTime,
+    ) -> Result<Bytes, PoolerError> {
+        super::govern_body(policy, key, &body, responses_body, live, now)
+            .map(|rewritten| rewritten.unwrap_or(body))
+    }
 
     fn now() -> SystemTime {
         codex_pooler_core::clock::from_unix_seconds(1_000_000)

@@ -73,8 +73,11 @@ where
         let responses_body = matches!(route.class, RouteClass::Responses | RouteClass::Compact);
         let (parts, body) = request.into_parts();
         let now = self.clock.now();
-        match govern_body(policy, ctx.key, body, responses_body, &self.live, now) {
-            Ok(body) => self.inner.call(Request::from_parts(parts, body)).boxed(),
+        match govern_body(policy, ctx.key, &body, responses_body, &self.live, now) {
+            Ok(rewritten) => {
+                let body = rewritten.unwrap_or(body);
+                self.inner.call(Request::from_parts(parts, body)).boxed()
+            }
             Err(err) => {
                 let response = refuse(&err);
                 async move { Ok(response) }.boxed()

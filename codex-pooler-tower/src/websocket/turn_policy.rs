@@ -1,7 +1,6 @@
 //! [`govern_turn`]: a client's `response.create` frame under the session key's policy, as HTTP
 //! bodies are in `key_policy/`.
 
-use bytes::Bytes;
 use codex_pooler_core::error::PoolerError;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -31,18 +30,11 @@ pub(crate) fn govern_turn(session: &Session, text: Utf8Bytes) -> TurnVerdict {
     let Some(policy) = rules_for(&snapshot, session.ctx.key) else {
         return TurnVerdict::Forward(text, Some(turn));
     };
-    let raw = Bytes::from(text.clone());
     let now = shared.clock.now();
-    match govern_body(
-        policy,
-        session.ctx.key,
-        raw.clone(),
-        true,
-        &shared.live,
-        now,
-    ) {
-        Ok(body) if body == raw => TurnVerdict::Forward(text, Some(turn)),
-        Ok(body) => match Utf8Bytes::try_from(body) {
+    let raw = text.as_str().as_bytes();
+    match govern_body(policy, session.ctx.key, raw, true, &shared.live, now) {
+        Ok(None) => TurnVerdict::Forward(text, Some(turn)),
+        Ok(Some(body)) => match Utf8Bytes::try_from(body) {
             // The rewrite names the model the turn now runs on.
             Ok(rewritten) => {
                 let turn = frames::turn_start(rewritten.as_str()).unwrap_or(turn);
