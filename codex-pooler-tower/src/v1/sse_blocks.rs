@@ -22,6 +22,9 @@ pub(crate) enum SseError {
 #[derive(Debug, Default)]
 pub(crate) struct SseBlocks {
     buffer: BytesMut,
+    /// How far `buffer` is known to hold no block end, so a large event arriving in many
+    /// chunks is searched once, not once per chunk.
+    searched: usize,
 }
 
 impl SseBlocks {
@@ -34,13 +37,16 @@ impl SseBlocks {
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Value>, SseError> {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some((end, sep)) = block_end(&self.buffer) {
+        while let Some((end, sep)) = block_end(&self.buffer, self.searched) {
             let block = self.buffer.split_to(end);
             self.buffer.advance(sep);
+            self.searched = 0;
             if let Some(event) = parse_block(&block) {
                 events.push(event);
             }
         }
+        // A separator can straddle chunks: its first two bytes are searched again.
+        self.searched = self.buffer.len().saturating_sub(2);
         if self.buffer.len() > MAX_BLOCK_BYTES {
             return Err(SseError::BlockTooLarge);
         }
@@ -50,13 +56,15 @@ impl SseBlocks {
     /// The end of the stream: a last block without its blank line still counts.
     pub(crate) fn finish(&mut self) -> Option<Value> {
         let rest = std::mem::take(&mut self.buffer);
+        self.searched = 0;
         parse_block(&rest)
     }
 }
 
-/// Where the first block ends and how long its separator (a blank line) is.
-fn block_end(buffer: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
+/// Where the first block ends and how long its separator (a blank line) is, searching from
+/// `from`.
+fn block_end(buffer: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut i = from;
     while i + 1 < buffer.len() {
         match (buffer[i], buffer[i + 1]) {
             (b'\n', b'\n') => return Some((i, 2)),
