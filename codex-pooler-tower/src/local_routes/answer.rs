@@ -46,6 +46,7 @@ pub(super) fn answer(
 /// `GET /v1/models`: `id`, `object`, `owned_by` and the `context_length` upstream advertises.
 fn openai_models(shared: &Shared, ctx: PoolContext) -> Value {
     let models: Vec<Value> = key_catalog(shared, ctx)
+        .0
         .models
         .iter()
         .filter_map(|entry| {
@@ -65,17 +66,18 @@ fn openai_models(shared: &Shared, ctx: PoolContext) -> Value {
     json!({"object": "list", "data": models})
 }
 
-/// The pool's catalog with only the models the key's policy allows.
-fn key_catalog(shared: &Shared, ctx: PoolContext) -> PoolCatalog {
+/// The pool's catalog with only the models the key's policy allows, and whether the policy
+/// narrowed it.
+fn key_catalog(shared: &Shared, ctx: PoolContext) -> (PoolCatalog, bool) {
     let snapshot = shared.snapshot.load();
     let mut catalog = shared
         .models_etags
         .catalog(&snapshot, &shared.live, ctx.pool);
-    if let Some(policy) = snapshot
+    let policy = snapshot
         .key(ctx.key)
         .map(|k| &k.policy)
-        .filter(|p| p.restricts_models())
-    {
+        .filter(|p| p.restricts_models());
+    if let Some(policy) = policy {
         catalog.models.retain(|entry| {
             entry
                 .get("slug")
@@ -83,7 +85,7 @@ fn key_catalog(shared: &Shared, ctx: PoolContext) -> PoolCatalog {
                 .is_some_and(|slug| policy.allows_model(slug))
         });
     }
-    catalog
+    (catalog, policy.is_some())
 }
 
 /// `GET /models`: the union of the pool's routable accounts' catalogs, with a deterministic
@@ -93,12 +95,7 @@ fn key_catalog(shared: &Shared, ctx: PoolContext) -> PoolCatalog {
 /// ETag (the one every answer's `x-models-etag` names, so clients do not refetch each turn),
 /// but is never answered 304: a changed policy shows at the client's next fetch.
 fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<PoolBody> {
-    let ruled = shared
-        .snapshot
-        .load()
-        .key(ctx.key)
-        .is_some_and(|k| k.policy.restricts_models());
-    let catalog = key_catalog(shared, ctx);
+    let (catalog, ruled) = key_catalog(shared, ctx);
     let etag = HeaderValue::from_str(&catalog.etag).ok();
     let unchanged = !ruled
         && headers
