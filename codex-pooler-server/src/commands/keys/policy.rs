@@ -1,7 +1,5 @@
 //! `keys list` and `keys set-policy`: keys with their rules.
 
-use std::fmt::Write as _;
-
 use codex_pooler_core::model::{EffortRule, KeyPolicy, PoolApiKey};
 use codex_pooler_core::store::PoolStore;
 use serde::Serialize;
@@ -105,7 +103,6 @@ fn summary(policy: &KeyPolicy) -> String {
         None => {}
     }
     let limits = policy.limits;
-    let mut numbers = String::new();
     for (name, value) in [
         ("rpm", limits.requests_per_minute.map(u64::from)),
         ("tpd", limits.tokens_per_day),
@@ -113,20 +110,13 @@ fn summary(policy: &KeyPolicy) -> String {
         ("max_input", limits.input_tokens_per_request),
     ] {
         if let Some(value) = value {
-            let _ = write!(numbers, "{}{name}={value}", sep(&numbers));
+            parts.push(format!("{name}={value}"));
         }
-    }
-    if !numbers.is_empty() {
-        parts.push(numbers);
     }
     if parts.is_empty() {
         return "-".to_owned();
     }
     parts.join(" ")
-}
-
-fn sep(so_far: &str) -> &'static str {
-    if so_far.is_empty() { "" } else { " " }
 }
 
 #[cfg(test)]
