@@ -113,17 +113,6 @@ impl UpstreamConnector {
         }
     }
 
-    /// The frame limits of the upstream side of a session (what upstream may send).
-    pub(crate) fn frame_config(&self) -> WebSocketConfig {
-        frame_config(self.settings.max_message_size)
-    }
-
-    /// The frame limits of the client side of a session: messages and frames of up to
-    /// `max_message` bytes, never less than the configured limit.
-    pub(crate) fn client_frame_config(&self, max_message: usize) -> WebSocketConfig {
-        frame_config(max_message.max(self.settings.max_message_size))
-    }
-
     /// Opens the account's websocket with the allowed client headers, its bearer token and
     /// `chatgpt-account-id`, at its discovered workspace origin with its routing override (else
     /// its configured base URL). A `401` refusal refreshes the token once and reconnects once.
@@ -175,7 +164,8 @@ impl UpstreamConnector {
 
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
-            Some(self.frame_config()),
+            // The upstream side: what upstream may send.
+            Some(frame_config(self.settings.max_message_size)),
             true,
             Some(Connector::Rustls(Arc::clone(&self.tls))),
         );
@@ -197,8 +187,9 @@ impl UpstreamConnector {
     }
 }
 
-/// Messages and frames of up to `max` bytes.
-fn frame_config(max: usize) -> WebSocketConfig {
+/// Messages and frames of up to `max` bytes (a session's client side takes
+/// [`WebsocketSettings::client_message_limit`](super::WebsocketSettings::client_message_limit)).
+pub(crate) fn frame_config(max: usize) -> WebSocketConfig {
     let max = Some(max);
     WebSocketConfig::default()
         .max_message_size(max)

@@ -72,8 +72,6 @@ pub(crate) struct WebsocketContext {
     /// Plan and Dispatch, as for HTTP requests, over [`WebsocketUpstream`]: its outcome's
     /// `101` carries the upstream socket.
     pub(crate) pipeline: Pipeline,
-    /// Opens upstream websockets.
-    pub(crate) connector: UpstreamConnector,
     /// Timeouts and limits.
     pub(crate) settings: WebsocketSettings,
 }

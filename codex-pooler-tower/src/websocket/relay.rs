@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
-use super::connect::UpstreamSocket;
+use super::connect::{UpstreamSocket, frame_config};
 use super::frames::{self, Signal};
 use super::turn_policy::{TurnVerdict, govern_turn};
 use super::turns::TurnLedger;
@@ -85,11 +85,7 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
             return;
         }
     };
-    let config = session
-        .shared
-        .websocket
-        .connector
-        .client_frame_config(session.client_message_limit);
+    let config = frame_config(session.client_message_limit);
     let mut client =
         WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
     tracing::info!(
