@@ -54,7 +54,7 @@ where
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let translated = request.extensions().get::<Route>().is_some_and(|route| {
             route.family == RouteFamily::OpenAiV1 && route.class == RouteClass::Responses
-        }) && request.method() == Method::POST;
+        });
         if !translated {
             return self.inner.call(request).boxed();
         }
