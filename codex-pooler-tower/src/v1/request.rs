@@ -10,7 +10,7 @@ use codex_pooler_core::request::{Route, RouteClass, RouteFamily};
 use codex_pooler_core::translate::responses;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::{ACCEPT, HeaderValue};
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use serde_json::{Map, Value};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -100,6 +100,7 @@ fn translate_responses(body: &[u8]) -> Result<(Bytes, bool), PoolerError> {
 #[cfg(test)]
 mod tests {
     use codex_pooler_core::request::Classified;
+    use http::Method;
     use http_body_util::BodyExt;
     use tower::{ServiceExt, service_fn};
 
