@@ -4,7 +4,13 @@
 import sys
 
 TARGETS = ("direct", "nginx", "gateway")
-MODES = ("sse", "json")
+MODES = ("sse", "json", "v1-responses-sse", "v1-responses-json", "v1-chat-sse", "v1-chat-json")
+
+
+def base_mode(mode):
+    """The direct cell a mode's ratios are taken against: /v1 modes run the same upstream turn
+    as the backend surface's streamed one (the gateway always streams upstream)."""
+    return "sse" if mode.startswith("v1-") else mode
 
 
 def load(path):
@@ -31,7 +37,7 @@ def main():
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for mode in MODES:
         for c in conns:
-            d = rows.get((mode, c, "direct"))
+            d = rows.get((base_mode(mode), c, "direct"))
             for t in TARGETS:
                 r = rows.get((mode, c, t))
                 if r is None:

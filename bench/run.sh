@@ -18,9 +18,13 @@
 #   BENCH_CONNS=16       connections of the throughput cells
 #   BENCH_WRK_THREADS=1  wrk threads
 #   BENCH_PAD=0          extra prompt bytes per request body
-#   BENCH_MODES="sse"  BENCH_TARGETS="direct nginx gateway"
-#                        (mode "json" asks for a non-streamed answer; the Codex backend, and so
-#                        the fake, refuses it with 400 "Stream must be set to true")
+#   BENCH_MODES="sse v1-responses-sse v1-responses-json v1-chat-sse v1-chat-json"
+#   BENCH_TARGETS="direct nginx gateway"
+#                        (mode "json" asks the backend surface for a non-streamed answer; the Codex
+#                        backend, and so the fake, refuses it with 400 "Stream must be set to
+#                        true". The v1-* modes send the OpenAI-shaped request to the gateway's
+#                        /v1 routes, which translate it; only the gateway serves them, and their
+#                        ratios are taken against the direct "sse" cell, the same upstream turn)
 #   BENCH_SKIP_BUILD=1   use the existing release binary
 #   BENCH_BIN=PATH       binary to use (implies BENCH_SKIP_BUILD)
 #   BENCH_OUT=FILE       also copy the raw results (TSV) there
@@ -41,7 +45,7 @@ CONNS=${BENCH_CONNS:-16}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 IDLE_WAIT=${BENCH_IDLE_WAIT:-120}
 RETRIES=${BENCH_RETRIES:-2}
-MODES=${BENCH_MODES:-sse}
+MODES=${BENCH_MODES:-sse v1-responses-sse v1-responses-json v1-chat-sse v1-chat-json}
 TARGETS=${BENCH_TARGETS:-direct nginx gateway}
 export BENCH_PAD=${BENCH_PAD:-0}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/root/.cache/codex-pooler-target}
@@ -238,18 +242,52 @@ target_env() { # target -> sets PORT, BENCH_AUTH, BENCH_ACCOUNT, PROXY_PIDS
     export BENCH_AUTH BENCH_ACCOUNT
 }
 
+# A mode's surface (BENCH_SURFACE of responses.lua) and whether the client streams.
+mode_env() { # mode -> sets SURFACE, STREAM
+    case $1 in
+        sse) SURFACE=backend STREAM=true ;;
+        json) SURFACE=backend STREAM=false ;;
+        v1-responses-sse) SURFACE=v1-responses STREAM=true ;;
+        v1-responses-json) SURFACE=v1-responses STREAM=false ;;
+        v1-chat-sse) SURFACE=v1-chat STREAM=true ;;
+        v1-chat-json) SURFACE=v1-chat STREAM=false ;;
+        *) die "unknown mode $1" ;;
+    esac
+}
+
+# Whether a target serves a mode: only the gateway has the /v1 routes.
+serves() { # target mode
+    [[ $2 != v1-* || $1 == gateway ]]
+}
+
 # One request with curl: the answer must be a complete 200 of the right kind.
 check_target() { # target mode
-    local out=$WORK/check.$1.$2 stream=false accept=application/json expect='"status":"completed"'
-    if [[ $2 == sse ]]; then stream=true accept=text/event-stream expect='event: response.completed'; fi
+    local out=$WORK/check.$1.$2 accept=application/json path body expect
+    mode_env "$2"
+    [[ $STREAM == true ]] && accept=text/event-stream
+    case $SURFACE/$STREAM in
+        backend/true) expect='event: response.completed' ;;
+        backend/false) expect='"status":"completed"' ;;
+        v1-responses/true) expect='response.completed' ;;
+        v1-responses/false) expect='"status":"completed"' ;;
+        v1-chat/true) expect='data: [DONE]' ;;
+        v1-chat/false) expect='"object":"chat.completion"' ;;
+    esac
+    case $SURFACE in
+        backend) path=/backend-api/codex/responses
+            body="{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"store\":false,\"stream\":$STREAM}" ;;
+        v1-responses) path=/v1/responses
+            body="{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"stream\":$STREAM}" ;;
+        v1-chat) path=/v1/chat/completions
+            body="{\"model\":\"gpt-5.1-codex\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":$STREAM}" ;;
+    esac
     target_env "$1"
     local hdrs=(-H "Authorization: $BENCH_AUTH" -H 'Content-Type: application/json' -H "Accept: $accept")
     [[ -n "$BENCH_ACCOUNT" ]] && hdrs+=(-H "chatgpt-account-id: $BENCH_ACCOUNT")
     local code
-    code=$(curl -s -o "$out" -w '%{http_code}' "${hdrs[@]}" \
-        --data "{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"store\":false,\"stream\":$stream}" \
-        "http://127.0.0.1:$PORT/backend-api/codex/responses") || true
-    [[ $code == 200 ]] && grep -q "$expect" "$out" \
+    code=$(curl -s -o "$out" -w '%{http_code}' "${hdrs[@]}" --data "$body" \
+        "http://127.0.0.1:$PORT$path") || true
+    [[ $code == 200 ]] && grep -qF "$expect" "$out" \
         || die "$1/$2 sanity request failed: HTTP $code: $(head -c 300 "$out")"
 }
 
@@ -260,8 +298,8 @@ measure() { # target mode conns
     local target=$1 mode=$2 conns=$3 threads=$WRK_THREADS
     ((threads > conns)) && threads=$conns
     target_env "$target"
-    export BENCH_STREAM=false
-    [[ $mode == sse ]] && BENCH_STREAM=true
+    mode_env "$mode"
+    export BENCH_STREAM=$STREAM BENCH_SURFACE=$SURFACE
     local url="http://127.0.0.1:$PORT" wrk_args=(-t "$threads" -c "$conns" --timeout 10s -s "$HERE/responses.lua")
     wrk "${wrk_args[@]}" -d "${WARMUP}s" "$url" >/dev/null 2>&1 || true
     local proxy0 proxy1 fake0 fake1 busy0 busy1 wrk_cpu line
@@ -302,12 +340,15 @@ for target in $TARGETS; do
     esac
 done
 for mode in $MODES; do
-    for target in $TARGETS; do check_target "$target" "$mode"; done
+    for target in $TARGETS; do
+        serves "$target" "$mode" && check_target "$target" "$mode"
+    done
 done
 
 for mode in $MODES; do
     for conns in 1 "$CONNS"; do
         for target in $TARGETS; do
+            serves "$target" "$mode" || continue
             best=
             for attempt in $(seq 0 "$RETRIES"); do
                 stop_fake
