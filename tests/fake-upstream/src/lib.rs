@@ -14,6 +14,9 @@
 //! | `POST /api/accounts/deviceauth/usercode`, `.../deviceauth/token` | the device-code login (404 unless [`FakeOAuth::device_account`] is set) |
 //! | anything else | 404 JSON |
 //!
+//! Like `chatgpt.com`, the fake gzips every answer body (SSE streams too, flushed per chunk)
+//! when the request's `Accept-Encoding` offers `gzip`, as the Codex CLI's `zstd,gzip` does.
+//!
 //! Every request is logged ([`FakeUpstreamHandle::seen`]) with its headers, among them the
 //! `x-openai-account-routing-override` it carried ([`SeenRequest::routing_override`]).
 //!
@@ -44,6 +47,7 @@
 mod auth;
 mod catalog;
 mod config;
+mod encoding;
 mod events;
 mod handle;
 mod handlers;
@@ -143,6 +147,7 @@ impl FakeUpstream {
             .route(ACCOUNTS_CHECK_PATH, get(handlers::accounts_check))
             .fallback(handlers::not_found)
             .method_not_allowed_fallback(handlers::method_not_allowed)
+            .layer(axum::middleware::from_fn(encoding::compress))
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 seen::record,
