@@ -242,3 +242,46 @@ async fn the_gateway_never_asks_upstream_for_compressed_bodies() {
     }
     gateway.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pool_catalog_keeps_every_model_info_key_upstream_sent() {
+    let pool = TestPool::new(&["acct-catalog"], |_, _| {});
+    let gateway = pool.gateway();
+    let auth = format!("Bearer {}", pool.key);
+    let upstream = codex_pooler_fake_upstream::catalog();
+    let sol = upstream["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["slug"] == "gpt-6.2-sol")
+        .unwrap()
+        .clone();
+    for key in [
+        "allow_only_codex_cloud_agent_orchestrator",
+        "allow_only_chatgpt_workspace_executor",
+        "minimal_client_version",
+    ] {
+        assert!(sol.get(key).is_some(), "the fake's entry lacks {key}");
+    }
+    for version in ["0.169.0", "0.171.0"] {
+        let url = format!(
+            "{}/backend-api/codex/models?client_version={version}",
+            gateway.url()
+        );
+        // The catalog is read from the account in the background; wait for it.
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let served = loop {
+            let reply = send("GET", &url, &[("authorization", &auth)], "").await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            let models = reply.json()["models"].as_array().unwrap().clone();
+            if let Some(entry) = models.into_iter().find(|m| m["slug"] == "gpt-6.2-sol") {
+                break entry;
+            }
+            assert!(std::time::Instant::now() < deadline, "catalog never synced");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Every key, the ones the gateway has never heard of included, byte for byte.
+        assert_eq!(served, sol, "client {version}");
+    }
+    gateway.stop();
+}
