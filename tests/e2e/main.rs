@@ -17,6 +17,7 @@ mod errors;
 mod headers;
 mod hot_path;
 mod key_policy;
+mod output_items;
 mod quiet;
 mod receipt;
 mod recovery;

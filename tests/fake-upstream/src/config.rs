@@ -116,6 +116,9 @@ pub struct FakeConfig {
     /// 64 MiB: the real backend's value is not known; 16 MiB is known to be too small for
     /// inline images.
     pub websocket_max_message_bytes: usize,
+    /// Send `"output": []` in `response.completed` (HTTP and websocket), the items only in
+    /// `response.output_item.done`, as the ChatGPT backend does at times (get-bb/bb PR #3310).
+    pub items_only_in_done: bool,
 }
 
 impl Default for FakeConfig {
@@ -134,6 +137,7 @@ impl Default for FakeConfig {
             break_after_events: None,
             oauth: super::oauth::FakeOAuth::default(),
             websocket_max_message_bytes: DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES,
+            items_only_in_done: false,
         }
     }
 }

@@ -119,7 +119,7 @@ pub(crate) fn answer(
         );
         Ending::Complete
     } else {
-        let events: Vec<String> = events(&reply, config.text_deltas)
+        let events: Vec<String> = events(&reply, config.text_deltas, config.items_only_in_done)
             .iter()
             .filter_map(|event| sse_data(&event.encode()))
             .collect();
