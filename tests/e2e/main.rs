@@ -19,6 +19,7 @@ mod hot_path;
 mod key_policy;
 mod output_items;
 mod quiet;
+mod quota_windows;
 mod receipt;
 mod recovery;
 mod refresh;
