@@ -85,3 +85,203 @@ async fn a_twenty_mebibyte_frame_reaches_upstream_and_the_turn_completes() {
         .expect("the frame reached upstream");
     assert_eq!(seen.raw_body.len(), sent, "relayed whole");
 }
+
+/// The gateway's answer to a helper route it does not serve: always this, byte for byte.
+const HELPER_NOT_FOUND: &str = r#"{"error":{"code":"not_found","message":"Not Found","param":null,"type":"invalid_request_error"}}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_helper_routes_are_a_soft_404_that_never_goes_upstream() {
+    let pool = TestPool::new(&["acct-ps"], |_, _| {});
+    let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+    let auth = format!("Bearer {}", pool.key);
+    let listed_before = cli_ok(&pool.data, &["upstreams", "list"]);
+    pool.fake.clear_seen();
+    // The 0.171 start-up call first (as the CLI sends it), then other helper shapes.
+    let calls = [
+        ("GET", "/backend-api/ps/plugins/tooling-state/turtle"),
+        ("GET", "/backend-api/ps/plugins/tooling-state/turtle"),
+        ("GET", "/backend-api/ps/plugins/installed?scope=user"),
+        ("POST", "/backend-api/ps/anything/new"),
+        ("DELETE", "/backend-api/some-helper/1"),
+    ];
+    for (method, path) in calls {
+        let reply = send(
+            method,
+            &format!("{}{path}", gateway.url()),
+            &[
+                ("authorization", &auth),
+                ("oai-product-sku", "codex"),
+                ("originator", "codex_cli_rs"),
+                ("accept-encoding", "zstd,gzip"),
+            ],
+            "",
+        )
+        .await;
+        assert_eq!(reply.status, 404, "{method} {path}");
+        assert_eq!(reply.body, HELPER_NOT_FOUND, "{method} {path}");
+        assert!(reply.headers.get("retry-after").is_none());
+    }
+    let seen = pool.fake.seen();
+    assert!(
+        seen.iter()
+            .all(|r| !r.path.starts_with("/backend-api/ps") && !r.path.contains("some-helper")),
+        "a helper call went upstream: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|r| r.path != codex_pooler_fake_upstream::TOKEN_PATH),
+        "a helper 404 triggered a refresh"
+    );
+    // Health is untouched: the account is listed as before and still serves the next turn.
+    assert_eq!(cli_ok(&pool.data, &["upstreams", "list"]), listed_before);
+    let turn = post_responses(
+        &gateway.url(),
+        RESPONSES,
+        &pool.key,
+        &responses_body("gpt-5.1-codex", "still there?"),
+    )
+    .await;
+    assert_eq!(turn.status, 200, "{}", turn.body);
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_country_reaches_upstream_unchanged_over_http_and_websocket() {
+    let pool = TestPool::new(&["acct-country"], |_, _| {});
+    let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+    let mut body: Value = serde_json::from_str(&responses_body("gpt-5.1-codex", "hi")).unwrap();
+    body["request_country"] = json!("NZ");
+    let reply = post_responses(&gateway.url(), RESPONSES, &pool.key, &body.to_string()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let mut socket = crate::ws_client::open(&gateway.url(), &pool.key)
+        .await
+        .unwrap();
+    let mut frame = body.clone();
+    frame["type"] = json!("response.create");
+    frame["request_country"] = json!("IS");
+    crate::ws_client::turn(&mut socket, &frame).await;
+
+    let turns = pool.turns();
+    let http = turns
+        .iter()
+        .find(|r| r.method == "POST")
+        .expect("HTTP turn");
+    let ws = turns
+        .iter()
+        .find(|r| r.method == "WS")
+        .expect("websocket turn");
+    assert_eq!(http.body.as_ref().unwrap()["request_country"], "NZ");
+    assert_eq!(ws.body.as_ref().unwrap()["request_country"], "IS");
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_never_asks_upstream_for_compressed_bodies() {
+    // The fake gzips whatever a request offers to accept, as chatgpt.com does.
+    let pool = TestPool::new(&["acct-gzip"], |_, a| a.primary_used_percent = 37.0);
+    let gateway = pool.gateway();
+    let auth = format!("Bearer {}", pool.key);
+    let offer = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept-encoding", "zstd,gzip"),
+        ("originator", "codex_cli_rs"),
+    ];
+    let turn = send(
+        "POST",
+        &format!("{}{RESPONSES}", gateway.url()),
+        &offer,
+        responses_body("gpt-5.1-codex", "hi"),
+    )
+    .await;
+    assert_eq!(turn.status, 200, "{}", turn.body);
+    assert!(turn.headers.get("content-encoding").is_none());
+    assert!(
+        turn.body.contains("event: response.completed"),
+        "SSE framing survived: {}",
+        turn.body
+    );
+    // The quota headers of the answer were read: the pool's usage view shows them.
+    let usage = send(
+        "GET",
+        &format!("{}/backend-api/wham/usage", gateway.url()),
+        &offer,
+        "",
+    )
+    .await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    assert_eq!(
+        usage.json()["rate_limit"]["primary_window"]["used_percent"],
+        37
+    );
+    let models = send(
+        "GET",
+        &format!(
+            "{}/backend-api/codex/models?client_version=0.171.0",
+            gateway.url()
+        ),
+        &offer,
+        "",
+    )
+    .await;
+    assert_eq!(models.status, 200, "{}", models.body);
+    assert!(models.json()["models"].is_array());
+    // Nothing the gateway sent upstream (the turn, the catalog sync, the usage probe) offered
+    // an encoding.
+    let seen = pool.fake.seen();
+    assert!(seen.iter().any(|r| r.path == RESPONSES));
+    for request in &seen {
+        assert_eq!(
+            request.header("accept-encoding"),
+            None,
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pool_catalog_keeps_every_model_info_key_upstream_sent() {
+    let pool = TestPool::new(&["acct-catalog"], |_, _| {});
+    let gateway = pool.gateway();
+    let auth = format!("Bearer {}", pool.key);
+    let upstream = codex_pooler_fake_upstream::catalog();
+    let sol = upstream["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["slug"] == "gpt-6.2-sol")
+        .unwrap()
+        .clone();
+    for key in [
+        "allow_only_codex_cloud_agent_orchestrator",
+        "allow_only_chatgpt_workspace_executor",
+        "minimal_client_version",
+    ] {
+        assert!(sol.get(key).is_some(), "the fake's entry lacks {key}");
+    }
+    for version in ["0.169.0", "0.171.0"] {
+        let url = format!(
+            "{}/backend-api/codex/models?client_version={version}",
+            gateway.url()
+        );
+        // The catalog is read from the account in the background; wait for it.
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let served = loop {
+            let reply = send("GET", &url, &[("authorization", &auth)], "").await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            let models = reply.json()["models"].as_array().unwrap().clone();
+            if let Some(entry) = models.into_iter().find(|m| m["slug"] == "gpt-6.2-sol") {
+                break entry;
+            }
+            assert!(std::time::Instant::now() < deadline, "catalog never synced");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Every key, the ones the gateway has never heard of included, byte for byte.
+        assert_eq!(served, sol, "client {version}");
+    }
+    gateway.stop();
+}

@@ -40,6 +40,16 @@ pub(crate) async fn one_turn(socket: &mut Socket) -> String {
     let frame = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true,
         "store": false, "input": [{"type": "message", "role": "user",
         "content": [{"type": "input_text", "text": "Say hi"}]}]});
+    let completed = turn(socket, &frame).await;
+    completed["response"]["output"][0]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Sends `frame` (a `response.create`) and reads the turn's frames up to
+/// `response.completed`, which it returns; a failed turn fails the test.
+pub(crate) async fn turn(socket: &mut Socket, frame: &Value) -> Value {
     socket
         .send(Message::Text(frame.to_string().into()))
         .await
@@ -55,12 +65,7 @@ pub(crate) async fn one_turn(socket: &mut Socket) -> String {
         };
         let frame: Value = serde_json::from_str(text.as_str()).unwrap();
         match frame["type"].as_str().unwrap_or_default() {
-            "response.completed" => {
-                return frame["response"]["output"][0]["content"][0]["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-            }
+            "response.completed" => return frame,
             "response.failed" | "response.incomplete" | "error" => panic!("turn failed: {frame}"),
             _ => {}
         }

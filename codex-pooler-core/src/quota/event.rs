@@ -12,7 +12,7 @@ use super::{QuotaWindow, WindowSlot};
 
 /// Reads the account windows of a `codex.rate_limits` event (SSE data or websocket frame).
 ///
-/// Each of `rate_limits.primary` / `rate_limits.secondary` may carry `used_percent`,
+/// Each of `rate_limits.primary` / `secondary` / `tertiary` may carry `used_percent`,
 /// `window_minutes` and a reset as `reset_at` / `resets_at` (epoch or RFC 3339) or
 /// `reset_after_seconds`. An event about another limit family (a `metered_limit_name`,
 /// `limit_name` or `limit_id` other than `codex`) has no account windows: read it with
@@ -63,6 +63,7 @@ fn event_windows(event: &Value, now: SystemTime) -> Vec<QuotaWindow> {
     [
         (WindowSlot::Primary, "primary"),
         (WindowSlot::Secondary, "secondary"),
+        (WindowSlot::Tertiary, "tertiary"),
     ]
     .into_iter()
     .filter_map(|(slot, name)| json_window(limits.get(name)?, slot, now))
@@ -138,6 +139,30 @@ mod tests {
         let w = windows_from_rate_limits_event(&event, now);
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].kind(), WindowKind::Weekly);
+    }
+
+    #[test]
+    fn a_thirty_day_primary_and_a_third_window() {
+        let now = from_unix_seconds(1_000);
+        let event = serde_json::json!({
+            "type": "codex.rate_limits",
+            "rate_limits": {
+                "primary": {"used_percent": 100, "window_minutes": 43_200, "reset_at": 900_000},
+                "secondary": null,
+                "tertiary": {"used_percent": 12, "window_minutes": 10_080}
+            }
+        });
+        let kinds: Vec<_> = windows_from_rate_limits_event(&event, now)
+            .iter()
+            .map(|w| (w.slot, w.kind(), w.used_percent))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (WindowSlot::Primary, WindowKind::Monthly, 100.0),
+                (WindowSlot::Tertiary, WindowKind::Weekly, 12.0),
+            ]
+        );
     }
 
     #[test]

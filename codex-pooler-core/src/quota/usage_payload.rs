@@ -41,7 +41,7 @@ pub struct UsageSnapshot {
     pub allowed: Option<bool>,
     /// `rate_limit.limit_reached`: whether a limit is reached.
     pub limit_reached: Option<bool>,
-    /// The account windows (`primary_window`, `secondary_window`).
+    /// The account windows (`primary_window`, `secondary_window`, `tertiary_window`).
     pub windows: Vec<QuotaWindow>,
     /// The credit status.
     pub credits: Option<Credits>,
@@ -135,6 +135,7 @@ fn rate_limit_windows(rate_limit: &Value, now: SystemTime) -> Vec<QuotaWindow> {
     [
         (WindowSlot::Primary, "primary_window"),
         (WindowSlot::Secondary, "secondary_window"),
+        (WindowSlot::Tertiary, "tertiary_window"),
     ]
     .into_iter()
     .filter_map(|(slot, name)| window(rate_limit.get(name)?, slot, now))
@@ -233,6 +234,30 @@ mod tests {
         assert_eq!(s.windows.len(), 1);
         assert_eq!(s.windows[0].slot, WindowSlot::Primary);
         assert_eq!(s.windows[0].kind(), WindowKind::Weekly);
+    }
+
+    #[test]
+    fn thirty_day_primary_and_a_third_window_are_classified_by_length() {
+        // A free plan: its 30-day window in the primary slot; a plan with a third window.
+        let s = parse(&serde_json::json!({
+            "rate_limit": {"allowed": true, "limit_reached": false,
+                           "primary_window": {"used_percent": 100, "limit_window_seconds": 2_592_000,
+                                              "reset_at": NOW + 900_000},
+                           "secondary_window": {"used_percent": 20, "limit_window_seconds": 18_000,
+                                                "reset_at": NOW + 600},
+                           "tertiary_window": {"used_percent": 55, "limit_window_seconds": 604_800,
+                                               "reset_at": NOW + 86_400}}
+        }));
+        let kinds: Vec<_> = s.windows.iter().map(|w| (w.slot, w.kind())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (WindowSlot::Primary, WindowKind::Monthly),
+                (WindowSlot::Secondary, WindowKind::Short),
+                (WindowSlot::Tertiary, WindowKind::Weekly),
+            ]
+        );
+        assert_eq!(s.windows[2].used_percent, 55.0);
     }
 
     #[test]

@@ -9,6 +9,9 @@ pub enum WindowSlot {
     Primary,
     /// `x-codex-secondary-*`: usually the weekly window.
     Secondary,
+    /// `tertiary_window` of the usage payload (`tertiary` in a rate-limit event): a third
+    /// window some plans report, usually monthly (lidge-jun/opencodex `src/codex/quota.ts`).
+    Tertiary,
 }
 
 /// A rate-limit window: how much of it is used and when it resets.
@@ -50,7 +53,8 @@ pub enum WindowKind {
 
 impl WindowKind {
     /// Classifies a window by its length in minutes; `None` falls back on the slot (primary is
-    /// short, secondary weekly).
+    /// short, secondary weekly, tertiary monthly). Slot positions differ across plans (a free
+    /// or Team plan's 30-day window comes as the primary), so a reported length always wins.
     pub fn classify(window_minutes: Option<u32>, slot: WindowSlot) -> Self {
         match window_minutes {
             Some(m) if m <= 24 * 60 => Self::Short,
@@ -59,6 +63,7 @@ impl WindowKind {
             None => match slot {
                 WindowSlot::Primary => Self::Short,
                 WindowSlot::Secondary => Self::Weekly,
+                WindowSlot::Tertiary => Self::Monthly,
             },
         }
     }
@@ -103,6 +108,23 @@ mod tests {
         );
         assert_eq!(WindowKind::classify(None, Primary), WindowKind::Short);
         assert_eq!(WindowKind::classify(None, Secondary), WindowKind::Weekly);
+        assert_eq!(
+            WindowKind::classify(None, WindowSlot::Tertiary),
+            WindowKind::Monthly
+        );
+        // A free plan's 30-day primary (2 592 000 s) and a Team plan's ~30.4-day one.
+        assert_eq!(
+            WindowKind::classify(Some(43_200), Primary),
+            WindowKind::Monthly
+        );
+        assert_eq!(
+            WindowKind::classify(Some(43_800), Primary),
+            WindowKind::Monthly
+        );
+        assert_eq!(
+            WindowKind::classify(Some(300), WindowSlot::Tertiary),
+            WindowKind::Short
+        );
         assert!(WindowKind::Short < WindowKind::Weekly && WindowKind::Weekly < WindowKind::Monthly);
         assert_eq!(WindowKind::Monthly.as_str(), "monthly");
     }

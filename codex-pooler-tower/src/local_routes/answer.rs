@@ -145,7 +145,7 @@ fn usage(shared: &Shared, ctx: PoolContext) -> Value {
             .find(|w| w.kind == kind)
             .map_or(Value::Null, |w| window_json(w, seconds, now))
     };
-    let (plan, primary, secondary) = match best {
+    let (plan, primary, secondary, tertiary) = match best {
         Some((account, view)) => (
             account
                 .plan_type
@@ -153,10 +153,11 @@ fn usage(shared: &Shared, ctx: PoolContext) -> Value {
                 .unwrap_or_else(|| "pool".to_owned()),
             window(view, WindowKind::Short, 300 * 60),
             window(view, WindowKind::Weekly, 10_080 * 60),
+            window(view, WindowKind::Monthly, 43_200 * 60),
         ),
-        None => ("pool".to_owned(), Value::Null, Value::Null),
+        None => ("pool".to_owned(), Value::Null, Value::Null, Value::Null),
     };
-    json!({
+    let mut payload = json!({
         "plan_type": plan,
         "rate_limit": {
             "allowed": !views.is_empty() && !all_exhausted,
@@ -164,7 +165,14 @@ fn usage(shared: &Shared, ctx: PoolContext) -> Value {
             "primary_window": primary,
             "secondary_window": secondary,
         },
-    })
+    });
+    // A monthly window (free plans, some Team plans, the third window of others) is shown
+    // as `tertiary_window`, whichever slot upstream reported it in: windows are placed by
+    // length, short as primary and weekly as secondary, as the client reads them.
+    if !tertiary.is_null() {
+        payload["rate_limit"]["tertiary_window"] = tertiary;
+    }
+    payload
 }
 
 fn window_json(w: &WindowView, window_seconds: u64, now: std::time::SystemTime) -> Value {

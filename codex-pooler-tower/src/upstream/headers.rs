@@ -10,6 +10,11 @@ use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue};
 
 /// Client headers copied to upstream, by exact (lowercase) name.
+///
+/// `accept-encoding` is left out on purpose: the Codex CLI sends `zstd,gzip` since 0.171, and
+/// `chatgpt.com` then compresses its answers; the gateway reads them (quota headers aside, SSE
+/// framing, usage and catalog bodies, `/v1` translation), so it asks for identity bodies and
+/// the client gets them uncompressed (`tests/e2e/wire_0171.rs`).
 const FORWARDED: &[&str] = &[
     "accept",
     "session-id",

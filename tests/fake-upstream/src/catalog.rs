@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 /// The `ETag` of the catalog; it changes only when the catalog below does.
-pub(crate) const CATALOG_ETAG: &str = "\"fake-models-v2\"";
+pub(crate) const CATALOG_ETAG: &str = "\"fake-models-v3\"";
 
 /// Every catalog model's `base_instructions`. The CLI sends them at the start of each turn's
 /// input, which shows that it decoded the catalog and uses its entries.
@@ -19,8 +19,10 @@ pub const MODEL_INSTRUCTIONS: &str = "You are Codex, a coding agent running in a
 user's machine. Work in the user's workspace, use the tools you are given to read files and run \
 commands, keep changes focused on the task, and finish with a short summary of what you did.";
 
-/// `{"models": [...]}` with two Codex models.
-pub(crate) fn catalog() -> Value {
+/// `{"models": [...]}` with the two Codex models of the 0.169 captures and the two
+/// `gpt-6.2-*` models the 0.171 CLI bundles (`shared/research/codex-protocol-0171.md` §C 5-6),
+/// the latter with the `ModelInfo` keys 0.171 added, which older clients ignore.
+pub fn catalog() -> Value {
     json!({"models": [
         model(&Model {
             slug: "gpt-5.1-codex",
@@ -28,6 +30,7 @@ pub(crate) fn catalog() -> Value {
             description: "Optimized for agentic coding.",
             priority: 0,
             context_window: 272_000,
+            since_0171: None,
         }),
         model(&Model {
             slug: "gpt-5.1-codex-mini",
@@ -35,6 +38,29 @@ pub(crate) fn catalog() -> Value {
             description: "Cheaper, faster Codex.",
             priority: 1,
             context_window: 272_000,
+            since_0171: None,
+        }),
+        model(&Model {
+            slug: "gpt-6.2-sol",
+            display_name: "GPT-6.2 Sol",
+            description: "The newest frontier agentic coding model.",
+            priority: 1,
+            context_window: 500_000,
+            since_0171: Some(New {
+                minimal_client_version: "0.166.0",
+                max_context_window: 872_000,
+            }),
+        }),
+        model(&Model {
+            slug: "gpt-6.2-astra",
+            display_name: "GPT-6.2 Astra",
+            description: "Fast frontier model for everyday coding.",
+            priority: 2,
+            context_window: 272_000,
+            since_0171: Some(New {
+                minimal_client_version: "0.166.0",
+                max_context_window: 272_000,
+            }),
         }),
     ]})
 }
@@ -46,11 +72,43 @@ struct Model {
     description: &'static str,
     priority: i32,
     context_window: i64,
+    /// The keys of an entry first bundled with 0.171.
+    since_0171: Option<New>,
+}
+
+/// The 0.171 catalog keys of a `gpt-6.2-*` entry.
+struct New {
+    minimal_client_version: &'static str,
+    max_context_window: i64,
 }
 
 /// One `ModelInfo` entry. Serialized from a `Value` (sorted keys), so the body, and with it the
 /// gateway's ETag over the union, is the same on every call.
 fn model(m: &Model) -> Value {
+    let mut entry = model_0169(m);
+    if let (Some(new), Some(object)) = (&m.since_0171, entry.as_object_mut()) {
+        object.insert(
+            "minimal_client_version".to_owned(),
+            json!(new.minimal_client_version),
+        );
+        object.insert(
+            "max_context_window".to_owned(),
+            json!(new.max_context_window),
+        );
+        object.insert(
+            "allow_only_codex_cloud_agent_orchestrator".to_owned(),
+            json!(false),
+        );
+        object.insert(
+            "allow_only_chatgpt_workspace_executor".to_owned(),
+            json!(false),
+        );
+    }
+    entry
+}
+
+/// The keys every entry has, as the 0.169 CLI decodes them.
+fn model_0169(m: &Model) -> Value {
     let level =
         |effort: &str, description: &str| json!({"effort": effort, "description": description});
     json!({
@@ -121,7 +179,11 @@ mod tests {
     fn every_entry_carries_the_fields_the_cli_requires() {
         let catalog = catalog();
         let models = catalog["models"].as_array().unwrap();
-        assert_eq!(models.len(), 2);
+        assert_eq!(models.len(), 4);
+        assert_eq!(
+            models[2]["allow_only_codex_cloud_agent_orchestrator"],
+            false
+        );
         for m in models {
             for field in REQUIRED {
                 assert!(m.get(*field).is_some(), "{} lacks {field}", m["slug"]);

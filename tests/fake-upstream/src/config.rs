@@ -21,6 +21,13 @@ pub struct FakeAccount {
     pub primary_used_percent: f64,
     /// Percentage of the weekly window used, sent as `x-codex-secondary-used-percent`.
     pub secondary_used_percent: f64,
+    /// Length of the primary window in minutes (default 300, five hours); 43 200 (30 days)
+    /// reports a free plan's monthly window in the primary slot, as upstream does.
+    pub primary_window_minutes: u64,
+    /// A third, 30-day window at this percentage, reported as `tertiary_window` in
+    /// `/wham/usage` and as `rate_limits.tertiary` in websocket `codex.rate_limits` events (not
+    /// in headers); `None` (the default) reports none.
+    pub tertiary_used_percent: Option<f64>,
     /// Seconds from now until the primary window resets (default 3600).
     pub primary_reset_after_seconds: u64,
     /// Seconds from now until the secondary window resets (default 3 days).
@@ -62,6 +69,8 @@ impl FakeAccount {
             plan_type: "plus".to_owned(),
             primary_used_percent: 0.0,
             secondary_used_percent: 0.0,
+            primary_window_minutes: 300,
+            tertiary_used_percent: None,
             primary_reset_after_seconds: 3600,
             secondary_reset_after_seconds: 3 * 24 * 3600,
             usage_limit_reached: false,
@@ -116,6 +125,9 @@ pub struct FakeConfig {
     /// 64 MiB: the real backend's value is not known; 16 MiB is known to be too small for
     /// inline images.
     pub websocket_max_message_bytes: usize,
+    /// Send `"output": []` in `response.completed` (HTTP and websocket), the items only in
+    /// `response.output_item.done`, as the ChatGPT backend does at times (get-bb/bb PR #3310).
+    pub items_only_in_done: bool,
 }
 
 impl Default for FakeConfig {
@@ -134,6 +146,7 @@ impl Default for FakeConfig {
             break_after_events: None,
             oauth: super::oauth::FakeOAuth::default(),
             websocket_max_message_bytes: DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES,
+            items_only_in_done: false,
         }
     }
 }

@@ -35,8 +35,10 @@ impl SseEvent {
 
 /// The events answering with `reply`, the text (if any) split into `text_deltas` deltas:
 /// `response.created`, `response.output_item.added`, the deltas, `response.output_item.done`,
-/// `response.completed`.
-pub(crate) fn events(reply: &Reply, text_deltas: usize) -> Vec<SseEvent> {
+/// `response.completed`. With `items_only_in_done`, `response.completed` carries `"output": []`
+/// and the item is only in `response.output_item.done`, as the ChatGPT backend answers at times
+/// ([`FakeConfig::items_only_in_done`](crate::FakeConfig::items_only_in_done)).
+pub(crate) fn events(reply: &Reply, text_deltas: usize, items_only_in_done: bool) -> Vec<SseEvent> {
     let mut raw: Vec<(&'static str, Value)> = vec![
         ("response.created", json!({"response": reply.in_progress()})),
         (
@@ -63,7 +65,11 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize) -> Vec<SseEvent> {
         "response.output_item.done",
         json!({"output_index": 0, "item": reply.item.done()}),
     ));
-    raw.push(("response.completed", json!({"response": reply.completed()})));
+    let mut completed = reply.completed();
+    if items_only_in_done {
+        completed["output"] = json!([]);
+    }
+    raw.push(("response.completed", json!({ "response": completed })));
     raw.into_iter()
         .enumerate()
         .map(|(sequence_number, (name, data))| SseEvent::new(name, data, sequence_number))
@@ -119,7 +125,7 @@ mod tests {
                 reasoning_tokens: 0,
             },
         };
-        let events = events(&reply, 2);
+        let events = events(&reply, 2, false);
         let names: Vec<_> = events.iter().map(SseEvent::name).collect();
         assert_eq!(
             names,
@@ -136,5 +142,9 @@ mod tests {
         assert!(frame.starts_with("event: response.output_text.delta\ndata: {"));
         assert!(frame.ends_with("}\n\n"));
         assert!(frame.contains(r#""type":"response.output_text.delta""#));
+        assert_eq!(events[5].data["response"]["output"][0]["id"], "msg_1");
+        let bare = super::events(&reply, 2, true);
+        assert_eq!(bare[5].data["response"]["output"], json!([]));
+        assert_eq!(bare[4].data["item"]["id"], "msg_1");
     }
 }

@@ -103,7 +103,7 @@ pub(crate) async fn create_response(
         &request.body,
         body.len(),
     );
-    let frames: Vec<Bytes> = events(&reply, config.text_deltas)
+    let frames: Vec<Bytes> = events(&reply, config.text_deltas, config.items_only_in_done)
         .iter()
         .map(|event| event.encode())
         .collect();

@@ -7,12 +7,15 @@
 //! |---|---|
 //! | `POST /backend-api/codex/responses` | a model turn as SSE; 401 / 400 / injected status / 429 `usage_limit_reached` / a code-less 429 past the account's `max_streams`. Bodies the real backend refuses get its 400 `{"detail": ...}` ([`turn_refusal`]: `store` must be `false`, `stream` must be `true`, no sampling parameters) |
 //! | `GET /backend-api/codex/responses` + `Upgrade: websocket` | the Responses websocket: one JSON text frame per event, a `codex.rate_limits` frame per turn, `error` frames; 426 for accounts with `websocket: false` (the CLI then falls back to HTTP) |
-//! | `GET /backend-api/codex/models` | `gpt-5.1-codex` and `gpt-5.1-codex-mini` as `ModelInfo` entries the CLI decodes (every field it requires), with a fixed `ETag` |
+//! | `GET /backend-api/codex/models` | `gpt-5.1-codex`, `gpt-5.1-codex-mini`, `gpt-6.2-sol` and `gpt-6.2-astra` as `ModelInfo` entries the CLI decodes (every field it requires; the 0.171 keys on the `gpt-6.2-*` ones), with a fixed `ETag` ([`catalog`]) |
 //! | `GET /backend-api/wham/usage` | the account's quota snapshot |
 //! | `GET /backend-api/wham/accounts/check` | workspace routing discovery: the account's [`FakeAccount::workspace_backend_origin`] and [`FakeAccount::account_routing_override`], `NO_CONSTRAINT` by default |
 //! | `POST /oauth/token` | OAuth: rotating `refresh_token` grants (each refresh token works once; reuse is `401 refresh_token_reused`; injectable failures) and the device login's `authorization_code` exchange; see [`FakeOAuth`] |
 //! | `POST /api/accounts/deviceauth/usercode`, `.../deviceauth/token` | the device-code login (404 unless [`FakeOAuth::device_account`] is set) |
 //! | anything else | 404 JSON |
+//!
+//! Like `chatgpt.com`, the fake gzips every answer body (SSE streams too, flushed per chunk)
+//! when the request's `Accept-Encoding` offers `gzip`, as the Codex CLI's `zstd,gzip` does.
 //!
 //! Every request is logged ([`FakeUpstreamHandle::seen`]) with its headers, among them the
 //! `x-openai-account-routing-override` it carried ([`SeenRequest::routing_override`]).
@@ -44,6 +47,7 @@
 mod auth;
 mod catalog;
 mod config;
+mod encoding;
 mod events;
 mod handle;
 mod handlers;
@@ -67,7 +71,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
-pub use catalog::MODEL_INSTRUCTIONS;
+pub use catalog::{MODEL_INSTRUCTIONS, catalog};
 pub use config::{DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES, FakeAccount, FakeConfig};
 pub use handle::FakeUpstreamHandle;
 pub use oauth::{FAKE_CLIENT_ID, FakeOAuth, FakeRefreshFailure};
@@ -143,6 +147,7 @@ impl FakeUpstream {
             .route(ACCOUNTS_CHECK_PATH, get(handlers::accounts_check))
             .fallback(handlers::not_found)
             .method_not_allowed_fallback(handlers::method_not_allowed)
+            .layer(axum::middleware::from_fn(encoding::compress))
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 seen::record,

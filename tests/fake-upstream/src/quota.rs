@@ -7,8 +7,10 @@ use serde_json::{Value, json};
 
 use super::config::FakeAccount;
 
-/// Length of the primary (short) window, in minutes: 5 hours.
-pub(crate) const PRIMARY_WINDOW_MINUTES: u64 = 300;
+/// Length of the third window, in minutes: 30 days.
+pub(crate) const TERTIARY_WINDOW_MINUTES: u64 = 43_200;
+/// Seconds until the third window resets: 20 days.
+const TERTIARY_RESET_AFTER_SECONDS: u64 = 20 * 86_400;
 /// Length of the secondary (weekly) window, in minutes.
 pub(crate) const SECONDARY_WINDOW_MINUTES: u64 = 10_080;
 
@@ -19,6 +21,7 @@ pub(crate) struct QuotaSnapshot {
     limit_reached: bool,
     primary: Window,
     secondary: Window,
+    tertiary: Option<Window>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +46,7 @@ impl QuotaSnapshot {
             limit_reached: account.usage_limit_reached,
             primary: Window {
                 used_percent: primary_used,
-                minutes: PRIMARY_WINDOW_MINUTES,
+                minutes: account.primary_window_minutes,
                 reset_after_seconds: account.primary_reset_after_seconds,
                 reset_at: now + account.primary_reset_after_seconds,
             },
@@ -53,6 +56,12 @@ impl QuotaSnapshot {
                 reset_after_seconds: account.secondary_reset_after_seconds,
                 reset_at: now + account.secondary_reset_after_seconds,
             },
+            tertiary: account.tertiary_used_percent.map(|used_percent| Window {
+                used_percent,
+                minutes: TERTIARY_WINDOW_MINUTES,
+                reset_after_seconds: TERTIARY_RESET_AFTER_SECONDS,
+                reset_at: now + TERTIARY_RESET_AFTER_SECONDS,
+            }),
         }
     }
 
@@ -64,6 +73,17 @@ impl QuotaSnapshot {
     /// Seconds until the primary window resets.
     pub(crate) fn primary_reset_after_seconds(&self) -> u64 {
         self.primary.reset_after_seconds
+    }
+
+    /// The third window as a `codex.rate_limits` event's `rate_limits.tertiary` (`null`: none).
+    pub(crate) fn tertiary_event_window(&self) -> Value {
+        self.tertiary.as_ref().map_or(Value::Null, |w| {
+            json!({
+                "used_percent": w.used_percent,
+                "window_minutes": w.minutes,
+                "reset_at": w.reset_at,
+            })
+        })
     }
 
     /// The `x-codex-primary-*`, `x-codex-secondary-*` and `x-codex-credits-*` response headers.
@@ -115,7 +135,7 @@ impl QuotaSnapshot {
     /// The `GET /wham/usage` payload (`RateLimitStatusPayload`). Percentages are integers there:
     /// the CLI deserializes them as `i32`.
     pub(crate) fn usage_payload(&self) -> Value {
-        json!({
+        let mut payload = json!({
             "plan_type": self.plan_type,
             "rate_limit": {
                 "allowed": !self.limit_reached,
@@ -124,7 +144,11 @@ impl QuotaSnapshot {
                 "secondary_window": self.secondary.usage_window(),
             },
             "credits": {"has_credits": false, "unlimited": false, "balance": "0"},
-        })
+        });
+        if let Some(tertiary) = &self.tertiary {
+            payload["rate_limit"]["tertiary_window"] = tertiary.usage_window();
+        }
+        payload
     }
 }
 

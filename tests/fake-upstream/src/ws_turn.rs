@@ -119,7 +119,7 @@ pub(crate) fn answer(
         );
         Ending::Complete
     } else {
-        let events: Vec<String> = events(&reply, config.text_deltas)
+        let events: Vec<String> = events(&reply, config.text_deltas, config.items_only_in_done)
             .iter()
             .filter_map(|event| sse_data(&event.encode()))
             .collect();
@@ -188,7 +188,11 @@ fn rate_limits_event(account: &FakeAccount, quota: &QuotaSnapshot) -> Value {
     json!({
         "type": "codex.rate_limits",
         "plan_type": account.plan_type,
-        "rate_limits": {"primary": window("primary"), "secondary": window("secondary")},
+        "rate_limits": {
+            "primary": window("primary"),
+            "secondary": window("secondary"),
+            "tertiary": quota.tertiary_event_window(),
+        },
         "credits": {"has_credits": false, "unlimited": false, "balance": "0"},
     })
 }

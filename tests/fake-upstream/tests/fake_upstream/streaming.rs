@@ -214,3 +214,50 @@ async fn break_closes_the_stream_before_completion() -> TestResult {
     assert!(std::str::from_utf8(&bytes)?.contains("event: response.completed"));
     Ok(())
 }
+
+/// `gzip`-decodes `bytes` whole.
+fn gunzip(bytes: &[u8]) -> Result<String, BoxError> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+#[tokio::test]
+async fn answers_are_gzipped_when_the_client_offers_it() -> TestResult {
+    let fake = start_default()?;
+    let body = turn_body(&[user_message("hi")]);
+    let offer = [("accept-encoding", "zstd,gzip")];
+    let (status, headers, wire) =
+        read_body(post_turn_with(&fake, &alice(), &offer, &body).await?).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&headers, "content-encoding"), "gzip");
+    let events = parse_sse(&gunzip(&wire)?)?;
+    assert_eq!(names(&events).last(), Some(&"response.completed"));
+    // Quota headers stay readable: only the body is encoded.
+    assert_eq!(header(&headers, "x-codex-primary-used-percent"), "0.0");
+
+    let bearer = format!("Bearer {}", alice().access_token);
+    let auth = [
+        ("authorization", bearer.as_str()),
+        ("chatgpt-account-id", "acc-alice"),
+        ("accept-encoding", "zstd,gzip"),
+    ];
+    for path in [
+        codex_pooler_fake_upstream::USAGE_PATH,
+        codex_pooler_fake_upstream::MODELS_PATH,
+    ] {
+        let (status, headers, wire) =
+            read_body(send(&fake, http::Method::GET, path, &auth, bytes::Bytes::new()).await?)
+                .await?;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(header(&headers, "content-encoding"), "gzip", "{path}");
+        let _: serde_json::Value = serde_json::from_str(&gunzip(&wire)?)?;
+    }
+
+    // Without the offer, the body is plain.
+    let (_, headers, wire) = read_body(post_turn(&fake, &alice(), &body).await?).await?;
+    assert_eq!(header(&headers, "content-encoding"), "<missing>");
+    parse_sse(std::str::from_utf8(&wire)?)?;
+    Ok(())
+}

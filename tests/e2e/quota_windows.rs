@@ -1,0 +1,70 @@
+//! Quota windows are classified by length, whatever slot upstream reports them in: a free
+//! plan's 30-day primary (headers) and a third, 30-day window (websocket `codex.rate_limits`
+//! events) show in the pool's `/wham/usage` as its monthly `tertiary_window`.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+use crate::ws_client;
+
+/// The pool's `/wham/usage` answer.
+async fn pool_usage(gateway: &Gateway, pool: &TestPool) -> Value {
+    let auth = format!("Bearer {}", pool.key);
+    let usage = send(
+        "GET",
+        &format!("{}/backend-api/wham/usage", gateway.url()),
+        &[("authorization", &auth)],
+        "",
+    )
+    .await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    usage.json()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thirty_day_primary_from_headers_is_shown_as_monthly() {
+    let pool = TestPool::new(&["acct-free"], |_, a| {
+        a.plan_type = "free".to_owned();
+        a.primary_window_minutes = 43_200;
+        a.primary_used_percent = 40.0;
+        a.primary_reset_after_seconds = 20 * 86_400;
+    });
+    let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+    let turn = post_responses(
+        &gateway.url(),
+        "/backend-api/codex/responses",
+        &pool.key,
+        &responses_body("gpt-5.1-codex", "hi"),
+    )
+    .await;
+    assert_eq!(turn.status, 200, "{}", turn.body);
+    let usage = pool_usage(&gateway, &pool).await;
+    let rate_limit = &usage["rate_limit"];
+    assert_eq!(rate_limit["primary_window"], Value::Null, "{usage}");
+    assert_eq!(rate_limit["tertiary_window"]["used_percent"], 40, "{usage}");
+    assert_eq!(
+        rate_limit["tertiary_window"]["limit_window_seconds"],
+        2_592_000
+    );
+    assert_eq!(
+        rate_limit["secondary_window"]["limit_window_seconds"],
+        604_800
+    );
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_third_window_from_websocket_events_is_shown() {
+    let pool = TestPool::new(&["acct-third"], |_, a| a.tertiary_used_percent = Some(65.0));
+    let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+    let mut socket = ws_client::open(&gateway.url(), &pool.key).await.unwrap();
+    let frame = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true,
+        "store": false, "input": [{"type": "message", "role": "user",
+        "content": [{"type": "input_text", "text": "Say hi"}]}]});
+    ws_client::turn(&mut socket, &frame).await;
+    let usage = pool_usage(&gateway, &pool).await;
+    let rate_limit = &usage["rate_limit"];
+    assert_eq!(rate_limit["tertiary_window"]["used_percent"], 65, "{usage}");
+    assert_eq!(rate_limit["primary_window"]["limit_window_seconds"], 18_000);
+    gateway.stop();
+}
