@@ -71,8 +71,8 @@ pub struct ChatStream {
     identity: IdentityReader,
     role_sent: bool,
     calls: Vec<Call>,
-    // Output indexes of message items that got text deltas.
-    texted: Vec<u64>,
+    // Output indexes of message items that got text deltas (`None`: a delta without one).
+    texted: Vec<Option<u64>>,
     ended: bool,
 }
 
@@ -144,7 +144,8 @@ impl ChatStream {
         match event_type(event) {
             "response.output_text.delta" => {
                 if let Some(text) = delta("delta") {
-                    if let Some(index) = output_index(event) {
+                    let index = output_index(event);
+                    if !self.texted.contains(&index) {
                         self.texted.push(index);
                     }
                     self.content(&mut out, json!({"content": text}));
@@ -263,7 +264,8 @@ impl ChatStream {
         let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
         match kind {
             "message" => {
-                if output_index(event).is_some_and(|i| self.texted.contains(&i)) {
+                let index = output_index(event);
+                if self.texted.iter().any(|t| t.is_none() || *t == index) {
                     return;
                 }
                 let text: String = item
