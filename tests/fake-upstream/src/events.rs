@@ -35,7 +35,8 @@ impl SseEvent {
 
 /// The events answering with `reply`, the text (if any) split into `text_deltas` deltas:
 /// `response.created`, `response.output_item.added`, the deltas, `response.output_item.done`,
-/// `response.completed`.
+/// then the terminal event [`TurnEnd`](super::turn::TurnEnd) picks (`response.completed`
+/// unless the prompt asked for another ending).
 pub(crate) fn events(reply: &Reply, text_deltas: usize) -> Vec<SseEvent> {
     let mut raw: Vec<(&'static str, Value)> = vec![
         ("response.created", json!({"response": reply.in_progress()})),
@@ -63,7 +64,7 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize) -> Vec<SseEvent> {
         "response.output_item.done",
         json!({"output_index": 0, "item": reply.item.done()}),
     ));
-    raw.push(("response.completed", json!({"response": reply.completed()})));
+    raw.push(reply.end.terminal(reply));
     raw.into_iter()
         .enumerate()
         .map(|(sequence_number, (name, data))| SseEvent::new(name, data, sequence_number))
@@ -118,6 +119,7 @@ mod tests {
                 output_tokens: 2,
                 reasoning_tokens: 0,
             },
+            end: crate::turn::TurnEnd::Completed,
         };
         let events = events(&reply, 2);
         let names: Vec<_> = events.iter().map(SseEvent::name).collect();
