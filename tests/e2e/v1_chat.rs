@@ -278,6 +278,21 @@ async fn finish_reasons_and_failed_streams() {
         cut.body
     );
     assert!(!cut.body.contains("[DONE]"));
+
+    // Refused before streaming: an OpenAI-shaped error, status kept.
+    pool.fake.set_account(&pool.creds[0].account_id, |a| {
+        a.break_after_events = None;
+        a.fail_status = Some(400);
+    });
+    for stream in [false, true] {
+        let body = json!({"model": MODEL, "messages": user("Say hi"), "stream": stream});
+        let refused = chat(&url, &pool.key, &body).await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert_eq!(refused.headers["content-type"], "application/json");
+        let error = &refused.json()["error"];
+        assert_eq!(error["type"], "invalid_request_error", "{error}");
+        assert!(error["message"].is_string(), "{error}");
+    }
     gateway.stop();
 }
 

@@ -15,7 +15,9 @@
 //!   (`responses_answer`, `chat_answer`, over the shared event reader in `relay`). A
 //!   `/v1/responses` client gets the events in order with a terminal event guaranteed, or one
 //!   collected `response`; a chat client gets `chat.completion.chunk`s ending in `[DONE]` (or
-//!   in one error chunk when the turn failed), or one `chat.completion`.
+//!   in one error chunk when the turn failed), or one `chat.completion`. An error answered
+//!   before streaming (the backend's `{"detail": …}`) gets the OpenAI error shape
+//!   (`error_answer`).
 //!
 //! Chat completions is a [`RouteClass::Responses`](codex_pooler_core::request::RouteClass)
 //! route: its health and limits are the responses route's. The rest of `/v1` (files, audio,
@@ -24,6 +26,7 @@
 
 mod answer;
 mod chat_answer;
+mod error_answer;
 mod relay;
 mod request;
 mod response;

@@ -13,7 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::answer::V1Answer;
-use super::{chat_answer, responses_answer};
+use super::{chat_answer, error_answer, responses_answer};
 
 /// Wraps the stack in [`V1Response`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,7 +30,8 @@ impl<S> Layer<S> for V1ResponseLayer {
 /// Translates a successful, streamed answer tagged [`V1Answer`] for its dialect: a
 /// `/v1/responses` stream guarded (a terminal event guaranteed) or collected into one
 /// `response`; a chat stream turned into chunks or collected into one `chat.completion`.
-/// Errors and untagged answers pass as they are.
+/// An error answered before streaming gets the OpenAI error shape (`error_answer`); other
+/// answers, and untagged ones, pass as they are.
 #[derive(Debug, Clone)]
 pub(crate) struct V1Response<S> {
     inner: S,
@@ -56,7 +57,11 @@ where
             let Some(answer) = response.extensions().get::<V1Answer>().cloned() else {
                 return Ok(response);
             };
-            if response.status() != StatusCode::OK || !is_event_stream(&response) {
+            let status = response.status();
+            if status.is_client_error() || status.is_server_error() {
+                return Ok(error_answer::shaped(response).await);
+            }
+            if status != StatusCode::OK || !is_event_stream(&response) {
                 return Ok(response);
             }
             let (mut parts, body) = response.into_parts();
@@ -267,21 +272,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn errors_and_untagged_answers_pass_as_they_are() {
-        let upstream = service_fn(|_: Request<()>| async {
-            let mut response = Response::new(full(r#"{"detail":"no"}"#));
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            response
-                .extensions_mut()
-                .insert(V1Answer::Responses { stream: false });
-            Ok::<_, Infallible>(response)
-        });
-        let response = V1ResponseLayer
-            .layer(upstream)
-            .oneshot(Request::new(()))
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 400);
-        assert_eq!(text(response).await, r#"{"detail":"no"}"#);
+    async fn refusals_are_openai_shaped_and_untagged_answers_pass() {
+        for tagged in [true, false] {
+            let upstream = service_fn(move |_: Request<()>| async move {
+                let mut response = Response::new(full(r#"{"detail":"no"}"#));
+                *response.status_mut() = StatusCode::BAD_REQUEST;
+                if tagged {
+                    response
+                        .extensions_mut()
+                        .insert(V1Answer::Responses { stream: false });
+                }
+                Ok::<_, Infallible>(response)
+            });
+            let response = V1ResponseLayer
+                .layer(upstream)
+                .oneshot(Request::new(()))
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 400);
+            let body = text(response).await;
+            if tagged {
+                assert_eq!(
+                    serde_json::from_str::<Value>(&body).unwrap(),
+                    serde_json::json!({"error": {"message": "no",
+                        "type": "invalid_request_error", "code": "upstream_error",
+                        "param": null}})
+                );
+            } else {
+                assert_eq!(body, r#"{"detail":"no"}"#);
+            }
+        }
     }
 }
