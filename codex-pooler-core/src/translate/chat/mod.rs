@@ -25,7 +25,7 @@
 //! | `response_format` (`text`, `json_object`, `json_schema`) | `text.format` |
 //! | `verbosity` | `text.verbosity` |
 //! | `reasoning_effort` | `reasoning.effort` |
-//! | `metadata`, `prompt_cache_key`, `safety_identifier`, `service_tier` | passed |
+//! | `metadata`, `prompt_cache_key`, `prompt_cache_retention`, `safety_identifier`, `service_tier` | passed |
 //! | `max_tokens`, `max_completion_tokens` | dropped (the backend refuses `max_output_tokens`) |
 //! | `temperature`, `top_p`, `presence_penalty`, `frequency_penalty`, `seed` | dropped |
 //! | `user` | dropped (an end-user tag; `safety_identifier` replaces it) |

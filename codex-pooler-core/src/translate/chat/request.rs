@@ -40,9 +40,10 @@ pub const DROPPED: [&str; 8] = [
 pub const LEGACY: [&str; 2] = ["functions", "function_call"];
 
 /// Parameters passed upstream as they are.
-const PASSED: [&str; 4] = [
+const PASSED: [&str; 5] = [
     "metadata",
     "prompt_cache_key",
+    "prompt_cache_retention",
     "safety_identifier",
     "service_tier",
 ];

@@ -96,11 +96,6 @@ impl ChatStream {
         self.ended
     }
 
-    /// Whether any chunk was produced; before that, the caller may still fail over.
-    pub fn saw_output(&self) -> bool {
-        self.role_sent || self.ended
-    }
-
     /// The frames for one upstream event; nothing after the stream ended.
     pub fn on_event(&mut self, event: &Value) -> Vec<ChatFrame> {
         if self.ended {
