@@ -18,9 +18,12 @@
 #   BENCH_CONNS=16       connections of the throughput cells
 #   BENCH_WRK_THREADS=1  wrk threads
 #   BENCH_PAD=0          extra prompt bytes per request body
-#   BENCH_MODES="sse"  BENCH_TARGETS="direct nginx gateway"
+#   BENCH_MODES="sse chat-sse chat-json"  BENCH_TARGETS="direct nginx gateway"
 #                        (mode "json" asks for a non-streamed answer; the Codex backend, and so
-#                        the fake, refuses it with 400 "Stream must be set to true")
+#                        the fake, refuses it with 400 "Stream must be set to true". Modes
+#                        "chat-sse" and "chat-json" send the same prompt to the gateway's
+#                        /v1/chat/completions, streamed and not; they run on the gateway only
+#                        and the report compares them with the direct "sse" cell)
 #   BENCH_SKIP_BUILD=1   use the existing release binary
 #   BENCH_BIN=PATH       binary to use (implies BENCH_SKIP_BUILD)
 #   BENCH_OUT=FILE       also copy the raw results (TSV) there
@@ -41,7 +44,7 @@ CONNS=${BENCH_CONNS:-16}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 IDLE_WAIT=${BENCH_IDLE_WAIT:-120}
 RETRIES=${BENCH_RETRIES:-2}
-MODES=${BENCH_MODES:-sse}
+MODES=${BENCH_MODES:-sse chat-sse chat-json}
 TARGETS=${BENCH_TARGETS:-direct nginx gateway}
 export BENCH_PAD=${BENCH_PAD:-0}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/root/.cache/codex-pooler-target}
@@ -242,13 +245,20 @@ target_env() { # target -> sets PORT, BENCH_AUTH, BENCH_ACCOUNT, PROXY_PIDS
 check_target() { # target mode
     local out=$WORK/check.$1.$2 stream=false accept=application/json expect='"status":"completed"'
     if [[ $2 == sse ]]; then stream=true accept=text/event-stream expect='event: response.completed'; fi
+    local path=/backend-api/codex/responses
+    local body="{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"store\":false,\"stream\":$stream}"
+    if [[ $2 == chat-* ]]; then
+        stream=false accept=application/json expect='"object":"chat.completion"'
+        [[ $2 == chat-sse ]] && stream=true accept=text/event-stream expect='data: \[DONE\]'
+        path=/v1/chat/completions
+        body="{\"model\":\"gpt-5.1-codex\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":$stream}"
+    fi
     target_env "$1"
     local hdrs=(-H "Authorization: $BENCH_AUTH" -H 'Content-Type: application/json' -H "Accept: $accept")
     [[ -n "$BENCH_ACCOUNT" ]] && hdrs+=(-H "chatgpt-account-id: $BENCH_ACCOUNT")
     local code
-    code=$(curl -s -o "$out" -w '%{http_code}' "${hdrs[@]}" \
-        --data "{\"model\":\"gpt-5.1-codex\",\"input\":\"hi\",\"store\":false,\"stream\":$stream}" \
-        "http://127.0.0.1:$PORT/backend-api/codex/responses") || true
+    code=$(curl -s -o "$out" -w '%{http_code}' "${hdrs[@]}" --data "$body" \
+        "http://127.0.0.1:$PORT$path") || true
     [[ $code == 200 ]] && grep -q "$expect" "$out" \
         || die "$1/$2 sanity request failed: HTTP $code: $(head -c 300 "$out")"
 }
@@ -260,8 +270,9 @@ measure() { # target mode conns
     local target=$1 mode=$2 conns=$3 threads=$WRK_THREADS
     ((threads > conns)) && threads=$conns
     target_env "$target"
-    export BENCH_STREAM=false
-    [[ $mode == sse ]] && BENCH_STREAM=true
+    export BENCH_STREAM=false BENCH_DIALECT=codex
+    [[ $mode == *sse ]] && BENCH_STREAM=true
+    [[ $mode == chat-* ]] && BENCH_DIALECT=chat
     local url="http://127.0.0.1:$PORT" wrk_args=(-t "$threads" -c "$conns" --timeout 10s -s "$HERE/responses.lua")
     wrk "${wrk_args[@]}" -d "${WARMUP}s" "$url" >/dev/null 2>&1 || true
     local proxy0 proxy1 fake0 fake1 busy0 busy1 wrk_cpu line
@@ -301,13 +312,16 @@ for target in $TARGETS; do
         *) die "unknown target $target" ;;
     esac
 done
+# The chat modes exist on the gateway only.
+serves() { [[ $2 != chat-* || $1 == gateway ]]; } # target mode
 for mode in $MODES; do
-    for target in $TARGETS; do check_target "$target" "$mode"; done
+    for target in $TARGETS; do serves "$target" "$mode" && check_target "$target" "$mode"; done
 done
 
 for mode in $MODES; do
     for conns in 1 "$CONNS"; do
         for target in $TARGETS; do
+            serves "$target" "$mode" || continue
             best=
             for attempt in $(seq 0 "$RETRIES"); do
                 stop_fake
