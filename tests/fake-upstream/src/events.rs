@@ -35,8 +35,10 @@ impl SseEvent {
 
 /// The events answering with `reply`, the text (if any) split into `text_deltas` deltas:
 /// `response.created`, `response.output_item.added`, the deltas, `response.output_item.done`,
-/// `response.completed`. With `items_only_in_done`, `response.completed` carries `"output": []`
-/// and the item is only in `response.output_item.done`, as the ChatGPT backend answers at times
+/// then the terminal event [`TurnEnd`](super::turn::TurnEnd) picks (`response.completed`
+/// unless the prompt asked for another ending). With `items_only_in_done`, the terminal
+/// response carries `"output": []` and the item is only in `response.output_item.done`, as the
+/// ChatGPT backend answers at times
 /// ([`FakeConfig::items_only_in_done`](crate::FakeConfig::items_only_in_done)).
 pub(crate) fn events(reply: &Reply, text_deltas: usize, items_only_in_done: bool) -> Vec<SseEvent> {
     let mut raw: Vec<(&'static str, Value)> = vec![
@@ -65,11 +67,11 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize, items_only_in_done: bool
         "response.output_item.done",
         json!({"output_index": 0, "item": reply.item.done()}),
     ));
-    let mut completed = reply.completed();
-    if items_only_in_done {
-        completed["output"] = json!([]);
+    let (name, mut data) = reply.end.terminal(reply);
+    if items_only_in_done && data["response"].get("output").is_some() {
+        data["response"]["output"] = json!([]);
     }
-    raw.push(("response.completed", json!({ "response": completed })));
+    raw.push((name, data));
     raw.into_iter()
         .enumerate()
         .map(|(sequence_number, (name, data))| SseEvent::new(name, data, sequence_number))
@@ -124,6 +126,7 @@ mod tests {
                 output_tokens: 2,
                 reasoning_tokens: 0,
             },
+            end: crate::turn::TurnEnd::Completed,
         };
         let events = events(&reply, 2, false);
         let names: Vec<_> = events.iter().map(SseEvent::name).collect();

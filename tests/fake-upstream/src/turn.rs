@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+pub(crate) use super::turn_end::TurnEnd;
+
 /// A user message containing this marker asks for a tool call running the rest of its line.
 pub(crate) const TOOL_MARKER: &str = "RUN_TOOL:";
 /// The tool the fake calls; the Codex CLI runs shell commands through it.
@@ -51,15 +53,19 @@ impl Answer {
             let quoted: String = output.chars().take(TOOL_ECHO_CHARS).collect();
             return Self::Text(format!("Tool said: {quoted}"));
         }
-        let user_text = match last {
-            Value::String(text) => Some(text.clone()),
-            item if is_user_message(item) => item.get("content").map(content_text),
-            _ => None,
-        };
-        match user_text.as_deref().and_then(tool_command) {
+        match user_text(last).as_deref().and_then(tool_command) {
             Some(command) => Self::ToolCall { command },
             None => Self::Text(default_text),
         }
+    }
+}
+
+/// The text of `item` when it is a user message (or a string `input`).
+pub(crate) fn user_text(item: &Value) -> Option<String> {
+    match item {
+        Value::String(text) => Some(text.clone()),
+        item if is_user_message(item) => item.get("content").map(content_text),
+        _ => None,
     }
 }
 
@@ -223,6 +229,8 @@ pub(crate) struct Reply {
     pub(crate) item: OutputItem,
     /// Token usage.
     pub(crate) usage: Usage,
+    /// How the turn ends.
+    pub(crate) end: TurnEnd,
 }
 
 impl Reply {
@@ -290,6 +298,7 @@ pub(crate) fn build_reply(
             output_tokens,
             reasoning_tokens: config.reasoning_tokens.min(output_tokens),
         },
+        end: TurnEnd::for_request(body),
     }
 }
 
