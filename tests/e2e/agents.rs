@@ -124,8 +124,9 @@ fn round_trips(pool: &TestPool, name: &str, output: &str) -> usize {
     round_trips
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn vercel_ai_sdk_responses_model_runs_a_tool() {
+/// The AI SDK's `generateText` and `streamText`, each with a tool, on its `api` model
+/// (`responses` or `chat`).
+fn vercel_ai_sdk_runs_a_tool(api: &str) {
     let Some(modules) = installed(
         "CODEX_POOLER_AGENTS_AI_MODULES",
         "agents-ai/node_modules",
@@ -141,30 +142,34 @@ async fn vercel_ai_sdk_responses_model_runs_a_tool() {
         .env("NODE_PATH", modules)
         .env("AGENT_NOTE", &note)
         .arg(script("ai_sdk.js"))
-        .arg("responses");
+        .arg(api);
     let result = run_sdk(command, &gateway, &pool.key);
     gateway.stop();
 
     // generateText and streamText each: the tool call, its result, the final text.
-    assert_eq!(
-        result["generated"], "Tool said: wrote responses-generate",
-        "{result}"
-    );
-    assert_eq!(
-        result["streamed"], "Tool said: wrote responses-stream",
-        "{result}"
-    );
+    let said = |step: &str| format!("Tool said: wrote {api}-{step}");
+    assert_eq!(result["generated"], said("generate").as_str(), "{result}");
+    assert_eq!(result["streamed"], said("stream").as_str(), "{result}");
     assert_eq!(result["generated_steps"], 2, "{result}");
     assert_eq!(result["streamed_steps"], 2, "{result}");
     assert_eq!(
         std::fs::read_to_string(&note).unwrap(),
-        "responses-generate\nresponses-stream\n"
+        format!("{api}-generate\n{api}-stream\n")
     );
-    assert_eq!(round_trips(&pool, "write_note", "wrote responses-"), 2);
+    assert_eq!(
+        round_trips(&pool, "write_note", &format!("wrote {api}-")),
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn openai_agents_sdk_runs_a_function_tool() {
+async fn vercel_ai_sdk_responses_model_runs_a_tool() {
+    vercel_ai_sdk_runs_a_tool("responses");
+}
+
+/// An Agents SDK `Agent` with a `@function_tool`, through `Runner.run`, on the default
+/// Responses model (`responses`) or an `OpenAIChatCompletionsModel` (`chat`).
+fn openai_agents_sdk_runs_a_function_tool(api: &str) {
     let Some(python) = installed(
         "CODEX_POOLER_AGENTS_PYTHON",
         "agents-venv/bin/python",
@@ -179,23 +184,27 @@ async fn openai_agents_sdk_runs_a_function_tool() {
     command
         .env("AGENT_NOTE", &note)
         .arg(script("openai_agents.py"))
-        .arg("responses");
+        .arg(api);
     let result = run_sdk(command, &gateway, &pool.key);
     gateway.stop();
 
+    let text = format!("agents-{api}");
     assert_eq!(
-        result["output"], "Tool said: wrote agents-responses",
+        result["output"],
+        format!("Tool said: wrote {text}").as_str(),
         "{result}"
     );
-    assert_eq!(result["calls"], serde_json::json!(["agents-responses"]));
+    assert_eq!(result["calls"], serde_json::json!([text]));
+    assert_eq!(std::fs::read_to_string(&note).unwrap(), format!("{text}\n"));
     assert_eq!(
-        std::fs::read_to_string(&note).unwrap(),
-        "agents-responses\n"
-    );
-    assert_eq!(
-        round_trips(&pool, "write_note", "wrote agents-responses"),
+        round_trips(&pool, "write_note", &format!("wrote {text}")),
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_agents_sdk_runs_a_function_tool_over_responses() {
+    openai_agents_sdk_runs_a_function_tool("responses");
 }
 
 /// pi's `models.json`: one provider at the gateway's `/v1` speaking `api`, with the pool key.
@@ -212,8 +221,9 @@ fn pi_models(gateway: &Gateway, key: &str, api: &str) -> String {
     .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn pi_coding_agent_runs_bash_over_responses() {
+/// pi in print mode running its `bash` tool, its provider speaking `api`
+/// (`openai-responses` or `openai-completions`).
+fn pi_coding_agent_runs_bash(api: &str) {
     let Some(pi) = installed(
         "CODEX_POOLER_PI_BIN",
         "agents-pi/node_modules/.bin/pi",
@@ -227,8 +237,11 @@ async fn pi_coding_agent_runs_bash_over_responses() {
     std::fs::create_dir_all(&work).unwrap();
     let agent_dir = home.join(".pi/agent");
     std::fs::create_dir_all(&agent_dir).unwrap();
-    let models = pi_models(&gateway, &pool.key, "openai-responses");
-    write_file(&agent_dir, "models.json", &models);
+    write_file(
+        &agent_dir,
+        "models.json",
+        &pi_models(&gateway, &pool.key, api),
+    );
 
     let prompt = call_tool(
         "bash",
@@ -237,6 +250,7 @@ async fn pi_coding_agent_runs_bash_over_responses() {
     let mut command = isolated(Command::new(pi), &home);
     command
         .current_dir(&work)
+        .env("PWD", &work)
         .env("PI_CODING_AGENT_DIR", &agent_dir)
         .env("PI_OFFLINE", "1")
         .env("PI_TELEMETRY", "0")
@@ -251,6 +265,11 @@ async fn pi_coding_agent_runs_bash_over_responses() {
         "pi-ran\n"
     );
     assert_eq!(round_trips(&pool, "bash", "pi-ran"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pi_coding_agent_runs_bash_over_responses() {
+    pi_coding_agent_runs_bash("openai-responses");
 }
 
 /// opencode's `opencode.json`: the provider `pool` from the npm package `npm` (bundled with
@@ -291,8 +310,9 @@ fn opencode_run(opencode: &Path, home: &Path, work: &Path, prompt: &str) -> Stri
     run_cli(command, "opencode", prompt)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn opencode_runs_bash_over_responses() {
+/// `opencode run` running its `bash` tool, its provider from the npm package `npm`
+/// (`@ai-sdk/openai`: Responses; `@ai-sdk/openai-compatible`: chat completions).
+fn opencode_runs_bash(npm: &str) {
     let Some(opencode) = installed(
         "CODEX_POOLER_OPENCODE_BIN",
         "agents-opencode/node_modules/.bin/opencode",
@@ -304,8 +324,11 @@ async fn opencode_runs_bash_over_responses() {
     let gateway = pool.gateway();
     let (home, work) = (pool.dir.path().join("home"), pool.dir.path().join("work"));
     std::fs::create_dir_all(&work).unwrap();
-    let config = opencode_config(&gateway, &pool.key, "@ai-sdk/openai");
-    write_file(&work, "opencode.json", &config);
+    write_file(
+        &work,
+        "opencode.json",
+        &opencode_config(&gateway, &pool.key, npm),
+    );
 
     let prompt = call_tool(
         "bash",
@@ -323,4 +346,9 @@ async fn opencode_runs_bash_over_responses() {
         "oc-ran\n"
     );
     assert_eq!(round_trips(&pool, "bash", "oc-ran"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opencode_runs_bash_over_responses() {
+    opencode_runs_bash("@ai-sdk/openai");
 }
