@@ -352,3 +352,57 @@ fn opencode_runs_bash(npm: &str) {
 async fn opencode_runs_bash_over_responses() {
     opencode_runs_bash("@ai-sdk/openai");
 }
+
+/// The Continue CLI's `config.yaml`: one `openai` model at the gateway's `/v1`.
+fn continue_config(gateway: &Gateway, key: &str) -> String {
+    format!(
+        "name: pool\nversion: 1.0.0\nschema: v1\nmodels:\n  - name: pool\n    provider: openai\n    \
+         model: {MODEL}\n    apiBase: {}/v1\n    apiKey: {key}\n    roles: [chat, edit, apply]\n",
+        gateway.url()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn continue_cli_runs_bash_over_responses() {
+    let Some(cn) = installed(
+        "CODEX_POOLER_CONTINUE_BIN",
+        "agents-continue/node_modules/.bin/cn",
+        "the Continue CLI (npm @continuedev/cli)",
+    ) else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-cn"], |_, _| {});
+    let gateway = pool.gateway();
+    let (home, work) = (pool.dir.path().join("home"), pool.dir.path().join("work"));
+    std::fs::create_dir_all(&work).unwrap();
+    let config = write_file(
+        pool.dir.path(),
+        "config.yaml",
+        &continue_config(&gateway, &pool.key),
+    );
+
+    // Continue uses the Responses API for GPT-5 models; its shell tool is `Bash`.
+    let prompt = call_tool(
+        "Bash",
+        &serde_json::json!({"command": "echo cn-ran > ran.txt && cat ran.txt"}),
+    );
+    let mut command = isolated(Command::new(cn), &home);
+    command
+        .current_dir(&work)
+        .env("PWD", &work)
+        .env("CONTINUE_GLOBAL_DIR", home.join(".continue"))
+        .env("CONTINUE_CLI_ENABLE_TELEMETRY", "0")
+        .env("CONTINUE_METRICS_ENABLED", "0")
+        .arg("--config")
+        .arg(&config)
+        .args(["--auto", "-p", &prompt]);
+    let stdout = run_cli(command, "cn", "");
+    gateway.stop();
+
+    assert_eq!(stdout.trim(), "Tool said: cn-ran", "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(work.join("ran.txt")).unwrap(),
+        "cn-ran\n"
+    );
+    assert_eq!(round_trips(&pool, "Bash", "cn-ran"), 1);
+}
