@@ -27,6 +27,7 @@ mod sdk;
 mod secrets;
 mod surface;
 mod v1;
+mod v1_chat;
 mod websocket;
 mod wire_0171;
 mod workspace;

@@ -1,5 +1,5 @@
 //! The real OpenAI SDKs (PyPI `openai`, npm `openai`, versions pinned in `.ci/run`) against
-//! the gateway's `/v1`, with their default parameters.
+//! the gateway's `/v1`, with their default parameters: responses, models and chat completions.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -104,5 +104,235 @@ async fn node_sdk_responses_and_models() {
     let mut command = Command::new("node");
     command.env("NODE_PATH", modules).args(["-e", NODE]);
     check(&run_sdk(command, &gateway, &pool.key), "acct-node");
+    gateway.stop();
+}
+
+/// Chat completions: plain, streamed with the usage chunk, and a tool-call round trip (call,
+/// result, final answer) in both modes.
+const PYTHON_CHAT: &str = r#"
+import json, openai
+client = openai.OpenAI()
+M = "gpt-5.1-codex"
+hi = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi"}]
+plain = client.chat.completions.create(model=M, messages=hi, temperature=0.2, max_tokens=64)
+streamed, finish, usage = "", None, None
+for chunk in client.chat.completions.create(model=M, messages=hi, stream=True,
+                                            stream_options={"include_usage": True}):
+    if chunk.usage:
+        usage = chunk.usage.total_tokens
+    for choice in chunk.choices:
+        streamed += choice.delta.content or ""
+        finish = choice.finish_reason or finish
+tools = [{"type": "function", "function": {"name": "exec_command", "parameters": {
+    "type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}}}]
+ask = [{"role": "user", "content": "RUN_TOOL: ls"}]
+
+def round_trip(stream):
+    if stream:
+        call, why = {"id": None, "name": "", "arguments": ""}, None
+        for chunk in client.chat.completions.create(model=M, messages=ask, tools=tools, stream=True):
+            for choice in chunk.choices:
+                for tc in choice.delta.tool_calls or []:
+                    assert tc.index == 0
+                    call["id"] = tc.id or call["id"]
+                    call["name"] += (tc.function and tc.function.name) or ""
+                    call["arguments"] += (tc.function and tc.function.arguments) or ""
+                why = choice.finish_reason or why
+    else:
+        reply = client.chat.completions.create(model=M, messages=ask, tools=tools)
+        why = reply.choices[0].finish_reason
+        tc = reply.choices[0].message.tool_calls[0]
+        call = {"id": tc.id, "name": tc.function.name, "arguments": tc.function.arguments}
+    answer = ask + [
+        {"role": "assistant", "content": None, "tool_calls": [{"id": call["id"], "type": "function",
+            "function": {"name": call["name"], "arguments": call["arguments"]}}]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "a.txt"},
+    ]
+    if stream:
+        text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+            model=M, messages=answer, tools=tools, stream=True) if c.choices)
+    else:
+        text = client.chat.completions.create(model=M, messages=answer, tools=tools).choices[0].message.content
+    return {"finish": why, "name": call["name"], "args": json.loads(call["arguments"]), "answer": text}
+
+print(json.dumps({"plain": plain.choices[0].message.content, "finish": plain.choices[0].finish_reason,
+                  "streamed": streamed, "streamed_finish": finish, "usage": usage,
+                  "tools": [round_trip(False), round_trip(True)]}))
+"#;
+
+/// `json_schema` structured output, parsed by the SDK into a pydantic model.
+const PYTHON_PARSE: &str = r#"
+import json, openai, pydantic
+class City(pydantic.BaseModel):
+    city: str
+client = openai.OpenAI()
+reply = client.chat.completions.parse(model="gpt-5.1-codex", response_format=City,
+    messages=[{"role": "user", "content": "Name a city"}])
+print(json.dumps({"city": reply.choices[0].message.parsed.city}))
+"#;
+
+const NODE_CHAT: &str = r#"
+const OpenAI = require('openai');
+(async () => {
+  const client = new OpenAI();
+  const M = 'gpt-5.1-codex';
+  const hi = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hi' }];
+  const plain = await client.chat.completions.create({ model: M, messages: hi, temperature: 0.2 });
+  let streamed = '', finish = null, usage = null;
+  const stream = await client.chat.completions.create({ model: M, messages: hi, stream: true,
+    stream_options: { include_usage: true } });
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage.total_tokens;
+    for (const choice of chunk.choices) {
+      streamed += choice.delta.content || '';
+      finish = choice.finish_reason || finish;
+    }
+  }
+  const tools = [{ type: 'function', function: { name: 'exec_command', parameters: {
+    type: 'object', properties: { cmd: { type: 'string' } }, required: ['cmd'] } } }];
+  const ask = [{ role: 'user', content: 'RUN_TOOL: ls' }];
+  const roundTrip = async (streaming) => {
+    let call, why = null;
+    if (streaming) {
+      call = { id: null, name: '', arguments: '' };
+      const s = await client.chat.completions.create({ model: M, messages: ask, tools, stream: true });
+      for await (const chunk of s) {
+        for (const choice of chunk.choices) {
+          for (const tc of choice.delta.tool_calls || []) {
+            if (tc.index !== 0) throw new Error('index ' + tc.index);
+            call.id = tc.id || call.id;
+            call.name += (tc.function && tc.function.name) || '';
+            call.arguments += (tc.function && tc.function.arguments) || '';
+          }
+          why = choice.finish_reason || why;
+        }
+      }
+    } else {
+      const reply = await client.chat.completions.create({ model: M, messages: ask, tools });
+      why = reply.choices[0].finish_reason;
+      const tc = reply.choices[0].message.tool_calls[0];
+      call = { id: tc.id, name: tc.function.name, arguments: tc.function.arguments };
+    }
+    const answer = ask.concat([
+      { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function',
+        function: { name: call.name, arguments: call.arguments } }] },
+      { role: 'tool', tool_call_id: call.id, content: 'a.txt' },
+    ]);
+    let text = '';
+    if (streaming) {
+      const s = await client.chat.completions.create({ model: M, messages: answer, tools, stream: true });
+      for await (const chunk of s) for (const c of chunk.choices) text += c.delta.content || '';
+    } else {
+      const reply = await client.chat.completions.create({ model: M, messages: answer, tools });
+      text = reply.choices[0].message.content;
+    }
+    return { finish: why, name: call.name, args: JSON.parse(call.arguments), answer: text };
+  };
+  const toolRuns = [await roundTrip(false), await roundTrip(true)];
+  console.log(JSON.stringify({ plain: plain.choices[0].message.content,
+    finish: plain.choices[0].finish_reason, streamed, streamed_finish: finish, usage,
+    tools: toolRuns }));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+/// `json_schema` structured output as a plain JSON schema, the content parsed as JSON.
+const NODE_PARSE: &str = r#"
+const OpenAI = require('openai');
+(async () => {
+  const client = new OpenAI();
+  const reply = await client.chat.completions.create({ model: 'gpt-5.1-codex',
+    messages: [{ role: 'user', content: 'Name a city' }],
+    response_format: { type: 'json_schema', json_schema: { name: 'city', strict: true, schema: {
+      type: 'object', properties: { city: { type: 'string' } }, required: ['city'],
+      additionalProperties: false } } } });
+  console.log(JSON.stringify({ city: JSON.parse(reply.choices[0].message.content).city }));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+/// The answer structured-output runs get from the fake: a JSON document, as a model
+/// following the schema writes it.
+const CITY_JSON: &str = r#"{"city":"Paris"}"#;
+
+fn check_chat(result: &Value, account: &str) {
+    let hello = format!("Hello from {account}");
+    assert_eq!(result["plain"], hello.as_str(), "{result}");
+    assert_eq!(result["finish"], "stop", "{result}");
+    assert_eq!(result["streamed"], hello.as_str(), "{result}");
+    assert_eq!(result["streamed_finish"], "stop", "{result}");
+    assert!(result["usage"].as_u64().is_some_and(|t| t > 0), "{result}");
+    for run in result["tools"].as_array().expect("tool runs") {
+        assert_eq!(run["finish"], "tool_calls", "{result}");
+        assert_eq!(run["name"], "exec_command", "{result}");
+        assert_eq!(run["args"], serde_json::json!({"cmd": "ls"}), "{result}");
+        assert_eq!(run["answer"], "Tool said: a.txt", "{result}");
+    }
+}
+
+/// Runs the chat script, then the structured-output script with the fake answering JSON.
+fn chat_and_parse(
+    pool: &TestPool,
+    gateway: &Gateway,
+    account: &str,
+    command: impl Fn(&str) -> Command,
+    scripts: (&str, &str),
+) {
+    check_chat(&run_sdk(command(scripts.0), gateway, &pool.key), account);
+    pool.fake
+        .update_config(|c| c.text = Some(CITY_JSON.to_owned()));
+    let parsed = run_sdk(command(scripts.1), gateway, &pool.key);
+    assert_eq!(parsed["city"], "Paris", "{parsed}");
+    let upstream = pool
+        .turns()
+        .pop()
+        .expect("a turn")
+        .body
+        .expect("a JSON body");
+    assert_eq!(
+        upstream["text"]["format"]["type"], "json_schema",
+        "{upstream}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_sdk_chat_completions() {
+    let Some(python) = installed("CODEX_POOLER_PYTHON", "venv/bin/python") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-py-chat"], |_, _| {});
+    let gateway = pool.gateway();
+    let command = |script: &str| {
+        let mut command = Command::new(&python);
+        command.args(["-c", script]);
+        command
+    };
+    chat_and_parse(
+        &pool,
+        &gateway,
+        "acct-py-chat",
+        command,
+        (PYTHON_CHAT, PYTHON_PARSE),
+    );
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_sdk_chat_completions() {
+    let Some(modules) = installed("CODEX_POOLER_NODE_MODULES", "sdk-node/node_modules") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-node-chat"], |_, _| {});
+    let gateway = pool.gateway();
+    let command = |script: &str| {
+        let mut command = Command::new("node");
+        command.env("NODE_PATH", &modules).args(["-e", script]);
+        command
+    };
+    chat_and_parse(
+        &pool,
+        &gateway,
+        "acct-node-chat",
+        command,
+        (NODE_CHAT, NODE_PARSE),
+    );
     gateway.stop();
 }

@@ -8,8 +8,8 @@ pub use facts::{
     FactsError, MAX_CLIENT_ID_LEN, MAX_MODEL_LEN, RequestFacts, check_id_headers, is_model_name,
 };
 pub use route::{
-    Classified, FileId, FileIdError, Route, RouteClass, RouteFamily, UPSTREAM_COMPACT_PATH,
-    UPSTREAM_RESPONSES_PATH, file_id_of_finalize,
+    CHAT_COMPLETIONS_PATH, Classified, FileId, FileIdError, Route, RouteClass, RouteFamily,
+    UPSTREAM_COMPACT_PATH, UPSTREAM_RESPONSES_PATH, file_id_of_finalize,
 };
 
 use std::borrow::Cow;

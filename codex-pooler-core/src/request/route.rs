@@ -188,7 +188,17 @@ pub const UPSTREAM_RESPONSES_PATH: &str = "/backend-api/codex/responses";
 /// The path, relative to the origin, of the upstream legacy compaction endpoint.
 pub const UPSTREAM_COMPACT_PATH: &str = "/backend-api/codex/responses/compact";
 
+/// The path of OpenAI's chat completions endpoint; classified [`RouteClass::Responses`], told
+/// apart by [`Route::is_chat_completions`].
+pub const CHAT_COMPLETIONS_PATH: &str = "/v1/chat/completions";
+
 impl Route {
+    /// Whether `path` (a request path, a trailing `/` allowed) is [`CHAT_COMPLETIONS_PATH`]:
+    /// the [`RouteClass::Responses`] route whose body and answer are in the chat dialect.
+    pub fn is_chat_completions(path: &str) -> bool {
+        path.trim_end_matches('/') == CHAT_COMPLETIONS_PATH
+    }
+
     /// Classifies a request by method and path.
     pub fn classify(method: &Method, path: &str) -> Classified {
         if let Some(class) = Self::classify_helper(method, path) {
@@ -218,6 +228,10 @@ impl Route {
             (&Method::GET, "/responses", _) => Some(RouteClass::ResponsesWebsocket),
             (&Method::POST, "/responses/compact", RouteFamily::CodexBackend) => {
                 Some(RouteClass::Compact)
+            }
+            // A chat turn is a Responses turn upstream; health and limits are shared.
+            (&Method::POST, "/chat/completions", RouteFamily::OpenAiV1) => {
+                Some(RouteClass::Responses)
             }
             (&Method::GET, "/models", _) => Some(RouteClass::Models),
             (&Method::GET, "/usage", RouteFamily::CodexBackend) => Some(RouteClass::Usage),
@@ -289,6 +303,19 @@ mod tests {
                 family: RouteFamily::OpenAiV1,
                 class: RouteClass::ResponsesWebsocket
             })
+        );
+        assert_eq!(
+            Route::classify(&post, "/v1/chat/completions/"),
+            Classified::Pooled(Route {
+                family: RouteFamily::OpenAiV1,
+                class: RouteClass::Responses
+            })
+        );
+        assert!(Route::is_chat_completions("/v1/chat/completions/"));
+        assert!(!Route::is_chat_completions("/v1/responses"));
+        assert_eq!(
+            Route::classify(&Method::GET, "/v1/chat/completions"),
+            Classified::UnsupportedV1
         );
         assert_eq!(
             Route::classify(&post, "/v1/embeddings"),

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::error::PoolerError;
+use crate::error::{ErrorCode, ErrorType, PoolerError};
 
 /// Whether a field's value is what the OpenAI SDKs send when the caller set nothing: `null`,
 /// `false`, `0`, `""`, `[]` or `{}`.
@@ -25,6 +25,21 @@ pub(crate) fn is_default(value: &Value) -> bool {
 /// A `400 invalid_request` naming `param`.
 pub(crate) fn invalid(param: impl Into<Cow<'static, str>>, message: &str) -> PoolerError {
     PoolerError::invalid_request(message).with_param(param)
+}
+
+/// A `400 unsupported_parameter` naming a parameter known only at run time (an unknown field
+/// of the client's body); the message has the same wording as
+/// [`PoolerError::unsupported_parameter`].
+pub(crate) fn unsupported(name: &str) -> PoolerError {
+    // Bounded: the name is client input and is echoed back.
+    let name: String = name.chars().take(64).collect();
+    PoolerError::new(
+        http::StatusCode::BAD_REQUEST,
+        ErrorType::InvalidRequestError,
+        ErrorCode::UnsupportedParameter,
+        format!("Unsupported parameter: {name}"),
+    )
+    .with_param(name)
 }
 
 /// The request's non-empty string `model`, or the typed 400.

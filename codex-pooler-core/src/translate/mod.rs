@@ -3,6 +3,9 @@
 //! No I/O and no clock: callers pass bodies as `serde_json` maps and feed upstream SSE events
 //! one at a time. What is here:
 //!
+//! - [`chat`]: `/v1/chat/completions` onto a Responses turn and back: the request
+//!   ([`chat::to_codex`]), streamed chunks ([`chat::ChatStream`]) and the non-stream
+//!   `chat.completion` ([`chat::ChatCollector`]), with the parameter table.
 //! - [`responses`]: a `/v1/responses` body → the Codex `/responses` request (always
 //!   `stream: true`, `store: false`), refusing or dropping what the backend refuses.
 //! - [`collect`]: a whole upstream stream → one `response` object for non-stream clients
@@ -33,6 +36,7 @@
 //! # Ok::<(), codex_pooler_core::error::PoolerError>(())
 //! ```
 
+pub mod chat;
 pub mod collect;
 pub mod event;
 mod fields;

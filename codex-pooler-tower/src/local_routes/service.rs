@@ -110,7 +110,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unsupported_v1_path_answers_unsupported_endpoint() {
-        let (_, body) = send(Method::POST, "/v1/chat/completions").await;
+        let (_, body) = send(Method::POST, "/v1/embeddings").await;
         assert_eq!(code(&body), "unsupported_endpoint");
     }
 

@@ -19,9 +19,9 @@ use super::{Pooler, ReceivedAt};
 
 /// The pooler in front of an inner service.
 ///
-/// Requests to `POST /backend-api/codex/responses` and `POST /v1/responses` are authenticated
-/// with a Pool API key, planned, and dispatched to an upstream account; the answer streams back
-/// unbuffered. Other `/v1` paths answer `unsupported_endpoint`. Every other request goes to the
+/// Requests to `POST /backend-api/codex/responses`, `POST /v1/responses` and `POST
+/// /v1/chat/completions` are authenticated with a Pool API key, planned, and dispatched to an
+/// upstream account; the answer streams back unbuffered. Other `/v1` paths answer `unsupported_endpoint`. Every other request goes to the
 /// inner service unchanged.
 #[derive(Debug, Clone)]
 pub struct PoolerService<S> {

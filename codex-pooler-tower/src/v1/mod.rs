@@ -3,20 +3,34 @@
 //! Two layers, one job each, around the stack's middle:
 //!
 //! - `V1Request` (below `ReadBody`): a `POST /v1/responses` body becomes the Codex request
-//!   ([`translate::responses`](codex_pooler_core::translate::responses): always `stream: true`
-//!   and `store: false`, parameters the backend refuses dropped or answered with 400
-//!   `unsupported_parameter`). Its answer is tagged with what the client asked for.
+//!   ([`translate::responses`](codex_pooler_core::translate::responses)), and a `POST
+//!   /v1/chat/completions` body becomes a Responses turn
+//!   ([`translate::chat`](codex_pooler_core::translate::chat): messages to input items,
+//!   system text to `instructions`, tools flattened). Both go upstream with `stream: true` and
+//!   `store: false`; parameters the backend refuses are dropped or answered with a typed 400.
+//!   The answer is tagged ([`V1Answer`](answer::V1Answer)) with the dialect and what the
+//!   client asked for. Key policy sits below, so it rules on the Codex-shaped body of both.
 //! - `V1Response` (above `Record`): a tagged answer is translated for the client, after the
-//!   record layer has read the upstream events for quota, continuity and usage. A streaming
-//!   client gets the events in order with a terminal event guaranteed; a non-stream client gets
-//!   the stream collected into one `response` object.
+//!   record layer has read the upstream events for quota, continuity and usage
+//!   (`responses_answer`, `chat_answer`, over the shared event reader in `relay`). A
+//!   `/v1/responses` client gets the events in order with a terminal event guaranteed, or one
+//!   collected `response`; a chat client gets `chat.completion.chunk`s ending in `[DONE]` (or
+//!   in one error chunk when the turn failed), or one `chat.completion`. An error answered
+//!   before streaming (the backend's `{"detail": …}`) gets the OpenAI error shape
+//!   (`error_answer`).
 //!
-//! The rest of `/v1` (chat completions, files, audio, images) is not translated yet; its paths
-//! answer `unsupported_endpoint` from the local routes.
+//! Chat completions is a [`RouteClass::Responses`](codex_pooler_core::request::RouteClass)
+//! route: its health and limits are the responses route's. The rest of `/v1` (files, audio,
+//! images) is not translated here; its paths answer `unsupported_endpoint` from the local
+//! routes.
 
 mod answer;
+mod chat_answer;
+mod error_answer;
+mod relay;
 mod request;
 mod response;
+mod responses_answer;
 mod sse_blocks;
 
 pub(crate) use request::V1RequestLayer;

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::request::{Route, RouteClass, RouteFamily};
-use codex_pooler_core::translate::responses;
+use codex_pooler_core::translate::{chat, responses};
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::{ACCEPT, HeaderValue};
 use http::{Request, Response};
@@ -30,8 +30,8 @@ impl<S> Layer<S> for V1RequestLayer {
     }
 }
 
-/// Rewrites a `POST /v1/responses` body into the Codex request and tags the answer with
-/// [`V1Answer`]; a body the translation refuses is answered here (400 `invalid_request` or
+/// Rewrites a `POST /v1/responses` or `POST /v1/chat/completions` body into the Codex
+/// request and tags the answer with [`V1Answer`]; a body the translation refuses is answered here (400 `invalid_request` or
 /// `unsupported_parameter`). Every other request passes untouched.
 #[derive(Debug, Clone)]
 pub(crate) struct V1Request<S> {
@@ -58,9 +58,15 @@ where
         if !translated {
             return self.inner.call(request).boxed();
         }
+        let is_chat = Route::is_chat_completions(request.uri().path());
         let (mut parts, body) = request.into_parts();
-        match translate_responses(&body) {
-            Ok((body, stream)) => {
+        let translated = if is_chat {
+            translate_chat(&body)
+        } else {
+            translate_responses(&body)
+        };
+        match translated {
+            Ok((body, tag)) => {
                 // The backend streams; the answer is collected above for non-stream clients.
                 parts
                     .headers
@@ -68,9 +74,7 @@ where
                 let answer = self.inner.call(Request::from_parts(parts, body));
                 async move {
                     let mut response = answer.await?;
-                    response
-                        .extensions_mut()
-                        .insert(V1Answer::Responses { stream });
+                    response.extensions_mut().insert(tag);
                     Ok(response)
                 }
                 .boxed()
@@ -83,18 +87,41 @@ where
     }
 }
 
-/// The Codex body for a `/v1/responses` body, and whether the client asked for a stream.
-fn translate_responses(body: &[u8]) -> Result<(Bytes, bool), PoolerError> {
-    let fields: Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|_| PoolerError::invalid_request("the request body must be a JSON object"))?;
-    let call = responses::to_codex(fields)?;
-    if !call.dropped.is_empty() {
+/// The Codex body for a `/v1/responses` body, and the answer's tag.
+fn translate_responses(body: &[u8]) -> Result<(Bytes, V1Answer), PoolerError> {
+    let call = responses::to_codex(json_object(body)?)?;
+    let tag = V1Answer::Responses {
+        stream: call.client_stream,
+    };
+    Ok((encode(&call.body, &call.dropped)?, tag))
+}
+
+/// The Codex body for a `/v1/chat/completions` body, and the answer's tag.
+fn translate_chat(body: &[u8]) -> Result<(Bytes, V1Answer), PoolerError> {
+    let call = chat::to_codex(json_object(body)?)?;
+    let encoded = encode(&call.body, &call.dropped)?;
+    let tag = V1Answer::Chat {
+        stream: call.client_stream,
+        include_usage: call.include_usage,
+        model: call.model,
+    };
+    Ok((encoded, tag))
+}
+
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, PoolerError> {
+    serde_json::from_slice(body)
+        .map_err(|_| PoolerError::invalid_request("the request body must be a JSON object"))
+}
+
+/// The upstream body's bytes; the names of the dropped parameters are logged.
+fn encode(body: &Map<String, Value>, dropped: &[&'static str]) -> Result<Bytes, PoolerError> {
+    if !dropped.is_empty() {
         // Names only: values may be client content.
-        tracing::debug!(dropped = ?call.dropped, "dropped /v1 parameters the backend refuses");
+        tracing::debug!(?dropped, "dropped /v1 parameters the backend refuses");
     }
-    let encoded = serde_json::to_vec(&call.body)
-        .map_err(|e| PoolerError::internal(format!("cannot encode the request body: {e}")))?;
-    Ok((Bytes::from(encoded), call.client_stream))
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| PoolerError::internal(format!("cannot encode the request body: {e}")))
 }
 
 #[cfg(test)]
@@ -121,6 +148,7 @@ mod tests {
         });
         let mut request = Request::new(Bytes::from_static(body.as_bytes()));
         *request.method_mut() = Method::POST;
+        *request.uri_mut() = path.parse().unwrap();
         request.extensions_mut().insert(route);
         V1RequestLayer.layer(echo).oneshot(request).await.unwrap()
     }
@@ -165,6 +193,50 @@ mod tests {
                 "type": "invalid_request_error",
                 "code": "unsupported_parameter",
                 "param": "background",
+            }})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_chat_body_goes_upstream_as_a_responses_turn() {
+        let response = send(
+            "/v1/chat/completions",
+            r#"{"model":"gpt-5.4","messages":[{"role":"user","content":"hi"}],"stream":true,
+                "stream_options":{"include_usage":true},"max_tokens":9}"#,
+        )
+        .await;
+        assert_eq!(
+            response.extensions().get::<V1Answer>(),
+            Some(&V1Answer::Chat {
+                stream: true,
+                include_usage: true,
+                model: "gpt-5.4".into()
+            })
+        );
+        assert_eq!(response.headers()[ACCEPT], "text/event-stream");
+        let body = json(response).await;
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["store"], false);
+        assert!(body.get("max_tokens").is_none());
+        assert!(body.get("messages").is_none());
+        assert_eq!(body["input"][0]["content"][0]["text"], "hi");
+    }
+
+    #[tokio::test]
+    async fn a_refused_chat_parameter_is_answered_here() {
+        let response = send(
+            "/v1/chat/completions",
+            r#"{"model":"gpt-5.4","messages":[{"role":"user","content":"hi"}],"n":3}"#,
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 400);
+        assert_eq!(
+            json(response).await,
+            serde_json::json!({"error": {
+                "message": "Unsupported parameter: n",
+                "type": "invalid_request_error",
+                "code": "unsupported_parameter",
+                "param": "n",
             }})
         );
     }

@@ -3,21 +3,17 @@
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
-use codex_pooler_core::BoxError;
+use bytes::Bytes;
 use codex_pooler_core::body::{PoolBody, full};
 use codex_pooler_core::error::PoolerError;
-use codex_pooler_core::translate::collect::{ResponseCollector, ResponsesStreamGuard};
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
-use http_body::Frame;
-use http_body_util::{BodyExt, StreamBody};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::answer::V1Answer;
-use super::sse_blocks::{SseBlocks, encode};
+use super::{chat_answer, error_answer, responses_answer};
 
 /// Wraps the stack in [`V1Response`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,10 +27,11 @@ impl<S> Layer<S> for V1ResponseLayer {
     }
 }
 
-/// Translates a successful, streamed answer tagged [`V1Answer`]: a streaming client gets the
-/// events through a [`ResponsesStreamGuard`] (a terminal event guaranteed), a non-stream
-/// client one JSON `response` built by a [`ResponseCollector`]. Errors and untagged answers
-/// pass as they are.
+/// Translates a successful, streamed answer tagged [`V1Answer`] for its dialect: a
+/// `/v1/responses` stream guarded (a terminal event guaranteed) or collected into one
+/// `response`; a chat stream turned into chunks or collected into one `chat.completion`.
+/// An error answered before streaming gets the OpenAI error shape (`error_answer`); other
+/// answers, and untagged ones, pass as they are.
 #[derive(Debug, Clone)]
 pub(crate) struct V1Response<S> {
     inner: S,
@@ -57,28 +54,34 @@ where
         let answer = self.inner.call(request);
         async move {
             let response = answer.await?;
-            let Some(V1Answer::Responses { stream }) =
-                response.extensions().get::<V1Answer>().copied()
-            else {
+            let Some(answer) = response.extensions().get::<V1Answer>().cloned() else {
                 return Ok(response);
             };
-            if response.status() != StatusCode::OK || !is_event_stream(&response) {
+            let status = response.status();
+            if status.is_client_error() || status.is_server_error() {
+                return Ok(error_answer::shaped(response).await);
+            }
+            if status != StatusCode::OK || !is_event_stream(&response) {
                 return Ok(response);
             }
             let (mut parts, body) = response.into_parts();
             parts.headers.remove(CONTENT_LENGTH);
-            if stream {
-                return Ok(Response::from_parts(parts, guarded(body)));
+            if answer.streams() {
+                let body = match &answer {
+                    V1Answer::Responses { .. } => responses_answer::streamed(body),
+                    V1Answer::Chat {
+                        include_usage,
+                        model,
+                        ..
+                    } => chat_answer::streamed(body, model, *include_usage),
+                };
+                return Ok(Response::from_parts(parts, body));
             }
-            Ok(match collected(body).await {
-                Ok(json) => {
-                    parts
-                        .headers
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                    Response::from_parts(parts, full(json))
-                }
-                Err(err) => err.to_response(),
-            })
+            let collected = match &answer {
+                V1Answer::Responses { .. } => responses_answer::collected(body).await,
+                V1Answer::Chat { model, .. } => chat_answer::collected(body, model).await,
+            };
+            Ok(json_answer(parts, collected))
         }
         .boxed()
     }
@@ -92,97 +95,20 @@ fn is_event_stream(response: &Response<PoolBody>) -> bool {
         .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
-/// The whole upstream stream as one `response` object (or the typed error to answer).
-async fn collected(mut body: PoolBody) -> Result<Bytes, PoolerError> {
-    let mut blocks = SseBlocks::new();
-    let mut collector = ResponseCollector::new();
-    // Read to the end, past the terminal event, so the record below sees the stream finish.
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(PoolerError::upstream_error(None));
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        let events = blocks
-            .feed(&data)
-            .map_err(|_| PoolerError::upstream_error(None))?;
-        for event in &events {
-            collector.on_event(event);
+/// A collected answer as `application/json`, or its typed error.
+fn json_answer(
+    mut parts: http::response::Parts,
+    collected: Result<Bytes, PoolerError>,
+) -> Response<PoolBody> {
+    match collected {
+        Ok(json) => {
+            parts
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Response::from_parts(parts, full(json))
         }
+        Err(err) => err.to_response(),
     }
-    if let Some(event) = blocks.finish() {
-        collector.on_event(&event);
-    }
-    let response = collector.finish()?;
-    serde_json::to_vec(&response)
-        .map(Bytes::from)
-        .map_err(|e| PoolerError::internal(format!("cannot encode the response: {e}")))
-}
-
-/// What the streaming relay holds between frames.
-struct Relay {
-    body: PoolBody,
-    blocks: SseBlocks,
-    guard: ResponsesStreamGuard,
-    done: bool,
-}
-
-impl Relay {
-    /// The client's bytes for `events`.
-    fn forward(&mut self, events: Vec<serde_json::Value>, out: &mut BytesMut) {
-        for event in events {
-            if let Some(event) = self.guard.on_event(event) {
-                out.extend_from_slice(&encode(&event));
-            }
-        }
-    }
-
-    /// The end of the stream: a last unterminated block, then the synthetic error when the
-    /// turn never reached its terminal event.
-    fn end(&mut self, out: &mut BytesMut) {
-        self.done = true;
-        if let Some(event) = self.blocks.finish() {
-            self.forward(vec![event], out);
-        }
-        if let Some(error) = self.guard.finish() {
-            out.extend_from_slice(&encode(&error));
-        }
-    }
-}
-
-/// The upstream events for a streaming client, in order, through a [`ResponsesStreamGuard`].
-fn guarded(body: PoolBody) -> PoolBody {
-    let relay = Relay {
-        body,
-        blocks: SseBlocks::new(),
-        guard: ResponsesStreamGuard::new(),
-        done: false,
-    };
-    let frames = futures_util::stream::unfold(relay, |mut relay| async move {
-        let mut out = BytesMut::new();
-        while !relay.done && out.is_empty() {
-            match relay.body.frame().await {
-                Some(Ok(frame)) => {
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    };
-                    match relay.blocks.feed(&data) {
-                        Ok(events) => relay.forward(events, &mut out),
-                        // A broken framing ends the turn like a cut stream.
-                        Err(_) => relay.end(&mut out),
-                    }
-                }
-                // Upstream broke or ended: close the turn for the client.
-                Some(Err(_)) | None => relay.end(&mut out),
-            }
-        }
-        if out.is_empty() {
-            return None;
-        }
-        Some((Ok::<_, BoxError>(Frame::data(out.freeze())), relay))
-    });
-    StreamBody::new(frames).boxed_unsync()
 }
 
 #[cfg(test)]
@@ -192,6 +118,7 @@ mod tests {
     use tower::{ServiceExt, service_fn};
 
     use super::*;
+    use crate::v1::sse_blocks::SseBlocks;
 
     const TEXT_TURN: &str = concat!(
         "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\"}}\n\n",
@@ -200,17 +127,24 @@ mod tests {
         "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"output\":[],\"usage\":{\"total_tokens\":3}}}\n\n",
     );
 
-    /// The answer to a `/v1` client that asked `stream`, of an upstream sending `sse`.
+    /// The answer to a `/v1/responses` client that asked `stream`, of an upstream sending
+    /// `sse`.
     async fn answer(stream: bool, sse: &'static str) -> Response<PoolBody> {
-        let upstream = service_fn(move |_: Request<()>| async move {
-            let mut response = Response::new(full(sse));
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-            response
-                .extensions_mut()
-                .insert(V1Answer::Responses { stream });
-            Ok::<_, Infallible>(response)
+        tagged(V1Answer::Responses { stream }, sse).await
+    }
+
+    /// The answer to a `/v1` client of the dialect `tag` says, of an upstream sending `sse`.
+    async fn tagged(tag: V1Answer, sse: &'static str) -> Response<PoolBody> {
+        let upstream = service_fn(move |_: Request<()>| {
+            let tag = tag.clone();
+            async move {
+                let mut response = Response::new(full(sse));
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+                response.extensions_mut().insert(tag);
+                Ok::<_, Infallible>(response)
+            }
         });
         V1ResponseLayer
             .layer(upstream)
@@ -284,22 +218,89 @@ mod tests {
         assert_eq!(last["error"]["type"], "server_error");
     }
 
+    fn chat(stream: bool, include_usage: bool) -> V1Answer {
+        V1Answer::Chat {
+            stream,
+            include_usage,
+            model: "asked".to_owned(),
+        }
+    }
+
     #[tokio::test]
-    async fn errors_and_untagged_answers_pass_as_they_are() {
-        let upstream = service_fn(|_: Request<()>| async {
-            let mut response = Response::new(full(r#"{"detail":"no"}"#));
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            response
-                .extensions_mut()
-                .insert(V1Answer::Responses { stream: false });
-            Ok::<_, Infallible>(response)
-        });
-        let response = V1ResponseLayer
-            .layer(upstream)
-            .oneshot(Request::new(()))
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 400);
-        assert_eq!(text(response).await, r#"{"detail":"no"}"#);
+    async fn a_chat_client_gets_chunks_then_done() {
+        let response = tagged(chat(true, true), TEXT_TURN).await;
+        assert!(is_event_stream(&response));
+        let body = text(response).await;
+        let data: Vec<&str> = body
+            .split("\n\n")
+            .filter_map(|b| b.strip_prefix("data: "))
+            .collect();
+        assert_eq!(data.last(), Some(&"[DONE]"), "{body}");
+        let chunks: Vec<Value> = data[..data.len() - 1]
+            .iter()
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect();
+        assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+        assert_eq!(chunks[1]["choices"][0]["delta"]["content"], "hel");
+        assert_eq!(chunks[2]["choices"][0]["finish_reason"], "stop");
+        assert_eq!(chunks[3]["choices"], serde_json::json!([]));
+        assert_eq!(chunks[3]["usage"]["total_tokens"], 3);
+        assert_eq!(chunks[0]["id"], "chatcmpl-1");
+    }
+
+    #[tokio::test]
+    async fn a_non_stream_chat_client_gets_one_completion() {
+        let response = tagged(chat(false, false), TEXT_TURN).await;
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        let body: Value = serde_json::from_str(&text(response).await).unwrap();
+        assert_eq!(body["object"], "chat.completion");
+        assert_eq!(body["model"], "asked");
+        assert_eq!(body["choices"][0]["message"]["content"], "hello");
+    }
+
+    #[tokio::test]
+    async fn a_cut_chat_stream_ends_with_one_error_chunk_and_no_done() {
+        let cut = "data: {\"type\":\"response.output_text.delta\",\"delta\":\"par\"}\n\n";
+        let body = text(tagged(chat(true, false), cut).await).await;
+        assert!(!body.contains("[DONE]"), "{body}");
+        let last = body.trim_end().rsplit("data: ").next().unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(last).unwrap(),
+            serde_json::json!({"error": {"message": "upstream stream ended early",
+                "type": "server_error", "code": "server_error", "param": null}})
+        );
+    }
+
+    #[tokio::test]
+    async fn refusals_are_openai_shaped_and_untagged_answers_pass() {
+        for tagged in [true, false] {
+            let upstream = service_fn(move |_: Request<()>| async move {
+                let mut response = Response::new(full(r#"{"detail":"no"}"#));
+                *response.status_mut() = StatusCode::BAD_REQUEST;
+                if tagged {
+                    response
+                        .extensions_mut()
+                        .insert(V1Answer::Responses { stream: false });
+                }
+                Ok::<_, Infallible>(response)
+            });
+            let response = V1ResponseLayer
+                .layer(upstream)
+                .oneshot(Request::new(()))
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 400);
+            let body = text(response).await;
+            if tagged {
+                assert_eq!(
+                    serde_json::from_str::<Value>(&body).unwrap(),
+                    serde_json::json!({"error": {"message": "no",
+                        "type": "invalid_request_error", "code": "upstream_error",
+                        "param": null}})
+                );
+            } else {
+                assert_eq!(body, r#"{"detail":"no"}"#);
+            }
+        }
     }
 }

@@ -37,7 +37,9 @@ impl SseEvent {
 /// `response.created`, `response.output_item.added`, then for a message
 /// `response.content_part.added`, the `response.output_text.delta`s, `response.output_text.done`
 /// and `response.content_part.done` (for a function call `response.function_call_arguments.delta`
-/// and `.done`), then `response.output_item.done` and `response.completed`.
+/// and `.done`), then `response.output_item.done` and the terminal event
+/// [`TurnEnd`](super::turn::TurnEnd) picks (`response.completed` unless the prompt asked for
+/// another ending).
 ///
 /// The content-part lifecycle is the backend's (public proxy reports quote it upstream of the
 /// Codex CLI, e.g. icebear0828/codex-proxy#137); the OpenAI SDKs' stream helpers
@@ -87,7 +89,7 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize) -> Vec<SseEvent> {
         "response.output_item.done",
         json!({"output_index": 0, "item": reply.item.done()}),
     ));
-    raw.push(("response.completed", json!({"response": reply.completed()})));
+    raw.push(reply.end.terminal(reply));
     raw.into_iter()
         .enumerate()
         .map(|(sequence_number, (name, data))| SseEvent::new(name, data, sequence_number))
@@ -142,6 +144,7 @@ mod tests {
                 output_tokens: 2,
                 reasoning_tokens: 0,
             },
+            end: crate::turn::TurnEnd::Completed,
         };
         let events = events(&reply, 2);
         let names: Vec<_> = events.iter().map(SseEvent::name).collect();

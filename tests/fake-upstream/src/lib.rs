@@ -26,6 +26,9 @@
 //! has a line `CALL_TOOL: <name> <arguments JSON>` (for agent tools with their own tool names),
 //! and `"Tool said: <output>"` after a `function_call_output`, so the real CLI can run a
 //! multi-step turn against it.
+//! A last user message containing `END_INCOMPLETE: <reason>` or `FAIL_TURN: <code>` ends the turn
+//! with `response.incomplete` or `response.failed` after its output (the two ways a started turn
+//! ends short on the real backend).
 //!
 //! ```no_run
 //! use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
@@ -60,6 +63,7 @@ mod state;
 mod stream_slot;
 mod surface;
 mod turn;
+mod turn_end;
 mod turn_rules;
 mod websocket;
 mod ws_turn;

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::named_tool::{NamedTool, named_tool_call};
+pub(crate) use super::turn_end::TurnEnd;
 
 /// A user message containing this marker asks for a tool call running the rest of its line.
 pub(crate) const TOOL_MARKER: &str = "RUN_TOOL:";
@@ -57,12 +58,7 @@ impl Answer {
             let quoted: String = output.chars().take(TOOL_ECHO_CHARS).collect();
             return Self::Text(format!("Tool said: {quoted}"));
         }
-        let user_text = match last {
-            Value::String(text) => Some(text.clone()),
-            item if is_user_message(item) => item.get("content").map(content_text),
-            _ => None,
-        };
-        let Some(user_text) = user_text else {
+        let Some(user_text) = user_text(last) else {
             return Self::Text(default_text);
         };
         if let Some(command) = tool_command(&user_text) {
@@ -76,6 +72,15 @@ impl Answer {
             Some(NamedTool::Refused(text)) => Self::Text(text),
             None => Self::Text(default_text),
         }
+    }
+}
+
+/// The text of `item` when it is a user message (or a string `input`).
+pub(crate) fn user_text(item: &Value) -> Option<String> {
+    match item {
+        Value::String(text) => Some(text.clone()),
+        item if is_user_message(item) => item.get("content").map(content_text),
+        _ => None,
     }
 }
 
@@ -239,6 +244,8 @@ pub(crate) struct Reply {
     pub(crate) item: OutputItem,
     /// Token usage.
     pub(crate) usage: Usage,
+    /// How the turn ends.
+    pub(crate) end: TurnEnd,
 }
 
 impl Reply {
@@ -306,6 +313,7 @@ pub(crate) fn build_reply(
             output_tokens,
             reasoning_tokens: config.reasoning_tokens.min(output_tokens),
         },
+        end: TurnEnd::for_request(body),
     }
 }
 
