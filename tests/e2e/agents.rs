@@ -91,6 +91,15 @@ fn run_cli(mut command: Command, what: &str, stdin: &str) -> String {
     stdout
 }
 
+/// The gateway path a client of `api` (`responses` or `chat`) posts model turns to.
+fn v1_path(api: &str) -> &'static str {
+    if api == "chat" {
+        "/v1/chat/completions"
+    } else {
+        "/v1/responses"
+    }
+}
+
 /// A prompt asking the fake model to call the tool `name` with `arguments`.
 fn call_tool(name: &str, arguments: &Value) -> String {
     format!("Do as told.\nCALL_TOOL: {name} {arguments}")
@@ -160,11 +169,22 @@ fn vercel_ai_sdk_runs_a_tool(api: &str) {
         round_trips(&pool, "write_note", &format!("wrote {api}-")),
         2
     );
+    // Two model turns each for generateText and streamText, all on the API asked for.
+    assert_eq!(
+        result["paths"],
+        serde_json::json!(vec![v1_path(api); 4]),
+        "{result}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn vercel_ai_sdk_responses_model_runs_a_tool() {
     vercel_ai_sdk_runs_a_tool("responses");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vercel_ai_sdk_chat_model_runs_a_tool() {
+    vercel_ai_sdk_runs_a_tool("chat");
 }
 
 /// An Agents SDK `Agent` with a `@function_tool`, through `Runner.run`, on the default
@@ -200,11 +220,21 @@ fn openai_agents_sdk_runs_a_function_tool(api: &str) {
         round_trips(&pool, "write_note", &format!("wrote {text}")),
         1
     );
+    assert_eq!(
+        result["paths"],
+        serde_json::json!(vec![v1_path(api); 2]),
+        "{result}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn openai_agents_sdk_runs_a_function_tool_over_responses() {
     openai_agents_sdk_runs_a_function_tool("responses");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_agents_sdk_runs_a_function_tool_over_chat_completions() {
+    openai_agents_sdk_runs_a_function_tool("chat");
 }
 
 /// pi's `models.json`: one provider at the gateway's `/v1` speaking `api`, with the pool key.
@@ -270,6 +300,11 @@ fn pi_coding_agent_runs_bash(api: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn pi_coding_agent_runs_bash_over_responses() {
     pi_coding_agent_runs_bash("openai-responses");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pi_coding_agent_runs_bash_over_chat_completions() {
+    pi_coding_agent_runs_bash("openai-completions");
 }
 
 /// opencode's `opencode.json`: the provider `pool` from the npm package `npm` (bundled with
@@ -351,6 +386,11 @@ fn opencode_runs_bash(npm: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn opencode_runs_bash_over_responses() {
     opencode_runs_bash("@ai-sdk/openai");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opencode_runs_bash_over_chat_completions() {
+    opencode_runs_bash("@ai-sdk/openai-compatible");
 }
 
 /// The Continue CLI's `config.yaml`: one `openai` model at the gateway's `/v1`.

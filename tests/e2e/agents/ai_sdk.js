@@ -1,13 +1,19 @@
 // The Vercel AI SDK (npm `ai` + `@ai-sdk/openai`) against the gateway: `generateText` and
 // `streamText` with one tool, so each runs a tool-call round trip (call, result, final text).
 // Usage: node ai_sdk.js <responses|chat> ; env OPENAI_BASE_URL, OPENAI_API_KEY, AGENT_NOTE (the
-// file the tool writes). Prints one JSON line: the texts and the tool calls it executed.
+// file the tool writes). Prints one JSON line: the texts, the tool calls it executed and the request paths.
 const fs = require('fs');
 const { generateText, streamText, tool, jsonSchema, stepCountIs } = require('ai');
 const { createOpenAI } = require('@ai-sdk/openai');
 
 const api = process.argv[2];
-const openai = createOpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: process.env.OPENAI_API_KEY });
+// Every request path the SDK sends, to show which API the model used.
+const paths = [];
+const openai = createOpenAI({
+  baseURL: process.env.OPENAI_BASE_URL,
+  apiKey: process.env.OPENAI_API_KEY,
+  fetch: (url, init) => { paths.push(new URL(url).pathname); return fetch(url, init); },
+});
 const model = api === 'chat' ? openai.chat('gpt-5.1-codex') : openai.responses('gpt-5.1-codex');
 const calls = [];
 const tools = {
@@ -42,5 +48,6 @@ const prompt = (text) =>
     streamed: text,
     streamed_steps: (await streamed.steps).length,
     calls,
+    paths,
   }));
 })().catch((e) => { console.error(e); process.exit(1); });
