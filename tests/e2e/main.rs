@@ -28,6 +28,7 @@ mod secrets;
 mod surface;
 mod v1;
 mod v1_chat;
+mod v1_chat_params;
 mod websocket;
 mod wire_0171;
 mod workspace;

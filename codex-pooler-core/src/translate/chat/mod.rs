@@ -46,6 +46,7 @@ mod messages;
 pub mod request;
 pub mod stream;
 mod tools;
+mod user_content;
 
 pub use collect::ChatCollector;
 pub use request::{ChatCall, to_codex};
