@@ -5,6 +5,7 @@
 
 mod support;
 
+mod agents;
 mod bounds;
 mod busy;
 mod codex;

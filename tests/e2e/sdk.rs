@@ -10,24 +10,11 @@ use crate::support::*;
 
 /// Where `.ci/run` installs an SDK: `env` overrides, else under `~/.cache/codex-pooler`.
 fn installed(env: &str, cached: &str) -> Option<PathBuf> {
-    let candidate = std::env::var_os(env).map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/codex-pooler").join(cached))
-    })?;
-    if candidate.exists() {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var("CODEX_POOLER_SKIP_SDK_TESTS").as_deref() == Ok("1"),
-        "the OpenAI SDK at {} is missing: run `bash .ci/run` (it installs the SDKs), set {env}, \
-         or set CODEX_POOLER_SKIP_SDK_TESTS=1 to skip these tests",
-        candidate.display()
-    );
-    eprintln!("SKIPPED: OpenAI SDK not installed (CODEX_POOLER_SKIP_SDK_TESTS=1)");
-    None
+    installed_client(env, cached, "CODEX_POOLER_SKIP_SDK_TESTS", "the OpenAI SDK")
 }
 
 /// Runs `command` with the SDK pointed at the gateway; its last stdout line is JSON.
-fn run_sdk(mut command: Command, gateway: &Gateway, key: &str) -> Value {
+pub(crate) fn run_sdk(mut command: Command, gateway: &Gateway, key: &str) -> Value {
     let output = command
         .env("OPENAI_BASE_URL", format!("{}/v1", gateway.url()))
         .env("OPENAI_API_KEY", key)

@@ -94,6 +94,26 @@ pub(crate) fn create_key(data_dir: &Path, pool: &str) -> String {
     out.lines().last().expect("a key line").trim().to_owned()
 }
 
+/// Where `.ci/run` installs a client (`what`, e.g. "the OpenAI SDK"): `env` overrides, else
+/// `~/.cache/codex-pooler/<cached>`. Missing, it fails the test with a message naming it, unless
+/// the `skip` switch is `1` (then `None`).
+pub(crate) fn installed_client(env: &str, cached: &str, skip: &str, what: &str) -> Option<PathBuf> {
+    let candidate = std::env::var_os(env).map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/codex-pooler").join(cached))
+    })?;
+    if candidate.exists() {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var(skip).as_deref() == Ok("1"),
+        "{what} at {} is missing: run `bash .ci/run` (it installs it), set {env}, or set \
+         {skip}=1 to skip these tests",
+        candidate.display()
+    );
+    eprintln!("SKIPPED: {what} not installed ({skip}=1)");
+    None
+}
+
 /// A JWT with `claims` and a fake signature.
 pub(crate) use codex_pooler_test_kit::fake_jwt;
 

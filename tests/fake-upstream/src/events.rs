@@ -34,12 +34,18 @@ impl SseEvent {
 }
 
 /// The events answering with `reply`, the text (if any) split into `text_deltas` deltas:
-/// `response.created`, `response.output_item.added`, the deltas, `response.output_item.done`,
-/// then the terminal event [`TurnEnd`](super::turn::TurnEnd) picks (`response.completed`
-/// unless the prompt asked for another ending). With `items_only_in_done`, the terminal
-/// response carries `"output": []` and the item is only in `response.output_item.done`, as the
-/// ChatGPT backend answers at times
+/// `response.created`, `response.output_item.added`, then for a message
+/// `response.content_part.added`, the `response.output_text.delta`s, `response.output_text.done`
+/// and `response.content_part.done` (for a function call `response.function_call_arguments.delta`
+/// and `.done`), then `response.output_item.done` and the terminal event
+/// [`TurnEnd`](super::turn::TurnEnd) picks (`response.completed` unless the prompt asked for
+/// another ending). With `items_only_in_done`, the terminal response carries `"output": []` and
+/// the item is only in `response.output_item.done`, as the ChatGPT backend answers at times
 /// ([`FakeConfig::items_only_in_done`](crate::FakeConfig::items_only_in_done)).
+///
+/// The content-part lifecycle is the backend's (public proxy reports quote it upstream of the
+/// Codex CLI, e.g. icebear0828/codex-proxy#137); the OpenAI SDKs' stream helpers
+/// (`responses.stream()`) need `response.content_part.added` before the first text delta.
 pub(crate) fn events(reply: &Reply, text_deltas: usize, items_only_in_done: bool) -> Vec<SseEvent> {
     let mut raw: Vec<(&'static str, Value)> = vec![
         ("response.created", json!({"response": reply.in_progress()})),
@@ -50,17 +56,35 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize, items_only_in_done: bool
     ];
     match &reply.item {
         OutputItem::Message { id, text } => {
-            raw.extend(split_text(text, text_deltas).into_iter().map(|delta| {
-                (
-                    "response.output_text.delta",
-                    json!({"item_id": id, "output_index": 0, "content_index": 0, "delta": delta}),
-                )
-            }));
+            let part = |text: &str| json!({"type": "output_text", "text": text, "annotations": []});
+            let at = json!({"item_id": id, "output_index": 0, "content_index": 0});
+            let with = |key: &str, value: Value| {
+                let mut event = at.clone();
+                event[key] = value;
+                event
+            };
+            raw.push(("response.content_part.added", with("part", part(""))));
+            raw.extend(
+                split_text(text, text_deltas)
+                    .into_iter()
+                    .map(|delta| ("response.output_text.delta", with("delta", delta.into()))),
+            );
+            raw.push((
+                "response.output_text.done",
+                with("text", text.as_str().into()),
+            ));
+            raw.push(("response.content_part.done", with("part", part(text))));
         }
-        OutputItem::FunctionCall { id, arguments, .. } => raw.push((
-            "response.function_call_arguments.delta",
-            json!({"item_id": id, "output_index": 0, "delta": arguments}),
-        )),
+        OutputItem::FunctionCall { id, arguments, .. } => {
+            raw.push((
+                "response.function_call_arguments.delta",
+                json!({"item_id": id, "output_index": 0, "delta": arguments}),
+            ));
+            raw.push((
+                "response.function_call_arguments.done",
+                json!({"item_id": id, "output_index": 0, "arguments": arguments}),
+            ));
+        }
         OutputItem::Compaction { .. } => {}
     }
     raw.push((
@@ -135,13 +159,16 @@ mod tests {
             [
                 "response.created",
                 "response.output_item.added",
+                "response.content_part.added",
                 "response.output_text.delta",
                 "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
                 "response.output_item.done",
                 "response.completed",
             ]
         );
-        let frame = String::from_utf8(events[2].encode().to_vec()).unwrap_or_default();
+        let frame = String::from_utf8(events[3].encode().to_vec()).unwrap_or_default();
         assert!(frame.starts_with("event: response.output_text.delta\ndata: {"));
         assert!(frame.ends_with("}\n\n"));
         assert!(frame.contains(r#""type":"response.output_text.delta""#));

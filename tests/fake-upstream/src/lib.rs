@@ -25,10 +25,12 @@
 //! `x-request-id`, and `x-openai-account-id` naming the serving account (a stand-in for an
 //! account-identifying header a gateway must not pass on; websocket `error` frames carry it too).
 //! The fake answers `"Hello from <label>"`, a tool call to `exec_command` when the last user
-//! message contains `RUN_TOOL: <command>`, and `"Tool said: <output>"` after a
-//! `function_call_output`, so the real CLI can run a multi-step turn against it. A last user
-//! message containing `END_INCOMPLETE: <reason>` or `FAIL_TURN: <code>` ends the turn with
-//! `response.incomplete` or `response.failed` after its output (the two ways a started turn
+//! message contains `RUN_TOOL: <command>`, a call of the offered function tool `<name>` when it
+//! has a line `CALL_TOOL: <name> <arguments JSON>` (for agent tools with their own tool names),
+//! and `"Tool said: <output>"` after a `function_call_output`, so the real CLI can run a
+//! multi-step turn against it.
+//! A last user message containing `END_INCOMPLETE: <reason>` or `FAIL_TURN: <code>` ends the turn
+//! with `response.incomplete` or `response.failed` after its output (the two ways a started turn
 //! ends short on the real backend).
 //!
 //! ```no_run
@@ -54,6 +56,7 @@ mod encoding;
 mod events;
 mod handle;
 mod handlers;
+mod named_tool;
 mod oauth;
 mod oauth_routes;
 mod pacing;

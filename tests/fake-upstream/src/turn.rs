@@ -1,8 +1,9 @@
-//! What the fake model answers: plain text, an `exec_command` tool call, or an echo of a tool's
-//! output, plus the ids and token usage of that answer.
+//! What the fake model answers: plain text, an `exec_command` tool call, a call of a tool the
+//! prompt names, or an echo of a tool's output, plus the ids and token usage of that answer.
 
 use serde_json::{Value, json};
 
+use super::named_tool::{NamedTool, named_tool_call};
 pub(crate) use super::turn_end::TurnEnd;
 
 /// A user message containing this marker asks for a tool call running the rest of its line.
@@ -19,10 +20,12 @@ const BYTES_PER_TOKEN: u64 = 4;
 pub(crate) enum Answer {
     /// An assistant message with this text.
     Text(String),
-    /// A `function_call` to [`TOOL_NAME`] running this shell command.
+    /// A `function_call` of the tool `name` with these arguments.
     ToolCall {
-        /// The shell command, sent as the `cmd` argument.
-        command: String,
+        /// The tool name: [`TOOL_NAME`] for [`TOOL_MARKER`], else the name the prompt gave.
+        name: String,
+        /// The arguments, a JSON document (`{"cmd": <command>}` for [`TOOL_MARKER`]).
+        arguments: String,
     },
     /// One `compaction` item: the answer to remote compaction v2 (a trailing
     /// `compaction_trigger` input item).
@@ -35,7 +38,9 @@ impl Answer {
     /// 1. the last input item is a `function_call_output` → `"Tool said: <first 200 chars>"`;
     /// 2. the last input item is a user message containing [`TOOL_MARKER`] followed by a
     ///    non-empty command → a tool call running it;
-    /// 3. otherwise `default_text`.
+    /// 3. the last input item is a user message with a `CALL_TOOL: <name> <arguments>` line →
+    ///    a call of that offered function tool (see [`super::named_tool`]);
+    /// 4. otherwise `default_text`.
     pub(crate) fn for_request(body: &Value, default_text: String) -> Self {
         let last = match body.get("input") {
             Some(Value::Array(items)) => items.last(),
@@ -53,8 +58,18 @@ impl Answer {
             let quoted: String = output.chars().take(TOOL_ECHO_CHARS).collect();
             return Self::Text(format!("Tool said: {quoted}"));
         }
-        match user_text(last).as_deref().and_then(tool_command) {
-            Some(command) => Self::ToolCall { command },
+        let Some(user_text) = user_text(last) else {
+            return Self::Text(default_text);
+        };
+        if let Some(command) = tool_command(&user_text) {
+            return Self::ToolCall {
+                name: TOOL_NAME.to_owned(),
+                arguments: json!({ "cmd": command }).to_string(),
+            };
+        }
+        match named_tool_call(&user_text, body) {
+            Some(NamedTool::Call { name, arguments }) => Self::ToolCall { name, arguments },
+            Some(NamedTool::Refused(text)) => Self::Text(text),
             None => Self::Text(default_text),
         }
     }
@@ -272,11 +287,11 @@ pub(crate) fn build_reply(
             id: format!("msg_fake_{n}"),
             text,
         },
-        Answer::ToolCall { command } => OutputItem::FunctionCall {
+        Answer::ToolCall { name, arguments } => OutputItem::FunctionCall {
             id: format!("fc_fake_{n}"),
             call_id: format!("call_fake_{n}"),
-            name: TOOL_NAME.to_owned(),
-            arguments: json!({ "cmd": command }).to_string(),
+            name,
+            arguments,
         },
         Answer::Compaction => OutputItem::Compaction {
             id: format!("cmp_fake_{n}"),
@@ -325,7 +340,8 @@ mod tests {
         assert_eq!(
             Answer::for_request(&body, String::new()),
             Answer::ToolCall {
-                command: "echo hi".to_owned()
+                name: TOOL_NAME.to_owned(),
+                arguments: r#"{"cmd":"echo hi"}"#.to_owned(),
             }
         );
         let blank = json!({"model": "m", "input": [user("RUN_TOOL:   ")]});
@@ -337,8 +353,30 @@ mod tests {
         assert_eq!(
             Answer::for_request(&string_input, String::new()),
             Answer::ToolCall {
-                command: "ls".to_owned()
+                name: TOOL_NAME.to_owned(),
+                arguments: r#"{"cmd":"ls"}"#.to_owned(),
             }
+        );
+    }
+
+    #[test]
+    fn named_marker_calls_the_offered_tool() {
+        let body = json!({
+            "model": "m",
+            "input": [user("CALL_TOOL: bash {\"command\": \"ls\"}")],
+            "tools": [{"type": "function", "name": "bash", "parameters": {}}],
+        });
+        assert_eq!(
+            Answer::for_request(&body, String::new()),
+            Answer::ToolCall {
+                name: "bash".to_owned(),
+                arguments: r#"{"command":"ls"}"#.to_owned(),
+            }
+        );
+        let not_offered = json!({"model": "m", "input": [user("CALL_TOOL: bash {}")]});
+        assert_eq!(
+            Answer::for_request(&not_offered, "x".to_owned()),
+            Answer::Text("No tool named bash was offered".to_owned())
         );
     }
 

@@ -258,19 +258,22 @@ mod tests {
                 "codex.rate_limits",
                 "response.created",
                 "response.output_item.added",
+                "response.content_part.added",
                 "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
                 "response.output_item.done",
                 "response.completed"
             ]
         );
-        assert!(turn.frames[3].contains("Hello from alice"));
+        assert!(turn.frames[4].contains("Hello from alice"));
 
         let follow = create(json!({"previous_response_id": prewarm.produced.unwrap()}));
         assert_eq!(
             answer(&state, &config, &account, &follow, 10, &produced)
                 .frames
                 .len(),
-            6
+            9
         );
         let unknown = create(json!({"previous_response_id": "resp_other"}));
         let refused = answer(&state, &config, &account, &unknown, 10, &produced);

@@ -23,10 +23,13 @@ async fn streams_the_codex_sse_sequence() -> TestResult {
         [
             "response.created",
             "response.output_item.added",
+            "response.content_part.added",
             "response.output_text.delta",
             "response.output_text.delta",
             "response.output_text.delta",
             "response.output_text.delta",
+            "response.output_text.done",
+            "response.content_part.done",
             "response.output_item.done",
             "response.completed",
         ]
@@ -40,13 +43,18 @@ async fn streams_the_codex_sse_sequence() -> TestResult {
         .filter_map(|(_, data)| data["delta"].as_str())
         .collect();
     assert_eq!(deltas, "Hello from alice");
-    let item = &events[6].1["item"];
+    // The content part opens empty and closes with the whole text, as the text does.
+    assert_eq!(events[2].1["part"]["text"], "");
+    assert_eq!(events[2].1["content_index"], 0);
+    assert_eq!(events[7].1["text"], "Hello from alice");
+    assert_eq!(events[8].1["part"]["text"], "Hello from alice");
+    let item = &events[9].1["item"];
     assert_eq!(item["type"], "message");
     assert_eq!(item["role"], "assistant");
     assert_eq!(item["content"][0]["type"], "output_text");
     assert_eq!(item["content"][0]["text"], "Hello from alice");
-    assert_eq!(events[2].1["item_id"], item["id"]);
-    let completed = &events[7].1["response"];
+    assert_eq!(events[3].1["item_id"], item["id"]);
+    let completed = &events[10].1["response"];
     assert_eq!(completed["id"], created["id"]);
     assert_eq!(completed["status"], "completed");
     let usage = &completed["usage"];
@@ -73,10 +81,10 @@ async fn configured_text_and_usage_are_reported() -> TestResult {
     let body = turn_body(&[user_message("Say hi")]);
     let (_, _, bytes) = read_body(post_turn(&fake, &alice(), &body).await?).await?;
     let events = parse_sse(std::str::from_utf8(&bytes)?)?;
-    assert_eq!(events.len(), 6);
-    assert_eq!(events[2].1["delta"], "custom");
-    assert_eq!(events[3].1["delta"], " answer");
-    let usage = &events[5].1["response"]["usage"];
+    assert_eq!(events.len(), 9);
+    assert_eq!(events[3].1["delta"], "custom");
+    assert_eq!(events[4].1["delta"], " answer");
+    let usage = &events[8].1["response"]["usage"];
     assert_eq!(usage["output_tokens"], 50);
     assert_eq!(usage["input_tokens_details"]["cached_tokens"], 7);
     assert_eq!(usage["output_tokens_details"]["reasoning_tokens"], 20);

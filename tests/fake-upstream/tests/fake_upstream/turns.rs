@@ -27,6 +27,11 @@ async fn tool_call_turn() -> TestResult {
     assert_eq!(call["status"], "completed");
     let arguments: Value = serde_json::from_str(call["arguments"].as_str().ok_or("arguments")?)?;
     assert_eq!(arguments, json!({"cmd": "echo hi-from-tool"}));
+    let arguments_done = events
+        .iter()
+        .find(|(name, _)| name == "response.function_call_arguments.done")
+        .ok_or("no function_call_arguments.done")?;
+    assert_eq!(arguments_done.1["arguments"], call["arguments"]);
     let call_id = call["call_id"].as_str().ok_or("call_id")?;
     assert!(!call_id.is_empty());
     let (last, completed) = events.last().ok_or("no events")?;
