@@ -26,6 +26,7 @@ mod sdk;
 mod secrets;
 mod surface;
 mod v1;
+mod v1_rest;
 mod websocket;
 mod wire_0171;
 mod workspace;

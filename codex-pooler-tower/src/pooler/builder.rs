@@ -29,7 +29,7 @@ use crate::upgrade::UpgradeLayer;
 use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
-use crate::v1::{V1RequestLayer, V1ResponseLayer};
+use crate::v1::{V1GateLayer, V1RequestLayer, V1ResponseLayer};
 use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;
 
@@ -173,7 +173,8 @@ impl PoolerBuilder {
     /// the order it runs (one `ServiceBuilder` list, erased only after it):
     ///
     /// 1. `Authenticate` (`auth/`): the Pool API key; the caller's `PoolContext` goes in the
-    ///    request extensions. Refused keys stop here.
+    ///    request extensions. Refused keys stop here. `V1Gate` (`v1/`) right below it
+    ///    answers 403 `v1_compatibility_disabled` for a pool with `/v1` switched off.
     /// 2. `Upgrade` (`upgrade/`): a websocket upgrade leaves for its session (`websocket/`).
     /// 3. `LocalRoutes` (`local_routes/`): `/models`, `/wham/usage`, `/wham/accounts/check`,
     ///    helper 404s and unsupported `/v1` paths are answered here.
@@ -262,6 +263,7 @@ impl PoolerBuilder {
                 self.hasher,
                 Arc::clone(clock),
             ))
+            .layer(V1GateLayer::new(self.snapshot.clone()))
             .layer(UpgradeLayer::new(Arc::clone(&shared)))
             .layer(LocalRoutesLayer::new(Arc::clone(&shared)))
             .layer(V1ResponseLayer)

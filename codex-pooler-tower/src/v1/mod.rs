@@ -1,6 +1,8 @@
 //! The OpenAI-compatible `/v1` surface, translated onto the Codex backend.
 //!
-//! Two layers, one job each, around the stack's middle:
+//! `V1Gate` (right below `Authenticate`) answers 403 `v1_compatibility_disabled` for every
+//! `/v1` request of a pool with the surface switched off. Then two layers, one job each,
+//! around the stack's middle:
 //!
 //! - `V1Request` (below `ReadBody`): a `POST /v1/responses` body becomes the Codex request
 //!   ([`translate::responses`](codex_pooler_core::translate::responses): always `stream: true`
@@ -15,9 +17,11 @@
 //! answer `unsupported_endpoint` from the local routes.
 
 mod answer;
+mod gate;
 mod request;
 mod response;
 mod sse_blocks;
 
+pub(crate) use gate::V1GateLayer;
 pub(crate) use request::V1RequestLayer;
 pub(crate) use response::V1ResponseLayer;

@@ -1,0 +1,135 @@
+//! The rest of `/v1` through the binary: the per-pool switch, the unsupported routes with
+//! their exact body, usage, images, transcription and files.
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// Every `/v1` route the pooler does not serve, as `(method, path)`.
+const UNSUPPORTED: [(&str, &str); 11] = [
+    ("POST", "/v1/responses/compact"),
+    ("POST", "/v1/embeddings"),
+    ("POST", "/v1/batches"),
+    ("POST", "/v1/moderations"),
+    ("POST", "/v1/images/variations"),
+    ("POST", "/v1/fine_tuning/jobs"),
+    ("GET", "/v1/responses/resp_123"),
+    ("POST", "/v1/responses/resp_123/cancel"),
+    ("DELETE", "/v1/responses/resp_123"),
+    ("GET", "/v1/realtime"),
+    ("POST", "/v1/content_provenance_checks"),
+];
+
+/// `method path` with `auth` (if any) and a JSON body.
+async fn call(base: &str, method: &str, path: &str, auth: Option<&str>) -> Reply {
+    let auth = auth.map(|key| format!("Bearer {key}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(auth) = &auth {
+        headers.push(("authorization", auth));
+    }
+    send(method, &format!("{base}{path}"), &headers, "{}").await
+}
+
+/// The exact `unsupported_endpoint` body.
+pub(crate) fn unsupported_endpoint() -> serde_json::Value {
+    json!({"error": {
+        "message": "Unsupported OpenAI /v1 endpoint",
+        "type": "invalid_request_error",
+        "code": "unsupported_endpoint",
+        "param": null,
+    }})
+}
+
+fn invalid_api_key() -> serde_json::Value {
+    json!({"error": {
+        "message": "missing or invalid Pool API key",
+        "type": "authentication_error",
+        "code": "invalid_api_key",
+        "param": null,
+    }})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsupported_routes_answer_the_exact_body_after_authentication() {
+    let pool = TestPool::new(&["acct-u0"], |_, _| {});
+    let gateway = pool.gateway();
+    let base = gateway.url();
+    let before = pool.fake.seen().len();
+    for (method, path) in UNSUPPORTED {
+        let anonymous = call(&base, method, path, None).await;
+        assert_eq!(anonymous.status, 401, "{method} {path}");
+        assert_eq!(anonymous.json(), invalid_api_key(), "{method} {path}");
+
+        let reply = call(&base, method, path, Some(&pool.key)).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.body);
+        assert_eq!(reply.headers["content-type"], "application/json");
+        assert_eq!(reply.json(), unsupported_endpoint(), "{method} {path}");
+    }
+    let upstream: Vec<_> = pool.fake.seen()[before..]
+        .iter()
+        .filter(|r| r.path.starts_with("/v1") || r.path.contains("/codex/responses"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(upstream.is_empty(), "reached upstream: {upstream:?}");
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_with_v1_off_refuses_every_v1_request_after_authentication() {
+    let pool = TestPool::new(&["acct-off"], |_, _| {});
+    let out = cli_ok(&pool.data, &["pools", "set-v1", "team", "off"]);
+    assert!(out.contains("/v1 off"), "{out}");
+    let listed = cli_ok(&pool.data, &["pools", "list"]);
+    let row = listed.lines().find(|l| l.contains("team")).unwrap();
+    assert!(row.split_whitespace().any(|c| c == "off"), "{listed}");
+    let bad = cli(&pool.data, &["pools", "set-v1", "team", "maybe"]);
+    assert!(!bad.status.success());
+
+    let gateway = pool.gateway();
+    let base = gateway.url();
+    let disabled = json!({"error": {
+        "message": "OpenAI /v1 compatibility is disabled for this pool",
+        "type": "invalid_request_error",
+        "code": "v1_compatibility_disabled",
+        "param": null,
+    }});
+    let routes = [
+        ("POST", "/v1/responses"),
+        ("GET", "/v1/models"),
+        ("GET", "/v1/usage"),
+        ("POST", "/v1/images/generations"),
+        ("POST", "/v1/embeddings"),
+    ];
+    for (method, path) in routes {
+        let anonymous = call(&base, method, path, None).await;
+        assert_eq!(anonymous.status, 401, "{method} {path}");
+        assert_eq!(anonymous.json(), invalid_api_key(), "{method} {path}");
+        let reply = call(&base, method, path, Some(&pool.key)).await;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.body);
+        assert_eq!(reply.json(), disabled, "{method} {path}");
+    }
+    assert!(
+        pool.turns().is_empty(),
+        "a refused /v1 turn reached upstream"
+    );
+
+    // The Codex backend surface of the same pool is untouched.
+    let backend = post_responses(
+        &base,
+        "/backend-api/codex/responses",
+        &pool.key,
+        &responses_body("gpt-5.1-codex", "hi"),
+    )
+    .await;
+    assert_eq!(backend.status, 200, "{}", backend.body);
+    gateway.stop();
+
+    // Switched back on (and a pool created with it off).
+    cli_ok(&pool.data, &["pools", "set-v1", "team", "on"]);
+    let created = cli_ok(&pool.data, &["pools", "create", "quiet", "--v1", "off"]);
+    assert!(created.contains("/v1 off"), "{created}");
+    let gateway = pool.gateway();
+    let models = call(&gateway.url(), "GET", "/v1/models", Some(&pool.key)).await;
+    assert_eq!(models.status, 200, "{}", models.body);
+    gateway.stop();
+}
