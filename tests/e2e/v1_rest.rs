@@ -133,3 +133,95 @@ async fn a_pool_with_v1_off_refuses_every_v1_request_after_authentication() {
     assert_eq!(models.status, 200, "{}", models.body);
     gateway.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_reports_the_key_its_limits_and_the_pool_quota() {
+    let pool = TestPool::new(&["acct-use"], |_, _| {});
+    let limited = cli_ok(
+        &pool.data,
+        &[
+            "keys",
+            "create",
+            "--pool",
+            "team",
+            "--requests-per-minute",
+            "50",
+            "--tokens-per-day",
+            "100000",
+        ],
+    );
+    let limited = limited.lines().last().unwrap().trim().to_owned();
+    let gateway = pool.gateway();
+    let base = gateway.url();
+
+    let fresh = call(&base, "GET", "/v1/usage", Some(&limited)).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    assert_eq!(fresh.json()["request_count"], 0);
+
+    let mut total = 0;
+    for _ in 0..2 {
+        let reply = post_responses(
+            &base,
+            "/v1/responses",
+            &limited,
+            r#"{"model":"gpt-5.1-codex","input":"hi"}"#,
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        total += reply.json()["usage"]["total_tokens"].as_u64().unwrap();
+    }
+    assert!(total > 0);
+    // Records close as their bodies end, just after the client has read them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let usage = loop {
+        let usage = call(&base, "GET", "/v1/usage", Some(&limited)).await.json();
+        if usage["request_count"] == 2 {
+            break usage;
+        }
+        assert!(std::time::Instant::now() < deadline, "{usage}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(usage["object"], "usage");
+    assert_eq!(usage["total_tokens"], total, "{usage}");
+    let sum = usage["input_tokens"].as_u64().unwrap() + usage["output_tokens"].as_u64().unwrap();
+    assert_eq!(sum, total, "{usage}");
+    assert_eq!(
+        usage["limits"],
+        json!([
+            {"name": "requests_per_minute", "limit": 50, "used": 2, "remaining": 48, "window_seconds": 60},
+            {"name": "tokens_per_day", "limit": 100000, "used": total, "remaining": 100_000 - total, "window_seconds": 86400},
+        ]),
+        "{usage}"
+    );
+    let windows = usage["upstream_limits"].as_array().unwrap();
+    assert!(
+        windows.iter().any(|w| w["name"] == "primary"),
+        "the fake reports quota headers: {usage}"
+    );
+    assert!(
+        !usage.to_string().contains("acct-use"),
+        "no account identity"
+    );
+
+    // The pool's other key has its own totals.
+    let other = call(&base, "GET", "/v1/usage", Some(&pool.key))
+        .await
+        .json();
+    assert_eq!(other["request_count"], 0);
+    assert_eq!(other["limits"], json!([]));
+
+    let queried = call(&base, "GET", "/v1/usage?start_time=1", Some(&limited)).await;
+    assert_eq!(queried.status, 400);
+    assert_eq!(
+        queried.json(),
+        json!({"error": {
+            "message": "Unsupported parameter: start_time",
+            "type": "invalid_request_error",
+            "code": "unsupported_parameter",
+            "param": "start_time",
+        }})
+    );
+    let anonymous = call(&base, "GET", "/v1/usage", None).await;
+    assert_eq!(anonymous.status, 401);
+    gateway.stop();
+}

@@ -33,7 +33,8 @@ pub enum RouteClass {
     Compact,
     /// The model catalog, `GET /models`, answered from the pool's accounts' catalogs.
     Models,
-    /// The quota view, `GET /wham/usage` (and its aliases), answered from quota evidence.
+    /// The quota view, `GET /wham/usage` (and its aliases), answered from quota evidence; on
+    /// `/v1`, `GET /v1/usage`: the calling key's use and limits beside the pool's quota.
     Usage,
     /// Workspace routing discovery, `GET /wham/accounts/check`, answered by the gateway.
     AccountsCheck,
@@ -220,7 +221,7 @@ impl Route {
                 Some(RouteClass::Compact)
             }
             (&Method::GET, "/models", _) => Some(RouteClass::Models),
-            (&Method::GET, "/usage", RouteFamily::CodexBackend) => Some(RouteClass::Usage),
+            (&Method::GET, "/usage", _) => Some(RouteClass::Usage),
             (&Method::POST, "/images/generations", RouteFamily::CodexBackend) => {
                 Some(RouteClass::ImageGenerations)
             }
