@@ -225,3 +225,154 @@ async fn usage_reports_the_key_its_limits_and_the_pool_quota() {
     assert_eq!(anonymous.status, 401);
     gateway.stop();
 }
+
+/// Posts `body` to `path` until the pool's catalog has synced (the image turn runs on one of
+/// its models; before that the gateway answers 503).
+async fn once_synced(
+    base: &str,
+    path: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Reply {
+    let auth = format!("Bearer {key}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", content_type),
+        ];
+        let reply = send("POST", &format!("{base}{path}"), &headers, body.clone()).await;
+        if reply.status != 503 {
+            return reply;
+        }
+        assert!(std::time::Instant::now() < deadline, "catalog never synced");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+fn b64(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn images_run_as_an_image_tool_turn_and_answer_b64_json() {
+    let pool = TestPool::new(&["acct-img"], |_, _| {});
+    let gateway = pool.gateway();
+    let base = gateway.url();
+    let body = json!({"prompt": "a red fox", "model": "gpt-image-1.5", "size": "1024x1536",
+        "quality": "high", "response_format": "b64_json"});
+    let reply = once_synced(
+        &base,
+        "/v1/images/generations",
+        &pool.key,
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let answer = reply.json();
+    let image = b64(answer["data"][0]["b64_json"].as_str().unwrap());
+    assert_eq!(&image[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(image.ends_with(b"image-from-acct-img inputs=0"), "{answer}");
+    assert_eq!(answer["size"], "1024x1536");
+    assert_eq!(answer["quality"], "high");
+    assert!(answer["created"].as_i64().unwrap() > 1_700_000_000);
+    assert!(
+        answer["usage"]["total_tokens"].as_u64().unwrap() > 0,
+        "{answer}"
+    );
+    let turns = pool.turns();
+    let upstream = turns.last().unwrap().body.clone().unwrap();
+    assert_eq!(upstream["stream"], true);
+    assert_eq!(upstream["store"], false);
+    assert_eq!(upstream["tool_choice"], json!({"type": "image_generation"}));
+    assert_eq!(upstream["tools"][0]["model"], "gpt-image-1.5");
+    assert_eq!(
+        upstream["model"], "gpt-5.1-codex",
+        "the pool's first model runs the tool"
+    );
+
+    // Edits: multipart images, the mask last.
+    let boundary = "EDITBOUNDARY";
+    let mut form = Vec::new();
+    for (name, file, kind, data) in [
+        ("image[]", "a.png", "image/png", &b"PNG-A"[..]),
+        ("image[]", "b.png", "image/png", &b"PNG-B"[..]),
+        ("mask", "m.png", "image/png", &b"MASK"[..]),
+    ] {
+        form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: {kind}\r\n\r\n").as_bytes());
+        form.extend_from_slice(data);
+        form.extend_from_slice(b"\r\n");
+    }
+    form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nmake it blue\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let edit = once_synced(&base, "/v1/images/edits", &pool.key, &content_type, form).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    let image = b64(edit.json()["data"][0]["b64_json"].as_str().unwrap());
+    assert!(image.ends_with(b"inputs=3"), "two images and the mask");
+    let upstream = pool.turns().last().unwrap().body.clone().unwrap();
+    let content = upstream["input"][0]["content"].as_array().unwrap();
+    assert_eq!(
+        content.last().unwrap()["image_url"],
+        "data:image/png;base64,TUFTSw=="
+    );
+
+    // Refusals, before anything goes upstream.
+    let before = pool.turns().len();
+    let url = once_synced(
+        &base,
+        "/v1/images/generations",
+        &pool.key,
+        "application/json",
+        br#"{"prompt":"x","response_format":"url"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(url.status, 400);
+    assert_eq!(
+        url.json(),
+        json!({"error": {
+        "message": "response_format must be b64_json: images are returned as base64, never as URLs",
+        "type": "invalid_request_error", "code": "unsupported_parameter", "param": "response_format"}})
+    );
+    let size = once_synced(
+        &base,
+        "/v1/images/generations",
+        &pool.key,
+        "application/json",
+        br#"{"prompt":"x","size":"512x512"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(size.status, 400);
+    assert_eq!(
+        size.json(),
+        json!({"error": {
+        "message": "size must be one of auto, 1024x1024, 1024x1536, 1536x1024",
+        "type": "invalid_request_error", "code": "invalid_request", "param": "size"}})
+    );
+    assert_eq!(pool.turns().len(), before);
+
+    // A failed upstream turn is 502 image_generation_failed.
+    pool.fake
+        .set_account("acct-img", |a| a.break_after_events = Some(2));
+    let failed = once_synced(
+        &base,
+        "/v1/images/generations",
+        &pool.key,
+        "application/json",
+        br#"{"prompt":"x"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(failed.status, 502, "{}", failed.body);
+    assert_eq!(
+        failed.json(),
+        json!({"error": {
+        "message": "image generation failed upstream",
+        "type": "server_error", "code": "image_generation_failed", "param": null}})
+    );
+    gateway.stop();
+}

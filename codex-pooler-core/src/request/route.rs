@@ -222,12 +222,9 @@ impl Route {
             }
             (&Method::GET, "/models", _) => Some(RouteClass::Models),
             (&Method::GET, "/usage", _) => Some(RouteClass::Usage),
-            (&Method::POST, "/images/generations", RouteFamily::CodexBackend) => {
-                Some(RouteClass::ImageGenerations)
-            }
-            (&Method::POST, "/images/edits", RouteFamily::CodexBackend) => {
-                Some(RouteClass::ImageEdits)
-            }
+            // On `/v1` these are translated into an image-tool turn before routing.
+            (&Method::POST, "/images/generations", _) => Some(RouteClass::ImageGenerations),
+            (&Method::POST, "/images/edits", _) => Some(RouteClass::ImageEdits),
             _ => None,
         };
         match (class, family) {

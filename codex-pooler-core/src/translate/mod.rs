@@ -36,6 +36,8 @@
 pub mod collect;
 pub mod event;
 mod fields;
+pub mod images;
+pub mod multipart;
 pub mod responses;
 pub mod sanitize;
 pub mod usage;

@@ -13,15 +13,16 @@
 //!   client gets the events in order with a terminal event guaranteed; a non-stream client gets
 //!   the stream collected into one `response` object.
 //!
-//! The rest of `/v1` (chat completions, files, audio, images) is not translated yet; its paths
-//! answer `unsupported_endpoint` from the local routes.
+//! `/v1/images/*` has its own pair of layers (`images/`), beside these two.
 
 mod answer;
 mod gate;
+mod images;
 mod request;
 mod response;
 mod sse_blocks;
 
 pub(crate) use gate::V1GateLayer;
+pub(crate) use images::{V1ImagesAnswerLayer, V1ImagesRequestLayer};
 pub(crate) use request::V1RequestLayer;
 pub(crate) use response::V1ResponseLayer;

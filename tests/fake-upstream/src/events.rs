@@ -57,6 +57,14 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize) -> Vec<SseEvent> {
             "response.function_call_arguments.delta",
             json!({"item_id": id, "output_index": 0, "delta": arguments}),
         )),
+        OutputItem::ImageGeneration { id, .. } => raw.extend(
+            [
+                "response.image_generation_call.in_progress",
+                "response.image_generation_call.generating",
+                "response.image_generation_call.completed",
+            ]
+            .map(|name| (name, json!({"item_id": id, "output_index": 0}))),
+        ),
         OutputItem::Compaction { .. } => {}
     }
     raw.push((
