@@ -376,3 +376,110 @@ async fn images_run_as_an_image_tool_turn_and_answer_b64_json() {
     );
     gateway.stop();
 }
+
+/// A multipart form of text `fields` and an audio `file`.
+fn audio_form(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) {
+    let boundary = "AUDIOBOUNDARY";
+    let mut form = Vec::new();
+    for (name, value) in fields {
+        form.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some(data) = file {
+        form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n").as_bytes());
+        form.extend_from_slice(data);
+        form.extend_from_slice(b"\r\n");
+    }
+    form.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), form)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transcriptions_go_to_the_backend_transcribe_route() {
+    let pool = TestPool::new(&["acct-aud"], |_, _| {});
+    let gateway = pool.gateway();
+    let base = gateway.url();
+    let auth = format!("Bearer {}", pool.key);
+    let post = |content_type: String, body: Vec<u8>| {
+        let url = format!("{base}/v1/audio/transcriptions");
+        let auth = auth.clone();
+        async move {
+            send(
+                "POST",
+                &url,
+                &[("authorization", &auth), ("content-type", &content_type)],
+                body,
+            )
+            .await
+        }
+    };
+    let (kind, form) = audio_form(
+        &[
+            ("model", "gpt-4o-transcribe"),
+            ("language", "en"),
+            ("temperature", "0.3"),
+        ],
+        Some(b"RIFF0000WAVE"),
+    );
+    let reply = post(kind, form).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let text = reply.json()["text"].as_str().unwrap().to_owned();
+    assert!(text.starts_with("transcribed by acct-aud"), "{text}");
+    let seen = pool.fake.seen();
+    let upstream = seen
+        .iter()
+        .rev()
+        .find(|r| r.path == "/backend-api/transcribe")
+        .unwrap();
+    assert_eq!(upstream.method, "POST");
+
+    let (kind, form) = audio_form(
+        &[("model", "gpt-transcribe"), ("response_format", "text")],
+        Some(b"RIFF0000WAVE"),
+    );
+    let plain = post(kind, form).await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    assert!(
+        plain.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(
+        plain.body.starts_with("transcribed by acct-aud"),
+        "{}",
+        plain.body
+    );
+
+    let before = pool.fake.seen().len();
+    let (kind, form) = audio_form(&[("model", "whisper-1")], Some(b"RIFF"));
+    let model = post(kind, form).await;
+    assert_eq!(model.status, 400);
+    assert_eq!(
+        model.json(),
+        json!({"error": {
+        "message": "model must be one of gpt-4o-transcribe, gpt-transcribe",
+        "type": "invalid_request_error", "code": "invalid_request", "param": "model"}})
+    );
+    let big = vec![b'a'; 25 * 1024 * 1024 + 1];
+    let (kind, form) = audio_form(&[("model", "gpt-transcribe")], Some(&big));
+    let too_large = post(kind, form).await;
+    assert_eq!(too_large.status, 413);
+    assert_eq!(
+        too_large.json(),
+        json!({"error": {
+        "message": "the request body exceeds the 26214400-byte limit",
+        "type": "invalid_request_error", "code": "request_too_large", "param": null}})
+    );
+    let transcribes = pool.fake.seen()[before..]
+        .iter()
+        .filter(|r| r.path == "/backend-api/transcribe")
+        .count();
+    assert_eq!(transcribes, 0, "refusals never reach upstream");
+    gateway.stop();
+}

@@ -225,6 +225,9 @@ impl Route {
             // On `/v1` these are translated into an image-tool turn before routing.
             (&Method::POST, "/images/generations", _) => Some(RouteClass::ImageGenerations),
             (&Method::POST, "/images/edits", _) => Some(RouteClass::ImageEdits),
+            (&Method::POST, "/audio/transcriptions", RouteFamily::OpenAiV1) => {
+                Some(RouteClass::Transcribe)
+            }
             _ => None,
         };
         match (class, family) {

@@ -40,4 +40,5 @@ pub mod images;
 pub mod multipart;
 pub mod responses;
 pub mod sanitize;
+pub mod transcription;
 pub mod usage;

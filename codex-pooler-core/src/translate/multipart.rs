@@ -10,6 +10,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::PoolerError;
 
+/// The largest `/v1` upload the gateway takes (25 MiB: audio, image edits, files); a larger
+/// one is 413 `request_too_large`.
+pub const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
+
 /// One part of a form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {

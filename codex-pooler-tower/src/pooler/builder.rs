@@ -31,6 +31,7 @@ use crate::upstream::{
 };
 use crate::v1::{
     V1GateLayer, V1ImagesAnswerLayer, V1ImagesRequestLayer, V1RequestLayer, V1ResponseLayer,
+    V1TranscriptionLayer,
 };
 use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;
@@ -188,7 +189,8 @@ impl PoolerBuilder {
     /// 6. `KnownFile` (`known_file/`): a finalized upload must name a file the pool created.
     /// 7. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
     /// 8. `V1Request` (`v1/`): a `/v1` body rewritten into the Codex shape, or refused.
-    ///    `V1ImagesRequest` (`v1/images/`) after it: `/v1/images/*` into an image-tool turn.
+    ///    `V1ImagesRequest` (`v1/images/`) after it: `/v1/images/*` into an image-tool turn;
+    ///    `V1Transcription` (`v1/`): `/v1/audio/transcriptions` onto `/backend-api/transcribe`.
     /// 9. `KeyPolicy` (`key_policy/`): the key's model and effort rules on the Codex-shaped
     ///    body, and its request and token limits (429 `rate_limit_exceeded`).
     /// 10. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
@@ -281,6 +283,7 @@ impl PoolerBuilder {
             .layer(ReadBodyLayer::new(self.limits))
             .layer(V1RequestLayer)
             .layer(V1ImagesRequestLayer::new(Arc::clone(&shared)))
+            .layer(V1TranscriptionLayer)
             .layer(KeyPolicyLayer::new(
                 self.snapshot.clone(),
                 Arc::clone(live),

@@ -13,7 +13,8 @@
 //!   client gets the events in order with a terminal event guaranteed; a non-stream client gets
 //!   the stream collected into one `response` object.
 //!
-//! `/v1/images/*` has its own pair of layers (`images/`), beside these two.
+//! `/v1/images/*` has its own pair of layers (`images/`), beside these two, and
+//! `/v1/audio/transcriptions` one layer below `V1Request` (`transcription.rs`).
 
 mod answer;
 mod gate;
@@ -21,8 +22,10 @@ mod images;
 mod request;
 mod response;
 mod sse_blocks;
+mod transcription;
 
 pub(crate) use gate::V1GateLayer;
 pub(crate) use images::{V1ImagesAnswerLayer, V1ImagesRequestLayer};
 pub(crate) use request::V1RequestLayer;
 pub(crate) use response::V1ResponseLayer;
+pub(crate) use transcription::V1TranscriptionLayer;

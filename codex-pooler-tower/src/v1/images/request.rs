@@ -9,7 +9,7 @@ use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::{ErrorCode, ErrorType, PoolerError};
 use codex_pooler_core::request::{PoolContext, Route, RouteClass, RouteFamily};
 use codex_pooler_core::translate::images::{ImageRequest, ImageRoute};
-use codex_pooler_core::translate::multipart::Form;
+use codex_pooler_core::translate::multipart::{Form, MAX_UPLOAD_BYTES};
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -20,9 +20,6 @@ use tower_service::Service;
 use super::ImagesAnswer;
 use crate::pooler::Shared;
 use crate::records::refuse;
-
-/// The largest `/v1/images/edits` body accepted (25 MiB), as for every `/v1` upload.
-pub(crate) const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
 
 /// Wraps a decoded-request service in [`V1ImagesRequest`].
 #[derive(Debug, Clone)]
