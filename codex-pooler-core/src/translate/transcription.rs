@@ -24,7 +24,8 @@ use crate::error::{ErrorCode, ErrorType, PoolerError};
 /// The transcription models, the first being the one the backend runs.
 pub const MODELS: [&str; 2] = ["gpt-4o-transcribe", "gpt-transcribe"];
 
-/// The boundary of the form sent upstream; never inside a part (see [`FormWriter`]).
+/// The boundary of the form sent upstream. Audio that happens to contain it only breaks its
+/// own request (upstream then reads a truncated file); nothing else rides in the form.
 const BOUNDARY: &str = "codex-pooler-transcribe-7f3a9c1e";
 
 /// How the client wants the text.
