@@ -78,6 +78,7 @@ fn fixture(n: usize) -> (Snapshot, LiveState) {
             slug: "bench".into(),
             status: PoolStatus::Active,
             strategy: None,
+            v1_enabled: true,
         }],
         assignments: accounts
             .iter()

@@ -80,11 +80,15 @@ pub enum ErrorCode {
     UnsupportedParameter,
     /// `upstream_error`: the upstream turn failed after it started (`response.failed`).
     UpstreamError,
+    /// `v1_compatibility_disabled`: the key's pool has the `/v1` surface switched off.
+    V1CompatibilityDisabled,
+    /// `image_generation_failed`: upstream produced no image for a `/v1/images` request.
+    ImageGenerationFailed,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 24] = [
         Self::InvalidApiKey,
         Self::ApiKeyPaused,
         Self::ApiKeyRevoked,
@@ -107,6 +111,8 @@ impl ErrorCode {
         Self::RateLimitExceeded,
         Self::UnsupportedParameter,
         Self::UpstreamError,
+        Self::V1CompatibilityDisabled,
+        Self::ImageGenerationFailed,
     ];
 
     /// The stable string, as answered, stored and logged.
@@ -134,6 +140,8 @@ impl ErrorCode {
             Self::RateLimitExceeded => "rate_limit_exceeded",
             Self::UnsupportedParameter => "unsupported_parameter",
             Self::UpstreamError => "upstream_error",
+            Self::V1CompatibilityDisabled => "v1_compatibility_disabled",
+            Self::ImageGenerationFailed => "image_generation_failed",
         }
     }
 }
@@ -438,6 +446,27 @@ impl PoolerError {
             ErrorType::InvalidRequestError,
             ErrorCode::UnsupportedEndpoint,
             "Unsupported OpenAI /v1 endpoint",
+        )
+    }
+
+    /// The key's pool has the OpenAI-compatible `/v1` surface switched off.
+    pub fn v1_compatibility_disabled() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorType::InvalidRequestError,
+            ErrorCode::V1CompatibilityDisabled,
+            "OpenAI /v1 compatibility is disabled for this pool",
+        )
+    }
+
+    /// Upstream produced no image for a `/v1/images` request (the turn failed, or ended
+    /// without an `image_generation_call` result). Upstream's message is never passed on.
+    pub fn image_generation_failed() -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorType::ServerError,
+            ErrorCode::ImageGenerationFailed,
+            "image generation failed upstream",
         )
     }
 

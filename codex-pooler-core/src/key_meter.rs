@@ -100,6 +100,19 @@ impl KeyUse {
     }
 }
 
+/// What a key has used of its limits right now, as `GET /v1/usage` shows it.
+///
+/// Only keys with limits are metered: a key without any reads all zeros.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeterUse {
+    /// Requests admitted in the last 60 seconds.
+    pub requests_last_minute: u64,
+    /// Tokens charged in the current and previous 23 hours.
+    pub tokens_last_day: u64,
+    /// Tokens charged in the current and previous 167 hours.
+    pub tokens_last_week: u64,
+}
+
 /// Per-key usage.
 #[derive(Debug, Default)]
 pub(crate) struct KeyMeter {
@@ -175,6 +188,23 @@ impl KeyMeter {
             _ => used.hours.push_back((hour, tokens)),
         }
         used.prune(now);
+    }
+}
+
+impl KeyMeter {
+    /// What `key` has used at `now`, over the windows its limits are checked on.
+    pub(crate) fn current(&self, key: KeyId, now: SystemTime) -> MeterUse {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(used) = keys.get_mut(&key) else {
+            return MeterUse::default();
+        };
+        used.prune(now);
+        let hour = hour_of(now);
+        MeterUse {
+            requests_last_minute: used.requests.len() as u64,
+            tokens_last_day: used.tokens_since(hour - DAY_HOURS + 1).0,
+            tokens_last_week: used.tokens_since(hour - WEEK_HOURS + 1).0,
+        }
     }
 }
 
@@ -275,6 +305,30 @@ mod tests {
         assert_eq!(error.status().as_u16(), 429);
         assert_eq!(error.retry_after(), None);
         assert_eq!(error.body()["error"]["type"], "tokens");
+    }
+
+    #[test]
+    fn current_use_reads_the_limit_windows() {
+        let meter = KeyMeter::default();
+        let limits = KeyLimits {
+            requests_per_minute: Some(10),
+            tokens_per_day: Some(1_000),
+            ..KeyLimits::default()
+        };
+        assert_eq!(meter.current(KEY, at(0)), MeterUse::default());
+        assert!(meter.admit(KEY, &limits, 10, at(0)).is_ok());
+        assert!(meter.admit(KEY, &limits, 10, at(30)).is_ok());
+        meter.charge(KEY, 40, at(31));
+        assert_eq!(
+            meter.current(KEY, at(61)),
+            MeterUse {
+                requests_last_minute: 1,
+                tokens_last_day: 40,
+                tokens_last_week: 40,
+            }
+        );
+        let later = meter.current(KEY, at(2 * 24 * 3_600));
+        assert_eq!((later.tokens_last_day, later.tokens_last_week), (0, 40));
     }
 
     #[test]

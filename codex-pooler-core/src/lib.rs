@@ -83,6 +83,7 @@ pub mod error;
 mod file_id;
 pub mod health;
 mod key_meter;
+pub mod key_usage;
 pub mod live;
 pub mod model;
 pub mod plan;

@@ -16,11 +16,13 @@ use crate::continuity::ContinuityBook;
 pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind};
 use crate::error::PoolerError;
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
-use crate::key_meter::KeyMeter;
+use crate::key_meter::{KeyMeter, MeterUse};
+use crate::key_usage::{KeyTotals, KeyTotalsBook};
 use crate::model::{AccountId, KeyId, KeyLimits, PoolId, UpstreamAccount};
 use crate::quota::{
     AccountQuota, EvidenceSource, QuotaBook, QuotaView, QuotaWindow, UsageLimit, UsageSnapshot,
 };
+use crate::record::TokenUsage;
 use crate::request::PoolRequest;
 use crate::request::RouteClass;
 
@@ -55,6 +57,8 @@ pub struct LiveState {
     pub(crate) catalog: CatalogBook,
     /// Requests and tokens per Pool API key, against its limits.
     meter: KeyMeter,
+    /// Requests and tokens per Pool API key since the process started.
+    totals: KeyTotalsBook,
     successes: RwLock<AccountMap<SystemTime>>,
 }
 
@@ -105,6 +109,7 @@ impl Default for LiveState {
             health: HealthBook::new(HealthConfig::default()),
             catalog: CatalogBook::default(),
             meter: KeyMeter::default(),
+            totals: KeyTotalsBook::default(),
             successes: RwLock::new(AccountMap::default()),
         }
     }
@@ -135,6 +140,21 @@ impl LiveState {
     /// only keys admitted under limits are tracked, others' usage is dropped.
     pub fn charge_key(&self, key: KeyId, tokens: u64, now: SystemTime) {
         self.meter.charge(key, tokens, now);
+    }
+
+    /// Counts one ended request of `key` with the tokens upstream reported for it, if any.
+    pub fn add_key_request(&self, key: KeyId, usage: Option<&TokenUsage>) {
+        self.totals.add(key, usage);
+    }
+
+    /// `key`'s requests and tokens since the process started.
+    pub fn key_totals(&self, key: KeyId) -> KeyTotals {
+        self.totals.get(key)
+    }
+
+    /// What `key` has used of its limits at `now` (zeros for a key without limits).
+    pub fn key_meter_use(&self, key: KeyId, now: SystemTime) -> MeterUse {
+        self.meter.current(key, now)
     }
 
     /// The same state with conversation continuity kept under `config` (how long pins last).

@@ -313,6 +313,7 @@ proptest! {
                 slug: "p".into(),
                 status: PoolStatus::Active,
                 strategy: Some(kind.as_str().to_owned()),
+                v1_enabled: true,
             }],
             assignments: accounts
                 .iter()

@@ -212,6 +212,9 @@ pub enum PoolsCommand {
         /// least_recent_success or headroom_first.
         #[arg(long)]
         strategy: Option<String>,
+        /// Whether the pool's keys may use the OpenAI-compatible `/v1` surface (default on).
+        #[arg(long, value_name = "on|off", value_parser = on_off, action = clap::ArgAction::Set)]
+        v1: Option<bool>,
     },
     /// Choose a pool's routing strategy (`default` for the gateway's default).
     SetStrategy {
@@ -220,8 +223,26 @@ pub enum PoolsCommand {
         /// reset_aware, rendezvous, rotation, least_recent_success, headroom_first or default.
         strategy: String,
     },
+    /// Turn a pool's OpenAI-compatible `/v1` surface on or off (off: its keys' `/v1` requests
+    /// answer 403 `v1_compatibility_disabled`).
+    SetV1 {
+        /// The pool's slug.
+        slug: String,
+        /// `on` or `off`.
+        #[arg(value_name = "on|off", value_parser = on_off, action = clap::ArgAction::Set)]
+        enabled: bool,
+    },
     /// List pools.
     List,
+}
+
+/// Reads an `on`/`off` switch.
+fn on_off(value: &str) -> Result<bool, String> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("expected on or off, not {other:?}")),
+    }
 }
 
 /// `codex-pooler upstreams ...`.

@@ -120,10 +120,13 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
         Command::Pools { command } => {
             let store = settings.open_store().await?;
             match command {
-                PoolsCommand::Create { slug, strategy } => {
-                    pools::create(&*store, &slug, strategy.as_deref())
+                PoolsCommand::Create { slug, strategy, v1 } => {
+                    pools::create(&*store, &slug, strategy.as_deref(), v1)
                         .await
                         .map(drop)
+                }
+                PoolsCommand::SetV1 { slug, enabled } => {
+                    pools::set_v1(&*store, &slug, enabled).await
                 }
                 PoolsCommand::SetStrategy { slug, strategy } => {
                     pools::set_strategy(&*store, &slug, &strategy).await

@@ -149,6 +149,7 @@ impl Workload {
                 status: PoolStatus::Active,
                 // The planner's default strategy: the one under test.
                 strategy: None,
+                v1_enabled: true,
             }],
             assignments: accounts
                 .iter()

@@ -31,6 +31,7 @@ mod surface;
 mod v1;
 mod v1_chat;
 mod v1_chat_params;
+mod v1_rest;
 mod websocket;
 mod wire_0171;
 mod workspace;

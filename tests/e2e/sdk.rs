@@ -290,6 +290,57 @@ fn chat_and_parse(
     assert_eq!(
         upstream["text"]["format"]["type"], "json_schema",
         "{upstream}"
+
+/// Waits for the pool's catalog (image turns run on one of its models), then makes an image
+/// and a transcription; prints the image bytes in hex and the transcript.
+const PYTHON_MEDIA: &str = r#"
+import json, time, base64, openai
+client = openai.OpenAI()
+deadline = time.time() + 15
+while not list(client.models.list()) and time.time() < deadline:
+    time.sleep(0.1)
+image = client.images.generate(model="gpt-image-1", prompt="a red fox", size="1024x1024")
+raw = base64.b64decode(image.data[0].b64_json)
+transcript = client.audio.transcriptions.create(
+    model="gpt-4o-transcribe", file=("a.wav", b"RIFF0000WAVE", "audio/wav"))
+print(json.dumps({"image": raw.hex(), "text": transcript.text}))
+"#;
+
+const NODE_MEDIA: &str = r#"
+const OpenAI = require('openai');
+const { toFile } = require('openai');
+(async () => {
+  const client = new OpenAI();
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const models = [];
+    for await (const m of client.models.list()) models.push(m.id);
+    if (models.length > 0 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const image = await client.images.generate({ model: 'gpt-image-1', prompt: 'a red fox' });
+  const raw = Buffer.from(image.data[0].b64_json, 'base64');
+  const file = await toFile(Buffer.from('RIFF0000WAVE'), 'a.wav', { type: 'audio/wav' });
+  const transcript = await client.audio.transcriptions.create({ model: 'gpt-4o-transcribe', file });
+  console.log(JSON.stringify({ image: raw.toString('hex'), text: transcript.text }));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+/// The image is the fake's bytes for `account`; the transcript names it.
+fn check_media(result: &Value, account: &str) {
+    let expected: String = [
+        &b"\x89PNG\r\n\x1a\n"[..],
+        format!("image-from-{account} inputs=0").as_bytes(),
+    ]
+    .concat()
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect();
+    assert_eq!(result["image"], expected.as_str(), "{result}");
+    let text = result["text"].as_str().expect("a transcript");
+    assert!(
+        text.starts_with(&format!("transcribed by {account}")),
+        "{result}"
     );
 }
 
@@ -312,6 +363,16 @@ async fn python_sdk_chat_completions() {
         command,
         (PYTHON_CHAT, PYTHON_PARSE),
     );
+
+async fn python_sdk_images_and_transcription() {
+    let Some(python) = installed("CODEX_POOLER_PYTHON", "venv/bin/python") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-pym"], |_, _| {});
+    let gateway = pool.gateway();
+    let mut command = Command::new(python);
+    command.args(["-c", PYTHON_MEDIA]);
+    check_media(&run_sdk(command, &gateway, &pool.key), "acct-pym");
     gateway.stop();
 }
 
@@ -334,5 +395,15 @@ async fn node_sdk_chat_completions() {
         command,
         (NODE_CHAT, NODE_PARSE),
     );
+
+async fn node_sdk_images_and_transcription() {
+    let Some(modules) = installed("CODEX_POOLER_NODE_MODULES", "sdk-node/node_modules") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-nodem"], |_, _| {});
+    let gateway = pool.gateway();
+    let mut command = Command::new("node");
+    command.env("NODE_PATH", modules).args(["-e", NODE_MEDIA]);
+    check_media(&run_sdk(command, &gateway, &pool.key), "acct-nodem");
     gateway.stop();
 }

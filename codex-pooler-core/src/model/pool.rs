@@ -60,6 +60,15 @@ pub struct Pool {
     pub status: PoolStatus,
     /// The routing strategy's name (`reset_aware`, `rendezvous`, ...); `None` uses the default.
     pub strategy: Option<String>,
+    /// Whether the pool's keys may use the OpenAI-compatible `/v1` surface (default true);
+    /// with it off every `/v1` request answers 403 `v1_compatibility_disabled`.
+    #[serde(default = "v1_enabled_by_default")]
+    pub v1_enabled: bool,
+}
+
+/// A pool serves `/v1` unless an operator turns it off.
+const fn v1_enabled_by_default() -> bool {
+    true
 }
 
 impl Pool {

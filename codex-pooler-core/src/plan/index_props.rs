@@ -135,6 +135,7 @@ fn snapshot(accounts: &[(Lifecycle, bool)]) -> Snapshot {
             slug: "p".into(),
             status: PoolStatus::Active,
             strategy: None,
+            v1_enabled: true,
         }],
         assignments: rows
             .iter()

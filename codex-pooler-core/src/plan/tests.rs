@@ -34,6 +34,7 @@ pub(crate) fn snapshot(status: PoolStatus, accounts: Vec<UpstreamAccount>) -> Sn
             slug: "p".into(),
             status,
             strategy: None,
+            v1_enabled: true,
         }],
         accounts,
         assignments,

@@ -33,7 +33,8 @@ pub enum RouteClass {
     Compact,
     /// The model catalog, `GET /models`, answered from the pool's accounts' catalogs.
     Models,
-    /// The quota view, `GET /wham/usage` (and its aliases), answered from quota evidence.
+    /// The quota view, `GET /wham/usage` (and its aliases), answered from quota evidence; on
+    /// `/v1`, `GET /v1/usage`: the calling key's use and limits beside the pool's quota.
     Usage,
     /// Workspace routing discovery, `GET /wham/accounts/check`, answered by the gateway.
     AccountsCheck,
@@ -234,12 +235,12 @@ impl Route {
                 Some(RouteClass::Responses)
             }
             (&Method::GET, "/models", _) => Some(RouteClass::Models),
-            (&Method::GET, "/usage", RouteFamily::CodexBackend) => Some(RouteClass::Usage),
-            (&Method::POST, "/images/generations", RouteFamily::CodexBackend) => {
-                Some(RouteClass::ImageGenerations)
-            }
-            (&Method::POST, "/images/edits", RouteFamily::CodexBackend) => {
-                Some(RouteClass::ImageEdits)
+            (&Method::GET, "/usage", _) => Some(RouteClass::Usage),
+            // On `/v1` these are translated into an image-tool turn before routing.
+            (&Method::POST, "/images/generations", _) => Some(RouteClass::ImageGenerations),
+            (&Method::POST, "/images/edits", _) => Some(RouteClass::ImageEdits),
+            (&Method::POST, "/audio/transcriptions", RouteFamily::OpenAiV1) => {
+                Some(RouteClass::Transcribe)
             }
             _ => None,
         };

@@ -98,6 +98,7 @@ impl PoolStore for MemoryStore {
             slug: slug.to_owned(),
             status: PoolStatus::Active,
             strategy: None,
+            v1_enabled: true,
         };
         s.pools.push(pool.clone());
         s.bump();
@@ -128,6 +129,18 @@ impl PoolStore for MemoryStore {
             .find(|p| p.id == pool)
             .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
         p.strategy = strategy.map(str::to_owned);
+        s.bump();
+        Ok(())
+    }
+
+    async fn set_pool_v1_enabled(&self, pool: PoolId, enabled: bool) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let p = s
+            .pools
+            .iter_mut()
+            .find(|p| p.id == pool)
+            .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
+        p.v1_enabled = enabled;
         s.bump();
         Ok(())
     }

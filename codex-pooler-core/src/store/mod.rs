@@ -163,6 +163,9 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
         strategy: Option<&str>,
     ) -> Result<(), StoreError>;
 
+    /// Turns a pool's OpenAI-compatible `/v1` surface on or off.
+    async fn set_pool_v1_enabled(&self, pool: PoolId, enabled: bool) -> Result<(), StoreError>;
+
     /// Finds a pool by slug.
     async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError>;
 

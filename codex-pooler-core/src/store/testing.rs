@@ -57,6 +57,8 @@ pub enum StoreCall {
     SetPoolStatus,
     /// [`PoolStore::set_pool_strategy`].
     SetPoolStrategy,
+    /// [`PoolStore::set_pool_v1_enabled`].
+    SetPoolV1Enabled,
     /// [`PoolStore::pool_by_slug`].
     PoolBySlug,
     /// [`PoolStore::create_account`].
@@ -247,6 +249,10 @@ impl<S: PoolStore, H: StoreHook> PoolStore for HookedStore<S, H> {
     async fn set_pool_strategy(&self, p: PoolId, s: Option<&str>) -> Result<(), StoreError> {
         self.hook.before(StoreCall::SetPoolStrategy)?;
         self.inner.set_pool_strategy(p, s).await
+    }
+    async fn set_pool_v1_enabled(&self, p: PoolId, on: bool) -> Result<(), StoreError> {
+        self.hook.before(StoreCall::SetPoolV1Enabled)?;
+        self.inner.set_pool_v1_enabled(p, on).await
     }
     async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
         self.hook.before(StoreCall::PoolBySlug)?;

@@ -6,11 +6,12 @@ use codex_pooler_core::strategy::StrategyKind;
 
 use crate::error::ServerError;
 
-/// Creates a pool (with a routing strategy, if given) and prints it.
+/// Creates a pool (with a routing strategy and `/v1` switch, if given) and prints it.
 pub async fn create(
     store: &dyn PoolStore,
     slug: &str,
     strategy: Option<&str>,
+    v1: Option<bool>,
 ) -> Result<Pool, ServerError> {
     Pool::validate_slug(slug).map_err(|e| ServerError::Usage(e.to_string()))?;
     let strategy = strategy.map(strategy_name).transpose()?.flatten();
@@ -19,11 +20,16 @@ pub async fn create(
         store.set_pool_strategy(pool.id, Some(name)).await?;
         pool.strategy = Some(name.to_owned());
     }
+    if let Some(enabled) = v1.filter(|on| *on != pool.v1_enabled) {
+        store.set_pool_v1_enabled(pool.id, enabled).await?;
+        pool.v1_enabled = enabled;
+    }
     println!(
-        "created pool {} (id {}, strategy {})",
+        "created pool {} (id {}, strategy {}, /v1 {})",
         pool.slug,
         pool.id,
-        pool.strategy.as_deref().unwrap_or("default")
+        pool.strategy.as_deref().unwrap_or("default"),
+        on_off(pool.v1_enabled)
     );
     Ok(pool)
 }
@@ -42,6 +48,19 @@ pub async fn set_strategy(
         name.unwrap_or("the default strategy")
     );
     Ok(())
+}
+
+/// Turns a pool's `/v1` surface on or off.
+pub async fn set_v1(store: &dyn PoolStore, slug: &str, enabled: bool) -> Result<(), ServerError> {
+    let pool = super::pool_named(store, slug).await?;
+    store.set_pool_v1_enabled(pool.id, enabled).await?;
+    println!("pool {slug} now has /v1 {}", on_off(enabled));
+    Ok(())
+}
+
+/// The CLI spelling of a switch.
+const fn on_off(enabled: bool) -> &'static str {
+    if enabled { "on" } else { "off" }
 }
 
 /// Checks a strategy name; `default` means none.
@@ -64,8 +83,8 @@ fn strategy_name(name: &str) -> Result<Option<&'static str>, ServerError> {
 pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
     let state = store.load_state().await?;
     println!(
-        "{:<6} {:<24} {:<10} {:<22} {:>8} {:>5}",
-        "ID", "SLUG", "STATUS", "STRATEGY", "ACCOUNTS", "KEYS"
+        "{:<6} {:<24} {:<10} {:<22} {:<4} {:>8} {:>5}",
+        "ID", "SLUG", "STATUS", "STRATEGY", "V1", "ACCOUNTS", "KEYS"
     );
     for pool in &state.pools {
         let accounts = state
@@ -75,11 +94,12 @@ pub async fn list(store: &dyn PoolStore) -> Result<(), ServerError> {
             .count();
         let keys = state.keys.iter().filter(|k| k.pool == pool.id).count();
         println!(
-            "{:<6} {:<24} {:<10} {:<22} {:>8} {:>5}",
+            "{:<6} {:<24} {:<10} {:<22} {:<4} {:>8} {:>5}",
             pool.id,
             pool.slug,
             pool.status.as_str(),
             pool.strategy.as_deref().unwrap_or("default"),
+            on_off(pool.v1_enabled),
             accounts,
             keys
         );

@@ -30,6 +30,10 @@ impl PoolStore for SqlStore {
         pools::set_strategy(&self.db, pool, strategy).await
     }
 
+    async fn set_pool_v1_enabled(&self, pool: PoolId, enabled: bool) -> Result<(), StoreError> {
+        pools::set_v1_enabled(&self.db, pool, enabled).await
+    }
+
     async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
         pools::by_slug(&self.db, slug).await
     }

@@ -19,6 +19,7 @@ pub(crate) async fn create(db: &DatabaseConnection, slug: &str) -> Result<Pool, 
             slug: ActiveValue::Set(slug.to_owned()),
             status: ActiveValue::Set(PoolStatus::Active.as_str().to_owned()),
             strategy: ActiveValue::Set(None),
+            v1_enabled: ActiveValue::Set(true),
             created_at: ActiveValue::Set(now_millis()),
         };
         let inserted = pool::Entity::insert(row)
@@ -31,6 +32,7 @@ pub(crate) async fn create(db: &DatabaseConnection, slug: &str) -> Result<Pool, 
             slug: slug.to_owned(),
             status: PoolStatus::Active,
             strategy: None,
+            v1_enabled: true,
         })
     }
     .await;
@@ -86,6 +88,29 @@ pub(crate) async fn set_strategy(
     finish(txn, result).await
 }
 
+/// Turns a pool's `/v1` surface on or off.
+pub(crate) async fn set_v1_enabled(
+    db: &DatabaseConnection,
+    id: PoolId,
+    enabled: bool,
+) -> Result<(), StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        let updated = pool::Entity::update_many()
+            .col_expr(pool::Column::V1Enabled, Expr::value(enabled))
+            .filter(pool::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!("pool {id}")));
+        }
+        bump(&txn).await
+    }
+    .await;
+    finish(txn, result).await
+}
+
 /// Finds a pool by slug.
 pub(crate) async fn by_slug(
     db: &DatabaseConnection,
@@ -119,5 +144,6 @@ pub(crate) fn from_row(row: pool::Model) -> Result<Pool, StoreError> {
         status: parse("pools.status", &row.status)?,
         slug: row.slug,
         strategy: row.strategy,
+        v1_enabled: row.v1_enabled,
     })
 }

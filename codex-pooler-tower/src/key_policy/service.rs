@@ -111,6 +111,7 @@ mod tests {
                 slug: "p".into(),
                 status: PoolStatus::Active,
                 strategy: None,
+                v1_enabled: true,
             }],
             keys: vec![PoolApiKey {
                 id: KeyId(1),

@@ -21,6 +21,7 @@ pub(super) fn answer(
     ctx: PoolContext,
     route: Route,
     headers: &HeaderMap,
+    query: Option<&str>,
 ) -> Response<PoolBody> {
     tracing::debug!(route = route.class.as_str(), "answered by the gateway");
     match route.class {
@@ -28,6 +29,12 @@ pub(super) fn answer(
             json_response(StatusCode::OK, &openai_models(shared, ctx))
         }
         RouteClass::Models => models(shared, ctx, headers),
+        RouteClass::Usage if route.family == RouteFamily::OpenAiV1 => {
+            match super::v1_usage::v1_usage(shared, ctx, query) {
+                Ok(usage) => json_response(StatusCode::OK, &usage),
+                Err(err) => err.to_response(),
+            }
+        }
         RouteClass::Usage => json_response(StatusCode::OK, &usage(shared, ctx)),
         RouteClass::AccountsCheck => json_response(StatusCode::OK, &accounts_check(headers)),
         _ => json_response(
@@ -117,11 +124,46 @@ fn models(shared: &Shared, ctx: PoolContext, headers: &HeaderMap) -> Response<Po
 }
 
 /// `GET /wham/usage`: the pool's quota as one account would report it, in the upstream shape.
-///
+fn usage(shared: &Shared, ctx: PoolContext) -> Value {
+    let quota = pool_quota(shared, ctx);
+    let mut payload = json!({
+        "plan_type": quota.plan,
+        "rate_limit": {
+            "allowed": quota.allowed,
+            "limit_reached": quota.limit_reached,
+            "primary_window": quota.primary,
+            "secondary_window": quota.secondary,
+        },
+    });
+    // A monthly window is shown as `tertiary_window`, whichever slot upstream reported it in:
+    // windows are placed by length, short as primary and weekly as secondary, as the client
+    // reads them.
+    if !quota.tertiary.is_null() {
+        payload["rate_limit"]["tertiary_window"] = quota.tertiary;
+    }
+    payload
+}
+
+/// The pool's quota as its best routable account reports it.
+pub(super) struct PoolQuota {
+    /// The account's plan type (`pool` when unknown).
+    pub(super) plan: String,
+    /// Whether requests are being served.
+    pub(super) allowed: bool,
+    /// Whether every routable account is exhausted.
+    pub(super) limit_reached: bool,
+    /// The short (5 h) window, or null.
+    pub(super) primary: Value,
+    /// The weekly window, or null.
+    pub(super) secondary: Value,
+    /// The monthly window (free plans, some Team plans, the third window of others), or null.
+    pub(super) tertiary: Value,
+}
+
 /// The pool reports its best routable account: the one with the most headroom (accounts with
 /// evidence before accounts without). `limit_reached` is true only when every routable account
 /// is exhausted, which is when requests stop being served.
-fn usage(shared: &Shared, ctx: PoolContext) -> Value {
+pub(super) fn pool_quota(shared: &Shared, ctx: PoolContext) -> PoolQuota {
     let snapshot = shared.snapshot.load();
     let now = shared.clock.now();
     let views: Vec<(&UpstreamAccount, QuotaView)> = snapshot
@@ -157,22 +199,14 @@ fn usage(shared: &Shared, ctx: PoolContext) -> Value {
         ),
         None => ("pool".to_owned(), Value::Null, Value::Null, Value::Null),
     };
-    let mut payload = json!({
-        "plan_type": plan,
-        "rate_limit": {
-            "allowed": !views.is_empty() && !all_exhausted,
-            "limit_reached": all_exhausted,
-            "primary_window": primary,
-            "secondary_window": secondary,
-        },
-    });
-    // A monthly window (free plans, some Team plans, the third window of others) is shown
-    // as `tertiary_window`, whichever slot upstream reported it in: windows are placed by
-    // length, short as primary and weekly as secondary, as the client reads them.
-    if !tertiary.is_null() {
-        payload["rate_limit"]["tertiary_window"] = tertiary;
+    PoolQuota {
+        plan,
+        allowed: !views.is_empty() && !all_exhausted,
+        limit_reached: all_exhausted,
+        primary,
+        secondary,
+        tertiary,
     }
-    payload
 }
 
 fn window_json(w: &WindowView, window_seconds: u64, now: std::time::SystemTime) -> Value {
@@ -209,7 +243,7 @@ fn accounts_check(headers: &HeaderMap) -> Value {
     })
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response<PoolBody> {
+pub(super) fn json_response(status: StatusCode, body: &Value) -> Response<PoolBody> {
     let mut response = Response::new(full(body.to_string()));
     *response.status_mut() = status;
     response

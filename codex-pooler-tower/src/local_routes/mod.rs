@@ -6,5 +6,6 @@
 mod answer;
 mod layer;
 mod service;
+mod v1_usage;
 
 pub(crate) use layer::LocalRoutesLayer;

@@ -49,9 +49,13 @@ where
         let route = request.extensions().get::<Route>().copied();
         let ctx = request.extensions().get::<PoolContext>().copied();
         let response = match (route, ctx) {
-            (Some(route), Some(ctx)) if route.class.is_local() => {
-                answer::answer(&self.shared, ctx, route, request.headers())
-            }
+            (Some(route), Some(ctx)) if route.class.is_local() => answer::answer(
+                &self.shared,
+                ctx,
+                route,
+                request.headers(),
+                request.uri().query(),
+            ),
             (Some(_), Some(_)) => return self.inner.call(request).boxed(),
             (None, _) => PoolerError::unsupported_endpoint().to_response(),
             // Authentication runs above: a request without a key context never gets here.

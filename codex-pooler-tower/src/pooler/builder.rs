@@ -29,7 +29,10 @@ use crate::upgrade::UpgradeLayer;
 use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
-use crate::v1::{V1RequestLayer, V1ResponseLayer};
+use crate::v1::{
+    V1GateLayer, V1ImagesAnswerLayer, V1ImagesRequestLayer, V1RequestLayer, V1ResponseLayer,
+    V1TranscriptionLayer,
+};
 use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;
 
@@ -173,17 +176,21 @@ impl PoolerBuilder {
     /// the order it runs (one `ServiceBuilder` list, erased only after it):
     ///
     /// 1. `Authenticate` (`auth/`): the Pool API key; the caller's `PoolContext` goes in the
-    ///    request extensions. Refused keys stop here.
+    ///    request extensions. Refused keys stop here. `V1Gate` (`v1/`) right below it
+    ///    answers 403 `v1_compatibility_disabled` for a pool with `/v1` switched off.
     /// 2. `Upgrade` (`upgrade/`): a websocket upgrade leaves for its session (`websocket/`).
     /// 3. `LocalRoutes` (`local_routes/`): `/models`, `/wham/usage`, `/wham/accounts/check`,
     ///    helper 404s and unsupported `/v1` paths are answered here.
     /// 4. `V1Response` (`v1/`): a `/v1` answer translated for its client (events guarded, or
     ///    collected into one `response`), above `Record` so the record reads upstream's events.
+    ///    `V1ImagesAnswer` (`v1/images/`) beside it: an image turn's events as the images object.
     /// 5. `Record` (`records/`): opens the request record; closes it once, at the end of the
     ///    answer's body or at a refusal from below.
     /// 6. `KnownFile` (`known_file/`): a finalized upload must name a file the pool created.
     /// 7. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
     /// 8. `V1Request` (`v1/`): a `/v1` body rewritten into the Codex shape, or refused.
+    ///    `V1ImagesRequest` (`v1/images/`) after it: `/v1/images/*` into an image-tool turn;
+    ///    `V1Transcription` (`v1/`): `/v1/audio/transcriptions` onto `/backend-api/transcribe`.
     /// 9. `KeyPolicy` (`key_policy/`): the key's model and effort rules on the Codex-shaped
     ///    body, and its request and token limits (429 `rate_limit_exceeded`).
     /// 10. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
@@ -262,9 +269,11 @@ impl PoolerBuilder {
                 self.hasher,
                 Arc::clone(clock),
             ))
+            .layer(V1GateLayer::new(self.snapshot.clone()))
             .layer(UpgradeLayer::new(Arc::clone(&shared)))
             .layer(LocalRoutesLayer::new(Arc::clone(&shared)))
             .layer(V1ResponseLayer)
+            .layer(V1ImagesAnswerLayer::new(Arc::clone(clock)))
             .layer(RecordLayer::new(
                 self.records,
                 Arc::clone(live),
@@ -273,6 +282,8 @@ impl PoolerBuilder {
             .layer(KnownFileLayer::new(Arc::clone(live), Arc::clone(clock)))
             .layer(ReadBodyLayer::new(self.limits))
             .layer(V1RequestLayer)
+            .layer(V1ImagesRequestLayer::new(Arc::clone(&shared)))
+            .layer(V1TranscriptionLayer)
             .layer(KeyPolicyLayer::new(
                 self.snapshot.clone(),
                 Arc::clone(live),

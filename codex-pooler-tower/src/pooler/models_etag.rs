@@ -129,6 +129,7 @@ mod tests {
                 slug: "p".into(),
                 status: PoolStatus::Active,
                 strategy: None,
+                v1_enabled: true,
             }],
             accounts: vec![UpstreamAccount::new(AccountId(1), "a").with_chatgpt_account_id("acc")],
             assignments: vec![Assignment {

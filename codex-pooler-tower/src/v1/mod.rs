@@ -1,6 +1,8 @@
 //! The OpenAI-compatible `/v1` surface, translated onto the Codex backend.
 //!
-//! Two layers, one job each, around the stack's middle:
+//! `V1Gate` (right below `Authenticate`) answers 403 `v1_compatibility_disabled` for every
+//! `/v1` request of a pool with the surface switched off. Then two layers, one job each,
+//! around the stack's middle:
 //!
 //! - `V1Request` (below `ReadBody`): a `POST /v1/responses` body becomes the Codex request
 //!   ([`translate::responses`](codex_pooler_core::translate::responses)), and a `POST
@@ -20,18 +22,24 @@
 //!   (`error_answer`).
 //!
 //! Chat completions is a [`RouteClass::Responses`](codex_pooler_core::request::RouteClass)
-//! route: its health and limits are the responses route's. The rest of `/v1` (files, audio,
-//! images) is not translated here; its paths answer `unsupported_endpoint` from the local
-//! routes.
+//! route: its health and limits are the responses route's. `/v1/images/*` has its own pair of
+//! layers (`images/`), beside these two, and `/v1/audio/transcriptions` one layer below
+//! `V1Request` (`transcription.rs`).
 
 mod answer;
 mod chat_answer;
 mod error_answer;
+mod gate;
+mod images;
 mod relay;
 mod request;
 mod response;
 mod responses_answer;
 mod sse_blocks;
+mod transcription;
 
+pub(crate) use gate::V1GateLayer;
+pub(crate) use images::{V1ImagesAnswerLayer, V1ImagesRequestLayer};
 pub(crate) use request::V1RequestLayer;
 pub(crate) use response::V1ResponseLayer;
+pub(crate) use transcription::V1TranscriptionLayer;

@@ -85,6 +85,14 @@ pub(crate) fn events(reply: &Reply, text_deltas: usize, items_only_in_done: bool
                 json!({"item_id": id, "output_index": 0, "arguments": arguments}),
             ));
         }
+        OutputItem::ImageGeneration { id, .. } => raw.extend(
+            [
+                "response.image_generation_call.in_progress",
+                "response.image_generation_call.generating",
+                "response.image_generation_call.completed",
+            ]
+            .map(|name| (name, json!({"item_id": id, "output_index": 0}))),
+        ),
         OutputItem::Compaction { .. } => {}
     }
     raw.push((

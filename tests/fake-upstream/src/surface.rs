@@ -64,8 +64,8 @@ pub(crate) async fn images(
     .into_response()
 }
 
-/// `POST /backend-api/transcribe` (multipart): `{"text": ...}` naming the account and the size
-/// of the audio part.
+/// `POST /backend-api/transcribe` (multipart with a `file` part): `{"text": ...}` naming the
+/// account and the size of the whole form.
 pub(crate) async fn transcribe(
     State(state): State<FakeState>,
     headers: HeaderMap,
@@ -81,6 +81,13 @@ pub(crate) async fn transcribe(
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
         return bad_request("transcription needs multipart/form-data");
+    }
+    // The audio rides in a `file` part; a form without one is refused.
+    let has_file = body
+        .windows(b"name=\"file\"".len())
+        .any(|w| w == b"name=\"file\"");
+    if !has_file {
+        return bad_request("transcription needs a file part");
     }
     Json(json!({
         "text": format!("transcribed by {} ({} bytes)", account.label, body.len()),

@@ -30,18 +30,43 @@ pub(crate) enum Answer {
     /// One `compaction` item: the answer to remote compaction v2 (a trailing
     /// `compaction_trigger` input item).
     Compaction,
+    /// One `image_generation_call` item: the answer when the request forces its
+    /// `image_generation` tool (`tool_choice: {"type": "image_generation"}`).
+    Image {
+        /// The tool's options as sent (`size`, `quality`, `background`, `output_format`, ...).
+        tool: Value,
+        /// The number of `input_image` parts of the last user message (edits send some).
+        input_images: usize,
+    },
 }
 
 impl Answer {
-    /// The answer to a request body:
-    /// 0. the last input item is a `compaction_trigger` → one `compaction` item;
-    /// 1. the last input item is a `function_call_output` → `"Tool said: <first 200 chars>"`;
-    /// 2. the last input item is a user message containing [`TOOL_MARKER`] followed by a
+    /// The answer to a request body, the first rule that applies:
+    /// 1. the request forces an `image_generation` tool it declares → an image;
+    /// 2. the last input item is a `compaction_trigger` → one `compaction` item;
+    /// 3. the last input item is a `function_call_output` → `"Tool said: <first 200 chars>"`;
+    /// 4. the last input item is a user message containing [`TOOL_MARKER`] followed by a
     ///    non-empty command → a tool call running it;
-    /// 3. the last input item is a user message with a `CALL_TOOL: <name> <arguments>` line →
+    /// 5. the last input item is a user message with a `CALL_TOOL: <name> <arguments>` line →
     ///    a call of that offered function tool (see [`super::named_tool`]);
-    /// 4. otherwise `default_text`.
+    /// 6. otherwise `default_text`.
     pub(crate) fn for_request(body: &Value, default_text: String) -> Self {
+        if let Some(tool) = forced_image_tool(body) {
+            let input_images = match body.get("input") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter(|item| is_user_message(item))
+                    .filter_map(|item| item.get("content").and_then(Value::as_array))
+                    .flatten()
+                    .filter(|part| part.get("type").and_then(Value::as_str) == Some("input_image"))
+                    .count(),
+                _ => 0,
+            };
+            return Self::Image {
+                tool: tool.clone(),
+                input_images,
+            };
+        }
         let last = match body.get("input") {
             Some(Value::Array(items)) => items.last(),
             input @ Some(Value::String(_)) => input,
@@ -82,6 +107,33 @@ pub(crate) fn user_text(item: &Value) -> Option<String> {
         item if is_user_message(item) => item.get("content").map(content_text),
         _ => None,
     }
+}
+
+/// The `image_generation` tool of `body` when its `tool_choice` forces that tool.
+fn forced_image_tool(body: &Value) -> Option<&Value> {
+    let forced = body
+        .get("tool_choice")
+        .and_then(|c| c.get("type"))
+        .and_then(Value::as_str)
+        == Some(IMAGE_TOOL);
+    if !forced {
+        return None;
+    }
+    body.get("tools")?
+        .as_array()?
+        .iter()
+        .find(|t| t.get("type").and_then(Value::as_str) == Some(IMAGE_TOOL))
+}
+
+/// The hosted image tool's type.
+const IMAGE_TOOL: &str = "image_generation";
+
+/// The bytes of the fake's "image" by `label`: a PNG signature, then text naming the account
+/// and how many input images it was given, so tests can decode and check them.
+pub(crate) fn image_bytes(label: &str, input_images: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend_from_slice(format!("image-from-{label} inputs={input_images}").as_bytes());
+    bytes
 }
 
 /// A message item from the user (`type` may be omitted, as in "easy" input messages).
@@ -140,6 +192,15 @@ pub(crate) enum OutputItem {
         /// The opaque compacted state.
         encrypted_content: String,
     },
+    /// A finished hosted image generation.
+    ImageGeneration {
+        /// The item id (`ig_...`).
+        id: String,
+        /// The image, base64.
+        result: String,
+        /// The tool's options as sent, echoed on the item like the backend's.
+        tool: Value,
+    },
 }
 
 impl OutputItem {
@@ -157,6 +218,9 @@ impl OutputItem {
                 "arguments": "", "call_id": call_id,
             }),
             Self::Compaction { .. } => self.done(),
+            Self::ImageGeneration { id, .. } => json!({
+                "type": "image_generation_call", "id": id, "status": "in_progress",
+            }),
         }
     }
 
@@ -182,6 +246,24 @@ impl OutputItem {
             } => json!({
                 "type": "compaction", "id": id, "encrypted_content": encrypted_content,
             }),
+            Self::ImageGeneration { id, result, tool } => {
+                let option = |name: &str, default: &str| {
+                    tool.get(name)
+                        .and_then(Value::as_str)
+                        .filter(|v| *v != "auto")
+                        .unwrap_or(default)
+                        .to_owned()
+                };
+                json!({
+                    "type": "image_generation_call", "id": id, "status": "completed",
+                    "result": result,
+                    "revised_prompt": "a fake image",
+                    "size": option("size", "1024x1024"),
+                    "quality": option("quality", "medium"),
+                    "background": option("background", "opaque"),
+                    "output_format": option("output_format", "png"),
+                })
+            }
         }
     }
 
@@ -193,6 +275,7 @@ impl OutputItem {
             Self::Compaction {
                 encrypted_content, ..
             } => encrypted_content.len(),
+            Self::ImageGeneration { result, .. } => result.len(),
         }
     }
 }
@@ -297,6 +380,15 @@ pub(crate) fn build_reply(
             id: format!("cmp_fake_{n}"),
             encrypted_content: format!("compacted-by-{}", account.label),
         },
+        Answer::Image { tool, input_images } => {
+            use base64::Engine;
+            let bytes = image_bytes(&account.label, input_images);
+            OutputItem::ImageGeneration {
+                id: format!("ig_fake_{n}"),
+                result: base64::engine::general_purpose::STANDARD.encode(bytes),
+                tool,
+            }
+        }
     };
     let input_tokens = estimate_tokens(body_len);
     let output_tokens = config
@@ -402,6 +494,27 @@ mod tests {
             panic!("expected text");
         };
         assert_eq!(text, format!("Tool said: {}", "é".repeat(200)));
+    }
+
+    #[test]
+    fn a_forced_image_tool_gets_an_image() {
+        let body = json!({"model": "m", "input": [user("a cat")],
+            "tools": [{"type": "image_generation", "size": "1024x1536"}],
+            "tool_choice": {"type": "image_generation"}});
+        let Answer::Image { tool, input_images } = Answer::for_request(&body, String::new()) else {
+            panic!("expected an image");
+        };
+        assert_eq!(
+            (tool["size"].as_str(), input_images),
+            (Some("1024x1536"), 0)
+        );
+        // Declared but not forced: the model answers text.
+        let optional = json!({"model": "m", "input": [user("a cat")],
+            "tools": [{"type": "image_generation"}], "tool_choice": "auto"});
+        assert_eq!(
+            Answer::for_request(&optional, "x".to_owned()),
+            Answer::Text("x".to_owned())
+        );
     }
 
     #[test]

@@ -205,13 +205,15 @@ async fn version(store: &dyn PoolStore) -> u64 {
     store.version().await.expect("version")
 }
 
-/// Pools: create (a duplicate slug is a conflict), find by slug, set status and strategy;
+/// Pools: create (a duplicate slug is a conflict), find by slug, set status and the `/v1`
+/// switch;
 /// each successful write bumps the version, a failed one nothing.
 pub async fn pools(store: &dyn PoolStore) {
     assert_eq!(version(store).await, 0);
     let a = store.create_pool("team-a").await.expect("create team-a");
     assert_eq!(a.slug, "team-a");
     assert_eq!(a.status, PoolStatus::Active);
+    assert!(a.v1_enabled, "a new pool serves /v1");
     let b = store.create_pool("team-b").await.expect("create team-b");
     assert_ne!(a.id, b.id);
     assert_eq!(version(store).await, 2);
@@ -247,8 +249,26 @@ pub async fn pools(store: &dyn PoolStore) {
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
     assert_eq!(version(store).await, 3);
 
+    store
+        .set_pool_v1_enabled(b.id, false)
+        .await
+        .expect("turn /v1 off");
+    assert_eq!(version(store).await, 4);
+    let b2 = store
+        .pool_by_slug("team-b")
+        .await
+        .expect("by slug")
+        .expect("team-b exists");
+    assert!(!b2.v1_enabled);
+    let err = store
+        .set_pool_v1_enabled(PoolId(MISSING), true)
+        .await
+        .expect_err("unknown pool");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(version(store).await, 4);
+
     let state = store.load_state().await.expect("load");
-    assert_eq!(state.pools, vec![a2, b]);
+    assert_eq!(state.pools, vec![a2, b2]);
 }
 
 /// Accounts and their sealed secrets: create, read back byte for byte, replace by kind;

@@ -16,6 +16,8 @@ pub(crate) struct Model {
     pub(crate) status: String,
     /// Routing strategy name; NULL for the gateway's default.
     pub(crate) strategy: Option<String>,
+    /// Whether the pool's keys may use `/v1` (default true).
+    pub(crate) v1_enabled: bool,
     /// Unix milliseconds.
     pub(crate) created_at: i64,
 }

@@ -9,6 +9,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_pool_strategy;
 mod m20261201_000003_key_versions;
 mod m20261203_000004_key_policy;
+mod m20261203_000005_pool_v1;
 
 /// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_pool_strategy::Migration),
             Box::new(m20261201_000003_key_versions::Migration),
             Box::new(m20261203_000004_key_policy::Migration),
+            Box::new(m20261203_000005_pool_v1::Migration),
         ]
     }
 }
