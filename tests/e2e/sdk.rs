@@ -1,5 +1,6 @@
 //! The real OpenAI SDKs (PyPI `openai`, npm `openai`, versions pinned in `.ci/run`) against
-//! the gateway's `/v1`, with their default parameters: responses, models and chat completions.
+//! the gateway's `/v1`, with their default parameters: responses, models, chat completions,
+//! images and transcriptions.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -290,6 +291,52 @@ fn chat_and_parse(
     assert_eq!(
         upstream["text"]["format"]["type"], "json_schema",
         "{upstream}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_sdk_chat_completions() {
+    let Some(python) = installed("CODEX_POOLER_PYTHON", "venv/bin/python") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-py-chat"], |_, _| {});
+    let gateway = pool.gateway();
+    let command = |script: &str| {
+        let mut command = Command::new(&python);
+        command.args(["-c", script]);
+        command
+    };
+    chat_and_parse(
+        &pool,
+        &gateway,
+        "acct-py-chat",
+        command,
+        (PYTHON_CHAT, PYTHON_PARSE),
+    );
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_sdk_chat_completions() {
+    let Some(modules) = installed("CODEX_POOLER_NODE_MODULES", "sdk-node/node_modules") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-node-chat"], |_, _| {});
+    let gateway = pool.gateway();
+    let command = |script: &str| {
+        let mut command = Command::new("node");
+        command.env("NODE_PATH", &modules).args(["-e", script]);
+        command
+    };
+    chat_and_parse(
+        &pool,
+        &gateway,
+        "acct-node-chat",
+        command,
+        (NODE_CHAT, NODE_PARSE),
+    );
+    gateway.stop();
+}
 
 /// Waits for the pool's catalog (image turns run on one of its models), then makes an image
 /// and a transcription; prints the image bytes in hex and the transcript.
@@ -345,25 +392,6 @@ fn check_media(result: &Value, account: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn python_sdk_chat_completions() {
-    let Some(python) = installed("CODEX_POOLER_PYTHON", "venv/bin/python") else {
-        return;
-    };
-    let pool = TestPool::new(&["acct-py-chat"], |_, _| {});
-    let gateway = pool.gateway();
-    let command = |script: &str| {
-        let mut command = Command::new(&python);
-        command.args(["-c", script]);
-        command
-    };
-    chat_and_parse(
-        &pool,
-        &gateway,
-        "acct-py-chat",
-        command,
-        (PYTHON_CHAT, PYTHON_PARSE),
-    );
-
 async fn python_sdk_images_and_transcription() {
     let Some(python) = installed("CODEX_POOLER_PYTHON", "venv/bin/python") else {
         return;
@@ -377,25 +405,6 @@ async fn python_sdk_images_and_transcription() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn node_sdk_chat_completions() {
-    let Some(modules) = installed("CODEX_POOLER_NODE_MODULES", "sdk-node/node_modules") else {
-        return;
-    };
-    let pool = TestPool::new(&["acct-node-chat"], |_, _| {});
-    let gateway = pool.gateway();
-    let command = |script: &str| {
-        let mut command = Command::new("node");
-        command.env("NODE_PATH", &modules).args(["-e", script]);
-        command
-    };
-    chat_and_parse(
-        &pool,
-        &gateway,
-        "acct-node-chat",
-        command,
-        (NODE_CHAT, NODE_PARSE),
-    );
-
 async fn node_sdk_images_and_transcription() {
     let Some(modules) = installed("CODEX_POOLER_NODE_MODULES", "sdk-node/node_modules") else {
         return;
