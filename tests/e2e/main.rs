@@ -30,3 +30,4 @@ mod websocket;
 mod wire_0171;
 mod workspace;
 mod ws_client;
+mod ws_lifecycle;

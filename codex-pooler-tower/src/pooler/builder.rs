@@ -240,7 +240,7 @@ impl PoolerBuilder {
             .layer(plan.clone())
             .layer(dispatch.clone())
             .service(WebsocketUpstream::new(
-                connector,
+                connector.clone(),
                 Arc::clone(live),
                 Arc::clone(clock),
             ));
@@ -252,6 +252,7 @@ impl PoolerBuilder {
             records: Arc::clone(&self.records),
             websocket: WebsocketContext {
                 pipeline: BoxCloneSyncService::new(websocket),
+                connector,
                 settings: self.websocket,
             },
             models_etags: ModelsEtags::default(),

@@ -49,8 +49,10 @@ mod connect;
 mod frames;
 mod handshake;
 mod open;
+mod reconnect;
 mod relay;
 mod settings;
+mod transcript;
 mod turn_policy;
 mod turns;
 
@@ -72,6 +74,8 @@ pub(crate) struct WebsocketContext {
     /// Plan and Dispatch, as for HTTP requests, over [`WebsocketUpstream`]: its outcome's
     /// `101` carries the upstream socket.
     pub(crate) pipeline: Pipeline,
+    /// Opens a fresh upstream socket for a session that outlived its own.
+    pub(crate) connector: UpstreamConnector,
     /// Timeouts and limits.
     pub(crate) settings: WebsocketSettings,
 }

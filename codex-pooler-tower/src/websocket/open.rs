@@ -70,6 +70,7 @@ pub(crate) async fn upgrade<B>(
             return error.to_response();
         }
     };
+    let client_headers = parts.headers.clone();
     let pool_request = PoolRequest::new(ctx, route, facts, received_at)
         .with_method(parts.method)
         .with_headers(parts.headers)
@@ -134,6 +135,11 @@ pub(crate) async fn upgrade<B>(
         account: account.id,
         ledger,
         guard,
+        client_headers,
+        upstream_opened: tokio::time::Instant::now(),
+        reconnects: 0,
+        in_flight: None,
+        transcript: super::transcript::Transcript::default(),
     };
     tokio::spawn(relay::run(session, on_upgrade, socket));
     response

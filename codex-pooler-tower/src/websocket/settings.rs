@@ -38,6 +38,11 @@ pub struct WebsocketSettings {
     /// accepts more when its upstream advertises more; see
     /// [`client_message_limit`](Self::client_message_limit).
     pub max_message_size: usize,
+    /// How long one upstream socket is used before the session moves to a fresh one on the same
+    /// account, between turns (default 55 minutes: the Codex backend ends sockets at 60 minutes
+    /// with `websocket_connection_limit_reached`). A turn refused with that error before any
+    /// output is sent again on a fresh socket whatever this says.
+    pub upstream_lifetime: Duration,
 }
 
 impl Default for WebsocketSettings {
@@ -47,6 +52,7 @@ impl Default for WebsocketSettings {
             key_check_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
             max_message_size: 64 * 1024 * 1024,
+            upstream_lifetime: Duration::from_secs(55 * 60),
         }
     }
 }
@@ -96,6 +102,13 @@ impl WebsocketSettings {
             .unwrap_or(0)
             .min(MAX_HONOURED_MESSAGE_BYTES);
         self.max_message_size.max(advertised)
+    }
+
+    /// Sets [`upstream_lifetime`](Self::upstream_lifetime).
+    #[must_use]
+    pub fn with_upstream_lifetime(mut self, lifetime: Duration) -> Self {
+        self.upstream_lifetime = lifetime;
+        self
     }
 
     /// Sets [`max_message_size`](Self::max_message_size).
