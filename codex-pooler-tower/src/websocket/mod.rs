@@ -48,6 +48,7 @@
 mod connect;
 mod frames;
 mod handshake;
+mod key_watch;
 mod open;
 mod reconnect;
 mod relay;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::health::AttemptGuard;
-use codex_pooler_core::model::{AccountId, KeyStatus, PoolStatus};
+use codex_pooler_core::model::AccountId;
 use codex_pooler_core::quota::EvidenceSource;
 use codex_pooler_core::record::RecordEnd;
 use codex_pooler_core::request::PoolContext;
@@ -15,7 +15,7 @@ use http::HeaderMap;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::connect::{UpstreamSocket, frame_config};
 use super::frames::{self, Signal};
+use super::key_watch::{KeyChange, KeyWatch, MOVED_POOL_REASON, SessionKey};
 use super::reconnect::{self, InFlight};
 use super::transcript::Transcript;
 use super::turn_policy::{TurnVerdict, govern_turn};
@@ -37,7 +38,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 pub(crate) struct Session {
     pub(crate) shared: Arc<Shared>,
     pub(crate) ctx: PoolContext,
-    pub(crate) key_prefix: String,
+    /// The key the session was opened with, as it was then.
+    pub(crate) key: SessionKey,
     pub(crate) account: AccountId,
     pub(crate) ledger: TurnLedger,
     /// Held for the session's life: a socket is one in-flight use of the account.
@@ -73,6 +75,8 @@ enum End {
     Idle,
     /// The Pool API key (or its pool) may no longer be used.
     KeyRefused(PoolerError),
+    /// The Pool API key moved to another pool.
+    KeyMoved,
     /// The upstream socket had to be replaced and no fresh one opened.
     ReopenFailed,
 }
@@ -86,6 +90,7 @@ impl End {
             Self::UpstreamGone => "upstream_gone",
             Self::Idle => "idle",
             Self::KeyRefused(_) => "key_refused",
+            Self::KeyMoved => "key_moved",
             Self::ReopenFailed => "reopen_failed",
         }
     }
@@ -172,6 +177,16 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
                 .ledger
                 .close_all(RecordEnd::Rejected, Some(error.code()));
         }
+        End::KeyMoved => {
+            // The key still works: a new socket is routed in its new pool.
+            let client_frame = close_frame(CloseCode::Restart, MOVED_POOL_REASON);
+            let upstream_frame = close_frame(CloseCode::Normal, "client gone");
+            tokio::join!(
+                close(&mut client, client_frame),
+                close(&mut upstream, upstream_frame)
+            );
+            session.ledger.close_all(RecordEnd::Rejected, None);
+        }
     }
     drop(session.guard);
 }
@@ -186,9 +201,7 @@ where
     C: AsyncRead + AsyncWrite + Unpin,
 {
     let settings = session.shared.websocket.settings;
-    let every = settings.key_check_interval;
-    let mut key_check = tokio::time::interval_at(Instant::now() + every, every);
-    key_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut key_watch = KeyWatch::new(Arc::clone(&session.shared), session.key.clone());
     let mut last_frame = Instant::now();
     loop {
         let idle = tokio::time::sleep_until(last_frame + settings.idle_timeout);
@@ -262,10 +275,11 @@ where
                     return End::ClientGone;
                 }
             }
-            _ = key_check.tick() => {
-                if let Some(error) = key_refusal(session) {
-                    return End::KeyRefused(error);
-                }
+            change = key_watch.ended() => {
+                return match change {
+                    KeyChange::Refused(error) => End::KeyRefused(error),
+                    KeyChange::Moved => End::KeyMoved,
+                };
             }
             () = idle => return End::Idle,
         }
@@ -390,30 +404,6 @@ fn standalone(session: &Session, frame: Utf8Bytes) -> Utf8Bytes {
         .transcript
         .standalone(frame.as_str())
         .map_or(frame, Utf8Bytes::from)
-}
-
-/// Why the session's key may no longer be used, if it may not.
-fn key_refusal(session: &Session) -> Option<PoolerError> {
-    let shared = &session.shared;
-    let snapshot = shared.snapshot.load();
-    let Some(key) = snapshot
-        .key_by_prefix(&session.key_prefix)
-        .filter(|k| k.id == session.ctx.key)
-    else {
-        return Some(PoolerError::invalid_api_key());
-    };
-    match key.status {
-        KeyStatus::Paused => return Some(PoolerError::api_key_paused()),
-        KeyStatus::Revoked => return Some(PoolerError::api_key_revoked()),
-        KeyStatus::Active => {}
-    }
-    if key.is_expired(shared.clock.now()) {
-        return Some(PoolerError::api_key_expired());
-    }
-    match snapshot.pool(session.ctx.pool) {
-        Some(pool) if pool.status == PoolStatus::Active => None,
-        _ => Some(PoolerError::pool_disabled()),
-    }
 }
 
 /// A normal (1000) close frame with `reason`.

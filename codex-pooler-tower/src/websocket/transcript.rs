@@ -168,11 +168,21 @@ mod tests {
         let call =
             json!({"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{}"});
         let first = json!({"type": "response.create", "model": "m", "input": [user("one")]});
-        run_turn(&mut transcript, &first, "resp_1", std::slice::from_ref(&call));
+        run_turn(
+            &mut transcript,
+            &first,
+            "resp_1",
+            std::slice::from_ref(&call),
+        );
         let output = json!({"type": "function_call_output", "call_id": "c1", "output": "ok"});
         let second = json!({"type": "response.create", "model": "m", "previous_response_id": "resp_1", "input": [output.clone()]});
         let answer = json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "done"}]});
-        run_turn(&mut transcript, &second, "resp_2", std::slice::from_ref(&answer));
+        run_turn(
+            &mut transcript,
+            &second,
+            "resp_2",
+            std::slice::from_ref(&answer),
+        );
 
         let third = json!({"type": "response.create", "model": "m", "store": false, "previous_response_id": "resp_2", "input": [user("three")]});
         let rebuilt: Value =
