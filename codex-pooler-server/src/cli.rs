@@ -153,6 +153,15 @@ pub struct ServeArgs {
     /// Close a responses websocket after this many seconds without a frame.
     #[arg(long, env = "CODEX_POOLER_WEBSOCKET_IDLE_SECS", default_value_t = 300)]
     pub websocket_idle_secs: u64,
+    /// Move a responses websocket to a fresh upstream socket (same account) between turns once
+    /// its upstream socket is this many seconds old; the Codex backend ends sockets at 60
+    /// minutes.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_WEBSOCKET_UPSTREAM_LIFETIME_SECS",
+        default_value_t = 3300
+    )]
+    pub websocket_upstream_lifetime_secs: u64,
     /// How often to read each account's quota from upstream `wham/usage`, in seconds (0: never).
     #[arg(
         long,

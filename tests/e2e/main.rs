@@ -36,3 +36,4 @@ mod websocket;
 mod wire_0171;
 mod workspace;
 mod ws_client;
+mod ws_lifecycle;

@@ -32,13 +32,13 @@ use tower::Layer;
 use crate::codex::codex_binaries;
 use crate::support::*;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const PATIENCE: Duration = Duration::from_secs(15);
-const RESPONSES: &str = "/backend-api/codex/responses";
+pub(crate) const RESPONSES: &str = "/backend-api/codex/responses";
 
 /// A pool `team` over `creds` (imported with the fake as their base URL) and a key.
-fn pool_of(
+pub(crate) fn pool_of(
     dir: &Path,
     data: &Path,
     fake: &FakeUpstreamHandle,
@@ -64,7 +64,10 @@ fn pool_of(
     create_key(data, "team")
 }
 
-fn fake_for(creds: &[FakeCredentials], change: impl Fn(&mut FakeAccount)) -> FakeUpstreamHandle {
+pub(crate) fn fake_for(
+    creds: &[FakeCredentials],
+    change: impl Fn(&mut FakeAccount),
+) -> FakeUpstreamHandle {
     let accounts = creds
         .iter()
         .map(|c| {
@@ -101,14 +104,14 @@ fn codex_builtin(codex: &Path, home: &Path, gateway: &Gateway, key: &str, prompt
         .expect("run codex")
 }
 
-fn responses_traffic(fake: &FakeUpstreamHandle) -> Vec<SeenRequest> {
+pub(crate) fn responses_traffic(fake: &FakeUpstreamHandle) -> Vec<SeenRequest> {
     fake.seen()
         .into_iter()
         .filter(|r| r.path == RESPONSES)
         .collect()
 }
 
-async fn websocket_records(data: &Path) -> Vec<RequestRecord> {
+pub(crate) async fn websocket_records(data: &Path) -> Vec<RequestRecord> {
     let url = format!("sqlite://{}", data.join("codex-pooler.db").display());
     let store = SqlStore::connect(&url).await.unwrap();
     let records = store.recent_records(100).await.unwrap();
@@ -246,7 +249,7 @@ async fn codex_cli_falls_back_to_http_when_upstream_refuses_websockets() {
 }
 
 /// Opens a websocket to the gateway with `key` (if any) and a Codex-like upgrade.
-async fn connect(base: &str, path: &str, key: Option<&str>) -> Result<Socket, WsError> {
+pub(crate) async fn connect(base: &str, path: &str, key: Option<&str>) -> Result<Socket, WsError> {
     connect_with(base, path, key)
         .await
         .map(|(socket, _)| socket)
@@ -289,11 +292,11 @@ fn status_of(result: Result<Socket, WsError>) -> u16 {
     }
 }
 
-fn user(text: &str) -> Value {
+pub(crate) fn user(text: &str) -> Value {
     json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
 }
 
-fn create(extra: Value) -> Message {
+pub(crate) fn create(extra: Value) -> Message {
     let mut frame = json!({"type": "response.create", "model": "gpt-5.1-codex", "stream": true,
         "store": false, "input": [user("Say hi")]});
     if let (Value::Object(f), Value::Object(e)) = (&mut frame, extra) {
@@ -303,7 +306,7 @@ fn create(extra: Value) -> Message {
 }
 
 /// Reads text frames up to and including the turn's terminal event.
-async fn turn(socket: &mut Socket) -> Vec<Value> {
+pub(crate) async fn turn(socket: &mut Socket) -> Vec<Value> {
     let mut frames = Vec::new();
     loop {
         let message = timeout(PATIENCE, socket.next())
@@ -326,7 +329,7 @@ async fn turn(socket: &mut Socket) -> Vec<Value> {
     }
 }
 
-fn kinds(frames: &[Value]) -> Vec<&str> {
+pub(crate) fn kinds(frames: &[Value]) -> Vec<&str> {
     frames
         .iter()
         .map(|f| f["type"].as_str().unwrap_or_default())
@@ -334,7 +337,7 @@ fn kinds(frames: &[Value]) -> Vec<&str> {
 }
 
 /// Waits for a close frame; returns its code and reason.
-async fn closed(socket: &mut Socket) -> (CloseCode, String) {
+pub(crate) async fn closed(socket: &mut Socket) -> (CloseCode, String) {
     loop {
         let message = timeout(PATIENCE, socket.next())
             .await
@@ -475,13 +478,13 @@ async fn raw_websocket_session_through_the_gateway() {
 }
 
 /// Sends a frame, then reads its turn.
-async fn exchange(socket: &mut Socket, frame: Message) -> Vec<Value> {
+pub(crate) async fn exchange(socket: &mut Socket, frame: Message) -> Vec<Value> {
     socket.send(frame).await.unwrap();
     turn(socket).await
 }
 
 /// A gateway in this process over an in-memory store, with websocket `settings`.
-async fn in_process_gateway(
+pub(crate) async fn in_process_gateway(
     creds: &[FakeCredentials],
     fake: &FakeUpstreamHandle,
     settings: WebsocketSettings,

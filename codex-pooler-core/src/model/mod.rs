@@ -14,7 +14,7 @@ pub use catalog::DEFAULT_CODEX_MODELS;
 pub use key::{KeyId, KeyStatus, PoolApiKey};
 pub use key_policy::{EffortRule, KeyLimits, KeyPolicy, ReasoningEffort};
 pub use pool::{Pool, PoolId, PoolStatus};
-pub use snapshot::{Snapshot, SnapshotHandle};
+pub use snapshot::{Snapshot, SnapshotChanges, SnapshotHandle};
 
 /// The error for a status string that names no known variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

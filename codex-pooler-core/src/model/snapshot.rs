@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::watch;
+
 use crate::model::{AccountId, Assignment, KeyId, Pool, PoolApiKey, PoolId, UpstreamAccount};
 use crate::store::StoreState;
 
@@ -108,10 +110,34 @@ impl Snapshot {
     }
 }
 
-/// A shared, atomically replaceable [`Snapshot`].
-#[derive(Debug, Clone, Default)]
+/// A shared, atomically replaceable [`Snapshot`]; [`changes`](Self::changes) tells when it is
+/// replaced.
+#[derive(Debug, Clone)]
 pub struct SnapshotHandle {
     current: Arc<RwLock<Arc<Snapshot>>>,
+    /// Counts replacements, for [`SnapshotChanges`].
+    replaced: Arc<watch::Sender<u64>>,
+}
+
+impl Default for SnapshotHandle {
+    fn default() -> Self {
+        Self::new(Snapshot::default())
+    }
+}
+
+/// Wakes its holder each time the [`SnapshotHandle`] it came from is replaced (several
+/// replacements between two waits wake it once).
+#[derive(Debug)]
+pub struct SnapshotChanges(watch::Receiver<u64>);
+
+impl SnapshotChanges {
+    /// Resolves at the next replacement after the last one seen; never when every handle is
+    /// gone.
+    pub async fn changed(&mut self) {
+        if self.0.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl SnapshotHandle {
@@ -119,7 +145,14 @@ impl SnapshotHandle {
     pub fn new(snapshot: Snapshot) -> Self {
         Self {
             current: Arc::new(RwLock::new(Arc::new(snapshot))),
+            replaced: Arc::new(watch::Sender::new(0)),
         }
+    }
+
+    /// Notifications of later [`replace`](Self::replace)s, for long-lived users of the snapshot
+    /// (websocket sessions re-checking their key) that must not poll.
+    pub fn changes(&self) -> SnapshotChanges {
+        SnapshotChanges(self.replaced.subscribe())
     }
 
     /// The current snapshot. Cheap: clones an `Arc` under a short read lock.
@@ -130,5 +163,35 @@ impl SnapshotHandle {
     /// Swaps in a new snapshot.
     pub fn replace(&self, snapshot: Snapshot) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
+        self.replaced.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    use super::*;
+
+    fn is_ready(future: std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+        future
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_ready()
+    }
+
+    #[test]
+    fn changes_wake_once_per_batch_of_replacements() {
+        let handle = SnapshotHandle::default();
+        let mut changes = handle.changes();
+        assert!(!is_ready(pin!(changes.changed())), "nothing replaced yet");
+        handle.replace(Snapshot::default());
+        handle.clone().replace(Snapshot::default());
+        assert!(is_ready(pin!(changes.changed())));
+        assert!(!is_ready(pin!(changes.changed())), "both seen at once");
+        // Subscribing later sees only later replacements.
+        let mut late = handle.changes();
+        assert!(!is_ready(pin!(late.changed())));
     }
 }

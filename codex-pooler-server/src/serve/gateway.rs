@@ -56,6 +56,8 @@ fn settings(args: &ServeArgs) -> GatewaySettings {
     settings.usage_probe_interval = (args.usage_probe_interval_secs > 0)
         .then(|| Duration::from_secs(args.usage_probe_interval_secs));
     settings.websocket.idle_timeout = Duration::from_secs(args.websocket_idle_secs.max(1));
+    settings.websocket.upstream_lifetime =
+        Duration::from_secs(args.websocket_upstream_lifetime_secs);
     settings.dispatch = DispatchConfig {
         busy_wait: Duration::from_secs(args.busy_wait_secs),
         pin_wait: Duration::from_secs(args.pin_wait_secs),

@@ -247,7 +247,7 @@ impl PoolerBuilder {
             .layer(plan.clone())
             .layer(dispatch.clone())
             .service(WebsocketUpstream::new(
-                connector,
+                connector.clone(),
                 Arc::clone(live),
                 Arc::clone(clock),
             ));
@@ -259,6 +259,7 @@ impl PoolerBuilder {
             records: Arc::clone(&self.records),
             websocket: WebsocketContext {
                 pipeline: BoxCloneSyncService::new(websocket),
+                connector,
                 settings: self.websocket,
             },
             models_etags: ModelsEtags::default(),

@@ -1,8 +1,8 @@
 //! Responses over websocket: `GET /backend-api/codex/responses` and `GET /v1/responses` with
 //! `Upgrade: websocket`, the transport the Codex CLI's built-in provider prefers.
 //!
-//! One client websocket is one upstream websocket on one account for its whole life: a
-//! `previous_response_id` only resolves on the socket that produced it. So the account is chosen
+//! One client websocket is served by one account for its whole life, over one upstream socket at
+//! a time: a `previous_response_id` only resolves on the socket that produced it. So the account is chosen
 //! once, at the upgrade, by the same planner as HTTP requests (eligibility, continuity pins from
 //! the session headers and turn state, the pool's strategy), with the model taken from the
 //! upgrade's hints (`x-codex-routing-hint`, the `model` in `x-codex-turn-metadata`, a `model`
@@ -23,7 +23,14 @@
 //! `response.completed` usage; each client `response.create` opens
 //! one request record (route `responses_websocket`). Pings are answered, closes forwarded, a
 //! silent socket is closed after [`WebsocketSettings::idle_timeout`], and a session whose Pool
-//! API key is paused, revoked or expired is closed with code 1008.
+//! API key is paused, revoked, expired or rotated is closed with code 1008, one whose key moved
+//! pool with 1012 (`key_watch`). The upstream socket is read all the time, so upstream's
+//! keepalive pings are answered while the client is idle.
+//!
+//! An upstream socket past [`WebsocketSettings::upstream_lifetime`], or refused by upstream with
+//! `websocket_connection_limit_reached` before a turn's first output, is replaced by a fresh one
+//! on the same account and the turn goes on there (`reconnect`, `transcript`). Client frames other
+//! than `response.create` (`response.interrupt`) go upstream unchanged.
 //!
 //! When no account's websocket opens (upstream answers 426 or 404, or every candidate fails) the
 //! client gets `426 websocket_unsupported`, on which the Codex CLI falls back to HTTP.
@@ -48,9 +55,12 @@
 mod connect;
 mod frames;
 mod handshake;
+mod key_watch;
 mod open;
+mod reconnect;
 mod relay;
 mod settings;
+mod transcript;
 mod turn_policy;
 mod turns;
 
@@ -72,6 +82,8 @@ pub(crate) struct WebsocketContext {
     /// Plan and Dispatch, as for HTTP requests, over [`WebsocketUpstream`]: its outcome's
     /// `101` carries the upstream socket.
     pub(crate) pipeline: Pipeline,
+    /// Opens a fresh upstream socket for a session that outlived its own.
+    pub(crate) connector: UpstreamConnector,
     /// Timeouts and limits.
     pub(crate) settings: WebsocketSettings,
 }

@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 use super::connect::OpenedSocket;
 use super::handshake::{ClientHandshake, model_hint};
+use super::key_watch::SessionKey;
 use super::relay::{self, Session};
 use super::turns::{self, TurnLedger};
 use crate::keys::parse_pool_key;
@@ -70,6 +71,7 @@ pub(crate) async fn upgrade<B>(
             return error.to_response();
         }
     };
+    let client_headers = parts.headers.clone();
     let pool_request = PoolRequest::new(ctx, route, facts, received_at)
         .with_method(parts.method)
         .with_headers(parts.headers)
@@ -126,14 +128,25 @@ pub(crate) async fn upgrade<B>(
         ctx.pool,
     );
     let client_message_limit = shared.websocket.settings.client_message_limit(&headers);
+    let key = SessionKey {
+        hash: shared.snapshot.load().key(ctx.key).map(|k| k.hash),
+        prefix: key_prefix,
+        id: ctx.key,
+        pool: ctx.pool,
+    };
     let session = Session {
         client_message_limit,
         shared,
         ctx,
-        key_prefix,
+        key,
         account: account.id,
         ledger,
         guard,
+        client_headers,
+        upstream_opened: tokio::time::Instant::now(),
+        reconnects: 0,
+        in_flight: None,
+        transcript: super::transcript::Transcript::default(),
     };
     tokio::spawn(relay::run(session, on_upgrade, socket));
     response

@@ -6,22 +6,26 @@ use std::time::Duration;
 
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::health::AttemptGuard;
-use codex_pooler_core::model::{AccountId, KeyStatus, PoolStatus};
+use codex_pooler_core::model::AccountId;
 use codex_pooler_core::quota::EvidenceSource;
 use codex_pooler_core::record::RecordEnd;
 use codex_pooler_core::request::PoolContext;
 use futures_util::{SinkExt, StreamExt};
+use http::HeaderMap;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::connect::{UpstreamSocket, frame_config};
 use super::frames::{self, Signal};
+use super::key_watch::{KeyChange, KeyWatch, MOVED_POOL_REASON, SessionKey};
+use super::reconnect::{self, InFlight};
+use super::transcript::Transcript;
 use super::turn_policy::{TurnVerdict, govern_turn};
 use super::turns::TurnLedger;
 use crate::pooler::Shared;
@@ -34,7 +38,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 pub(crate) struct Session {
     pub(crate) shared: Arc<Shared>,
     pub(crate) ctx: PoolContext,
-    pub(crate) key_prefix: String,
+    /// The key the session was opened with, as it was then.
+    pub(crate) key: SessionKey,
     pub(crate) account: AccountId,
     pub(crate) ledger: TurnLedger,
     /// Held for the session's life: a socket is one in-flight use of the account.
@@ -43,6 +48,16 @@ pub(crate) struct Session {
     /// ([`WebsocketSettings::client_message_limit`](super::WebsocketSettings::client_message_limit)
     /// of upstream's `101`).
     pub(crate) client_message_limit: usize,
+    /// The upgrade's headers: a fresh upstream socket is opened with them.
+    pub(crate) client_headers: HeaderMap,
+    /// When the current upstream socket opened.
+    pub(crate) upstream_opened: Instant,
+    /// Fresh upstream sockets opened so far.
+    pub(crate) reconnects: u32,
+    /// The turn sent upstream and not finished yet.
+    pub(crate) in_flight: Option<InFlight>,
+    /// The current response chain, to send a turn again on a fresh socket.
+    pub(crate) transcript: Transcript,
 }
 
 /// Why a session ended.
@@ -60,6 +75,10 @@ enum End {
     Idle,
     /// The Pool API key (or its pool) may no longer be used.
     KeyRefused(PoolerError),
+    /// The Pool API key moved to another pool.
+    KeyMoved,
+    /// The upstream socket had to be replaced and no fresh one opened.
+    ReopenFailed,
 }
 
 impl End {
@@ -71,6 +90,8 @@ impl End {
             Self::UpstreamGone => "upstream_gone",
             Self::Idle => "idle",
             Self::KeyRefused(_) => "key_refused",
+            Self::KeyMoved => "key_moved",
+            Self::ReopenFailed => "reopen_failed",
         }
     }
 }
@@ -100,6 +121,7 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
         key = %session.ctx.key,
         account = session.account.0,
         turns = session.ledger.turns(),
+        reconnects = session.reconnects,
         end = end.label(),
         "websocket session closed"
     );
@@ -128,6 +150,11 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
             close(&mut client, frame).await;
             session.ledger.close_all(RecordEnd::UpstreamError, None);
         }
+        End::ReopenFailed => {
+            let frame = close_frame(CloseCode::Error, "upstream reconnect failed");
+            close(&mut client, frame).await;
+            session.ledger.close_all(RecordEnd::UpstreamError, None);
+        }
         End::Idle => {
             let (client_frame, upstream_frame) = (
                 close_frame(CloseCode::Normal, "idle timeout"),
@@ -150,6 +177,16 @@ pub(crate) async fn run(mut session: Session, on_upgrade: OnUpgrade, mut upstrea
                 .ledger
                 .close_all(RecordEnd::Rejected, Some(error.code()));
         }
+        End::KeyMoved => {
+            // The key still works: a new socket is routed in its new pool.
+            let client_frame = close_frame(CloseCode::Restart, MOVED_POOL_REASON);
+            let upstream_frame = close_frame(CloseCode::Normal, "client gone");
+            tokio::join!(
+                close(&mut client, client_frame),
+                close(&mut upstream, upstream_frame)
+            );
+            session.ledger.close_all(RecordEnd::Rejected, None);
+        }
     }
     drop(session.guard);
 }
@@ -164,9 +201,7 @@ where
     C: AsyncRead + AsyncWrite + Unpin,
 {
     let settings = session.shared.websocket.settings;
-    let every = settings.key_check_interval;
-    let mut key_check = tokio::time::interval_at(Instant::now() + every, every);
-    key_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut key_watch = KeyWatch::new(Arc::clone(&session.shared), session.key.clone());
     let mut last_frame = Instant::now();
     loop {
         let idle = tokio::time::sleep_until(last_frame + settings.idle_timeout);
@@ -176,12 +211,17 @@ where
                 last_frame = Instant::now();
                 let forward = match message {
                     Message::Text(text) => match govern_turn(session, text) {
-                        TurnVerdict::Forward(text, turn) => {
-                            if let Some(turn) = turn {
-                                session.ledger.start(turn);
-                            }
+                        TurnVerdict::Forward(text, Some(turn)) => {
+                            let text = match fresh_socket_for_turn(session, upstream, text).await {
+                                Ok(text) => text,
+                                Err(end) => return end,
+                            };
+                            session.ledger.start(turn);
+                            session.transcript.started(text.as_str());
+                            session.in_flight = Some(InFlight::new(text.clone()));
                             Message::Text(text)
                         }
+                        TurnVerdict::Forward(text, None) => Message::Text(text),
                         TurnVerdict::Refuse(reply, turn, error) => {
                             session.ledger.refuse(turn, &error);
                             if client.send(Message::Text(reply)).await.is_err() {
@@ -204,6 +244,23 @@ where
                 last_frame = Instant::now();
                 let forward = match message {
                     Message::Text(text) => {
+                        if reconnect::is_connection_limit(text.as_str()) {
+                            match resend_on_fresh_socket(session, upstream).await {
+                                Resent::Done => continue,
+                                Resent::Relay => {}
+                                Resent::Failed => {
+                                    // The client retries a connection-limit refusal itself.
+                                    let _ = client.send(Message::Text(text)).await;
+                                    return End::ReopenFailed;
+                                }
+                            }
+                        }
+                        if let Some(turn) = session.in_flight.as_mut()
+                            && !text.as_str().contains("\"codex.rate_limits\"")
+                        {
+                            turn.answered = true;
+                        }
+                        session.transcript.observe(text.as_str());
                         observe(session, text.as_str());
                         match frames::scrub_headers(text.as_str()) {
                             Some(scrubbed) => Message::Text(scrubbed.into()),
@@ -218,10 +275,11 @@ where
                     return End::ClientGone;
                 }
             }
-            _ = key_check.tick() => {
-                if let Some(error) = key_refusal(session) {
-                    return End::KeyRefused(error);
-                }
+            change = key_watch.ended() => {
+                return match change {
+                    KeyChange::Refused(error) => End::KeyRefused(error),
+                    KeyChange::Moved => End::KeyMoved,
+                };
             }
             () = idle => return End::Idle,
         }
@@ -241,9 +299,19 @@ fn observe(session: &mut Session, text: &str) {
             // A later `previous_response_id` naming it must reach this account.
             live.learn_response_id(session.ctx.pool, &id, account, now);
         }
-        Signal::Completed(usage) => session.ledger.finish(200, RecordEnd::Completed, usage),
-        Signal::Failed => session.ledger.finish(200, RecordEnd::ResponseFailed, None),
-        Signal::Incomplete => session.ledger.finish(200, RecordEnd::Incomplete, None),
+        Signal::Completed(usage) => {
+            session.transcript.completed();
+            session.in_flight = None;
+            session.ledger.finish(200, RecordEnd::Completed, usage);
+        }
+        Signal::Failed => {
+            session.end_turn();
+            session.ledger.finish(200, RecordEnd::ResponseFailed, None);
+        }
+        Signal::Incomplete => {
+            session.end_turn();
+            session.ledger.finish(200, RecordEnd::Incomplete, None);
+        }
         Signal::RateLimits(windows) => {
             live.observe_windows(account, EvidenceSource::StreamEvent, &windows, now);
         }
@@ -256,6 +324,7 @@ fn observe(session: &mut Session, text: &str) {
             if let Some(limit) = limit {
                 live.observe_usage_limit(account, limit, now);
             }
+            session.end_turn();
             session
                 .ledger
                 .finish(status, RecordEnd::UpstreamError, None);
@@ -263,28 +332,83 @@ fn observe(session: &mut Session, text: &str) {
     }
 }
 
-/// Why the session's key may no longer be used, if it may not.
-fn key_refusal(session: &Session) -> Option<PoolerError> {
-    let shared = &session.shared;
-    let snapshot = shared.snapshot.load();
-    let Some(key) = snapshot
-        .key_by_prefix(&session.key_prefix)
-        .filter(|k| k.id == session.ctx.key)
-    else {
-        return Some(PoolerError::invalid_api_key());
+impl Session {
+    /// The turn in flight ended without completing.
+    fn end_turn(&mut self) {
+        self.transcript.abandoned();
+        self.in_flight = None;
+    }
+}
+
+/// What became of a connection-limit refusal.
+enum Resent {
+    /// The turn went out again on a fresh socket (or, between turns, the socket was replaced).
+    Done,
+    /// Not resent (its output already reached the client, or it was resent once): relay it.
+    Relay,
+    /// No fresh socket opened.
+    Failed,
+}
+
+/// Upstream refused the socket for its age: open a fresh one and, when the turn in flight had
+/// no output yet, send it again there.
+async fn resend_on_fresh_socket(session: &mut Session, upstream: &mut UpstreamSocket) -> Resent {
+    let frame = match &session.in_flight {
+        Some(turn) if !turn.may_resend() => return Resent::Relay,
+        Some(turn) => Some(turn.frame.clone()),
+        None => None,
     };
-    match key.status {
-        KeyStatus::Paused => return Some(PoolerError::api_key_paused()),
-        KeyStatus::Revoked => return Some(PoolerError::api_key_revoked()),
-        KeyStatus::Active => {}
+    if let Err(err) = reconnect::reopen(session, upstream).await {
+        tracing::warn!(account = session.account.0, error = %err, "websocket reconnect failed");
+        return Resent::Failed;
     }
-    if key.is_expired(shared.clock.now()) {
-        return Some(PoolerError::api_key_expired());
+    let Some(frame) = frame else {
+        return Resent::Done;
+    };
+    let frame = standalone(session, frame);
+    // The rewritten turn starts afresh: its chain is the same.
+    session.transcript.started(frame.as_str());
+    if let Some(turn) = session.in_flight.as_mut() {
+        turn.resent = true;
+        turn.frame = frame.clone();
     }
-    match snapshot.pool(session.ctx.pool) {
-        Some(pool) if pool.status == PoolStatus::Active => None,
-        _ => Some(PoolerError::pool_disabled()),
+    if upstream.send(Message::Text(frame)).await.is_err() {
+        return Resent::Failed;
     }
+    Resent::Done
+}
+
+/// A turn about to start: on a socket past [`WebsocketSettings::upstream_lifetime`], a fresh
+/// socket first, and the turn made standalone for it.
+async fn fresh_socket_for_turn(
+    session: &mut Session,
+    upstream: &mut UpstreamSocket,
+    text: Utf8Bytes,
+) -> Result<Utf8Bytes, End> {
+    let lifetime = session.shared.websocket.settings.upstream_lifetime;
+    if session.in_flight.is_some()
+        || !reconnect::is_due(session.upstream_opened, lifetime, Instant::now())
+    {
+        return Ok(text);
+    }
+    if let Err(err) = reconnect::reopen(session, upstream).await {
+        tracing::warn!(account = session.account.0, error = %err, "websocket rotation failed");
+        return Err(End::ReopenFailed);
+    }
+    Ok(standalone(session, text))
+}
+
+/// `frame` rewritten to carry its whole context, when it continues the old socket's response.
+fn standalone(session: &Session, frame: Utf8Bytes) -> Utf8Bytes {
+    session
+        .transcript
+        .standalone(frame.as_str())
+        .map_or(frame, Utf8Bytes::from)
+}
+
+/// A normal (1000) close frame with `reason`.
+pub(crate) fn close_frame_normal(reason: &'static str) -> Option<CloseFrame> {
+    close_frame(CloseCode::Normal, reason)
 }
 
 fn close_frame(code: CloseCode, reason: &'static str) -> Option<CloseFrame> {
@@ -295,7 +419,7 @@ fn close_frame(code: CloseCode, reason: &'static str) -> Option<CloseFrame> {
 }
 
 /// Sends a close frame (if the socket is still open) and waits briefly for the answer.
-async fn close<S>(socket: &mut WebSocketStream<S>, frame: Option<CloseFrame>)
+pub(crate) async fn close<S>(socket: &mut WebSocketStream<S>, frame: Option<CloseFrame>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

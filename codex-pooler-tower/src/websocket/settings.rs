@@ -20,7 +20,7 @@ pub const MAX_HONOURED_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 ///
 /// let settings = WebsocketSettings::default().with_idle_timeout(Duration::from_secs(60));
 /// assert_eq!(settings.idle_timeout, Duration::from_secs(60));
-/// assert_eq!(settings.key_check_interval, Duration::from_secs(1));
+/// assert_eq!(settings.key_check_interval, Duration::from_secs(60));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -28,8 +28,10 @@ pub struct WebsocketSettings {
     /// A session with no frame in either direction for this long is closed (default 5 minutes,
     /// the Codex CLI's own stream idle timeout).
     pub idle_timeout: Duration,
-    /// How often the session's Pool API key is checked against the current configuration; a
-    /// paused, revoked or expired key closes the session with code 1008 (default 1 second).
+    /// A session's Pool API key is re-checked whenever the configuration snapshot is replaced
+    /// and when the key expires (a paused, revoked, expired or rotated key closes the session
+    /// with code 1008, a key moved to another pool with 1012); this is the interval of a fallback
+    /// re-check besides those (default 1 minute).
     pub key_check_interval: Duration,
     /// How long connecting to upstream and its websocket handshake may take (default 10 s).
     pub connect_timeout: Duration,
@@ -38,15 +40,21 @@ pub struct WebsocketSettings {
     /// accepts more when its upstream advertises more; see
     /// [`client_message_limit`](Self::client_message_limit).
     pub max_message_size: usize,
+    /// How long one upstream socket is used before the session moves to a fresh one on the same
+    /// account, between turns (default 55 minutes: the Codex backend ends sockets at 60 minutes
+    /// with `websocket_connection_limit_reached`). A turn refused with that error before any
+    /// output is sent again on a fresh socket whatever this says.
+    pub upstream_lifetime: Duration,
 }
 
 impl Default for WebsocketSettings {
     fn default() -> Self {
         Self {
             idle_timeout: Duration::from_secs(300),
-            key_check_interval: Duration::from_secs(1),
+            key_check_interval: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
             max_message_size: 64 * 1024 * 1024,
+            upstream_lifetime: Duration::from_secs(55 * 60),
         }
     }
 }
@@ -96,6 +104,13 @@ impl WebsocketSettings {
             .unwrap_or(0)
             .min(MAX_HONOURED_MESSAGE_BYTES);
         self.max_message_size.max(advertised)
+    }
+
+    /// Sets [`upstream_lifetime`](Self::upstream_lifetime).
+    #[must_use]
+    pub fn with_upstream_lifetime(mut self, lifetime: Duration) -> Self {
+        self.upstream_lifetime = lifetime;
+        self
     }
 
     /// Sets [`max_message_size`](Self::max_message_size).

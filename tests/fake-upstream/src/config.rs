@@ -128,6 +128,17 @@ pub struct FakeConfig {
     /// Send `"output": []` in `response.completed` (HTTP and websocket), the items only in
     /// `response.output_item.done`, as the ChatGPT backend does at times (get-bb/bb PR #3310).
     pub items_only_in_done: bool,
+    /// How long one upstream websocket may live (the real backend's limit is 60 minutes; `None`:
+    /// no limit). The first `response.create` after it is refused with the backend's
+    /// `websocket_connection_limit_reached` `error` frame and the socket is closed; see
+    /// [`FakeUpstreamHandle::end_websocket_lifetimes`](super::FakeUpstreamHandle::end_websocket_lifetimes)
+    /// to end the open sockets' lifetimes without waiting.
+    pub websocket_lifetime: Option<Duration>,
+    /// Send a websocket ping this often while a socket waits for its next frame (`None`: never).
+    pub websocket_ping_interval: Option<Duration>,
+    /// A ping not answered within this long closes the socket with `1011 keepalive ping
+    /// timeout`, as the real backend does to a peer that never reads its socket (default 10 s).
+    pub websocket_ping_timeout: Duration,
 }
 
 impl Default for FakeConfig {
@@ -147,6 +158,9 @@ impl Default for FakeConfig {
             oauth: super::oauth::FakeOAuth::default(),
             websocket_max_message_bytes: DEFAULT_WEBSOCKET_MAX_MESSAGE_BYTES,
             items_only_in_done: false,
+            websocket_lifetime: None,
+            websocket_ping_interval: None,
+            websocket_ping_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -51,6 +51,17 @@ impl FakeUpstreamHandle {
         self.state.seen()
     }
 
+    /// Pongs the fake's websocket pings got back so far.
+    pub fn pongs_received(&self) -> u64 {
+        self.state.pongs_received()
+    }
+
+    /// Ends the lifetime of every open websocket (see
+    /// [`FakeState::end_websocket_lifetimes`]).
+    pub fn end_websocket_lifetimes(&self) {
+        self.state.end_websocket_lifetimes();
+    }
+
     /// Forgets the requests received so far.
     pub fn clear_seen(&self) {
         self.state.clear_seen();

@@ -27,6 +27,10 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// `/responses` answers streaming now, per `chatgpt-account-id`.
     streams: Arc<Mutex<HashMap<String, usize>>>,
+    /// Pongs received on websockets, all sockets together.
+    pongs: AtomicU64,
+    /// Bumped to end the lifetime of every websocket open at that moment.
+    lifetime_epoch: AtomicU64,
 }
 
 impl FakeState {
@@ -40,6 +44,8 @@ impl FakeState {
                 next_id: AtomicU64::new(1),
                 shutdown,
                 streams: Arc::default(),
+                pongs: AtomicU64::new(0),
+                lifetime_epoch: AtomicU64::new(0),
             }),
         }
     }
@@ -55,6 +61,28 @@ impl FakeState {
         *open += 1;
         drop(streams);
         Some(StreamSlot::new(Arc::clone(&self.inner.streams), account))
+    }
+
+    /// Pongs received on websockets so far (answers to the pings of
+    /// [`FakeConfig::websocket_ping_interval`]).
+    pub fn pongs_received(&self) -> u64 {
+        self.inner.pongs.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn count_pong(&self) {
+        self.inner.pongs.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Ends the lifetime of every websocket open now: each refuses its next `response.create`
+    /// with `websocket_connection_limit_reached`, as after
+    /// [`FakeConfig::websocket_lifetime`]. Sockets opened later are not affected.
+    pub fn end_websocket_lifetimes(&self) {
+        self.inner.lifetime_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The current lifetime epoch: a socket opened in an older one has outlived its lifetime.
+    pub(crate) fn lifetime_epoch(&self) -> u64 {
+        self.inner.lifetime_epoch.load(Ordering::SeqCst)
     }
 
     /// A copy of the current configuration.

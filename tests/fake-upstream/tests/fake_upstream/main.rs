@@ -6,3 +6,4 @@ mod routes;
 mod streaming;
 mod support;
 mod turns;
+mod websocket;
