@@ -167,6 +167,7 @@ mod tests {
                 slug: format!("p{id}"),
                 status: pool_status,
                 strategy: None,
+                v1_enabled: true,
             })
             .to_vec();
         Snapshot::build(StoreState {
