@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::catalog::CatalogBook;
 pub use crate::catalog::{CatalogError, PoolCatalog, parse_catalog};
 use crate::continuity::ContinuityBook;
-pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind};
+pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind, SessionIds};
 use crate::error::PoolerError;
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
 use crate::key_meter::KeyMeter;

@@ -96,6 +96,7 @@ impl ContinuityBook {
         hard.or_else(|| {
             keys.session
                 .as_deref()
+                .or(keys.upstream_session.as_deref())
                 .and_then(|s| lookup(PinKind::Session, s))
                 .or_else(|| {
                     keys.prompt_cache_key
@@ -121,7 +122,7 @@ impl ContinuityBook {
     ) {
         let soft = now + self.config.affinity_ttl;
         let mut updates: Vec<(PinKind, &str, SystemTime)> = Vec::with_capacity(4);
-        if let Some(s) = &keys.session {
+        if let Some(s) = keys.session.as_ref().or(keys.upstream_session.as_ref()) {
             updates.push((PinKind::Session, s, soft));
         }
         if let Some(k) = &keys.prompt_cache_key {
@@ -280,6 +281,33 @@ mod tests {
         assert_eq!(
             book.resolve(pool, &keys(), now).unwrap().account,
             AccountId(8)
+        );
+    }
+
+    #[test]
+    fn a_derived_upstream_session_is_a_session_pin() {
+        let book = ContinuityBook::default();
+        let now = from_unix_seconds(1_000);
+        let pool = PoolId(1);
+        let keys = ContinuityKeys {
+            upstream_session: Some("0000-derived".into()),
+            prompt_cache_key: Some("pc".into()),
+            ..ContinuityKeys::default()
+        };
+        book.remember(pool, &keys, AccountId(5), now);
+        let pin = book.resolve(pool, &keys, now).unwrap();
+        assert_eq!((pin.kind, pin.account), (PinKind::Session, AccountId(5)));
+        // The same cache key under another key's derived session starts afresh there...
+        let other = ContinuityKeys {
+            upstream_session: Some("1111-derived".into()),
+            prompt_cache_key: Some("pc".into()),
+            ..ContinuityKeys::default()
+        };
+        book.remember(pool, &other, AccountId(6), now);
+        // ...without moving the first one.
+        assert_eq!(
+            book.resolve(pool, &keys, now).unwrap().account,
+            AccountId(5)
         );
     }
 
