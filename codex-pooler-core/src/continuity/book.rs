@@ -120,6 +120,20 @@ impl ContinuityBook {
         account: AccountId,
         now: SystemTime,
     ) {
+        self.remember_for(pool, keys, account, account, now);
+    }
+
+    /// Records that `account` answered a request carrying `keys` for the thread `owner` keeps:
+    /// its soft keys point at `owner` (refreshed), the turn state it sent at `account`, which
+    /// holds that state for the rest of the turn.
+    pub(crate) fn remember_for(
+        &self,
+        pool: PoolId,
+        keys: &ContinuityKeys,
+        owner: AccountId,
+        account: AccountId,
+        now: SystemTime,
+    ) {
         let soft = now + self.config.affinity_ttl;
         let mut updates: Vec<(PinKind, &str, SystemTime)> = Vec::with_capacity(4);
         if let Some(s) = keys.session.as_ref().or(keys.upstream_session.as_ref()) {
@@ -131,10 +145,11 @@ impl ContinuityBook {
         if let Some(d) = &keys.derived {
             updates.push((PinKind::Derived, d, soft));
         }
+        self.insert(pool, owner, &updates, now);
         if let Some(t) = &keys.turn_state {
-            updates.push((PinKind::TurnState, t, now + self.config.turn_state_ttl));
+            let expires = now + self.config.turn_state_ttl;
+            self.insert(pool, account, &[(PinKind::TurnState, t, expires)], now);
         }
-        self.insert(pool, account, &updates, now);
     }
 
     /// Records that `account` produced response `id`.
