@@ -113,6 +113,7 @@ impl ContinuityBook {
 
     /// Records that `account` answered a request carrying `keys`: its soft keys now point there,
     /// and a turn state it sent stays there for the rest of the turn.
+    #[cfg(test)]
     pub(crate) fn remember(
         &self,
         pool: PoolId,
