@@ -168,14 +168,40 @@ impl Report {
         out
     }
 
+    /// Thread continuity over HTTP per strategy: the share of a thread's turns served by
+    /// another account than its previous turn (switches), and its complement, the share served
+    /// by the account that served the previous turn (a proxy for prompt-cache hits), for
+    /// threads with a client session id and for threads without one (the gateway derives one).
+    pub fn continuity_table(&self) -> String {
+        let mut out = String::from(
+            "| strategy | HTTP, session id: switches | cache-hit proxy \
+             | HTTP, no session id: switches | cache-hit proxy |\n|---|--:|--:|--:|--:|\n",
+        );
+        for row in &self.rows {
+            let with = row.switches(SessionKind::SessionId);
+            let without = row.switches(SessionKind::Derived);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                row.label,
+                percent(with.share()),
+                percent(with.kept_share()),
+                percent(without.share()),
+                percent(without.kept_share()),
+            );
+        }
+        out
+    }
+
     /// Summary and tables, as printed by the `fleet_sim` example.
     pub fn markdown(&self) -> String {
         format!(
-            "{}\n\n{}\nClient-visible errors by kind:\n\n{}\nWhy threads with a key moved:\n\n{}",
+            "{}\n\n{}\nClient-visible errors by kind:\n\n{}\nWhy threads with a key moved:\n\n{}\nThread continuity over HTTP:\n\n{}",
             self.summary(),
             self.table(),
             self.errors_table(),
-            self.moves_table()
+            self.moves_table(),
+            self.continuity_table()
         )
     }
 }

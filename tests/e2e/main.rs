@@ -27,6 +27,7 @@ mod routing;
 mod sdk;
 mod secrets;
 mod surface;
+mod thread_switches;
 mod v1;
 mod websocket;
 mod wire_0171;
