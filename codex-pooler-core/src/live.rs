@@ -297,9 +297,9 @@ impl LiveState {
     ///
     /// When the plan named another `soft_owner` (a soft pin's account that was only briefly
     /// unavailable, see [`RoutePlan::soft_owner`](crate::plan::RoutePlan::soft_owner)), the
-    /// soft keys stay with that owner unless its quota is now out for longer than
-    /// [`SOFT_OWNER_GRACE`](crate::plan::SOFT_OWNER_GRACE) (a usage limit met during this
-    /// request): `account` only stands in, and the thread's next turn goes back to the owner.
+    /// soft keys stay with that owner unless its quota is by now out for longer than
+    /// [`SOFT_OWNER_GRACE`](crate::plan::SOFT_OWNER_GRACE): `account` only stands in, and the
+    /// thread's next turn goes back to the owner.
     pub(crate) fn learn_continuity(
         &self,
         request: &PoolRequest,

@@ -47,7 +47,7 @@ impl Report {
         format!(
             "Seed {}: {} accounts ({}), {} sessions ({}), {} days, {} turns, {:.1} M tokens of \
              demand = {:.2}x the weekly-window capacity the pool has over the run; {}, {} attempts \
-             per request.",
+             per request.{}",
             c.seed,
             w.accounts.len(),
             plans.join(", "),
@@ -59,6 +59,11 @@ impl Report {
             c.load,
             probe,
             c.max_attempts,
+            if c.websocket {
+                " Sessions with a session id talk over a websocket."
+            } else {
+                ""
+            },
         )
     }
 
@@ -168,13 +173,19 @@ impl Report {
         out
     }
 
-    /// Thread continuity over HTTP per strategy: the share of a thread's turns served by
-    /// another account than its previous turn (switches), and its complement, the share served
-    /// by the account that served the previous turn (a proxy for prompt-cache hits), for
-    /// threads with a client session id and for threads without one (the gateway derives one).
+    /// Thread continuity per strategy: the share of a thread's turns served by another
+    /// account than its previous turn (switches), and its complement, the share served by the
+    /// account that served the previous turn (a proxy for prompt-cache hits), for threads with
+    /// a client session id (over HTTP, or over a websocket with `--transport websocket`) and
+    /// for threads without one over HTTP (the gateway derives one).
     pub fn continuity_table(&self) -> String {
-        let mut out = String::from(
-            "| strategy | HTTP, session id: switches | cache-hit proxy \
+        let with = if self.config.websocket {
+            "websocket"
+        } else {
+            "HTTP"
+        };
+        let mut out = format!(
+            "| strategy | {with}, session id: switches | cache-hit proxy \
              | HTTP, no session id: switches | cache-hit proxy |\n|---|--:|--:|--:|--:|\n",
         );
         for row in &self.rows {
@@ -196,7 +207,7 @@ impl Report {
     /// Summary and tables, as printed by the `fleet_sim` example.
     pub fn markdown(&self) -> String {
         format!(
-            "{}\n\n{}\nClient-visible errors by kind:\n\n{}\nWhy threads with a key moved:\n\n{}\nThread continuity over HTTP:\n\n{}",
+            "{}\n\n{}\nClient-visible errors by kind:\n\n{}\nWhy threads with a key moved:\n\n{}\nThread continuity:\n\n{}",
             self.summary(),
             self.table(),
             self.errors_table(),

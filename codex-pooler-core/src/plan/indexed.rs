@@ -188,7 +188,6 @@ pub(super) fn plan(
                     .count();
                 if is_low(index.view(p)) || index.low_used() == open_low {
                     followed = Some((pin, (group == 0).then_some(p)));
-                    soft_owner = Some(pin.account);
                     chosen.push(Arc::clone(owner));
                 } else {
                     pin_skipped = Some(PinSkip::NearLimit);

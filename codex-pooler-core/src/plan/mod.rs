@@ -64,12 +64,13 @@ pub struct RoutePlan {
     pub pin: Option<Pin>,
     /// Why the pinned account was not put first, when a soft pin was not followed.
     pub pin_skipped: Option<PinSkip>,
-    /// The account that keeps the thread whoever serves this request: a soft pin's account,
-    /// when it was followed or is only briefly unavailable (excluded for at most
-    /// [`SOFT_OWNER_GRACE`], or refreshing its token). Another account serving the request
-    /// stands in without taking the thread, so the next turn goes back to the owner once it is
-    /// eligible again. `None` for hard pins, and for a soft pin that moved for good (its
-    /// account near its limit, out for longer, or gone from the pool).
+    /// The account that keeps the thread although another one serves this request: a soft
+    /// pin's account that is only briefly unavailable (excluded for at most
+    /// [`SOFT_OWNER_GRACE`], or refreshing its token). The account serving the request stands
+    /// in without taking the thread, so the next turn goes back to the owner once it is
+    /// eligible again. `None` otherwise: no soft pin, a followed one (the thread moves with a
+    /// failover, as it did), or one that moved for good (its account near its limit, out for
+    /// longer, or gone from the pool).
     pub soft_owner: Option<AccountId>,
 }
 
@@ -329,9 +330,10 @@ impl Planner {
                 }
             }
         }
+        // A soft pin skipped only because its account is briefly out keeps the thread there.
         let soft_owner = pin.filter(|pin| {
-            followed.is_some()
-                || exclusions
+            followed.is_none()
+                && exclusions
                     .iter()
                     .any(|(id, e)| *id == pin.account && e.is_brief(now))
         });
