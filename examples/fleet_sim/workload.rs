@@ -418,8 +418,9 @@ mod tests {
         let (first, next) = key_of(SessionKind::SessionId);
         assert!(first.as_deref().unwrap().starts_with("session-id:"));
         assert_eq!(next, Some(first));
+        // Without a session id, the gateway's derived one (from the thread fingerprint).
         let (first, next) = key_of(SessionKind::Derived);
-        assert!(first.as_deref().unwrap().starts_with("input:"));
+        assert!(first.as_deref().unwrap().starts_with("upstream_session:"));
         assert_eq!(next, Some(first));
         let (first, next) = key_of(SessionKind::Stateless);
         assert!(next.is_none() || next != Some(first));
