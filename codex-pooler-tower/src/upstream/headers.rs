@@ -5,6 +5,10 @@
 //! else stays behind: credentials, cookies, hop-by-hop and encoding headers, and any other
 //! `x-codex-*` name a client makes up. What goes back to the client is in
 //! [`response_headers`](super::response_headers).
+//!
+//! A model turn over HTTP whose client sent no session header gets the gateway's derived one as
+//! `session-id` ([`supply_session_id`]). The websocket upgrade is left as the client sent it
+//! (the Codex CLI always sends `session-id` there).
 
 use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue};
