@@ -9,7 +9,8 @@
 //! capacity the pool has over the run) [1.0], `--session-id-share` [0.6], `--stateless-share` [0.1], `--burst-share`
 //! [0.25], `--probe-minutes` (0: no usage probe) [5], `--attempts` [3], `--busy-wait-secs` (how
 //! long a request waits for a busy account) [60], `--pin-wait-secs` (how long a soft-pinned
-//! thread waits for its own busy account) [45], `--only <label>` (run one row; repeatable).
+//! thread waits for its own busy account) [45], `--transport` (`websocket`: sessions with a
+//! session id hold one upstream socket) [http], `--only <label>` (run one row; repeatable).
 
 use std::error::Error;
 use std::str::FromStr;
@@ -47,6 +48,13 @@ fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
             "--pin-wait-secs" => {
                 config.dispatch.pin_wait = Duration::from_secs(parse(&flag, &value)?);
             }
+            "--transport" => {
+                config.websocket = match value.as_str() {
+                    "http" => false,
+                    "websocket" => true,
+                    _ => return Err(format!("--transport: http or websocket\n{}", usage()).into()),
+                };
+            }
             "--only" => only.push(value),
             _ => return Err(format!("unknown flag {flag}\n{}", usage()).into()),
         }
@@ -75,7 +83,7 @@ fn usage() -> String {
         "usage: fleet_sim [--seed N] [--accounts N] [--sessions N] [--days N] [--turns N] \
          [--load X] [--session-id-share X] [--stateless-share X] [--burst-share X] \
          [--probe-minutes N] [--attempts N] [--busy-wait-secs N] [--pin-wait-secs N] \
-         [--only LABEL]...\nlabels: {}",
+         [--transport http|websocket] [--only LABEL]...\nlabels: {}",
         labels.join(", ")
     )
 }

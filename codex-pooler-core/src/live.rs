@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::catalog::CatalogBook;
 pub use crate::catalog::{CatalogError, PoolCatalog, parse_catalog};
 use crate::continuity::ContinuityBook;
-pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind};
+pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind, SessionIds};
 use crate::error::PoolerError;
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
 use crate::key_meter::{KeyMeter, MeterUse};
@@ -314,16 +314,32 @@ impl LiveState {
     /// After `account` answered `request` successfully: the request's soft continuity keys now
     /// point at `account`, and a turn state it issued (`x-codex-turn-state`) keeps the rest of
     /// the turn there.
+    ///
+    /// When the plan named another `soft_owner` (a soft pin's account that was only briefly
+    /// unavailable, see [`RoutePlan::soft_owner`](crate::plan::RoutePlan::soft_owner)), the
+    /// soft keys stay with that owner unless its quota is by now out for longer than
+    /// [`SOFT_OWNER_GRACE`](crate::plan::SOFT_OWNER_GRACE): `account` only stands in, and the
+    /// thread's next turn goes back to the owner.
     pub(crate) fn learn_continuity(
         &self,
         request: &PoolRequest,
         account: AccountId,
+        soft_owner: Option<AccountId>,
         headers: &http::HeaderMap,
         now: SystemTime,
     ) {
         let pool = request.ctx.pool;
+        let owner = soft_owner
+            .filter(|owner| {
+                *owner != account
+                    && self
+                        .quota
+                        .exhausted_until(*owner, now)
+                        .is_none_or(|until| until <= now + crate::plan::SOFT_OWNER_GRACE)
+            })
+            .unwrap_or(account);
         self.continuity
-            .remember(pool, &request.facts.continuity, account, now);
+            .remember_for(pool, &request.facts.continuity, owner, account, now);
         if let Some(state) = headers
             .get("x-codex-turn-state")
             .and_then(|v| v.to_str().ok())

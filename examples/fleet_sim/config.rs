@@ -37,6 +37,9 @@ pub struct SimConfig {
     pub max_attempts: usize,
     /// How long the dispatcher waits for busy accounts (the gateway's default unless set).
     pub dispatch: DispatchConfig,
+    /// Whether sessions with a session id talk over a websocket (one upstream socket on one
+    /// account for as long as it serves them) instead of HTTP.
+    pub websocket: bool,
 }
 
 impl Default for SimConfig {
@@ -56,6 +59,7 @@ impl Default for SimConfig {
             probe_minutes: 5,
             max_attempts: codex_pooler_core::plan::DEFAULT_MAX_ATTEMPTS,
             dispatch: DispatchConfig::default(),
+            websocket: false,
         }
     }
 }

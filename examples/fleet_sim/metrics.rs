@@ -19,6 +19,12 @@ impl Switches {
     pub fn share(&self) -> f64 {
         ratio(self.switched, self.compared)
     }
+
+    /// The share of compared turns served by the account that served the previous one: a
+    /// proxy for prompt-cache hits (1 when nothing was compared).
+    pub fn kept_share(&self) -> f64 {
+        1.0 - self.share()
+    }
 }
 
 /// Turns the dispatcher held back for a busy account.

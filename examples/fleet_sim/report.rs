@@ -47,7 +47,7 @@ impl Report {
         format!(
             "Seed {}: {} accounts ({}), {} sessions ({}), {} days, {} turns, {:.1} M tokens of \
              demand = {:.2}x the weekly-window capacity the pool has over the run; {}, {} attempts \
-             per request.",
+             per request.{}",
             c.seed,
             w.accounts.len(),
             plans.join(", "),
@@ -59,6 +59,11 @@ impl Report {
             c.load,
             probe,
             c.max_attempts,
+            if c.websocket {
+                " Sessions with a session id talk over a websocket."
+            } else {
+                ""
+            },
         )
     }
 
@@ -168,14 +173,46 @@ impl Report {
         out
     }
 
+    /// Thread continuity per strategy: the share of a thread's turns served by another
+    /// account than its previous turn (switches), and its complement, the share served by the
+    /// account that served the previous turn (a proxy for prompt-cache hits), for threads with
+    /// a client session id (over HTTP, or over a websocket with `--transport websocket`) and
+    /// for threads without one over HTTP (the gateway derives one).
+    pub fn continuity_table(&self) -> String {
+        let with = if self.config.websocket {
+            "websocket"
+        } else {
+            "HTTP"
+        };
+        let mut out = format!(
+            "| strategy | {with}, session id: switches | cache-hit proxy \
+             | HTTP, no session id: switches | cache-hit proxy |\n|---|--:|--:|--:|--:|\n",
+        );
+        for row in &self.rows {
+            let with = row.switches(SessionKind::SessionId);
+            let without = row.switches(SessionKind::Derived);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                row.label,
+                percent(with.share()),
+                percent(with.kept_share()),
+                percent(without.share()),
+                percent(without.kept_share()),
+            );
+        }
+        out
+    }
+
     /// Summary and tables, as printed by the `fleet_sim` example.
     pub fn markdown(&self) -> String {
         format!(
-            "{}\n\n{}\nClient-visible errors by kind:\n\n{}\nWhy threads with a key moved:\n\n{}",
+            "{}\n\n{}\nClient-visible errors by kind:\n\n{}\nWhy threads with a key moved:\n\n{}\nThread continuity:\n\n{}",
             self.summary(),
             self.table(),
             self.errors_table(),
-            self.moves_table()
+            self.moves_table(),
+            self.continuity_table()
         )
     }
 }

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use codex_pooler_core::BoxError;
 use codex_pooler_core::clock::{Clock, ManualClock};
@@ -24,9 +24,10 @@ use codex_pooler_core::dispatch::{AttemptResult, DispatchLayer, Outcome};
 use codex_pooler_core::health::AttemptGuard;
 use codex_pooler_core::live::ContinuityConfig;
 use codex_pooler_core::live::LiveState;
-use codex_pooler_core::model::SnapshotHandle;
+use codex_pooler_core::model::{AccountId, SnapshotHandle};
 use codex_pooler_core::plan::{PlanLayer, Planner, Replanner};
 use codex_pooler_core::quota::{parse_usage_limit, parse_usage_payload};
+use codex_pooler_core::request::PoolRequest;
 use codex_pooler_core::strategy::RoutingStrategy;
 use http::StatusCode;
 use http_body_util::BodyExt;
@@ -36,7 +37,7 @@ use super::SimConfig;
 use super::fleet::unix_ms;
 use super::metrics::{ErrorKind, Figures, Tally};
 use super::upstream::SimUpstream;
-use super::workload::{START_UNIX_SECS, Workload};
+use super::workload::{POOL, START_UNIX_SECS, SessionKind, Workload};
 
 /// Builds a fresh strategy instance (each run starts from a clean one).
 pub type StrategyFactory = Arc<dyn Fn() -> Arc<dyn RoutingStrategy> + Send + Sync>;
@@ -134,6 +135,8 @@ pub fn run(
     // a thread before the last one is answered).
     let mut delay_ms = vec![0u64; workload.sessions.len()];
     let mut held: Vec<Vec<usize>> = vec![Vec::new(); workload.sessions.len()];
+    // Over websocket: per session, the open socket's account and its response-id alias.
+    let mut sockets = Sockets::new(config, workload);
 
     // The probe reads on through the run, and stops with it.
     let end_ms = start_ms + u64::from(workload.days) * 86_400_000;
@@ -170,7 +173,8 @@ pub fn run(
                     held[session].push(index);
                     continue;
                 }
-                let request = workload.request(turn, clock.now())?;
+                let mut request = workload.request(turn, clock.now())?;
+                sockets.bind(session, &mut request);
                 resolve(poll_fn(|cx| service.poll_ready(cx)))?.map_err(|never| match never {})?;
                 waiting.push(Waiting::new(index, session, at, service.call(request)));
             }
@@ -203,6 +207,7 @@ pub fn run(
             let status = outcome.response.status();
             match (&outcome.served_by, status.is_success()) {
                 (Some(account), true) => {
+                    sockets.opened(w.session, account.id, &live, clock.now());
                     tally.served(turn, account.id, move_reason(&outcome));
                     if let Some(guard) = outcome.guard {
                         guards.insert(w.turn, guard);
@@ -210,6 +215,7 @@ pub fn run(
                     }
                 }
                 _ => {
+                    sockets.closed(w.session);
                     let kind = error_kind(outcome)?;
                     let pool = upstream.fleet().state(now_ms);
                     let day = (now_ms - start_ms) as f64 / 86_400_000.0;
@@ -228,6 +234,64 @@ pub fn run(
         .fleet()
         .tallies(u64::from(workload.days) * 86_400_000);
     Ok(tally.finish(tallies))
+}
+
+/// Websocket sessions' upstream sockets. One client websocket is one upstream socket on one
+/// account (the gateway picks it at the upgrade, with the session's soft pin); every turn on
+/// it goes there or fails, as a `previous_response_id` only resolves on the socket that
+/// produced it. A failed turn closes the socket; the client's next turn opens a new one,
+/// planned afresh. Modelled as a hard pin (a response-id alias per socket).
+struct Sockets {
+    /// Per session: whether it talks over a websocket.
+    websocket: Vec<bool>,
+    /// Per session: the open socket's account and generation.
+    open: Vec<Option<(AccountId, u32)>>,
+    /// Per session: sockets opened so far.
+    opened: Vec<u32>,
+}
+
+impl Sockets {
+    fn new(config: &SimConfig, workload: &Workload) -> Self {
+        let n = workload.sessions.len();
+        Self {
+            websocket: workload
+                .sessions
+                .iter()
+                .map(|s| config.websocket && s.kind == SessionKind::SessionId)
+                .collect(),
+            open: vec![None; n],
+            opened: vec![0; n],
+        }
+    }
+
+    fn alias(session: usize, generation: u32) -> String {
+        format!("ws-{session}-{generation}")
+    }
+
+    /// A turn on an open socket names it.
+    fn bind(&self, session: usize, request: &mut PoolRequest) {
+        if let Some(Some((_, generation))) = self.open.get(session) {
+            request.facts.continuity.previous_response_id = Some(Self::alias(session, *generation));
+        }
+    }
+
+    /// A served turn of a websocket session without a socket opened one on `account`.
+    fn opened(&mut self, session: usize, account: AccountId, live: &LiveState, now: SystemTime) {
+        if !self.websocket.get(session).copied().unwrap_or(false) || self.open[session].is_some() {
+            return;
+        }
+        self.opened[session] += 1;
+        let generation = self.opened[session];
+        live.learn_response_id(POOL, &Self::alias(session, generation), account, now);
+        self.open[session] = Some((account, generation));
+    }
+
+    /// A failed turn closes the session's socket.
+    fn closed(&mut self, session: usize) {
+        if let Some(open) = self.open.get_mut(session) {
+            *open = None;
+        }
+    }
 }
 
 /// The gateway's answer to one turn, still to come.

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use codex_pooler_core::BoxError;
+use codex_pooler_core::live::SessionIds;
 use codex_pooler_core::model::Snapshot;
 use codex_pooler_core::model::{
     AccountId, Assignment, KeyId, Pool, PoolId, PoolStatus, UpstreamAccount,
@@ -30,6 +31,8 @@ pub const START_UNIX_SECS: u64 = 1_800_000_000;
 pub const MODEL: &str = "gpt-5-codex";
 /// The simulated pool.
 pub const POOL: PoolId = PoolId(1);
+/// The simulated gateway's session-id key (see [`SessionIds`]).
+const SESSION_KEY: [u8; 32] = [42; 32];
 
 const DAY_MS: u64 = 86_400_000;
 const HOUR_MS: f64 = 3_600_000.0;
@@ -195,12 +198,15 @@ impl Workload {
             "store": false,
             "input": input,
         }))?;
-        let facts = RequestFacts::from_json(&headers, &body)?;
+        let ctx = PoolContext {
+            pool: POOL,
+            key: KeyId(1),
+        };
+        let mut facts = RequestFacts::from_json(&headers, &body)?;
+        // As the gateway's Facts layer does: a thread without a session id gets one derived.
+        facts.derive_session(&SessionIds::new(SESSION_KEY), ctx);
         Ok(PoolRequest::new(
-            PoolContext {
-                pool: POOL,
-                key: KeyId(1),
-            },
+            ctx,
             Route {
                 family: RouteFamily::CodexBackend,
                 class: RouteClass::Responses,
@@ -413,8 +419,9 @@ mod tests {
         let (first, next) = key_of(SessionKind::SessionId);
         assert!(first.as_deref().unwrap().starts_with("session-id:"));
         assert_eq!(next, Some(first));
+        // Without a session id, the gateway's derived one (from the thread fingerprint).
         let (first, next) = key_of(SessionKind::Derived);
-        assert!(first.as_deref().unwrap().starts_with("input:"));
+        assert!(first.as_deref().unwrap().starts_with("upstream_session:"));
         assert_eq!(next, Some(first));
         let (first, next) = key_of(SessionKind::Stateless);
         assert!(next.is_none() || next != Some(first));

@@ -28,6 +28,7 @@ mod routing;
 mod sdk;
 mod secrets;
 mod surface;
+mod thread_switches;
 mod v1;
 mod v1_chat;
 mod v1_chat_params;

@@ -96,6 +96,7 @@ impl ContinuityBook {
         hard.or_else(|| {
             keys.session
                 .as_deref()
+                .or(keys.upstream_session.as_deref())
                 .and_then(|s| lookup(PinKind::Session, s))
                 .or_else(|| {
                     keys.prompt_cache_key
@@ -112,6 +113,7 @@ impl ContinuityBook {
 
     /// Records that `account` answered a request carrying `keys`: its soft keys now point there,
     /// and a turn state it sent stays there for the rest of the turn.
+    #[cfg(test)]
     pub(crate) fn remember(
         &self,
         pool: PoolId,
@@ -119,9 +121,23 @@ impl ContinuityBook {
         account: AccountId,
         now: SystemTime,
     ) {
+        self.remember_for(pool, keys, account, account, now);
+    }
+
+    /// Records that `account` answered a request carrying `keys` for the thread `owner` keeps:
+    /// its soft keys point at `owner` (refreshed), the turn state it sent at `account`, which
+    /// holds that state for the rest of the turn.
+    pub(crate) fn remember_for(
+        &self,
+        pool: PoolId,
+        keys: &ContinuityKeys,
+        owner: AccountId,
+        account: AccountId,
+        now: SystemTime,
+    ) {
         let soft = now + self.config.affinity_ttl;
         let mut updates: Vec<(PinKind, &str, SystemTime)> = Vec::with_capacity(4);
-        if let Some(s) = &keys.session {
+        if let Some(s) = keys.session.as_ref().or(keys.upstream_session.as_ref()) {
             updates.push((PinKind::Session, s, soft));
         }
         if let Some(k) = &keys.prompt_cache_key {
@@ -130,10 +146,11 @@ impl ContinuityBook {
         if let Some(d) = &keys.derived {
             updates.push((PinKind::Derived, d, soft));
         }
+        self.insert(pool, owner, &updates, now);
         if let Some(t) = &keys.turn_state {
-            updates.push((PinKind::TurnState, t, now + self.config.turn_state_ttl));
+            let expires = now + self.config.turn_state_ttl;
+            self.insert(pool, account, &[(PinKind::TurnState, t, expires)], now);
         }
-        self.insert(pool, account, &updates, now);
     }
 
     /// Records that `account` produced response `id`.
@@ -280,6 +297,33 @@ mod tests {
         assert_eq!(
             book.resolve(pool, &keys(), now).unwrap().account,
             AccountId(8)
+        );
+    }
+
+    #[test]
+    fn a_derived_upstream_session_is_a_session_pin() {
+        let book = ContinuityBook::default();
+        let now = from_unix_seconds(1_000);
+        let pool = PoolId(1);
+        let keys = ContinuityKeys {
+            upstream_session: Some("0000-derived".into()),
+            prompt_cache_key: Some("pc".into()),
+            ..ContinuityKeys::default()
+        };
+        book.remember(pool, &keys, AccountId(5), now);
+        let pin = book.resolve(pool, &keys, now).unwrap();
+        assert_eq!((pin.kind, pin.account), (PinKind::Session, AccountId(5)));
+        // The same cache key under another key's derived session starts afresh there...
+        let other = ContinuityKeys {
+            upstream_session: Some("1111-derived".into()),
+            prompt_cache_key: Some("pc".into()),
+            ..ContinuityKeys::default()
+        };
+        book.remember(pool, &other, AccountId(6), now);
+        // ...without moving the first one.
+        assert_eq!(
+            book.resolve(pool, &keys, now).unwrap().account,
+            AccountId(5)
         );
     }
 

@@ -14,16 +14,26 @@ pub struct ContinuityKeys {
     pub prompt_cache_key: Option<String>,
     /// File ids the input references.
     pub file_ids: Vec<String>,
-    /// A fingerprint of the first input items, for requests without any id.
+    /// A fingerprint of the thread (its `instructions` and first input item), for requests
+    /// without any id.
     pub derived: Option<String>,
+    /// The session id the gateway derived for upstream when the client sent none (see
+    /// [`SessionIds`](super::SessionIds)): sent upstream as `session-id`, and the first soft
+    /// key the continuity book and the strategies use. Never set beside [`session`](Self::session).
+    pub upstream_session: Option<String>,
 }
 
 impl ContinuityKeys {
-    /// The strongest soft key: session header, then prompt cache key, then the derived
-    /// fingerprint.
-    pub(crate) fn soft_key(&self) -> Option<String> {
+    /// The strongest soft key: session header (or the derived upstream session), then prompt
+    /// cache key, then the derived fingerprint.
+    pub fn soft_key(&self) -> Option<String> {
         self.session
             .clone()
+            .or_else(|| {
+                self.upstream_session
+                    .as_ref()
+                    .map(|s| format!("upstream_session:{s}"))
+            })
             .or_else(|| {
                 self.prompt_cache_key
                     .as_ref()

@@ -9,16 +9,20 @@
 //! - **hard** pins (`previous_response_id`, turn state, file ids) go to their owner or fail with
 //!   a typed error saying how to recover;
 //! - **soft** pins (session headers, `prompt_cache_key`, a hash of the first input items)
-//!   prefer their owner and move only when it is ineligible or nearly out of quota.
+//!   prefer their owner and move only when it is ineligible or nearly out of quota;
+//! - a request whose client sends no session id gets one derived for upstream
+//!   ([`SessionIds`]), scoped to pool and key, which is also its first soft key.
 
 mod book;
 mod keys;
 mod pin;
+mod session;
 
 pub(crate) use book::ContinuityBook;
 pub use book::ContinuityConfig;
 pub use keys::ContinuityKeys;
 pub use pin::{Pin, PinKind};
+pub use session::SessionIds;
 
 #[cfg(test)]
 mod pin_props;

@@ -107,6 +107,7 @@ fn planned(ids: &[i64], pin: Option<PinKind>) -> Planned {
                 account: AccountId(ids[0]),
             }),
             pin_skipped: None,
+            soft_owner: None,
         },
         replan: None,
     }

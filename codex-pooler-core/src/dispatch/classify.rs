@@ -48,6 +48,9 @@ pub(super) enum Class {
 pub(super) struct Classifier {
     pub(super) live: Arc<LiveState>,
     pub(super) clock: Arc<dyn Clock>,
+    /// The plan's [`soft_owner`](crate::plan::RoutePlan::soft_owner): the account that keeps
+    /// the thread when another one serves.
+    pub(super) soft_owner: Option<AccountId>,
 }
 
 impl Classifier {
@@ -119,7 +122,7 @@ impl Classifier {
         if status.is_success() || upgraded {
             self.live.record_success(account, now);
             self.live
-                .learn_continuity(request, account, response.headers(), now);
+                .learn_continuity(request, account, self.soft_owner, response.headers(), now);
         }
     }
 }

@@ -43,4 +43,6 @@ pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
 #[cfg(test)]
 mod busy_tests;
 #[cfg(test)]
+mod soft_owner_tests;
+#[cfg(test)]
 mod tests;

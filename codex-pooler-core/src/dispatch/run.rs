@@ -243,6 +243,7 @@ where
         let classifier = Classifier {
             live: Arc::clone(&self.live),
             clock: Arc::clone(&self.clock),
+            soft_owner: p.plan.soft_owner,
         };
         let class = classifier
             .classify(account.id, &p.request, guard, result.map_err(Into::into))

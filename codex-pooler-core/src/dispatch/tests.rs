@@ -66,6 +66,7 @@ fn planned(ids: &[i64]) -> PlannedRequest {
             eligible: ids.len(),
             pin: None,
             pin_skipped: None,
+            soft_owner: None,
         },
     }
 }

@@ -54,6 +54,18 @@ impl Exclusion {
             Self::CircuitOpen { .. } => ExclusionReason::CircuitOpen,
         }
     }
+
+    /// Whether the account is out only for a little while at `now`: a circuit probe or quota
+    /// reset within [`SOFT_OWNER_GRACE`](super::SOFT_OWNER_GRACE), or a token refresh under way.
+    pub(crate) fn is_brief(&self, now: SystemTime) -> bool {
+        match self {
+            Self::CircuitOpen { until } | Self::QuotaExhausted { until } => {
+                *until <= now + super::SOFT_OWNER_GRACE
+            }
+            Self::NotRoutable(lifecycle) => *lifecycle == Lifecycle::Refreshing,
+            Self::ModelUnsupported => false,
+        }
+    }
 }
 
 /// The stable, low-cardinality reason an account was left out of a request (an [`Exclusion`]

@@ -161,6 +161,7 @@ pub(super) fn plan(
     let mut chosen: Vec<Arc<UpstreamAccount>> = Vec::with_capacity(budget);
     let mut pin_skipped = None;
     let mut followed = None;
+    let mut soft_owner = None;
     if let Some(pin) = request.pin {
         let found = index
             .position(pin.account)
@@ -174,6 +175,7 @@ pub(super) fn plan(
                     eligible,
                     pin: Some(pin),
                     pin_skipped: None,
+                    soft_owner: None,
                 }));
             }
             // A hard pin whose account is out is an error: planned the straightforward way.
@@ -191,7 +193,10 @@ pub(super) fn plan(
                     pin_skipped = Some(PinSkip::NearLimit);
                 }
             }
-            Some((_, Err(e), _)) => pin_skipped = Some(PinSkip::Excluded(e.reason())),
+            Some((_, Err(e), _)) => {
+                pin_skipped = Some(PinSkip::Excluded(e.reason()));
+                soft_owner = e.is_brief(request.input.now).then_some(pin.account);
+            }
             None => pin_skipped = Some(PinSkip::LeftPool),
         }
     }
@@ -228,6 +233,7 @@ pub(super) fn plan(
         eligible,
         pin: followed.map(|(pin, _)| pin),
         pin_skipped,
+        soft_owner,
     }))
 }
 

@@ -43,6 +43,12 @@ pub const DEFAULT_MAX_ATTEMPTS: usize = 3;
 /// eligible account has used less: the thread moves rather than drain the account to its limit.
 pub const SOFT_PIN_MAX_USED_PERCENT: f64 = 98.0;
 
+/// A soft pin's account excluded for at most this long (an open circuit whose probe time, or a
+/// quota cooldown whose reset, is this close) is only briefly unavailable: another account
+/// stands in for the request, and the thread stays the pinned account's (see
+/// [`RoutePlan::soft_owner`]).
+pub const SOFT_OWNER_GRACE: Duration = Duration::from_secs(15 * 60);
+
 /// The ordered accounts to try for one request.
 #[derive(Debug, Clone)]
 pub struct RoutePlan {
@@ -58,6 +64,14 @@ pub struct RoutePlan {
     pub pin: Option<Pin>,
     /// Why the pinned account was not put first, when a soft pin was not followed.
     pub pin_skipped: Option<PinSkip>,
+    /// The account that keeps the thread although another one serves this request: a soft
+    /// pin's account that is only briefly unavailable (excluded for at most
+    /// [`SOFT_OWNER_GRACE`], or refreshing its token). The account serving the request stands
+    /// in without taking the thread, so the next turn goes back to the owner once it is
+    /// eligible again. `None` otherwise: no soft pin, a followed one (the thread moves with a
+    /// failover, as it did), or one that moved for good (its account near its limit, out for
+    /// longer, or gone from the pool).
+    pub soft_owner: Option<AccountId>,
 }
 
 /// Why a continuity pin's account was not put first.
@@ -316,6 +330,13 @@ impl Planner {
                 }
             }
         }
+        // A soft pin skipped only because its account is briefly out keeps the thread there.
+        let soft_owner = pin.filter(|pin| {
+            followed.is_none()
+                && exclusions
+                    .iter()
+                    .any(|(id, e)| *id == pin.account && e.is_brief(now))
+        });
         Ok(RoutePlan {
             candidates: chosen,
             exclusions,
@@ -323,6 +344,7 @@ impl Planner {
             eligible,
             pin: followed.map(|(pin, _)| pin),
             pin_skipped,
+            soft_owner: soft_owner.map(|pin| pin.account),
         })
     }
 }
@@ -488,6 +510,7 @@ fn hard_pinned(
             eligible,
             pin: Some(pin),
             pin_skipped: None,
+            soft_owner: None,
         });
     }
     let excluded = exclusions.iter().find(|(id, _)| *id == pin.account);

@@ -242,14 +242,14 @@ fn plan_is_deterministic_and_capped() {
     assert_eq!(a.strategy, "rendezvous");
 }
 
-fn pinned_request(keys: crate::continuity::ContinuityKeys, seed: u64) -> PoolRequest {
+pub(crate) fn pinned_request(keys: crate::continuity::ContinuityKeys, seed: u64) -> PoolRequest {
     let mut r = request(Some("m"), None, seed);
     r.facts.continuity_key = keys.soft_key();
     r.facts.continuity = keys;
     r
 }
 
-fn five_accounts() -> Snapshot {
+pub(crate) fn five_accounts() -> Snapshot {
     snapshot(
         PoolStatus::Active,
         (1..=5)

@@ -7,8 +7,9 @@ use http::HeaderMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::continuity::ContinuityKeys;
+use crate::continuity::{ContinuityKeys, SessionIds};
 use crate::error::PoolerError;
+use crate::request::PoolContext;
 
 /// What the router knows about one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +46,8 @@ struct BodyHead<'a> {
     stream: Option<bool>,
     prompt_cache_key: Option<String>,
     previous_response_id: Option<String>,
+    #[serde(borrow)]
+    instructions: Option<&'a RawValue>,
     #[serde(borrow)]
     input: Option<&'a RawValue>,
 }
@@ -182,10 +185,11 @@ impl RequestFacts {
             prompt_cache_key: head.prompt_cache_key.filter(|k| !k.is_empty()),
             file_ids: file_ids(body),
             derived: None,
+            upstream_session: None,
         };
         let mut compaction = false;
         if let Some(input) = head.input {
-            let (derived, trailing_compaction) = scan_input(input);
+            let (derived, trailing_compaction) = scan_input(head.instructions, input);
             keys.derived = derived;
             compaction = trailing_compaction;
         }
@@ -203,15 +207,28 @@ impl RequestFacts {
     }
 }
 
-/// Hashes the first input items (a stable thread fingerprint) and tells whether the last item is
-/// a `compaction_trigger`.
-fn scan_input(input: &RawValue) -> (Option<String>, bool) {
+impl RequestFacts {
+    /// Fills in the upstream session id derived for a request of `ctx` whose client sent none
+    /// (see [`SessionIds`]), and makes it the routing continuity key: every turn of the thread
+    /// then reaches the same upstream cache shard and, while it can, the same account.
+    pub fn derive_session(&mut self, ids: &SessionIds, ctx: PoolContext) {
+        ids.fill(ctx, &mut self.continuity);
+        self.continuity_key = self.continuity.soft_key();
+    }
+}
+
+/// Hashes `instructions` and the first input item (a stable thread fingerprint) and tells
+/// whether the last item is a `compaction_trigger`.
+fn scan_input(instructions: Option<&RawValue>, input: &RawValue) -> (Option<String>, bool) {
+    // Instructions are the same for every turn of a thread; they tell threads of different
+    // system prompts with the same opening message apart.
+    let seed = instructions.map_or(FNV_OFFSET, |i| {
+        fingerprint_from(fingerprint_from(FNV_OFFSET, i.get().as_bytes()), b"\0")
+    });
+    let thread = |item: &str| format!("input:{:016x}", fingerprint_from(seed, item.as_bytes()));
     let raw = input.get();
     if raw.starts_with('"') {
-        return (
-            Some(format!("input:{:016x}", fingerprint(raw.as_bytes()))),
-            false,
-        );
+        return (Some(thread(raw)), false);
     }
     let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw) else {
         return (None, false);
@@ -228,7 +245,7 @@ fn scan_input(input: &RawValue) -> (Option<String>, bool) {
     });
     let derived = opening
         .or_else(|| items.first())
-        .map(|item| format!("input:{:016x}", fingerprint(item.get().as_bytes())));
+        .map(|item| thread(item.get()));
     (derived, trailing_compaction)
 }
 
@@ -258,11 +275,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// 64-bit FNV-1a: stable across processes and releases.
-fn fingerprint(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// The 64-bit FNV-1a offset basis.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// 64-bit FNV-1a of `bytes`, continuing from `h`: stable across processes and releases.
+fn fingerprint_from(h: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -305,6 +325,16 @@ mod tests {
         assert!(key(turn1).is_some());
         assert_eq!(key(turn1), key(turn2), "a thread keeps its derived key");
         assert_ne!(key(turn1), key(other));
+        // The instructions are part of the thread's fingerprint.
+        let briefly = br#"{"model":"m","instructions":"be brief","input":[{"type":"message","role":"user","content":"hi"}]}"#;
+        let briefly2 = br#"{"model":"m","instructions":"be brief","input":[{"type":"message","role":"user","content":"hi"},{"type":"message","role":"user","content":"more"}]}"#;
+        let verbose = br#"{"model":"m","instructions":"be verbose","input":[{"type":"message","role":"user","content":"hi"}]}"#;
+        assert_eq!(key(briefly), key(briefly2));
+        assert_ne!(key(briefly), key(verbose));
+        assert!(
+            f.continuity.upstream_session.is_none(),
+            "derived later, per key"
+        );
         let text = RequestFacts::from_json(&HeaderMap::new(), br#"{"model":"m","input":"hello"}"#)
             .unwrap();
         assert!(text.continuity_key.unwrap().starts_with("input:"));
@@ -376,6 +406,30 @@ mod tests {
             facts.continuity.session.as_deref(),
             Some(&*format!("session-id:{uuid}"))
         );
+    }
+
+    #[test]
+    fn a_derived_session_becomes_the_continuity_key() {
+        let ids = SessionIds::new([3; 32]);
+        let ctx = |key| PoolContext {
+            pool: crate::model::PoolId(1),
+            key: crate::model::KeyId(key),
+        };
+        let body = br#"{"model":"m","prompt_cache_key":"t1"}"#;
+        let mut f = RequestFacts::from_json(&HeaderMap::new(), body).unwrap();
+        f.derive_session(&ids, ctx(1));
+        let id = f.continuity.upstream_session.clone().unwrap();
+        assert_eq!(f.continuity_key, Some(format!("upstream_session:{id}")));
+        let mut other_key = RequestFacts::from_json(&HeaderMap::new(), body).unwrap();
+        other_key.derive_session(&ids, ctx(2));
+        assert_ne!(other_key.continuity_key, f.continuity_key);
+        // A client's own session header is kept, and nothing is derived.
+        let mut headers = HeaderMap::new();
+        headers.insert("session-id", "abc".parse().unwrap());
+        let mut own = RequestFacts::from_json(&headers, body).unwrap();
+        own.derive_session(&ids, ctx(1));
+        assert_eq!(own.continuity.upstream_session, None);
+        assert_eq!(own.continuity_key.as_deref(), Some("session-id:abc"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::error::PoolerError;
+use codex_pooler_core::live::SessionIds;
 use codex_pooler_core::request::FileId;
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::request::{RequestFacts, check_id_headers};
@@ -27,16 +28,26 @@ use crate::records::refuse;
 ///
 /// Compaction is decided here, once: a trailing compaction trigger in the body, or the legacy
 /// compaction route; neither is retried on another account.
+///
+/// A request whose client sent no session id gets one derived from its `prompt_cache_key` or
+/// thread fingerprint, scoped to the pool and key ([`SessionIds`]): it is sent upstream as
+/// `session-id` and routes the thread.
 #[derive(Debug, Clone)]
 pub(crate) struct Facts<S> {
     inner: S,
     clock: Arc<dyn Clock>,
+    sessions: Arc<SessionIds>,
 }
 
 impl<S> Facts<S> {
-    /// Wraps `inner`; `clock` stands in for a missing arrival time.
-    pub(crate) fn new(inner: S, clock: Arc<dyn Clock>) -> Self {
-        Self { inner, clock }
+    /// Wraps `inner`; `clock` stands in for a missing arrival time, `sessions` derives session
+    /// ids.
+    pub(crate) fn new(inner: S, clock: Arc<dyn Clock>, sessions: Arc<SessionIds>) -> Self {
+        Self {
+            inner,
+            clock,
+            sessions,
+        }
     }
 }
 
@@ -54,7 +65,7 @@ where
     }
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        match pool_request(request, self.clock.as_ref()) {
+        match pool_request(request, self.clock.as_ref(), &self.sessions) {
             Ok(pooled) => self.inner.call(pooled).boxed(),
             Err(err) => {
                 let response = refuse(&err);
@@ -64,7 +75,11 @@ where
     }
 }
 
-fn pool_request(request: Request<Bytes>, clock: &dyn Clock) -> Result<PoolRequest, PoolerError> {
+fn pool_request(
+    request: Request<Bytes>,
+    clock: &dyn Clock,
+    sessions: &SessionIds,
+) -> Result<PoolRequest, PoolerError> {
     let (mut parts, body) = request.into_parts();
     let (Some(ctx), Some(route)) = (
         parts.extensions.get::<PoolContext>().copied(),
@@ -78,7 +93,10 @@ fn pool_request(request: Request<Bytes>, clock: &dyn Clock) -> Result<PoolReques
         .get::<ReceivedAt>()
         .map_or_else(|| clock.now(), |at| at.0);
     let file_id = parts.extensions.remove::<FileId>();
-    let facts = facts(&parts, &body, route, file_id.as_ref())?;
+    let mut facts = facts(&parts, &body, route, file_id.as_ref())?;
+    if route.class.is_model_turn() {
+        facts.derive_session(sessions, ctx);
+    }
     Ok(PoolRequest::new(ctx, route, facts, received_at)
         .with_method(parts.method)
         .with_headers(parts.headers)
@@ -127,10 +145,13 @@ mod tests {
         };
         let inner = service_fn(|request: PoolRequest| async move {
             let facts = request.facts;
-            let text = format!(
-                "{:?} {} {:?}",
-                facts.model, facts.compaction, facts.continuity.file_ids
-            );
+            let text = match facts.continuity.upstream_session {
+                Some(session) => format!("{session} {:?}", facts.continuity_key),
+                None => format!(
+                    "{:?} {} {:?}",
+                    facts.model, facts.compaction, facts.continuity.file_ids
+                ),
+            };
             Ok::<_, Infallible>(Response::new(codex_pooler_core::body::full(text)))
         });
         let mut request = Request::new(Bytes::from(body.to_owned()));
@@ -142,10 +163,14 @@ mod tests {
         if let Some(file) = file {
             request.extensions_mut().insert(file);
         }
-        Facts::new(inner, Arc::new(ManualClock::at_unix(1_000)))
-            .oneshot(request)
-            .await
-            .unwrap()
+        Facts::new(
+            inner,
+            Arc::new(ManualClock::at_unix(1_000)),
+            Arc::new(SessionIds::new([5; 32])),
+        )
+        .oneshot(request)
+        .await
+        .unwrap()
     }
 
     async fn text(response: Response<PoolBody>) -> String {
@@ -184,6 +209,29 @@ mod tests {
         )
         .await;
         assert_eq!(text(legacy).await, r#"Some("m") true []"#);
+    }
+
+    #[tokio::test]
+    async fn a_turn_without_session_gets_one_derived_for_its_pool_and_key() {
+        let body = r#"{"model":"m","prompt_cache_key":"thread-1"}"#;
+        let answer = text(send("/backend-api/codex/responses", body, None).await).await;
+        let expected = SessionIds::new([5; 32])
+            .derive(
+                PoolContext {
+                    pool: PoolId(1),
+                    key: KeyId(1),
+                },
+                &codex_pooler_core::live::ContinuityKeys {
+                    prompt_cache_key: Some("thread-1".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            answer,
+            format!("{expected} Some(\"upstream_session:{expected}\")")
+        );
+        assert!(!answer.contains("thread-1"));
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use codex_pooler_core::dispatch::AccountHandles;
+use codex_pooler_core::live::SessionIds;
 
 use hmac::Mac;
 
@@ -108,6 +109,20 @@ impl KeyHasher {
         let mut mac = first.mac();
         mac.update(b"codex-pooler account-handle key v1");
         AccountHandles::new(mac.finalize().into_bytes().into())
+    }
+
+    /// The upstream session ids of this deployment (see [`SessionIds`]), keyed like the
+    /// [account handles](Self::account_handles) from the first hashing key under their own
+    /// label, `"codex-pooler session-id key v1"`: a derived id, and the upstream cache shard it
+    /// names, survive secret-key rotation.
+    pub fn session_ids(&self) -> SessionIds {
+        let first = std::iter::once(&self.current)
+            .chain(&self.older)
+            .min_by_key(|key| key.version())
+            .unwrap_or(&self.current);
+        let mut mac = first.mac();
+        mac.update(b"codex-pooler session-id key v1");
+        SessionIds::new(mac.finalize().into_bytes().into())
     }
 
     /// The keyed hash of a whole presented key, with the current version.

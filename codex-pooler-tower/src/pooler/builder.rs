@@ -264,6 +264,7 @@ impl PoolerBuilder {
             },
             models_etags: ModelsEtags::default(),
         });
+        let session_ids = self.hasher.session_ids();
         let stack = ServiceBuilder::new()
             .layer(AuthenticateLayer::new(
                 self.snapshot.clone(),
@@ -290,7 +291,7 @@ impl PoolerBuilder {
                 Arc::clone(live),
                 Arc::clone(clock),
             ))
-            .layer(FactsLayer::new(Arc::clone(clock)))
+            .layer(FactsLayer::new(Arc::clone(clock), session_ids))
             .layer(RespondLayer::new(Arc::clone(&shared)))
             .layer(LearnFileLayer::new(Arc::clone(live), Arc::clone(clock)))
             .layer(plan)

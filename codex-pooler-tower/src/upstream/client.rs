@@ -18,6 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use tower_service::Service;
 
 use super::connector::https_client;
+use super::headers::supply_session_id;
 use super::recovery::{TokenAnswer, with_recovery};
 use super::{AccessToken, CredentialError, CredentialSource, forward_request_headers};
 use crate::workspace::{ROUTING_OVERRIDE_HEADER, WorkspaceRoutes};
@@ -154,6 +155,10 @@ impl UpstreamClient {
 
         let mut headers = HeaderMap::with_capacity(call.request.headers.len() + 4);
         forward_request_headers(&call.request.headers, &mut headers);
+        supply_session_id(
+            call.request.facts.continuity.upstream_session.as_deref(),
+            &mut headers,
+        );
         if let Some(routing) = route.routing_override {
             headers.insert(ROUTING_OVERRIDE_HEADER, routing.header_value());
         }

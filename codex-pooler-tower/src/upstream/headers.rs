@@ -5,6 +5,10 @@
 //! else stays behind: credentials, cookies, hop-by-hop and encoding headers, and any other
 //! `x-codex-*` name a client makes up. What goes back to the client is in
 //! [`response_headers`](super::response_headers).
+//!
+//! A model turn over HTTP whose client sent no session header gets the gateway's derived one as
+//! `session-id` ([`supply_session_id`]). The websocket upgrade is left as the client sent it
+//! (the Codex CLI always sends `session-id` there).
 
 use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue};
@@ -86,6 +90,30 @@ pub fn forward_request_headers(client: &HeaderMap, out: &mut HeaderMap) {
     }
 }
 
+/// Headers that name the thread's session to upstream.
+const SESSION_NAMES: &[&str] = &[
+    "session-id",
+    "session_id",
+    "thread-id",
+    "conversation_id",
+    "x-codex-session-id",
+    "x-codex-conversation-id",
+];
+
+/// Sends `derived`, the session id the gateway derived for a thread whose client sent none
+/// ([`SessionIds`](codex_pooler_core::live::SessionIds)), as `session-id`, the header the
+/// Codex CLI sends and upstream keeps a thread's prompt cache shard by. A request already
+/// carrying a session header upstream keeps it alone.
+pub(crate) fn supply_session_id(derived: Option<&str>, out: &mut HeaderMap) {
+    let Some(value) = derived.and_then(|d| HeaderValue::from_str(d).ok()) else {
+        return;
+    };
+    if SESSION_NAMES.iter().any(|name| out.contains_key(*name)) {
+        return;
+    }
+    out.insert(HeaderName::from_static("session-id"), value);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +153,37 @@ mod tests {
         assert_eq!(out["originator"], "codex_exec");
         assert_eq!(out["user-agent"], "codex_cli_rs/0.169.0");
         assert_eq!(out["version"], DEFAULT_CLIENT_VERSION);
+    }
+
+    #[test]
+    fn a_derived_session_id_goes_up_only_without_a_client_one() {
+        let derived = "0b6f5b8e-1d2c-8a3b-9c4d-5e6f708192a3";
+        let mut out = HeaderMap::new();
+        forward_request_headers(&HeaderMap::new(), &mut out);
+        supply_session_id(Some(derived), &mut out);
+        assert_eq!(out["session-id"], derived);
+        assert!(!out.contains_key("session_id"));
+        for name in [
+            "session-id",
+            "session_id",
+            "x-codex-session-id",
+            "thread-id",
+        ] {
+            let mut client = HeaderMap::new();
+            client.insert(HeaderName::from_static(name), "client".parse().unwrap());
+            let mut out = HeaderMap::new();
+            forward_request_headers(&client, &mut out);
+            supply_session_id(Some(derived), &mut out);
+            assert_eq!(out[name], "client", "{name}");
+            assert_eq!(
+                out.get_all("session-id").iter().count(),
+                usize::from(name == "session-id"),
+                "{name}"
+            );
+        }
+        let mut out = HeaderMap::new();
+        supply_session_id(None, &mut out);
+        assert!(out.is_empty());
     }
 
     #[test]
