@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 use super::config::{FakeAccount, FakeConfig};
+use super::context::NotesStore;
 use super::seen::SeenRequest;
 use super::stream_slot::StreamSlot;
 
@@ -27,6 +28,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// `/responses` answers streaming now, per `chatgpt-account-id`.
     streams: Arc<Mutex<HashMap<String, usize>>>,
+    /// Notes written through the history and notes tools, per account and session.
+    notes: NotesStore,
 }
 
 impl FakeState {
@@ -40,6 +43,7 @@ impl FakeState {
                 next_id: AtomicU64::new(1),
                 shutdown,
                 streams: Arc::default(),
+                notes: NotesStore::default(),
             }),
         }
     }
@@ -55,6 +59,11 @@ impl FakeState {
         *open += 1;
         drop(streams);
         Some(StreamSlot::new(Arc::clone(&self.inner.streams), account))
+    }
+
+    /// The notes of the history and notes tools.
+    pub(crate) fn notes(&self) -> &NotesStore {
+        &self.inner.notes
     }
 
     /// A copy of the current configuration.
