@@ -27,6 +27,9 @@ const FORWARDED: &[&str] = &[
     "version",
     "openai-beta",
     "x-openai-subagent",
+    // The history and notes tools' headers, as the client sends them (0.169 and 0.171).
+    "x-openai-encrypted-tool-arguments",
+    "x-openai-tool-output-truncation-policy",
     // The Codex CLI's own headers (captures of 0.169 and 0.171, and the client's sources).
     "x-codex-beta-features",
     "x-codex-installation-id",
@@ -191,6 +194,9 @@ mod tests {
             "x-codex-routing-hint",
             "x-codex-ws-stream-request-start-ms",
             "x-openai-subagent",
+            // The history and notes tools' headers, as the client sends them (0.169 and 0.171).
+            "x-openai-encrypted-tool-arguments",
+            "x-openai-tool-output-truncation-policy",
         ] {
             assert_eq!(out[name], client[name], "{name}");
         }
