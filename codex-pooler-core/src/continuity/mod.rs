@@ -9,7 +9,14 @@
 //! - **hard** pins (`previous_response_id`, turn state, file ids) go to their owner or fail with
 //!   a typed error saying how to recover;
 //! - **soft** pins (session headers, `prompt_cache_key`, a hash of the first input items)
-//!   prefer their owner and move only when it is ineligible or nearly out of quota.
+//!   prefer their owner and move only when it is ineligible or nearly out of quota;
+//! - the **context owner** of a root session (the first account that served it) is a hard pin
+//!   for the Codex history, notes and search tools and never moves. The tools are pinned there
+//!   rather than fanned out to every account that served the thread, because their answers are
+//!   opaque per account (encrypted outputs, window and item ids only the issuing account
+//!   resolves), so merged answers would not be usable on the next call; notes must never fork.
+//!   A thread that moved off an unavailable owner gets `pinned_account_unavailable` for its
+//!   tool calls until the owner is back (`docs/routing.md`, "History and notes tools").
 
 mod book;
 mod keys;

@@ -22,19 +22,17 @@ use serde_json::{Map, Value, json};
 use super::auth;
 use super::state::{FakeState, lock};
 
+/// One session's notes on one account: virtual path to text.
+type Notes = BTreeMap<String, String>;
+
 /// Notes of one account, per session id, per virtual path.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct NotesStore {
-    notes: Arc<Mutex<HashMap<(String, String), BTreeMap<String, String>>>>,
+    notes: Arc<Mutex<HashMap<(String, String), Notes>>>,
 }
 
 impl NotesStore {
-    fn with<T>(
-        &self,
-        account: &str,
-        session: &str,
-        f: impl FnOnce(&mut BTreeMap<String, String>) -> T,
-    ) -> T {
+    fn with<T>(&self, account: &str, session: &str, f: impl FnOnce(&mut Notes) -> T) -> T {
         let mut notes = lock(&self.notes);
         f(notes
             .entry((account.to_owned(), session.to_owned()))
