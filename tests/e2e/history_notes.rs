@@ -210,3 +210,39 @@ async fn notes_and_history_follow_the_context_owner_and_a_moved_thread_is_refuse
     assert!(pool.fake.seen().iter().all(|r| !r.path.contains("/alpha/")));
     gateway.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_tool_shapes_are_refused_with_exact_bodies() {
+    let pool = TestPool::new(&["acct-shape"], |_, _| {});
+    let gateway = pool.gateway();
+    let auth = format!("Bearer {}", pool.key);
+    let url = format!("{}{CODEX}/alpha/notes/v2/read_file", gateway.url());
+
+    // A session id of no id shape is refused by the gateway, before any account is chosen.
+    let body = json!({"path": "a", "context": {"session_id": "bad id\u{1}", "current_agent_name": "/root"}});
+    let refused = send("POST", &url, &[("authorization", &auth)], body.to_string()).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.body,
+        r#"{"error":{"code":"invalid_request","message":"context.session_id must be at most 256 bytes of visible ASCII","param":"context.session_id","type":"invalid_request_error"}}"#
+    );
+
+    // Without a context, upstream refuses (the fake as the backend does) and the client gets it.
+    let missing = send(
+        "POST",
+        &url,
+        &[("authorization", &auth)],
+        json!({"path": "a"}).to_string(),
+    )
+    .await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(
+        missing.body,
+        r#"{"detail":"context.session_id is required"}"#
+    );
+    assert_eq!(
+        pool.last_account_on(&format!("{CODEX}/alpha/notes/v2/read_file")),
+        "acct-shape"
+    );
+    gateway.stop();
+}

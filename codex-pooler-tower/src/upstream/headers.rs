@@ -167,6 +167,11 @@ mod tests {
             ("x-codex-routing-hint", "model=gpt-5.1-codex"),
             ("x-codex-ws-stream-request-start-ms", "1"),
             ("x-openai-subagent", "review"),
+            ("x-openai-encrypted-tool-arguments", "true"),
+            (
+                "x-openai-tool-output-truncation-policy",
+                r#"{"mode":"bytes","limit":4000}"#,
+            ),
             ("accept-encoding", "zstd,gzip"),
             ("x-oai-attestation", "a"),
             ("openai-organization", "org-1"),
