@@ -9,7 +9,7 @@ use crate::codex::{codex_binaries, run_codex, write_config};
 use crate::support::*;
 
 /// Sends plain requests until the routing receipt shows `eligible` accounts (a reload happened).
-async fn wait_for_eligible(gateway: &Gateway, key: &str, eligible: usize) {
+pub(crate) async fn wait_for_eligible(gateway: &Gateway, key: &str, eligible: usize) {
     let deadline = Instant::now() + Duration::from_secs(15);
     let want = format!("eligible={eligible};");
     loop {

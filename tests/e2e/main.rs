@@ -16,6 +16,7 @@ mod demo;
 mod embed_example;
 mod errors;
 mod headers;
+mod history_notes;
 mod hot_path;
 mod key_policy;
 mod output_items;

@@ -87,7 +87,7 @@ async fn a_twenty_mebibyte_frame_reaches_upstream_and_the_turn_completes() {
 }
 
 /// The gateway's answer to a helper route it does not serve: always this, byte for byte.
-const HELPER_NOT_FOUND: &str = r#"{"error":{"code":"not_found","message":"Not Found","param":null,"type":"invalid_request_error"}}"#;
+pub(crate) const HELPER_NOT_FOUND: &str = r#"{"error":{"code":"not_found","message":"Not Found","param":null,"type":"invalid_request_error"}}"#;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_helper_routes_are_a_soft_404_that_never_goes_upstream() {

@@ -92,7 +92,12 @@ impl ContinuityBook {
                     .as_deref()
                     .and_then(|s| lookup(PinKind::TurnState, s))
             })
-            .or_else(|| keys.file_ids.iter().find_map(|f| lookup(PinKind::File, f)));
+            .or_else(|| keys.file_ids.iter().find_map(|f| lookup(PinKind::File, f)))
+            .or_else(|| {
+                keys.context_session
+                    .as_deref()
+                    .and_then(|s| lookup(PinKind::ContextOwner, s))
+            });
         hard.or_else(|| {
             keys.session
                 .as_deref()
@@ -150,6 +155,33 @@ impl ContinuityBook {
         if let Some(t) = &keys.turn_state {
             let expires = now + self.config.turn_state_ttl;
             self.insert(pool, account, &[(PinKind::TurnState, t, expires)], now);
+        }
+        if let Some(session) = keys.owned_session() {
+            self.own_context(pool, session, account, now);
+        }
+    }
+
+    /// Makes `account` the context owner of root session `session` unless it already has a
+    /// live one: the owner is immutable, so notes never fork across accounts.
+    fn own_context(&self, pool: PoolId, session: &str, account: AccountId, now: SystemTime) {
+        let key = Key {
+            pool,
+            kind: PinKind::ContextOwner,
+            value: hash(session),
+        };
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.get(&key).is_some_and(|e| e.expires > now) {
+            return;
+        }
+        entries.insert(
+            key,
+            Entry {
+                account,
+                expires: now + self.config.alias_ttl,
+            },
+        );
+        if entries.len() > self.config.capacity {
+            sweep(&mut entries, self.config.capacity, now);
         }
     }
 
@@ -362,6 +394,48 @@ mod tests {
         assert_eq!(book.file_owner(PoolId(1), "file-c", now), None);
         let later = now + ContinuityConfig::default().alias_ttl;
         assert_eq!(book.file_owner(PoolId(1), "file-a", later), None);
+    }
+
+    #[test]
+    fn the_context_owner_is_the_first_server_and_never_moves() {
+        let book = ContinuityBook::default();
+        let now = from_unix_seconds(1_000);
+        let pool = PoolId(1);
+        let tool = ContinuityKeys {
+            context_session: Some("s1".into()),
+            ..ContinuityKeys::default()
+        };
+        assert_eq!(book.resolve(pool, &tool, now), None);
+        // A turn of session `s1` (header `session-id:s1`) served by 7 makes 7 the owner.
+        book.remember(pool, &keys(), AccountId(7), now);
+        let pin = book.resolve(pool, &tool, now).unwrap();
+        assert_eq!(pin.kind, PinKind::ContextOwner);
+        assert_eq!(pin.account, AccountId(7));
+        assert!(pin.is_hard());
+        // The thread moves to 8: its turns follow, its context owner does not.
+        book.remember(pool, &keys(), AccountId(8), now);
+        book.remember(pool, &tool, AccountId(8), now);
+        assert_eq!(
+            book.resolve(pool, &keys(), now).unwrap().account,
+            AccountId(8)
+        );
+        assert_eq!(
+            book.resolve(pool, &tool, now).unwrap().account,
+            AccountId(7)
+        );
+        // Another pool, or another session, has no owner.
+        assert_eq!(book.resolve(PoolId(2), &tool, now), None);
+        let other = ContinuityKeys {
+            context_session: Some("s2".into()),
+            ..ContinuityKeys::default()
+        };
+        assert_eq!(book.resolve(pool, &other, now), None);
+        // A tool call of an unknown session makes its first server the owner.
+        book.remember(pool, &other, AccountId(9), now);
+        assert_eq!(
+            book.resolve(pool, &other, now).unwrap().account,
+            AccountId(9)
+        );
     }
 
     #[test]

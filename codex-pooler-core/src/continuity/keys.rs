@@ -21,9 +21,23 @@ pub struct ContinuityKeys {
     /// [`SessionIds`](super::SessionIds)): sent upstream as `session-id`, and the first soft
     /// key the continuity book and the strategies use. Never set beside [`session`](Self::session).
     pub upstream_session: Option<String>,
+    /// The `context.session_id` a history, notes or search call names (the root session it
+    /// belongs to); routed to that session's context owner.
+    pub context_session: Option<String>,
 }
 
 impl ContinuityKeys {
+    /// The root session id whose context owner a successful answer establishes: the
+    /// `context.session_id` of a tool call, else the value of the session header of a turn.
+    pub(crate) fn owned_session(&self) -> Option<&str> {
+        self.context_session.as_deref().or_else(|| {
+            self.session
+                .as_deref()
+                .and_then(|s| s.split_once(':'))
+                .map(|(_, v)| v)
+        })
+    }
+
     /// The strongest soft key: session header (or the derived upstream session), then prompt
     /// cache key, then the derived fingerprint.
     pub fn soft_key(&self) -> Option<String> {

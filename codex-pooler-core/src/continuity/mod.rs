@@ -12,6 +12,13 @@
 //!   prefer their owner and move only when it is ineligible or nearly out of quota;
 //! - a request whose client sends no session id gets one derived for upstream
 //!   ([`SessionIds`]), scoped to pool and key, which is also its first soft key.
+//! - the **context owner** of a root session (the first account that served it) is a hard pin
+//!   for the Codex history, notes and search tools and never moves. The tools are pinned there
+//!   rather than fanned out to every account that served the thread, because their answers are
+//!   opaque per account (encrypted outputs, window and item ids only the issuing account
+//!   resolves), so merged answers would not be usable on the next call; notes must never fork.
+//!   A thread that moved off an unavailable owner gets `pinned_account_unavailable` for its
+//!   tool calls until the owner is back (`docs/routing.md`, "History and notes tools").
 
 mod book;
 mod keys;

@@ -11,6 +11,9 @@ pub enum PinKind {
     TurnState,
     /// A referenced file was uploaded to an account (hard).
     File,
+    /// The root session's context owner: the first account that served it holds its notes
+    /// and history (hard; never moves).
+    ContextOwner,
     /// A session header was last served by an account (soft).
     Session,
     /// The `prompt_cache_key` was last served by an account (soft).
@@ -22,7 +25,10 @@ pub enum PinKind {
 impl PinKind {
     /// Whether the pin must be honoured or the request fails.
     pub(crate) const fn is_hard(self) -> bool {
-        matches!(self, Self::PreviousResponse | Self::TurnState | Self::File)
+        matches!(
+            self,
+            Self::PreviousResponse | Self::TurnState | Self::File | Self::ContextOwner
+        )
     }
 
     /// Stable label for records and routing receipts.
@@ -31,6 +37,7 @@ impl PinKind {
             Self::PreviousResponse => "previous_response_id",
             Self::TurnState => "turn_state",
             Self::File => "file",
+            Self::ContextOwner => "context_owner",
             Self::Session => "session",
             Self::PromptCacheKey => "prompt_cache_key",
             Self::Derived => "derived",

@@ -64,6 +64,7 @@ pub(crate) fn request(model: Option<&str>, continuity: Option<&str>, seed: u64) 
         seed,
         received_at: from_unix_seconds(1_000),
         file_id: None,
+        context_endpoint: None,
     }
 }
 

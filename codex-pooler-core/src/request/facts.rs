@@ -50,6 +50,13 @@ struct BodyHead<'a> {
     instructions: Option<&'a RawValue>,
     #[serde(borrow)]
     input: Option<&'a RawValue>,
+    /// The history and notes tools' `context: {session_id, current_agent_name}`.
+    context: Option<ToolContext>,
+}
+
+#[derive(Deserialize)]
+struct ToolContext {
+    session_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -157,9 +164,14 @@ impl RequestFacts {
         let head: BodyHead<'_> =
             serde_json::from_slice(body).map_err(|_| FactsError::NotJsonObject)?;
         check_id_headers(headers)?;
+        let context_session = head
+            .context
+            .and_then(|c| c.session_id)
+            .filter(|s| !s.is_empty());
         for (param, id) in [
             ("previous_response_id", &head.previous_response_id),
             ("prompt_cache_key", &head.prompt_cache_key),
+            ("context.session_id", &context_session),
         ] {
             if id.as_deref().is_some_and(|id| !is_client_id(id)) {
                 return Err(FactsError::InvalidId { param });
@@ -186,6 +198,7 @@ impl RequestFacts {
             file_ids: file_ids(body),
             derived: None,
             upstream_session: None,
+            context_session,
         };
         let mut compaction = false;
         if let Some(input) = head.input {

@@ -1,9 +1,11 @@
 //! The request types passed between the pooler's services: the route a path names, the facts
 //! read from its headers and body, and the pooled request built from them.
 
+mod context_endpoint;
 mod facts;
 mod route;
 
+pub use context_endpoint::ContextEndpoint;
 pub use facts::{
     FactsError, MAX_CLIENT_ID_LEN, MAX_MODEL_LEN, RequestFacts, check_id_headers, is_model_name,
 };
@@ -60,6 +62,9 @@ pub struct PoolRequest {
     /// The file a [`RouteClass::FileFinalize`] request finalizes, validated and known to the
     /// pool; its upstream path is built from it. `None` for every other route.
     pub file_id: Option<FileId>,
+    /// The history, notes or search endpoint a request of those classes calls; its upstream
+    /// path is the endpoint's. `None` for every other route.
+    pub context_endpoint: Option<ContextEndpoint>,
 }
 
 impl PoolRequest {
@@ -81,6 +86,7 @@ impl PoolRequest {
             seed: 0,
             received_at,
             file_id: None,
+            context_endpoint: None,
         }
     }
 
@@ -119,6 +125,13 @@ impl PoolRequest {
         self
     }
 
+    /// This request calling the history, notes or search endpoint `endpoint`.
+    #[must_use]
+    pub fn with_context_endpoint(mut self, endpoint: Option<ContextEndpoint>) -> Self {
+        self.context_endpoint = endpoint;
+        self
+    }
+
     /// The path, relative to the account's origin, to send this request to: the route class's
     /// fixed path, or for a finalize request the path built from its [`FileId`].
     ///
@@ -127,6 +140,9 @@ impl PoolRequest {
     pub fn upstream_path(&self) -> Option<Cow<'static, str>> {
         match (self.route.class, &self.file_id) {
             (RouteClass::FileFinalize, Some(id)) => Some(Cow::Owned(id.uploaded_path())),
+            (class, _) if let Some(e) = self.context_endpoint.filter(|e| e.class() == class) => {
+                Some(Cow::Owned(e.upstream_path()))
+            }
             (class, _) => class.upstream_path().map(Cow::Borrowed),
         }
     }
@@ -214,6 +230,7 @@ mod tests {
             seed: 7,
             received_at: SystemTime::UNIX_EPOCH,
             file_id: file_id.map(|id| id.parse().unwrap()),
+            context_endpoint: None,
         }
     }
 

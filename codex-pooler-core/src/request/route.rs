@@ -6,6 +6,7 @@
 
 use http::Method;
 
+use super::ContextEndpoint;
 pub use crate::file_id::{FileId, FileIdError};
 use crate::model::UnknownVariant;
 
@@ -50,6 +51,16 @@ pub enum RouteClass {
     FileFinalize,
     /// Any other `/backend-api` helper route: a deterministic 404.
     UnknownHelper,
+    /// The Codex history tool, `POST {codex}/alpha/history/v2/*`: to the thread's context owner.
+    HistoryRead,
+    /// The notes tool's reads, `POST {codex}/alpha/notes/v2/{thread_hint,list_files_by_prefix,
+    /// read_file,search_contents}`: to the thread's context owner.
+    NotesRead,
+    /// The notes tool's writes, `POST {codex}/alpha/notes/v2/{append_to_file,write_file}`: to the
+    /// thread's context owner, never retried on another account.
+    NotesWrite,
+    /// `POST {codex}/alpha/search`.
+    Search,
 }
 
 impl std::fmt::Display for RouteClass {
@@ -78,7 +89,7 @@ impl std::str::FromStr for RouteClass {
 
 impl RouteClass {
     /// Every class.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 16] = [
         Self::Responses,
         Self::ResponsesWebsocket,
         Self::Compact,
@@ -91,6 +102,10 @@ impl RouteClass {
         Self::FileCreate,
         Self::FileFinalize,
         Self::UnknownHelper,
+        Self::HistoryRead,
+        Self::NotesRead,
+        Self::NotesWrite,
+        Self::Search,
     ];
 
     /// Stable label for records and metrics.
@@ -108,6 +123,10 @@ impl RouteClass {
             Self::FileCreate => "file_create",
             Self::FileFinalize => "file_finalize",
             Self::UnknownHelper => "unknown_helper",
+            Self::HistoryRead => "history_read",
+            Self::NotesRead => "notes_read",
+            Self::NotesWrite => "notes_write",
+            Self::Search => "search",
         }
     }
 
@@ -116,6 +135,15 @@ impl RouteClass {
         matches!(
             self,
             Self::Responses | Self::ResponsesWebsocket | Self::Compact
+        )
+    }
+
+    /// Whether the route is one of the Codex history, notes or search tools, whose state lives
+    /// on the thread's context owner.
+    pub const fn is_context(self) -> bool {
+        matches!(
+            self,
+            Self::HistoryRead | Self::NotesRead | Self::NotesWrite | Self::Search
         )
     }
 
@@ -131,7 +159,9 @@ impl RouteClass {
     ///
     /// `None` for [`RouteClass::FileFinalize`], whose path is built from a validated
     /// [`FileId`] (see [`PoolRequest::upstream_path`](crate::request::PoolRequest::upstream_path)),
-    /// and for [`RouteClass::UnknownHelper`], which never goes upstream. No upstream path is ever
+    /// for the history, notes and search classes, whose path is their
+    /// [`ContextEndpoint`](crate::request::ContextEndpoint)'s, and for
+    /// [`RouteClass::UnknownHelper`], which never goes upstream. No upstream path is ever
     /// copied from the client's request, nor its query string.
     pub(crate) const fn upstream_path(self) -> Option<&'static str> {
         Some(match self {
@@ -144,7 +174,12 @@ impl RouteClass {
             Self::ImageEdits => "/backend-api/codex/images/edits",
             Self::Transcribe => "/backend-api/transcribe",
             Self::FileCreate => "/backend-api/files",
-            Self::FileFinalize | Self::UnknownHelper => return None,
+            Self::FileFinalize
+            | Self::UnknownHelper
+            | Self::HistoryRead
+            | Self::NotesRead
+            | Self::NotesWrite
+            | Self::Search => return None,
         })
     }
 }
@@ -242,6 +277,10 @@ impl Route {
             (&Method::POST, "/audio/transcriptions", RouteFamily::OpenAiV1) => {
                 Some(RouteClass::Transcribe)
             }
+            (&Method::POST, tail, RouteFamily::CodexBackend) => tail
+                .strip_prefix('/')
+                .and_then(ContextEndpoint::of_tail)
+                .map(ContextEndpoint::class),
             _ => None,
         };
         match (class, family) {
@@ -398,6 +437,38 @@ mod tests {
             class(&Method::POST, "/backend-api/codex/analytics-events/events"),
             Some(RouteClass::UnknownHelper)
         );
+        assert_eq!(
+            class(
+                &Method::POST,
+                "/backend-api/codex/alpha/notes/v2/write_file"
+            ),
+            Some(RouteClass::NotesWrite)
+        );
+        assert_eq!(
+            class(
+                &Method::POST,
+                "/backend-api/codex/v1/alpha/history/v2/list_items/"
+            ),
+            Some(RouteClass::HistoryRead)
+        );
+        assert_eq!(
+            class(&Method::POST, "/backend-api/codex/alpha/search"),
+            Some(RouteClass::Search)
+        );
+        // Other `alpha/*` paths, and the tools' paths by other methods, stay soft 404s.
+        for (m, p) in [
+            (
+                &Method::POST,
+                "/backend-api/codex/alpha/history/v3/list_windows",
+            ),
+            (
+                &Method::POST,
+                "/backend-api/codex/alpha/notes/v2/delete_file",
+            ),
+            (&get, "/backend-api/codex/alpha/notes/v2/read_file"),
+        ] {
+            assert_eq!(class(m, p), Some(RouteClass::UnknownHelper), "{p}");
+        }
     }
 
     /// Traversal-shaped finalize paths: matched on the raw path, each either a finalize route

@@ -9,7 +9,7 @@ use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::clock::Clock;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::live::SessionIds;
-use codex_pooler_core::request::FileId;
+use codex_pooler_core::request::{ContextEndpoint, FileId};
 use codex_pooler_core::request::{PoolContext, PoolRequest};
 use codex_pooler_core::request::{RequestFacts, check_id_headers};
 use codex_pooler_core::request::{Route, RouteClass};
@@ -97,12 +97,16 @@ fn pool_request(
     if route.class.is_model_turn() {
         facts.derive_session(sessions, ctx);
     }
+    // The history, notes and search tools go to their endpoint's fixed path.
+    let context_endpoint = ContextEndpoint::of_path(parts.uri.path())
+        .filter(|e| route.class.is_context() && e.class() == route.class);
     Ok(PoolRequest::new(ctx, route, facts, received_at)
         .with_method(parts.method)
         .with_headers(parts.headers)
         .with_body(body)
         .with_seed(rand::random())
-        .with_file_id(file_id))
+        .with_file_id(file_id)
+        .with_context_endpoint(context_endpoint))
 }
 
 fn facts(
@@ -119,6 +123,10 @@ fn facts(
     let mut facts = RequestFacts::from_json(&parts.headers, body)?;
     // Legacy compaction is never retried elsewhere, like a trailing compaction trigger.
     facts.compaction |= route.class == RouteClass::Compact;
+    // Only the history, notes and search tools route on their `context.session_id`.
+    if !route.class.is_context() {
+        facts.continuity.context_session = None;
+    }
     // Finalizing an upload goes to the account holding the file (a hard pin).
     if let Some(id) = file_id {
         facts.continuity.file_ids.push(id.as_str().to_owned());

@@ -31,6 +31,9 @@ const FORWARDED: &[&str] = &[
     "version",
     "openai-beta",
     "x-openai-subagent",
+    // The history and notes tools' headers, as the client sends them (0.169 and 0.171).
+    "x-openai-encrypted-tool-arguments",
+    "x-openai-tool-output-truncation-policy",
     // The Codex CLI's own headers (captures of 0.169 and 0.171, and the client's sources).
     "x-codex-beta-features",
     "x-codex-installation-id",
@@ -223,6 +226,11 @@ mod tests {
             ("x-codex-routing-hint", "model=gpt-5.1-codex"),
             ("x-codex-ws-stream-request-start-ms", "1"),
             ("x-openai-subagent", "review"),
+            ("x-openai-encrypted-tool-arguments", "true"),
+            (
+                "x-openai-tool-output-truncation-policy",
+                r#"{"mode":"bytes","limit":4000}"#,
+            ),
             ("accept-encoding", "zstd,gzip"),
             ("x-oai-attestation", "a"),
             ("openai-organization", "org-1"),
@@ -250,6 +258,9 @@ mod tests {
             "x-codex-routing-hint",
             "x-codex-ws-stream-request-start-ms",
             "x-openai-subagent",
+            // The history and notes tools' headers, as the client sends them (0.169 and 0.171).
+            "x-openai-encrypted-tool-arguments",
+            "x-openai-tool-output-truncation-policy",
         ] {
             assert_eq!(out[name], client[name], "{name}");
         }

@@ -12,6 +12,7 @@
 //! | `GET /backend-api/wham/accounts/check` | workspace routing discovery: the account's [`FakeAccount::workspace_backend_origin`] and [`FakeAccount::account_routing_override`], `NO_CONSTRAINT` by default |
 //! | `POST /oauth/token` | OAuth: rotating `refresh_token` grants (each refresh token works once; reuse is `401 refresh_token_reused`; injectable failures) and the device login's `authorization_code` exchange; see [`FakeOAuth`] |
 //! | `POST /api/accounts/deviceauth/usercode`, `.../deviceauth/token` | the device-code login (404 unless [`FakeOAuth::device_account`] is set) |
+//! | `POST /backend-api/codex/alpha/{history/v2,notes/v2}/*`, `.../alpha/search` | the history and notes tools, per account: notes kept per account and session, history from the turns the account served; 400 `{"detail": ...}` without `context.session_id` |
 //! | anything else | 404 JSON |
 //!
 //! Like `chatgpt.com`, the fake gzips every answer body (SSE streams too, flushed per chunk)
@@ -52,6 +53,7 @@
 mod auth;
 mod catalog;
 mod config;
+mod context;
 mod encoding;
 mod events;
 mod handle;
@@ -146,6 +148,7 @@ impl FakeUpstream {
                 "/backend-api/files/{id}/uploaded",
                 post(surface::finalize_file),
             )
+            .route("/backend-api/codex/alpha/{*endpoint}", post(context::serve))
             .route(TOKEN_PATH, post(oauth_routes::token))
             .route(DEVICE_USER_CODE_PATH, post(oauth_routes::device_user_code))
             .route(DEVICE_TOKEN_PATH, post(oauth_routes::device_token))

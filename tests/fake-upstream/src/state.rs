@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 use super::config::{FakeAccount, FakeConfig};
+use super::context::NotesStore;
 use super::seen::SeenRequest;
 use super::stream_slot::StreamSlot;
 
@@ -31,6 +32,8 @@ struct Inner {
     pongs: AtomicU64,
     /// Bumped to end the lifetime of every websocket open at that moment.
     lifetime_epoch: AtomicU64,
+    /// Notes written through the history and notes tools, per account and session.
+    notes: NotesStore,
 }
 
 impl FakeState {
@@ -46,6 +49,7 @@ impl FakeState {
                 streams: Arc::default(),
                 pongs: AtomicU64::new(0),
                 lifetime_epoch: AtomicU64::new(0),
+                notes: NotesStore::default(),
             }),
         }
     }
@@ -83,6 +87,11 @@ impl FakeState {
     /// The current lifetime epoch: a socket opened in an older one has outlived its lifetime.
     pub(crate) fn lifetime_epoch(&self) -> u64 {
         self.inner.lifetime_epoch.load(Ordering::SeqCst)
+    }
+
+    /// The notes of the history and notes tools.
+    pub(crate) fn notes(&self) -> &NotesStore {
+        &self.inner.notes
     }
 
     /// A copy of the current configuration.
