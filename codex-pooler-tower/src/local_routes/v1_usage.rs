@@ -102,15 +102,15 @@ pub(super) fn v1_usage(
         ("secondary", quota.secondary),
         ("tertiary", quota.tertiary),
     ]
-        .into_iter()
-        .filter_map(|(name, window)| {
-            let Value::Object(mut window) = window else {
-                return None;
-            };
-            window.insert("name".to_owned(), name.into());
-            Some(Value::Object(window))
-        })
-        .collect();
+    .into_iter()
+    .filter_map(|(name, window)| {
+        let Value::Object(mut window) = window else {
+            return None;
+        };
+        window.insert("name".to_owned(), name.into());
+        Some(Value::Object(window))
+    })
+    .collect();
     Ok(json!({
         "object": "usage",
         "request_count": totals.request_count,
