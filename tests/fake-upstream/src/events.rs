@@ -180,9 +180,9 @@ mod tests {
         assert!(frame.starts_with("event: response.output_text.delta\ndata: {"));
         assert!(frame.ends_with("}\n\n"));
         assert!(frame.contains(r#""type":"response.output_text.delta""#));
-        assert_eq!(events[5].data["response"]["output"][0]["id"], "msg_1");
+        assert_eq!(events[8].data["response"]["output"][0]["id"], "msg_1");
         let bare = super::events(&reply, 2, true);
-        assert_eq!(bare[5].data["response"]["output"], json!([]));
-        assert_eq!(bare[4].data["item"]["id"], "msg_1");
+        assert_eq!(bare[8].data["response"]["output"], json!([]));
+        assert_eq!(bare[7].data["item"]["id"], "msg_1");
     }
 }
