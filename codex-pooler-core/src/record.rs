@@ -154,6 +154,9 @@ pub struct RequestRecord {
     pub error_code: Option<ErrorCode>,
     /// Exclusion reason codes with account ids (`3:quota_exhausted,5:account_paused`).
     pub exclusions: Option<String>,
+    /// The `/v1` parameters the translation dropped because the backend refuses them, by
+    /// name only, comma-separated (`temperature,max_output_tokens`); never their values.
+    pub dropped_parameters: Option<String>,
     /// How the response ended.
     pub end: RecordEnd,
 }
@@ -183,6 +186,7 @@ impl RequestRecord {
             usage: None,
             error_code: None,
             exclusions: None,
+            dropped_parameters: None,
             end: RecordEnd::Open,
         }
     }

@@ -34,11 +34,7 @@ fn assert_kept_nowhere(pool: &TestPool, marker: &str) {
 
 /// The request records the gateway wrote, read back after it stopped.
 async fn records(pool: &TestPool) -> Vec<codex_pooler_core::record::RequestRecord> {
-    let url = format!("sqlite://{}", pool.data.join("codex-pooler.db").display());
-    let store = SqlStore::connect(&url).await.unwrap();
-    let records = store.recent_records(100).await.unwrap();
-    store.close().await.unwrap();
-    records
+    stored_records(&pool.data).await
 }
 
 fn no_turn_went_upstream(pool: &TestPool) -> bool {

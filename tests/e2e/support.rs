@@ -516,3 +516,16 @@ impl TestPool {
             .expect("a request on that path")
     }
 }
+
+/// The request records the gateway with data dir `data` wrote (the newest 100), read back from
+/// its SQLite database; call it after the gateway stopped, so every record is flushed.
+pub(crate) async fn stored_records(data: &Path) -> Vec<codex_pooler_core::record::RequestRecord> {
+    use codex_pooler_core::store::PoolStore;
+    let url = format!("sqlite://{}", data.join("codex-pooler.db").display());
+    let store = codex_pooler_server::store::SqlStore::connect(&url)
+        .await
+        .unwrap();
+    let records = store.recent_records(100).await.unwrap();
+    store.close().await.unwrap();
+    records
+}

@@ -92,4 +92,14 @@ async fn sdk_defaults_are_translated_and_collected() {
     assert_eq!(compact.status, 404);
     assert_eq!(compact.json()["error"]["code"], "unsupported_endpoint");
     gateway.stop();
+
+    // The record names what was dropped (names only, in the translation's order).
+    let dropped: Vec<Option<String>> = stored_records(&pool.data)
+        .await
+        .into_iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.dropped_parameters)
+        .collect();
+    let names = "max_output_tokens,temperature,top_p,truncation";
+    assert_eq!(dropped, [Some(names.to_owned()), Some(names.to_owned())]);
 }

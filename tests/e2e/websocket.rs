@@ -112,11 +112,8 @@ pub(crate) fn responses_traffic(fake: &FakeUpstreamHandle) -> Vec<SeenRequest> {
 }
 
 pub(crate) async fn websocket_records(data: &Path) -> Vec<RequestRecord> {
-    let url = format!("sqlite://{}", data.join("codex-pooler.db").display());
-    let store = SqlStore::connect(&url).await.unwrap();
-    let records = store.recent_records(100).await.unwrap();
-    store.close().await.unwrap();
-    records
+    stored_records(data)
+        .await
         .into_iter()
         .filter(|r| r.route == "responses_websocket")
         .collect()

@@ -93,6 +93,7 @@ fn to_row(r: &RequestRecord) -> Result<request_record::ActiveModel, StoreError> 
         total_tokens: ActiveValue::Set(tokens(|u| u.total_tokens, "request_records.total_tokens")?),
         error_code: ActiveValue::Set(r.error_code.map(|c| c.as_str().to_owned())),
         exclusions: ActiveValue::Set(r.exclusions.clone()),
+        dropped_parameters: ActiveValue::Set(r.dropped_parameters.clone()),
         end: ActiveValue::Set(r.end.as_str().to_owned()),
     })
 }
@@ -154,6 +155,7 @@ fn from_row(row: request_record::Model) -> Result<RequestRecord, StoreError> {
         })
         .transpose()?;
     record.exclusions = row.exclusions;
+    record.dropped_parameters = row.dropped_parameters;
     record.end = row
         .end
         .parse()

@@ -31,6 +31,7 @@ pub(crate) fn close_record(
         latency_ms = record.latency_ms,
         output_tokens = record.usage.map(|u| u.output_tokens),
         code = record.error_code.map(ErrorCode::as_str),
+        dropped = record.dropped_parameters.as_deref(),
         end = %record.end,
         "request finished"
     );

@@ -6,6 +6,7 @@
 //! ends in one closer, which logs the one `request finished` line.
 
 mod close;
+mod dropped;
 mod layer;
 mod metered;
 mod refusal;
@@ -19,6 +20,7 @@ use codex_pooler_core::record::RequestRecord;
 pub use writer::{RecordWriter, RecordWriterConfig};
 
 pub(crate) use close::close_record;
+pub(crate) use dropped::DroppedParameters;
 pub(crate) use layer::RecordLayer;
 pub(crate) use metered::MeteredRecords;
 #[cfg(test)]

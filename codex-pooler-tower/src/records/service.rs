@@ -15,6 +15,7 @@ use http::header::CONTENT_TYPE;
 use http::{Request, Response};
 use tower_service::Service;
 
+use super::DroppedParameters;
 use super::refusal::Refusal;
 use super::{RecordSink, close_record};
 use crate::observe::{ObservedBody, RecordDraft};
@@ -103,6 +104,10 @@ impl Closer {
     fn attach(self, mut record: RequestRecord, response: Response<PoolBody>) -> Response<PoolBody> {
         let (mut parts, body) = response.into_parts();
         record.status = parts.status.as_u16();
+        record.dropped_parameters = parts
+            .extensions
+            .remove::<DroppedParameters>()
+            .and_then(|dropped| dropped.joined());
         let Some(served) = parts.extensions.remove::<Served>() else {
             record.error_code = parts.extensions.get::<Refusal>().map(|refusal| refusal.0);
             close_record(

@@ -16,7 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::answer::V1Answer;
-use crate::records::refuse;
+use crate::records::{DroppedParameters, refuse};
 
 /// Wraps a decoded-request service in [`V1Request`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,7 +66,7 @@ where
             translate_responses(&body)
         };
         match translated {
-            Ok((body, tag)) => {
+            Ok((body, tag, dropped)) => {
                 // The backend streams; the answer is collected above for non-stream clients.
                 parts
                     .headers
@@ -75,6 +75,7 @@ where
                 async move {
                     let mut response = answer.await?;
                     response.extensions_mut().insert(tag);
+                    response.extensions_mut().insert(DroppedParameters(dropped));
                     Ok(response)
                 }
                 .boxed()
@@ -87,25 +88,28 @@ where
     }
 }
 
+/// A translated body: the upstream bytes, the answer's tag and the dropped parameters' names.
+type Translated = (Bytes, V1Answer, Vec<&'static str>);
+
 /// The Codex body for a `/v1/responses` body, and the answer's tag.
-fn translate_responses(body: &[u8]) -> Result<(Bytes, V1Answer), PoolerError> {
+fn translate_responses(body: &[u8]) -> Result<Translated, PoolerError> {
     let call = responses::to_codex(json_object(body)?)?;
     let tag = V1Answer::Responses {
         stream: call.client_stream,
     };
-    Ok((encode(&call.body, &call.dropped)?, tag))
+    Ok((encode(&call.body)?, tag, call.dropped))
 }
 
 /// The Codex body for a `/v1/chat/completions` body, and the answer's tag.
-fn translate_chat(body: &[u8]) -> Result<(Bytes, V1Answer), PoolerError> {
+fn translate_chat(body: &[u8]) -> Result<Translated, PoolerError> {
     let call = chat::to_codex(json_object(body)?)?;
-    let encoded = encode(&call.body, &call.dropped)?;
+    let encoded = encode(&call.body)?;
     let tag = V1Answer::Chat {
         stream: call.client_stream,
         include_usage: call.include_usage,
         model: call.model,
     };
-    Ok((encoded, tag))
+    Ok((encoded, tag, call.dropped))
 }
 
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, PoolerError> {
@@ -113,12 +117,8 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, PoolerError> {
         .map_err(|_| PoolerError::invalid_request("the request body must be a JSON object"))
 }
 
-/// The upstream body's bytes; the names of the dropped parameters are logged.
-fn encode(body: &Map<String, Value>, dropped: &[&'static str]) -> Result<Bytes, PoolerError> {
-    if !dropped.is_empty() {
-        // Names only: values may be client content.
-        tracing::debug!(?dropped, "dropped /v1 parameters the backend refuses");
-    }
+/// The upstream body's bytes.
+fn encode(body: &Map<String, Value>) -> Result<Bytes, PoolerError> {
     serde_json::to_vec(body)
         .map(Bytes::from)
         .map_err(|e| PoolerError::internal(format!("cannot encode the request body: {e}")))

@@ -197,6 +197,9 @@ pub fn record(i: u64, usage: Option<TokenUsage>) -> RequestRecord {
     record.exclusions = i
         .is_multiple_of(5)
         .then(|| "3:quota_exhausted,5:account_paused".to_owned());
+    record.dropped_parameters = i
+        .is_multiple_of(4)
+        .then(|| "max_output_tokens,temperature".to_owned());
     record.end = RecordEnd::Completed;
     record
 }

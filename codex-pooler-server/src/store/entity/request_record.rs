@@ -43,6 +43,8 @@ pub(crate) struct Model {
     pub(crate) error_code: Option<String>,
     /// Exclusion reasons.
     pub(crate) exclusions: Option<String>,
+    /// The `/v1` parameters dropped, by name.
+    pub(crate) dropped_parameters: Option<String>,
     /// How the response ended.
     pub(crate) end: String,
 }

@@ -10,6 +10,7 @@ mod m20261124_000002_pool_strategy;
 mod m20261201_000003_key_versions;
 mod m20261203_000004_key_policy;
 mod m20261203_000005_pool_v1;
+mod m20261203_000006_record_dropped;
 
 /// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_key_versions::Migration),
             Box::new(m20261203_000004_key_policy::Migration),
             Box::new(m20261203_000005_pool_v1::Migration),
+            Box::new(m20261203_000006_record_dropped::Migration),
         ]
     }
 }
