@@ -3,9 +3,6 @@
 //! the gateway's default identity, before any of them reaches a log line, a request record or
 //! (for the refused ones) upstream.
 
-use codex_pooler_core::store::PoolStore;
-use codex_pooler_server::store::SqlStore;
-
 use crate::support::*;
 
 /// Ten kilobytes of client text behind a marker the searches look for.

@@ -14,7 +14,6 @@ use codex_pooler_core::store::{MemoryStore, NewKey, PoolStore};
 use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle, SeenRequest,
 };
-use codex_pooler_server::store::SqlStore;
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial, parse_pool_key};
 use codex_pooler_tower::websocket::WebsocketSettings;
