@@ -219,7 +219,10 @@ mod tests {
         assert_eq!(err.code().as_str(), "upstream_error");
         assert!(finalized(br#"{"status":"success"}"#).is_ok());
         assert_eq!(
-            finalized(br#"{"status":"retry"}"#).unwrap_err().code().as_str(),
+            finalized(br#"{"status":"retry"}"#)
+                .unwrap_err()
+                .code()
+                .as_str(),
             "upstream_error"
         );
     }

@@ -30,8 +30,8 @@ use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
 use crate::v1::{
-    FileCatalog, FileUploads, V1FileUploadLayer, V1GateLayer, V1ImagesAnswerLayer, V1ImagesRequestLayer, V1RequestLayer, V1ResponseLayer,
-    V1TranscriptionLayer,
+    FileCatalog, FileUploads, V1FileUploadLayer, V1GateLayer, V1ImagesAnswerLayer,
+    V1ImagesRequestLayer, V1RequestLayer, V1ResponseLayer, V1TranscriptionLayer,
 };
 use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;

@@ -106,7 +106,7 @@ pub(crate) async fn create_file(
         Ok(account) => account,
         Err(rejection) => return rejection.into_response(),
     };
-    let Some(name) = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+    let Some(_name) = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
         v.get("file_name")
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -117,13 +117,16 @@ pub(crate) async fn create_file(
     state.create_upload(&id);
     // Like the real backend's pre-signed blob URL: on the fake's own address (the `Host` the
     // client reached it by), carrying its own authorization in the query.
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1");
+    let origin = state.config().upload_origin.unwrap_or_else(|| {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    });
     Json(json!({
         "file_id": id,
-        "upload_url": format!("http://{host}/upload/{id}?sig=fake&name={name}"),
+        "upload_url": format!("{origin}/upload/{id}?sig=fake"),
     }))
     .into_response()
 }

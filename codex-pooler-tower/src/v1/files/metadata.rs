@@ -28,11 +28,7 @@ pub(crate) fn answer(
         if method != Method::GET {
             return None;
         }
-        let data: Vec<Value> = catalog
-            .list(key, now)
-            .iter()
-            .map(|f| f.to_json())
-            .collect();
+        let data: Vec<Value> = catalog.list(key, now).iter().map(|f| f.to_json()).collect();
         let list = json!({"object": "list", "data": data, "has_more": false});
         return Some(json_response(StatusCode::OK, &list));
     }
@@ -111,7 +107,10 @@ mod tests {
             (Method::DELETE, "/v1/files/file_a"),
         ] {
             let response = answer(&catalog, KeyId(2), &method, path, 200).unwrap();
-            assert_eq!(body(response).await, (404, PoolerError::file_not_found().body()));
+            assert_eq!(
+                body(response).await,
+                (404, PoolerError::file_not_found().body())
+            );
         }
     }
 

@@ -224,13 +224,21 @@ where
                 return Ok(response);
             }
             let (mut head, body) = response.into_parts();
-            let answered = run(&uploads, &mut finalizer, ctx, finalize_head, &head, body, upload)
-                .await
-                .unwrap_or_else(|err| {
-                    let mut response = err.to_response();
-                    *response.extensions_mut() = head.extensions.clone();
-                    response
-                });
+            let answered = run(
+                &uploads,
+                &mut finalizer,
+                ctx,
+                finalize_head,
+                &head,
+                body,
+                upload,
+            )
+            .await
+            .unwrap_or_else(|err| {
+                let mut response = err.to_response();
+                *response.extensions_mut() = head.extensions.clone();
+                response
+            });
             let (answer, body) = answered.into_parts();
             head.status = answer.status;
             head.headers = answer.headers;
