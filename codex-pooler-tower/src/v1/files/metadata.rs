@@ -40,10 +40,10 @@ pub(crate) fn answer(
     if id.is_empty() || id.contains('/') {
         return None;
     }
-    let served = match (method, content) {
-        (&Method::GET, _) | (&Method::DELETE, false) => true,
-        _ => false,
-    };
+    let served = matches!(
+        (method, content),
+        (&Method::GET, _) | (&Method::DELETE, false)
+    );
     if !served {
         return None;
     }
