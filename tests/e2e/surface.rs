@@ -356,6 +356,15 @@ async fn file_finalize_refuses_traversal_and_unknown_ids_before_upstream() {
     .await;
     assert_eq!(created.status, 200, "{}", created.body);
     let known = created.json()["file_id"].as_str().unwrap().to_owned();
+    let upload_url = created.json()["upload_url"].as_str().unwrap().to_owned();
+    let put = send(
+        "PUT",
+        &upload_url,
+        &[("x-ms-blob-type", "BlockBlob")],
+        "hello world!",
+    )
+    .await;
+    assert_eq!(put.status, 201, "{}", put.body);
 
     // Let the start-up reads (catalog, discovery) land, then watch from a clean log.
     let deadline = Instant::now() + Duration::from_secs(20);
