@@ -233,17 +233,18 @@ where
                 body,
                 upload,
             )
-            .await
-            .unwrap_or_else(|err| {
-                let mut response = err.to_response();
-                *response.extensions_mut() = head.extensions.clone();
-                response
-            });
-            let (answer, body) = answered.into_parts();
+            .await;
+            // The answer keeps the creation's routing (its account) for the record, with the
+            // pooler's error code when the flow failed after it.
+            let (answer, error_code) = match answered {
+                Ok(answer) => (answer, None),
+                Err(err) => (err.to_response(), Some(err.code())),
+            };
+            let (answer, body) = answer.into_parts();
             head.status = answer.status;
             head.headers = answer.headers;
             if let Some(served) = head.extensions.get_mut::<Served>() {
-                served.error_code = answer.extensions.get::<Served>().and_then(|s| s.error_code);
+                served.error_code = error_code;
             }
             Ok(Response::from_parts(head, body))
         }
