@@ -147,6 +147,14 @@ pub struct ServeArgs {
         default_value = codex_pooler_tower::upstream::DEFAULT_UPSTREAM_BASE_URL
     )]
     pub upstream_base_url: String,
+    /// A host `/v1/files` may PUT upload bytes to besides each account's base URL host
+    /// (repeatable; the backend answers a pre-signed blob URL, whose host must be named here).
+    #[arg(
+        long = "trusted-upload-host",
+        env = "CODEX_POOLER_TRUSTED_UPLOAD_HOSTS",
+        value_delimiter = ','
+    )]
+    pub trusted_upload_hosts: Vec<String>,
     /// How often to check the store for configuration changes, in milliseconds.
     #[arg(long, env = "CODEX_POOLER_RELOAD_INTERVAL_MS", default_value_t = 1000)]
     pub reload_interval_ms: u64,

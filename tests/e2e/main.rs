@@ -33,6 +33,7 @@ mod thread_switches;
 mod v1;
 mod v1_chat;
 mod v1_chat_params;
+mod v1_files;
 mod v1_rest;
 mod websocket;
 mod wire_0171;

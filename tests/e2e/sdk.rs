@@ -1,6 +1,6 @@
 //! The real OpenAI SDKs (PyPI `openai`, npm `openai`, versions pinned in `.ci/run`) against
 //! the gateway's `/v1`, with their default parameters: responses, models, chat completions,
-//! images and transcriptions.
+//! images, transcriptions and files.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -414,5 +414,77 @@ async fn node_sdk_images_and_transcription() {
     let mut command = Command::new("node");
     command.env("NODE_PATH", modules).args(["-e", NODE_MEDIA]);
     check_media(&run_sdk(command, &gateway, &pool.key), "acct-nodem");
+    gateway.stop();
+}
+
+/// Uploads a file with `purpose="user_data"`, retrieves it and lists the key's files.
+const PYTHON_FILES: &str = r#"
+import json, openai
+client = openai.OpenAI()
+made = client.files.create(file=("notes.txt", b"file bytes from python", "text/plain"), purpose="user_data")
+got = client.files.retrieve(made.id)
+listed = [f.id for f in client.files.list()]
+print(json.dumps({"id": made.id, "bytes": made.bytes, "filename": made.filename,
+                  "got": [got.id, got.bytes, got.filename, got.purpose], "listed": listed}))
+"#;
+
+const NODE_FILES: &str = r#"
+const OpenAI = require('openai');
+const { toFile } = require('openai');
+(async () => {
+  const client = new OpenAI();
+  const file = await toFile(Buffer.from('file bytes from node'), 'notes.txt', { type: 'text/plain' });
+  const made = await client.files.create({ file, purpose: 'user_data' });
+  const got = await client.files.retrieve(made.id);
+  const listed = [];
+  for await (const f of client.files.list()) listed.push(f.id);
+  console.log(JSON.stringify({ id: made.id, bytes: made.bytes, filename: made.filename,
+    got: [got.id, got.bytes, got.filename, got.purpose], listed }));
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+/// The upload's id names `account`, its size is `content`'s, and the fake holds `content`.
+fn check_file(result: &Value, pool: &TestPool, account: &str, content: &str) {
+    let id = result["id"].as_str().expect("a file id");
+    assert!(id.starts_with(&format!("file-{account}-")), "{result}");
+    assert_eq!(result["bytes"], content.len(), "{result}");
+    assert_eq!(result["filename"], "notes.txt", "{result}");
+    assert_eq!(
+        result["got"],
+        serde_json::json!([id, content.len(), "notes.txt", "user_data"]),
+        "{result}"
+    );
+    assert_eq!(result["listed"], serde_json::json!([id]), "{result}");
+    assert_eq!(
+        pool.fake.state().uploaded(id).as_deref(),
+        Some(content.as_bytes())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_sdk_files() {
+    let Some(python) = installed("CODEX_POOLER_PYTHON", "venv/bin/python") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-pyf"], |_, _| {});
+    let gateway = pool.gateway();
+    let mut command = Command::new(python);
+    command.args(["-c", PYTHON_FILES]);
+    let result = run_sdk(command, &gateway, &pool.key);
+    check_file(&result, &pool, "acct-pyf", "file bytes from python");
+    gateway.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn node_sdk_files() {
+    let Some(modules) = installed("CODEX_POOLER_NODE_MODULES", "sdk-node/node_modules") else {
+        return;
+    };
+    let pool = TestPool::new(&["acct-nodef"], |_, _| {});
+    let gateway = pool.gateway();
+    let mut command = Command::new("node");
+    command.env("NODE_PATH", modules).args(["-e", NODE_FILES]);
+    let result = run_sdk(command, &gateway, &pool.key);
+    check_file(&result, &pool, "acct-nodef", "file bytes from node");
     gateway.stop();
 }

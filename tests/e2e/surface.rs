@@ -259,6 +259,28 @@ async fn files_pin_follow_ups_to_the_uploading_account() {
     let owner = s.pool.last_account_on("/backend-api/files");
     assert!(file_id.starts_with(&format!("file-{owner}-")));
 
+    // Not finalized before its bytes arrive; then PUT to the upload URL (no token needed).
+    let early = send(
+        "POST",
+        &format!("{}/backend-api/files/{file_id}/uploaded", s.gateway.url()),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        "{}",
+    )
+    .await;
+    assert_eq!(early.status, 400, "{}", early.body);
+    let upload_url = created.json()["upload_url"].as_str().unwrap().to_owned();
+    let put = send(
+        "PUT",
+        &upload_url,
+        &[("x-ms-blob-type", "BlockBlob")],
+        "hello world!",
+    )
+    .await;
+    assert_eq!(put.status, 201, "{}", put.body);
+
     // Finalizing the upload reaches the account holding the file (the fake refuses it anywhere
     // else), every time.
     for _ in 0..5 {
@@ -334,6 +356,15 @@ async fn file_finalize_refuses_traversal_and_unknown_ids_before_upstream() {
     .await;
     assert_eq!(created.status, 200, "{}", created.body);
     let known = created.json()["file_id"].as_str().unwrap().to_owned();
+    let upload_url = created.json()["upload_url"].as_str().unwrap().to_owned();
+    let put = send(
+        "PUT",
+        &upload_url,
+        &[("x-ms-blob-type", "BlockBlob")],
+        "hello world!",
+    )
+    .await;
+    assert_eq!(put.status, 201, "{}", put.body);
 
     // Let the start-up reads (catalog, discovery) land, then watch from a clean log.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -277,6 +277,9 @@ impl Route {
             (&Method::POST, "/audio/transcriptions", RouteFamily::OpenAiV1) => {
                 Some(RouteClass::Transcribe)
             }
+            // A multipart upload run through the backend file flow (`/v1/files` metadata reads
+            // are answered by the gateway, as unsupported routes are).
+            (&Method::POST, "/files", RouteFamily::OpenAiV1) => Some(RouteClass::FileCreate),
             (&Method::POST, tail, RouteFamily::CodexBackend) => tail
                 .strip_prefix('/')
                 .and_then(ContextEndpoint::of_tail)
@@ -359,6 +362,17 @@ mod tests {
         );
         assert_eq!(
             Route::classify(&post, "/v1/embeddings"),
+            Classified::UnsupportedV1
+        );
+        assert_eq!(
+            Route::classify(&post, "/v1/files"),
+            Classified::Pooled(Route {
+                family: RouteFamily::OpenAiV1,
+                class: RouteClass::FileCreate
+            })
+        );
+        assert_eq!(
+            Route::classify(&Method::GET, "/v1/files"),
             Classified::UnsupportedV1
         );
         assert_eq!(

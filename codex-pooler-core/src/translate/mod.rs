@@ -11,6 +11,7 @@
 //! - [`collect`]: a whole upstream stream → one `response` object for non-stream clients
 //!   ([`ResponseCollector`](collect::ResponseCollector)), and a guard for streamed turns
 //!   ([`ResponsesStreamGuard`](collect::ResponsesStreamGuard)).
+//! - [`files`]: `/v1/files` uploads onto the backend file flow, and the `file` object.
 //! - [`sanitize`]: upstream failures as a client may see them.
 //! - [`usage`]: Responses usage in the Chat Completions shape.
 //!
@@ -40,6 +41,7 @@ pub mod chat;
 pub mod collect;
 pub mod event;
 mod fields;
+pub mod files;
 pub mod images;
 pub mod multipart;
 pub mod responses;

@@ -47,6 +47,9 @@ fn settings(args: &ServeArgs) -> GatewaySettings {
     settings
         .upstream_base_url
         .clone_from(&args.upstream_base_url);
+    settings
+        .trusted_upload_hosts
+        .clone_from(&args.trusted_upload_hosts);
     settings.reload_interval = Duration::from_millis(args.reload_interval_ms.max(50));
     settings.token_endpoint.clone_from(&args.token_endpoint);
     settings.refresh = RefreshPolicy::default()

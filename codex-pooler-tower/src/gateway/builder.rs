@@ -145,6 +145,7 @@ impl GatewayBuilder {
             .workspace_routes(routes.clone())
             .records(records.clone())
             .upstream_base_url(settings.upstream_base_url.clone())
+            .trusted_upload_hosts(settings.trusted_upload_hosts.clone())
             .websocket(settings.websocket)
             .dispatch(settings.dispatch)
             .clock(Arc::clone(&self.clock));

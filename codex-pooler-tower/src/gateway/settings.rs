@@ -40,6 +40,9 @@ pub struct GatewaySettings {
     pub websocket: WebsocketSettings,
     /// How request records are batched into the store.
     pub records: RecordWriterConfig,
+    /// Hosts `/v1/files` uploads may PUT bytes to besides each account's base URL host (the
+    /// backend's `upload_url` is a pre-signed blob URL; any other host is refused).
+    pub trusted_upload_hosts: Vec<String>,
 }
 
 impl Default for GatewaySettings {
@@ -55,6 +58,7 @@ impl Default for GatewaySettings {
             dispatch: DispatchConfig::default(),
             websocket: WebsocketSettings::default(),
             records: RecordWriterConfig::default(),
+            trusted_upload_hosts: Vec::new(),
         }
     }
 }

@@ -243,7 +243,7 @@ fn accounts_check(headers: &HeaderMap) -> Value {
     })
 }
 
-pub(super) fn json_response(status: StatusCode, body: &Value) -> Response<PoolBody> {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<PoolBody> {
     let mut response = Response::new(full(body.to_string()));
     *response.status_mut() = status;
     response

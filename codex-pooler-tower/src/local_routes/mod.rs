@@ -8,4 +8,5 @@ mod layer;
 mod service;
 mod v1_usage;
 
+pub(crate) use answer::json_response;
 pub(crate) use layer::LocalRoutesLayer;

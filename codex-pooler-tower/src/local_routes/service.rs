@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use codex_pooler_core::body::PoolBody;
+use codex_pooler_core::clock::unix_seconds;
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::request::PoolContext;
 use codex_pooler_core::request::Route;
@@ -17,7 +18,8 @@ use crate::pooler::Shared;
 
 /// Answers local routes (`/models`, `/wham/usage`, `/wham/accounts/check`, other helper routes)
 /// for the authenticated key, and `unsupported_endpoint` for a request that names no pooled
-/// [`Route`] (a `/v1` path the pooler does not serve). Everything else goes to the inner
+/// [`Route`] (a `/v1` path the pooler does not serve), except the `/v1/files` metadata routes,
+/// answered from the key's uploads. Everything else goes to the inner
 /// service.
 #[derive(Debug, Clone)]
 pub(crate) struct LocalRoutes<S> {
@@ -57,7 +59,16 @@ where
                 request.uri().query(),
             ),
             (Some(_), Some(_)) => return self.inner.call(request).boxed(),
-            (None, _) => PoolerError::unsupported_endpoint().to_response(),
+            // The `/v1/files` metadata routes are the gateway's own, checked per key.
+            (None, Some(ctx)) => crate::v1::metadata_answer(
+                &self.shared.files,
+                ctx.key,
+                request.method(),
+                request.uri().path(),
+                unix_seconds(self.shared.clock.now()),
+            )
+            .unwrap_or_else(|| PoolerError::unsupported_endpoint().to_response()),
+            (None, None) => PoolerError::unsupported_endpoint().to_response(),
             // Authentication runs above: a request without a key context never gets here.
             (Some(_), None) => PoolerError::invalid_api_key().to_response(),
         };

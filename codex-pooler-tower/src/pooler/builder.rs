@@ -30,8 +30,8 @@ use crate::upstream::{
     CredentialSource, DEFAULT_UPSTREAM_BASE_URL, StaticCredentials, UpstreamClient,
 };
 use crate::v1::{
-    V1GateLayer, V1ImagesAnswerLayer, V1ImagesRequestLayer, V1RequestLayer, V1ResponseLayer,
-    V1TranscriptionLayer,
+    FileCatalog, FileUploads, V1FileUploadLayer, V1GateLayer, V1ImagesAnswerLayer,
+    V1ImagesRequestLayer, V1RequestLayer, V1ResponseLayer, V1TranscriptionLayer,
 };
 use crate::websocket::{UpstreamConnector, WebsocketContext, WebsocketSettings, WebsocketUpstream};
 use crate::workspace::WorkspaceRoutes;
@@ -54,6 +54,7 @@ pub struct PoolerBuilder {
     tls: Option<rustls::ClientConfig>,
     websocket: WebsocketSettings,
     routes: WorkspaceRoutes,
+    upload_hosts: Vec<String>,
 }
 
 impl PoolerBuilder {
@@ -74,6 +75,7 @@ impl PoolerBuilder {
             tls: None,
             websocket: WebsocketSettings::default(),
             routes: WorkspaceRoutes::default(),
+            upload_hosts: Vec::new(),
         }
     }
 
@@ -172,6 +174,15 @@ impl PoolerBuilder {
         self
     }
 
+    /// Hosts `/v1/files` may PUT upload bytes to besides each account's own base URL host
+    /// (default: none). An `upload_url` upstream answers on any other host is refused with 502
+    /// `upstream_error`: the gateway never sends bytes to a host it was merely told about.
+    #[must_use]
+    pub fn trusted_upload_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.upload_hosts = hosts;
+        self
+    }
+
     /// Builds the pooler: its shared state and the stack every pooled request goes down, in
     /// the order it runs (one `ServiceBuilder` list, erased only after it):
     ///
@@ -190,7 +201,8 @@ impl PoolerBuilder {
     /// 7. `ReadBody` (`read_body/`): the wire-size limit, then `zstd`/`gzip` decoding.
     /// 8. `V1Request` (`v1/`): a `/v1` body rewritten into the Codex shape, or refused.
     ///    `V1ImagesRequest` (`v1/images/`) after it: `/v1/images/*` into an image-tool turn;
-    ///    `V1Transcription` (`v1/`): `/v1/audio/transcriptions` onto `/backend-api/transcribe`.
+    ///    `V1Transcription` (`v1/`): `/v1/audio/transcriptions` onto `/backend-api/transcribe`;
+    ///    `V1FileUpload` (`v1/files/`): `POST /v1/files` through the backend file flow.
     /// 9. `KeyPolicy` (`key_policy/`): the key's model and effort rules on the Codex-shaped
     ///    body, and its request and token limits (429 `rate_limit_exceeded`).
     /// 10. `Facts` (`facts/`): routing facts and compaction, decided once; the `PoolRequest`.
@@ -205,6 +217,15 @@ impl PoolerBuilder {
     pub fn build(mut self) -> Pooler {
         // Every finished record charges its tokens to its key's limits on the way out.
         self.records = Arc::new(MeteredRecords::new(self.records, Arc::clone(&self.live)));
+        let files = FileCatalog::default();
+        let uploads = FileUploads::new(
+            files.clone(),
+            self.snapshot.clone(),
+            &self.upstream_base_url,
+            self.upload_hosts,
+            self.tls.clone(),
+            Arc::clone(&self.clock),
+        );
         let connector = UpstreamConnector::new(
             Arc::clone(&self.credentials),
             &self.upstream_base_url,
@@ -263,6 +284,7 @@ impl PoolerBuilder {
                 settings: self.websocket,
             },
             models_etags: ModelsEtags::default(),
+            files,
         });
         let session_ids = self.hasher.session_ids();
         let stack = ServiceBuilder::new()
@@ -286,6 +308,7 @@ impl PoolerBuilder {
             .layer(V1RequestLayer)
             .layer(V1ImagesRequestLayer::new(Arc::clone(&shared)))
             .layer(V1TranscriptionLayer)
+            .layer(V1FileUploadLayer::new(uploads))
             .layer(KeyPolicyLayer::new(
                 self.snapshot.clone(),
                 Arc::clone(live),

@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) websocket: crate::websocket::WebsocketContext,
     /// The pool catalog ETags answered as `x-models-etag`.
     pub(crate) models_etags: models_etag::ModelsEtags,
+    /// The `/v1/files` uploads' metadata, per key.
+    pub(crate) files: crate::v1::FileCatalog,
 }
 
 impl Pooler {

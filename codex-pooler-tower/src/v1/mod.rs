@@ -24,11 +24,13 @@
 //! Chat completions is a [`RouteClass::Responses`](codex_pooler_core::request::RouteClass)
 //! route: its health and limits are the responses route's. `/v1/images/*` has its own pair of
 //! layers (`images/`), beside these two, and `/v1/audio/transcriptions` one layer below
-//! `V1Request` (`transcription.rs`).
+//! `V1Request` (`transcription.rs`). `POST /v1/files` runs the backend file flow in a layer
+//! below `V1Request` (`files/`), whose metadata routes `LocalRoutes` answers.
 
 mod answer;
 mod chat_answer;
 mod error_answer;
+mod files;
 mod gate;
 mod images;
 mod relay;
@@ -38,6 +40,7 @@ mod responses_answer;
 mod sse_blocks;
 mod transcription;
 
+pub(crate) use files::{FileCatalog, FileUploads, V1FileUploadLayer, metadata_answer};
 pub(crate) use gate::V1GateLayer;
 pub(crate) use images::{V1ImagesAnswerLayer, V1ImagesRequestLayer};
 pub(crate) use request::V1RequestLayer;

@@ -139,6 +139,10 @@ pub struct FakeConfig {
     /// A ping not answered within this long closes the socket with `1011 keepalive ping
     /// timeout`, as the real backend does to a peer that never reads its socket (default 10 s).
     pub websocket_ping_timeout: Duration,
+    /// The origin (`scheme://host:port`) file creations name in their `upload_url` (`None`: the
+    /// fake's own address, as the client reached it), to show a gateway refusing a host it
+    /// does not trust.
+    pub upload_origin: Option<String>,
 }
 
 impl Default for FakeConfig {
@@ -161,6 +165,7 @@ impl Default for FakeConfig {
             websocket_lifetime: None,
             websocket_ping_interval: None,
             websocket_ping_timeout: Duration::from_secs(10),
+            upload_origin: None,
         }
     }
 }

@@ -77,7 +77,7 @@ mod ws_turn;
 use std::io;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 
 pub use catalog::{MODEL_INSTRUCTIONS, catalog};
@@ -148,6 +148,7 @@ impl FakeUpstream {
                 "/backend-api/files/{id}/uploaded",
                 post(surface::finalize_file),
             )
+            .route("/upload/{id}", put(surface::put_upload))
             .route("/backend-api/codex/alpha/{*endpoint}", post(context::serve))
             .route(TOKEN_PATH, post(oauth_routes::token))
             .route(DEVICE_USER_CODE_PATH, post(oauth_routes::device_user_code))

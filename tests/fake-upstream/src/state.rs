@@ -34,6 +34,8 @@ struct Inner {
     lifetime_epoch: AtomicU64,
     /// Notes written through the history and notes tools, per account and session.
     notes: NotesStore,
+    /// Files created through `/backend-api/files`: their bytes once PUT to `upload_url`.
+    uploads: Mutex<HashMap<String, Option<Vec<u8>>>>,
 }
 
 impl FakeState {
@@ -50,6 +52,7 @@ impl FakeState {
                 pongs: AtomicU64::new(0),
                 lifetime_epoch: AtomicU64::new(0),
                 notes: NotesStore::default(),
+                uploads: Mutex::default(),
             }),
         }
     }
@@ -65,6 +68,27 @@ impl FakeState {
         *open += 1;
         drop(streams);
         Some(StreamSlot::new(Arc::clone(&self.inner.streams), account))
+    }
+
+    /// Remembers a created file, its bytes not uploaded yet.
+    pub(crate) fn create_upload(&self, id: &str) {
+        lock(&self.inner.uploads).insert(id.to_owned(), None);
+    }
+
+    /// Stores the bytes PUT for created file `id`; `false` when no such file was created.
+    pub(crate) fn store_upload(&self, id: &str, bytes: Vec<u8>) -> bool {
+        match lock(&self.inner.uploads).get_mut(id) {
+            Some(slot) => {
+                *slot = Some(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The bytes PUT to file `id`'s `upload_url`, if any were.
+    pub fn uploaded(&self, id: &str) -> Option<Vec<u8>> {
+        lock(&self.inner.uploads).get(id).cloned().flatten()
     }
 
     /// Pongs received on websockets so far (answers to the pings of

@@ -106,7 +106,7 @@ pub(crate) async fn create_file(
         Ok(account) => account,
         Err(rejection) => return rejection.into_response(),
     };
-    let Some(name) = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+    let Some(_name) = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
         v.get("file_name")
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -114,14 +114,51 @@ pub(crate) async fn create_file(
         return bad_request("file creation needs a JSON body with file_name");
     };
     let id = format!("file-{}-{}", account.chatgpt_account_id, state.next_id());
+    state.create_upload(&id);
+    // Like the real backend's pre-signed blob URL: on the fake's own address (the `Host` the
+    // client reached it by), carrying its own authorization in the query.
+    let origin = state.config().upload_origin.unwrap_or_else(|| {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    });
     Json(json!({
         "file_id": id,
-        "upload_url": format!("https://files.invalid/upload/{id}?name={name}"),
+        "upload_url": format!("{origin}/upload/{id}?sig=fake"),
     }))
     .into_response()
 }
 
-/// `POST /backend-api/files/{id}/uploaded`: succeeds only on the account that created the file.
+/// `PUT /upload/{id}` (the `upload_url` of a created file), as an Azure block blob: needs
+/// `x-ms-blob-type: BlockBlob` (else 400, as Azure answers) and a file created here (else 404).
+/// No bearer token: the URL is its own authorization.
+pub(crate) async fn put_upload(
+    State(state): State<FakeState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let block_blob = headers
+        .get("x-ms-blob-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "BlockBlob");
+    if !block_blob {
+        return (
+            StatusCode::BAD_REQUEST,
+            "MissingRequiredHeader: x-ms-blob-type",
+        )
+            .into_response();
+    }
+    if !state.store_upload(&id, body.to_vec()) {
+        return (StatusCode::NOT_FOUND, "BlobNotFound").into_response();
+    }
+    StatusCode::CREATED.into_response()
+}
+
+/// `POST /backend-api/files/{id}/uploaded`: succeeds only on the account that created the file,
+/// once its bytes were PUT.
 pub(crate) async fn finalize_file(
     State(state): State<FakeState>,
     Path(id): Path<String>,
@@ -135,6 +172,15 @@ pub(crate) async fn finalize_file(
         return (
             StatusCode::NOT_FOUND,
             Json(json!({"error": {"message": "file not found", "code": "file_not_found"}})),
+        )
+            .into_response();
+    }
+    // A file whose bytes never arrived cannot be finalized. What the real backend answers here
+    // is not captured; a 400 in its `{"detail"}` shape is the plausible stand-in.
+    if state.uploaded(&id).is_none() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"detail": "File upload has not completed"})),
         )
             .into_response();
     }
