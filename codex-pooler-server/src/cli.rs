@@ -147,8 +147,8 @@ pub struct ServeArgs {
         default_value = codex_pooler_tower::upstream::DEFAULT_UPSTREAM_BASE_URL
     )]
     pub upstream_base_url: String,
-    /// A host `/v1/files` may PUT upload bytes to besides each account's base URL host
-    /// (repeatable; the backend answers a pre-signed blob URL, whose host must be named here).
+    /// A host `/v1/files` may PUT upload bytes to besides each account's base URL host and
+    /// Azure Blob Storage over https (repeatable; `*.example.net` matches its subdomains).
     #[arg(
         long = "trusted-upload-host",
         env = "CODEX_POOLER_TRUSTED_UPLOAD_HOSTS",

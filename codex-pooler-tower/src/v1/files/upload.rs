@@ -39,6 +39,10 @@ use crate::upstream::connector::https_client;
 /// The most a creation or finalize answer (a small JSON object) may be.
 const ANSWER_LIMIT: usize = 64 * 1024;
 
+/// The host suffix of Azure Blob Storage accounts (`<account>.blob.core.windows.net`), trusted
+/// for uploads over `https` without configuration.
+const AZURE_BLOB_SUFFIX: &str = ".blob.core.windows.net";
+
 /// What the upload flow needs besides the stack below it.
 #[derive(Clone, Debug)]
 pub(crate) struct FileUploads {
@@ -77,7 +81,9 @@ impl FileUploads {
 
     /// Whether `upload_url` may receive the bytes of a file created on the account whose
     /// base URL is `base_url`: an `http(s)` URL whose authority is the base URL's, or whose
-    /// host is a trusted upload host.
+    /// host is a trusted upload host (`*.suffix` entries match any subdomain), or an `https`
+    /// URL on Azure Blob Storage ([`AZURE_BLOB_SUFFIX`]), where the backend's `upload_url`s
+    /// point: the PUT it asks for (`x-ms-blob-type: BlockBlob`) is Azure's Put Blob call.
     fn trusts(&self, base_url: &str, upload_url: &Uri) -> bool {
         let scheme_ok = matches!(upload_url.scheme_str(), Some("http" | "https"));
         let Some(authority) = upload_url.authority() else {
@@ -89,7 +95,20 @@ impl FileUploads {
             .and_then(|base| base.authority().cloned())
             .is_some_and(|base| base.as_str().eq_ignore_ascii_case(authority.as_str()));
         let host = authority.host().to_ascii_lowercase();
-        scheme_ok && (same_origin || self.trusted_hosts.contains(&host))
+        let trusted = self
+            .trusted_hosts
+            .iter()
+            .any(|entry| match entry.strip_prefix("*.") {
+                Some(suffix) => host
+                    .strip_suffix(suffix)
+                    .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                None => *entry == host,
+            });
+        let azure = upload_url.scheme_str() == Some("https")
+            && host
+                .strip_suffix(AZURE_BLOB_SUFFIX)
+                .is_some_and(|account| !account.is_empty() && !account.contains('.'));
+        scheme_ok && (same_origin || trusted || azure)
     }
 
     fn base_url_of(&self, served: Option<&Served>) -> Option<String> {
@@ -346,7 +365,7 @@ mod tests {
 
     #[test]
     fn only_the_accounts_origin_or_a_trusted_host_gets_the_bytes() {
-        let uploads = uploads(&["files.example.net"]);
+        let uploads = uploads(&["files.example.net", "*.uploads.example.org"]);
         let base = "http://127.0.0.1:4000";
         let trusts = |url: &str| uploads.trusts(base, &url.parse().unwrap());
         assert!(trusts("http://127.0.0.1:4000/upload/file_1?sig=x"));
@@ -355,5 +374,15 @@ mod tests {
         assert!(!trusts("http://169.254.169.254/latest/meta-data"));
         assert!(!trusts("ftp://files.example.net/blob/1"));
         assert!(!trusts("/upload/file_1"));
+        // Suffix entries match subdomains only, on a label boundary.
+        assert!(trusts("https://eu.uploads.example.org/b/1"));
+        assert!(!trusts("https://uploads.example.org/b/1"));
+        assert!(!trusts("https://eviluploads.example.org/b/1"));
+        // Azure Blob Storage, over https only, one account label.
+        assert!(trusts("https://oaifiles.blob.core.windows.net/c/f?sig=x"));
+        assert!(!trusts("http://oaifiles.blob.core.windows.net/c/f"));
+        assert!(!trusts("https://blob.core.windows.net/c/f"));
+        assert!(!trusts("https://a.b.blob.core.windows.net/c/f"));
+        assert!(!trusts("https://blob.core.windows.net.evil.example/c/f"));
     }
 }
