@@ -5,7 +5,7 @@
 #[allow(dead_code, unreachable_pub)]
 mod embed_axum;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use codex_pooler_core::quota::EvidenceSource;
 use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream, FakeUpstreamHandle};
@@ -48,15 +48,6 @@ async fn embedded_pooler_serves_pooled_and_own_routes() {
     let denied = post_responses(&base, "/v1/responses", "sk-wrong", "{}").await;
     assert_eq!(denied.status, 401);
     gateway.shutdown().await;
-}
-
-/// Polls `check` until it holds, failing after 20 s.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// An account of a fake that grants its refresh token and reports 42% of its primary window

@@ -68,3 +68,68 @@ async fn a_third_window_from_websocket_events_is_shown() {
     assert_eq!(rate_limit["primary_window"]["limit_window_seconds"], 18_000);
     gateway.stop();
 }
+
+/// The usage payload is the third source: an account whose 30-day primary, or whose third
+/// window, the background probe reads as full is not routed to, while the other one serves.
+/// Under `headroom_first`, `acct-full` is otherwise the better account (the other has used 60 %
+/// and 50 % of its short and weekly windows), so with `used` below 100 every turn goes there.
+#[tokio::test(flavor = "multi_thread")]
+async fn full_monthly_windows_from_the_usage_payload_are_routed_around() {
+    for (used, third_window) in [(100.0, false), (100.0, true), (10.0, false), (10.0, true)] {
+        let pool = TestPool::new(&["acct-full", "acct-open"], |i, a| {
+            if i == 1 {
+                a.primary_used_percent = 60.0;
+                a.secondary_used_percent = 50.0;
+            } else if third_window {
+                a.tertiary_used_percent = Some(used);
+            } else {
+                a.primary_window_minutes = 43_200;
+                a.primary_used_percent = used;
+                a.primary_reset_after_seconds = 20 * 86_400;
+            }
+        });
+        cli_ok(
+            &pool.data,
+            &["pools", "set-strategy", "team", "headroom_first"],
+        );
+        let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "1"]);
+        // A second probe of each account means the first ones' answers were applied.
+        eventually("two usage probes of each account", || {
+            ["acct-full", "acct-open"].iter().all(|id| {
+                pool.fake
+                    .seen()
+                    .iter()
+                    .filter(|r| r.path == "/backend-api/wham/usage")
+                    .filter(|r| r.chatgpt_account_id.as_deref() == Some(*id))
+                    .count()
+                    >= 2
+            })
+        })
+        .await;
+        for turn in 0..6 {
+            let answer = post_responses(
+                &gateway.url(),
+                "/backend-api/codex/responses",
+                &pool.key,
+                &responses_body("gpt-5.1-codex", &format!("turn {turn}")),
+            )
+            .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+        let served: Vec<_> = pool
+            .turns()
+            .into_iter()
+            .filter_map(|r| r.chatgpt_account_id)
+            .collect();
+        let expected = if used >= 100.0 {
+            "acct-open"
+        } else {
+            "acct-full"
+        };
+        assert_eq!(
+            served, [expected; 6],
+            "used {used}, third window: {third_window}"
+        );
+        gateway.stop();
+    }
+}

@@ -4,7 +4,7 @@
 //! retried in a loop. (The HTTP path is covered in `refresh.rs`.)
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use axum::Router;
 use codex_pooler_core::live::LiveState;
@@ -171,15 +171,6 @@ impl World {
 
     fn discovery(&self) -> WorkspaceDiscovery {
         WorkspaceDiscovery::new(&self.jobs().workspace_routes(self.routes.clone()))
-    }
-}
-
-/// Polls `check` until it holds, failing after 10 s.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -5,7 +5,7 @@
 mod crash;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use codex_pooler_fake_upstream::{
     FakeAccount, FakeConfig, FakeRefreshFailure, FakeUpstream, FakeUpstreamHandle, SeenRequest,
@@ -158,15 +158,6 @@ fn lifecycle_in(data: &Path, label: &str) -> String {
         .find(|state| line.split_whitespace().any(|w| w == *state))
         .unwrap_or_default()
         .to_owned()
-}
-
-/// Polls `check` until it holds (state changes in another process), failing after 20 s.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn who(reply: &Reply) -> String {

@@ -529,3 +529,15 @@ pub(crate) async fn stored_records(data: &Path) -> Vec<codex_pooler_core::record
     store.close().await.unwrap();
     records
 }
+
+/// Polls `check` until it holds (state changes in another process or task), failing after 20 s.
+pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
