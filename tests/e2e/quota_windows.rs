@@ -1,6 +1,8 @@
 //! Quota windows are classified by length, whatever slot upstream reports them in: a free
 //! plan's 30-day primary (headers) and a third, 30-day window (websocket `codex.rate_limits`
-//! events) show in the pool's `/wham/usage` as its monthly `tertiary_window`.
+//! events) show in the pool's `/wham/usage` as its monthly `tertiary_window`, and a full
+//! monthly window, read from headers or from the usage payload, takes its account out of
+//! routing.
 
 use serde_json::{Value, json};
 
@@ -130,6 +132,56 @@ async fn full_monthly_windows_from_the_usage_payload_are_routed_around() {
             served, [expected; 6],
             "used {used}, third window: {third_window}"
         );
+        gateway.stop();
+    }
+}
+
+/// The headers source, routed on: under `rotation`, 24 new threads (one session id each) try
+/// both accounts; the first turn `acct-full` answers reports its 30-day primary as full, and
+/// it gets no turn after that. With the window at 10 % it keeps its share. (Each thread's start
+/// is a hash of its session id, so an account is left untried with odds of 2^-24.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_thirty_day_window_from_headers_is_routed_around() {
+    for used in [100.0, 10.0] {
+        let pool = TestPool::new(&["acct-full", "acct-open"], |i, a| {
+            if i == 0 {
+                a.primary_window_minutes = 43_200;
+                a.primary_used_percent = used;
+                a.primary_reset_after_seconds = 20 * 86_400;
+            }
+        });
+        cli_ok(&pool.data, &["pools", "set-strategy", "team", "rotation"]);
+        let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+        for turn in 0..24 {
+            let session = format!("thread-{turn}");
+            let answer = send(
+                "POST",
+                &format!("{}/backend-api/codex/responses", gateway.url()),
+                &[
+                    ("authorization", &format!("Bearer {}", pool.key)),
+                    ("content-type", "application/json"),
+                    ("accept", "text/event-stream"),
+                    ("session-id", &session),
+                ],
+                responses_body("gpt-5.1-codex", "hi"),
+            )
+            .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+        let served: Vec<String> = pool
+            .turns()
+            .into_iter()
+            .filter_map(|r| r.chatgpt_account_id)
+            .collect();
+        let on_full = served.iter().filter(|a| *a == "acct-full").count();
+        if used >= 100.0 {
+            assert_eq!(on_full, 1, "learnt from its first answer: {served:?}");
+        } else {
+            assert!(
+                on_full >= 2,
+                "a 10 % window is no reason to skip: {served:?}"
+            );
+        }
         gateway.stop();
     }
 }
