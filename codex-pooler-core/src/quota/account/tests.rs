@@ -466,3 +466,25 @@ fn reference_view(q: &AccountQuota, now: SystemTime) -> QuotaView {
         known,
     }
 }
+
+/// An exhaustion ends as soon as a newer reading says the window was reset, long before the
+/// reset time the full reading gave (a monthly window here, learnt from headers, cleared by a
+/// later stream event and by a later usage snapshot alike).
+#[test]
+fn an_observed_reset_clears_exhaustion_at_once() {
+    let t = at(T);
+    let monthly = |used, reset, seen| win(WindowSlot::Primary, 43_200, used, Some(reset), seen);
+    for source in [EvidenceSource::StreamEvent, EvidenceSource::UsageApi] {
+        let mut q = AccountQuota::default();
+        q.record_windows(
+            EvidenceSource::ResponseHeaders,
+            &[monthly(100.0, T + 20 * 86_400, t)],
+            t,
+        );
+        assert_eq!(q.exhausted_until(t + MIN), Some(at(T + 20 * 86_400)));
+        let later = t + 10 * MIN;
+        q.record_windows(source, &[monthly(2.0, T + 30 * 86_400, later)], later);
+        assert_eq!(q.exhausted_until(later), None, "{source:?}");
+        assert_eq!(used(&q, WindowKind::Monthly), Some(2.0));
+    }
+}
