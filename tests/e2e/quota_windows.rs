@@ -1,8 +1,8 @@
 //! Quota windows are classified by length, whatever slot upstream reports them in: a free
 //! plan's 30-day primary (headers) and a third, 30-day window (websocket `codex.rate_limits`
 //! events) show in the pool's `/wham/usage` as its monthly `tertiary_window`, and a full
-//! monthly window, read from headers or from the usage payload, takes its account out of
-//! routing.
+//! monthly window, read from headers, from websocket events or from the usage payload, takes
+//! its account out of routing.
 
 use serde_json::{Value, json};
 
@@ -180,6 +180,47 @@ async fn a_full_thirty_day_window_from_headers_is_routed_around() {
             assert!(
                 on_full >= 2,
                 "a 10 % window is no reason to skip: {served:?}"
+            );
+        }
+        gateway.stop();
+    }
+}
+
+/// The stream-event source, routed on: the third window exists only in websocket
+/// `codex.rate_limits` events (not in headers), so the first session on `acct-full` learns it
+/// is full from its turn's events, and no later session opens there. With the third window at
+/// 10 % it keeps its share. (Each session's start is random: odds of 2^-24 to leave an account
+/// untried.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_third_window_from_websocket_events_is_routed_around() {
+    for used in [100.0, 10.0] {
+        let pool = TestPool::new(&["acct-full", "acct-open"], |i, a| {
+            if i == 0 {
+                a.tertiary_used_percent = Some(used);
+            }
+        });
+        cli_ok(&pool.data, &["pools", "set-strategy", "team", "rotation"]);
+        let gateway = Gateway::start(&pool.data, &["--usage-probe-interval-secs", "0"]);
+        for _ in 0..24 {
+            let mut socket = ws_client::open(&gateway.url(), &pool.key).await.unwrap();
+            ws_client::one_turn(&mut socket).await;
+            socket.close(None).await.ok();
+        }
+        let sessions: Vec<String> = pool
+            .fake
+            .seen()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path == "/backend-api/codex/responses")
+            .filter_map(|r| r.chatgpt_account_id)
+            .collect();
+        assert_eq!(sessions.len(), 24, "{sessions:?}");
+        let on_full = sessions.iter().filter(|a| *a == "acct-full").count();
+        if used >= 100.0 {
+            assert_eq!(on_full, 1, "learnt from its first turn: {sessions:?}");
+        } else {
+            assert!(
+                on_full >= 2,
+                "a 10 % window is no reason to skip: {sessions:?}"
             );
         }
         gateway.stop();
