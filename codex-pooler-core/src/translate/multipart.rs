@@ -46,8 +46,12 @@ pub struct Form {
 
 impl Form {
     /// Parses `body` sent with `content_type` (which must be `multipart/form-data` with a
-    /// boundary); a malformed body is a 400 `invalid_request`.
+    /// boundary); a body over [`MAX_UPLOAD_BYTES`] is a 413 `request_too_large`, a malformed one
+    /// a 400 `invalid_request`.
     pub fn parse(content_type: Option<&str>, body: &Bytes) -> Result<Self, PoolerError> {
+        if body.len() > MAX_UPLOAD_BYTES {
+            return Err(PoolerError::body_too_large(MAX_UPLOAD_BYTES));
+        }
         let boundary = content_type
             .and_then(boundary_of)
             .ok_or_else(|| PoolerError::invalid_request("expected a multipart/form-data body"))?;

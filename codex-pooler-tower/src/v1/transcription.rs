@@ -8,7 +8,7 @@ use bytes::Bytes;
 use codex_pooler_core::body::{PoolBody, full};
 use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::request::{Route, RouteClass, RouteFamily};
-use codex_pooler_core::translate::multipart::{Form, MAX_UPLOAD_BYTES};
+use codex_pooler_core::translate::multipart::Form;
 use codex_pooler_core::translate::transcription::Transcription;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
@@ -65,11 +65,8 @@ where
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let parsed = if body.len() > MAX_UPLOAD_BYTES {
-            Err(PoolerError::body_too_large(MAX_UPLOAD_BYTES))
-        } else {
-            Form::parse(content_type, &body).and_then(|form| Transcription::from_form(&form))
-        };
+        let parsed =
+            Form::parse(content_type, &body).and_then(|form| Transcription::from_form(&form));
         let transcription = match parsed {
             Ok(t) => t,
             Err(err) => {

@@ -18,7 +18,7 @@ use codex_pooler_core::error::PoolerError;
 use codex_pooler_core::model::SnapshotHandle;
 use codex_pooler_core::request::{FileId, PoolContext, Route, RouteClass, RouteFamily};
 use codex_pooler_core::translate::files::{CreatedFile, FileObject, FileUpload, finalized};
-use codex_pooler_core::translate::multipart::{Form, MAX_UPLOAD_BYTES};
+use codex_pooler_core::translate::multipart::Form;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::response::Parts;
@@ -214,11 +214,7 @@ where
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let parsed = if body.len() > MAX_UPLOAD_BYTES {
-            Err(PoolerError::body_too_large(MAX_UPLOAD_BYTES))
-        } else {
-            Form::parse(content_type, &body).and_then(|form| FileUpload::from_form(&form))
-        };
+        let parsed = Form::parse(content_type, &body).and_then(|form| FileUpload::from_form(&form));
         let upload = match parsed {
             Ok(upload) => upload,
             Err(err) => {

@@ -9,7 +9,7 @@ use codex_pooler_core::body::PoolBody;
 use codex_pooler_core::error::{ErrorCode, ErrorType, PoolerError};
 use codex_pooler_core::request::{PoolContext, Route, RouteClass, RouteFamily};
 use codex_pooler_core::translate::images::{ImageRequest, ImageRoute};
-use codex_pooler_core::translate::multipart::{Form, MAX_UPLOAD_BYTES};
+use codex_pooler_core::translate::multipart::Form;
 use futures_util::future::{BoxFuture, FutureExt};
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -134,12 +134,7 @@ fn parse(
             })?;
             ImageRequest::from_fields(route, &fields)
         }
-        ImageRoute::Edits => {
-            if body.len() > MAX_UPLOAD_BYTES {
-                return Err(PoolerError::body_too_large(MAX_UPLOAD_BYTES));
-            }
-            ImageRequest::from_form(&Form::parse(content_type, body)?)
-        }
+        ImageRoute::Edits => ImageRequest::from_form(&Form::parse(content_type, body)?),
     }
 }
 
