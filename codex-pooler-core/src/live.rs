@@ -18,9 +18,10 @@ use crate::error::PoolerError;
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
 use crate::key_meter::{KeyMeter, MeterUse};
 use crate::key_usage::{KeyTotals, KeyTotalsBook};
-use crate::model::{AccountId, KeyId, KeyLimits, PoolId, UpstreamAccount};
+use crate::model::{AccountId, KeyId, KeyLimits, Pool, PoolId, UpstreamAccount};
 use crate::quota::{
-    AccountQuota, EvidenceSource, QuotaBook, QuotaView, QuotaWindow, UsageLimit, UsageSnapshot,
+    AccountQuota, EvidenceSource, PoolRunway, QuotaBook, QuotaView, QuotaWindow, RunwayAccount,
+    UsageLimit, UsageSnapshot, WindowKind, WindowRunway, project,
 };
 use crate::record::TokenUsage;
 use crate::request::PoolRequest;
@@ -215,6 +216,49 @@ impl LiveState {
     /// Until when `account` is known to be exhausted, as seen at `now`.
     pub fn exhausted_until(&self, account: AccountId, now: SystemTime) -> Option<SystemTime> {
         self.quota.exhausted_until(account, now)
+    }
+
+    /// The quota runway of `pool`, whose accounts are `accounts`, at `now`: per window kind
+    /// (short and weekly, monthly when some account reports one), the headroom of its routable
+    /// accounts, their recent spend rate and when the pool runs dry at that rate (see
+    /// [`project`](crate::quota::project) for the formula).
+    pub fn pool_runway(
+        &self,
+        pool: &Pool,
+        accounts: &[Arc<UpstreamAccount>],
+        now: SystemTime,
+    ) -> PoolRunway {
+        let ids: Vec<AccountId> = accounts
+            .iter()
+            .filter(|a| a.lifecycle.is_routable())
+            .map(|a| a.id)
+            .collect();
+        let mut windows = Vec::new();
+        for kind in [WindowKind::Short, WindowKind::Weekly, WindowKind::Monthly] {
+            let inputs: Vec<RunwayAccount> = self
+                .quota
+                .runway_inputs(&ids, kind, now)
+                .into_iter()
+                .flatten()
+                .collect();
+            if kind == WindowKind::Monthly && inputs.is_empty() {
+                continue;
+            }
+            let projection = project(&inputs, now);
+            windows.push(WindowRunway::new(
+                kind,
+                &projection,
+                inputs.len(),
+                ids.len() - inputs.len(),
+                now,
+            ));
+        }
+        PoolRunway {
+            pool: pool.id,
+            slug: pool.slug.clone(),
+            windows,
+            evaluated_at_ms: crate::clock::unix_millis(now),
+        }
     }
 
     /// A later `previous_response_id` naming response `id` must reach `account`.
