@@ -436,6 +436,67 @@ mod tests {
     }
 
     #[test]
+    fn pool_runway_from_observed_spend() {
+        use crate::model::{Lifecycle, PoolStatus};
+        use crate::quota::{Outlook, WindowSlot};
+        let live = LiveState::new();
+        let t0 = from_unix_seconds(1_000_000);
+        let window = |used_percent, at: SystemTime, minutes, reset: i64| QuotaWindow {
+            slot: WindowSlot::Primary,
+            used_percent,
+            window_minutes: Some(minutes),
+            resets_at: Some(from_unix_seconds(reset)),
+            observed_at: at,
+        };
+        let half_hour = std::time::Duration::from_secs(1800);
+        for id in [1, 2] {
+            for (used, at) in [(10.0, t0), (20.0, t0 + half_hour)] {
+                live.observe_windows(
+                    AccountId(id),
+                    EvidenceSource::StreamEvent,
+                    &[
+                        window(used, at, 300, 1_100_000),
+                        window(5.0, at, 10_080, 1_500_000),
+                    ],
+                    at,
+                );
+            }
+        }
+        let pool = Pool {
+            id: PoolId(1),
+            slug: "team".into(),
+            status: PoolStatus::Active,
+            strategy: None,
+            v1_enabled: true,
+        };
+        let accounts: Vec<Arc<UpstreamAccount>> = [
+            (1, Lifecycle::Active),
+            (2, Lifecycle::Active),
+            (3, Lifecycle::Active),
+            (4, Lifecycle::Paused),
+        ]
+        .into_iter()
+        .map(|(id, l)| Arc::new(UpstreamAccount::new(AccountId(id), "a").with_lifecycle(l)))
+        .collect();
+        let now = t0 + half_hour;
+        let runway = live.pool_runway(&pool, &accounts, now);
+        assert_eq!(runway.slug, "team");
+        let windows: Vec<&str> = runway.windows.iter().map(|w| w.window).collect();
+        assert_eq!(windows, ["short", "weekly"]);
+        let short = &runway.windows[0];
+        // Two accounts with readings (the paused one is left out, the third has none), each
+        // 10 points in half an hour: 40 points an hour, 160 left: dry in 4 hours, before the
+        // window resets (at 1 100 000, 27 h later).
+        assert_eq!((short.accounts, short.accounts_without_evidence), (2, 1));
+        assert_eq!(short.spend_points_per_hour, Some(40.0));
+        assert_eq!(short.headroom_points, 160.0);
+        assert_eq!(short.outlook, Outlook::RunsDry);
+        assert_eq!(short.time_to_dry_seconds, Some(4 * 3600));
+        // The weekly window saw no spend.
+        assert_eq!(runway.windows[1].outlook, Outlook::Idle);
+    }
+
+    #[test]
     fn the_account_hasher_spreads_sequential_ids() {
         let build = BuildHasherDefault::<AccountIdHasher>::default();
         let hashes: Vec<u64> = (0..64).map(|i| build.hash_one(AccountId(i))).collect();

@@ -170,3 +170,71 @@ fn synthetic_request(query: &RouteQuery, seed: u64, now: SystemTime) -> PoolRequ
         .with_body(Bytes::new())
         .with_seed(seed)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::from_unix_seconds;
+    use crate::model::{Lifecycle, PoolStatus};
+    use crate::plan::tests::{account, snapshot};
+    use crate::quota::UsageLimit;
+    use crate::strategy::Rendezvous;
+
+    #[test]
+    fn a_plan_and_a_refusal_as_json() {
+        let now = from_unix_seconds(1_000);
+        let live = LiveState::new();
+        let snap = snapshot(
+            PoolStatus::Active,
+            vec![
+                account(1, Lifecycle::Disabled, &["m"]),
+                account(2, Lifecycle::Active, &["m"]),
+            ],
+        );
+        let planner = Planner::new(Arc::new(Rendezvous));
+        let query = RouteQuery::new(PoolId(1), RouteClass::Responses, Some("m"));
+        let dry = planner.dry_run(&snap, &live, &query, 7, now).unwrap();
+        assert_eq!(
+            serde_json::to_value(&dry).unwrap(),
+            json!({
+                "pool": 1, "route_class": "responses", "model": "m", "seed": 7,
+                "strategy": "rendezvous", "chosen": 2, "candidates": [2], "eligible": 1,
+                "excluded": [{"account": 1, "reason": "account_disabled", "lifecycle": "disabled"}],
+                "rejection": null,
+            })
+        );
+        live.observe_usage_limit(
+            AccountId(2),
+            UsageLimit {
+                resets_at: Some(from_unix_seconds(1_600)),
+            },
+            now,
+        );
+        let dry = planner.dry_run(&snap, &live, &query, 7, now).unwrap();
+        assert_eq!(dry.chosen, None);
+        let rejection = serde_json::to_value(dry.rejection.as_ref().unwrap()).unwrap();
+        assert_eq!(rejection["code"], "no_eligible_account");
+        assert_eq!(rejection["status"], 503);
+        assert_eq!(rejection["retry_after_seconds"], 600);
+        assert_eq!(
+            serde_json::to_value(&dry.excluded[1]).unwrap(),
+            json!({"account": 2, "reason": "quota_exhausted", "until_ms": 1_600_000})
+        );
+    }
+
+    #[test]
+    fn an_unknown_pool_is_a_typed_error() {
+        let live = LiveState::new();
+        let snap = snapshot(PoolStatus::Active, vec![]);
+        let planner = Planner::new(Arc::new(Rendezvous));
+        let query = RouteQuery::new(PoolId(4), RouteClass::Responses, Some("m"));
+        assert_eq!(
+            planner.dry_run(&snap, &live, &query, 0, from_unix_seconds(1)),
+            Err(InspectError::UnknownPool(PoolId(4)))
+        );
+    }
+}

@@ -273,3 +273,148 @@ pub fn explain_account(
         evaluated_at_ms: unix_millis(now),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::from_unix_seconds;
+    use crate::health::AttemptOutcome;
+    use crate::plan::tests::{account, snapshot};
+    use crate::quota::{EvidenceSource, QuotaWindow, UsageLimit, WindowSlot};
+
+    #[test]
+    fn every_failing_check_is_listed_with_its_details() {
+        let now = from_unix_seconds(1_000);
+        let live = LiveState::new();
+        let class = RouteClass::Responses;
+        live.observe_windows(
+            AccountId(1),
+            EvidenceSource::StreamEvent,
+            &[QuotaWindow {
+                slot: WindowSlot::Primary,
+                used_percent: 100.0,
+                window_minutes: Some(300),
+                resets_at: Some(from_unix_seconds(4_000)),
+                observed_at: now,
+            }],
+            now,
+        );
+        for _ in 0..live.health.config().failure_threshold {
+            let mut g = live.begin_attempt(AccountId(1), "m", class, now).unwrap();
+            g.record(AttemptOutcome::ServerError, now);
+        }
+        let snap = snapshot(
+            PoolStatus::Disabled,
+            vec![
+                account(1, Lifecycle::Paused, &["other"]),
+                account(2, Lifecycle::Active, &["m"]),
+            ],
+        );
+        let query = RouteQuery::new(PoolId(1), class, Some("m"));
+        let explained = explain_account(&snap, &live, &query, AccountId(1), now).unwrap();
+        let value = serde_json::to_value(&explained).unwrap();
+        let probe = value["reasons"][4]["probe_at_ms"].as_i64().unwrap();
+        assert!(probe > 1_000_000, "{probe}");
+        assert_eq!(
+            value,
+            json!({
+                "pool": 1, "account": 1, "route_class": "responses", "model": "m",
+                "routable": false,
+                "reasons": [
+                    {"reason": "pool_disabled", "pool_status": "disabled"},
+                    {"reason": "account_paused", "lifecycle": "paused"},
+                    {"reason": "model_unsupported", "model": "m"},
+                    {"reason": "quota_exhausted", "until_ms": 4_000_000,
+                     "windows": [{"window": "short", "used_percent": 100.0,
+                                  "resets_at_ms": 4_000_000}]},
+                    {"reason": "circuit_open", "probe_at_ms": probe},
+                ],
+                "lifecycle": "paused",
+                "quota": [{"window": "short", "used_percent": 100.0, "resets_at_ms": 4_000_000}],
+                "in_flight": 0, "concurrency_limit": explained.concurrency_limit,
+                "demoted": false, "evaluated_at_ms": 1_000_000,
+            })
+        );
+    }
+
+    #[test]
+    fn request_level_reasons_and_a_routable_account() {
+        let now = from_unix_seconds(1_000);
+        let live = LiveState::new();
+        let snap = snapshot(
+            PoolStatus::Active,
+            vec![account(1, Lifecycle::Active, &["m"])],
+        );
+        let state = crate::store::StoreState {
+            version: 2,
+            pools: snap.pools().cloned().collect(),
+            accounts: vec![
+                account(1, Lifecycle::Active, &["m"]),
+                account(2, Lifecycle::Active, &["m"]),
+            ],
+            assignments: vec![crate::model::Assignment {
+                pool: PoolId(1),
+                account: AccountId(1),
+            }],
+            keys: vec![],
+        };
+        let snap = Snapshot::build(state);
+        let query = RouteQuery::new(PoolId(1), RouteClass::Responses, Some("m"));
+        let ok = explain_account(&snap, &live, &query, AccountId(1), now).unwrap();
+        assert!(ok.routable && ok.reasons.is_empty());
+        let outside = explain_account(&snap, &live, &query, AccountId(2), now).unwrap();
+        let reasons: Vec<_> = outside.reasons.iter().map(|r| r.reason).collect();
+        assert_eq!(reasons, ["account_not_in_pool"]);
+        let no_model = RouteQuery::new(PoolId(1), RouteClass::Compact, None);
+        let explained = explain_account(&snap, &live, &no_model, AccountId(1), now).unwrap();
+        assert_eq!(explained.reasons[0].reason, "model_required");
+        // Routes that are not model turns ignore the model, as the planner does.
+        let files = RouteQuery::new(PoolId(1), RouteClass::FileCreate, Some("other"));
+        let explained = explain_account(&snap, &live, &files, AccountId(1), now).unwrap();
+        assert!(explained.routable && explained.model.is_none());
+        // A usage_limit_reached alone: exhausted, no full window.
+        live.observe_usage_limit(
+            AccountId(1),
+            UsageLimit {
+                resets_at: Some(now + Duration::from_secs(60)),
+            },
+            now,
+        );
+        let limited = explain_account(&snap, &live, &query, AccountId(1), now).unwrap();
+        assert_eq!(
+            serde_json::to_value(&limited.reasons).unwrap(),
+            json!([{"reason": "quota_exhausted", "until_ms": 1_060_000}])
+        );
+    }
+
+    #[test]
+    fn unknown_pool_and_account_are_typed_errors() {
+        let now = from_unix_seconds(1_000);
+        let live = LiveState::new();
+        let snap = snapshot(
+            PoolStatus::Active,
+            vec![account(1, Lifecycle::Active, &["m"])],
+        );
+        let query = RouteQuery::new(PoolId(9), RouteClass::Responses, Some("m"));
+        assert_eq!(
+            explain_account(&snap, &live, &query, AccountId(1), now),
+            Err(InspectError::UnknownPool(PoolId(9)))
+        );
+        let query = RouteQuery::new(PoolId(1), RouteClass::Responses, Some("m"));
+        let err = explain_account(&snap, &live, &query, AccountId(8), now).unwrap_err();
+        assert_eq!(err, InspectError::UnknownAccount(AccountId(8)));
+        assert_eq!(err.to_string(), "no upstream account with id 8");
+    }
+
+    #[test]
+    fn queries_read_from_json() {
+        let query: RouteQuery =
+            serde_json::from_value(json!({"pool": 1, "route_class": "compact"})).unwrap();
+        assert_eq!(query, RouteQuery::new(PoolId(1), RouteClass::Compact, None));
+        assert_eq!(ExplainReason::NotInPool.to_string(), "account_not_in_pool");
+    }
+}

@@ -585,6 +585,8 @@ fn dominant_reason(exclusions: &[&Exclusion]) -> &'static str {
 }
 
 #[cfg(test)]
+mod dry_run_props;
+#[cfg(test)]
 mod index_props;
 #[cfg(test)]
 pub(crate) mod tests;
