@@ -221,7 +221,7 @@ impl LiveState {
     /// The quota runway of `pool`, whose accounts are `accounts`, at `now`: per window kind
     /// (short and weekly, monthly when some account reports one), the headroom of its routable
     /// accounts, their recent spend rate and when the pool runs dry at that rate (see
-    /// [`project`](crate::quota::project) for the formula).
+    /// [`crate::quota::project`] for the formula).
     pub fn pool_runway(
         &self,
         pool: &Pool,
@@ -494,6 +494,15 @@ mod tests {
         assert_eq!(short.time_to_dry_seconds, Some(4 * 3600));
         // The weekly window saw no spend.
         assert_eq!(runway.windows[1].outlook, Outlook::Idle);
+        // Two idle hours later the readings are stale but their resets ahead: still counted,
+        // nothing spent in the last hour.
+        let later = live.pool_runway(&pool, &accounts, now + 4 * half_hour);
+        let short = &later.windows[0];
+        assert_eq!((short.accounts, short.headroom_points), (2, 160.0));
+        assert_eq!(
+            (short.spend_points_per_hour, short.outlook),
+            (Some(0.0), Outlook::Idle)
+        );
     }
 
     #[test]

@@ -274,7 +274,8 @@ impl QuotaBook {
     }
 
     /// For each of `accounts`, in order, under one read lock: its [`RunwayAccount`] for window
-    /// `kind` at `now`, or `None` when no reading of that kind counts.
+    /// `kind` at `now`, or `None` without a reading of that kind whose reset is ahead (or,
+    /// without a reset time, that still counts).
     pub(crate) fn runway_inputs(
         &self,
         accounts: &[AccountId],
@@ -286,13 +287,18 @@ impl QuotaBook {
             .iter()
             .map(|id| {
                 let quota = book.map.get(id)?;
-                let view = quota.view(now);
-                let window = view.window(kind)?;
-                let minutes = quota
-                    .window(kind)
-                    .and_then(|w| w.value.window_minutes)
+                // The best reading, even past freshness while its reset is ahead: used percent
+                // only grows until the reset, so an idle account's last reading still holds.
+                let reading = quota.window(kind).filter(|w| {
+                    w.value
+                        .resets_at
+                        .map_or(quota.counts(w, now), |at| at > now)
+                })?;
+                let window = &reading.value;
+                let minutes = window
+                    .window_minutes
                     .unwrap_or_else(|| nominal_minutes(kind));
-                let exhausted = view.exhausted_until.is_some();
+                let exhausted = quota.view(now).exhausted_until.is_some();
                 Some(RunwayAccount {
                     used_percent: if exhausted {
                         100.0

@@ -1,7 +1,8 @@
 //! Quota runway: how long a pool's quota lasts at its recent spend rate.
 //!
 //! Per pool and window kind (`short`, the 5-hour window; `weekly`; `monthly` when some account
-//! reports one), over the pool's routable accounts that have a reading of that window:
+//! reports one), over the pool's routable accounts that have a reading of that window whose
+//! reset is ahead (past freshness too: used percent only grows until the reset):
 //!
 //! - `capacity = 100 × accounts` used-percent points; an account's `used` is its window's used
 //!   percent (clamped to 0-100; 100 while the account is exhausted for any reason, since it
