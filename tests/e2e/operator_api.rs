@@ -269,3 +269,215 @@ async fn owner_admin_scoping_tokens_and_audit() {
         "{listed}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accounts_keys_and_routing_questions() {
+    let pool = TestPool::new(&["acct-a", "acct-b"], |_, _| {});
+    let owner = last_line(&cli_ok(
+        &pool.data,
+        &["operators", "create-owner", "--name", "root"],
+    ));
+    let gateway = pool.gateway();
+    let gw = gateway.url();
+
+    // Import a third account through the API; the fake does not know it, which is fine for
+    // metadata.
+    let creds = fake_credentials("acct-c", "c@example.com");
+    let body = serde_json::json!({
+        "auth_json": serde_json::from_str::<serde_json::Value>(&creds.auth_json).unwrap(),
+        "label": "third",
+        "base_url": pool.fake.base_url(),
+    });
+    let imported = call(
+        &gw,
+        "POST",
+        "/pools/team/accounts",
+        &owner,
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(imported.status, 201, "{}", imported.body);
+    assert_eq!(imported.json()["label"], "third");
+    assert_eq!(imported.json()["pools"], serde_json::json!(["team"]));
+    assert!(
+        !imported.body.contains(&creds.access_token),
+        "no token in answers"
+    );
+    let again = call(
+        &gw,
+        "POST",
+        "/pools/team/accounts",
+        &owner,
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(
+        again.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already imported")
+    );
+    let garbage = call(
+        &gw,
+        "POST",
+        "/pools/team/accounts",
+        &owner,
+        r#"{"auth_json":{"tokens":{}}}"#,
+    )
+    .await;
+    assert_eq!(garbage.status, 400, "{}", garbage.body);
+
+    let listed = call(&gw, "GET", "/accounts?pool=team", &owner, "").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let accounts = listed.json().as_array().unwrap().clone();
+    assert_eq!(accounts.len(), 3);
+    let first = accounts[0]["id"].as_i64().unwrap();
+    assert!(accounts[0]["handle"].as_str().unwrap().starts_with("acct_"));
+
+    // Pause: the explanation and the dry run both say so, once the gateway has reloaded.
+    let paused = call(&gw, "POST", &format!("/accounts/{first}/pause"), &owner, "").await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    assert_eq!(paused.json()["lifecycle"], "paused");
+    // The imported account is one the fake does not serve: pause it too, so one account is
+    // left and the dry run's choice does not depend on its seed.
+    let third = imported.json()["id"].as_i64().unwrap();
+    let paused = call(&gw, "POST", &format!("/accounts/{third}/pause"), &owner, "").await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    let path = format!("/pools/team/accounts/{first}/routability?model=gpt-5.1-codex");
+    let mut explained = call(&gw, "GET", &path, &owner, "").await;
+    for _ in 0..200 {
+        let dry = call(
+            &gw,
+            "GET",
+            "/pools/team/dry-run?model=gpt-5.1-codex",
+            &owner,
+            "",
+        )
+        .await;
+        let settled =
+            dry.status == 200 && dry.json()["candidates"].as_array().map(Vec::len) == Some(1);
+        if settled && explained.status == 200 && explained.json()["routable"] == false {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        explained = call(&gw, "GET", &path, &owner, "").await;
+    }
+    assert_eq!(explained.status, 200, "{}", explained.body);
+    assert_eq!(explained.json()["routable"], false, "{}", explained.body);
+    assert_eq!(explained.json()["reasons"][0]["reason"], "account_paused");
+    let dry = call(
+        &gw,
+        "GET",
+        "/pools/team/dry-run?model=gpt-5.1-codex",
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    let chosen = dry.json()["chosen"].as_i64().expect("an account is chosen");
+    assert_ne!(chosen, first);
+    // The next real request goes where the dry run said.
+    let turn = post_responses(
+        &gw,
+        "/backend-api/codex/responses",
+        &pool.key,
+        &responses_body("gpt-5.1-codex", "hello"),
+    )
+    .await;
+    assert_eq!(turn.status, 200, "{}", turn.body);
+    let served = pool.last_account_on("/backend-api/codex/responses");
+    let chosen_label = accounts
+        .iter()
+        .find(|a| a["id"] == chosen)
+        .map(|a| {
+            a["email"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches("@example.com")
+                .to_owned()
+        })
+        .unwrap();
+    assert_eq!(served, chosen_label);
+    let bad_class = call(
+        &gw,
+        "GET",
+        "/pools/team/dry-run?route_class=teleport",
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(bad_class.status, 400);
+    assert_eq!(
+        bad_class.json(),
+        serde_json::json!({"error": {"code": "invalid_request", "message": "unknown route_class \"teleport\""}})
+    );
+    let resumed = call(
+        &gw,
+        "POST",
+        &format!("/accounts/{first}/resume"),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(resumed.json()["lifecycle"], "active");
+    let not_paused = call(
+        &gw,
+        "POST",
+        &format!("/accounts/{first}/resume"),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(not_paused.status, 400, "{}", not_paused.body);
+    let runway = call(&gw, "GET", "/pools/team/runway", &owner, "").await;
+    assert_eq!(runway.status, 200, "{}", runway.body);
+    assert_eq!(runway.json()["slug"], "team");
+
+    // Keys: create (secret once), it works, pause, policy, revoke.
+    let created = call(
+        &gw,
+        "POST",
+        "/pools/team/keys",
+        &owner,
+        r#"{"name":"ci","policy":{"allowed_models":["gpt-5.1-codex"]}}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.json()["secret"].as_str().unwrap().to_owned();
+    let key_id = created.json()["key"]["id"].as_i64().unwrap();
+    assert!(secret.starts_with("sk-cxp-"));
+    let listed = call(&gw, "GET", "/pools/team/keys", &owner, "").await;
+    assert!(!listed.body.contains(&secret), "lists never show a key");
+    let bad_policy = call(
+        &gw,
+        "PATCH",
+        &format!("/keys/{key_id}"),
+        &owner,
+        r#"{"policy":{"nonsense":true}}"#,
+    )
+    .await;
+    assert_eq!(bad_policy.status, 400, "{}", bad_policy.body);
+    let paused_key = call(
+        &gw,
+        "PATCH",
+        &format!("/keys/{key_id}"),
+        &owner,
+        r#"{"status":"paused"}"#,
+    )
+    .await;
+    assert_eq!(paused_key.json()["status"], "paused", "{}", paused_key.body);
+    let revoked = call(&gw, "POST", &format!("/keys/{key_id}/revoke"), &owner, "").await;
+    assert_eq!(revoked.json()["status"], "revoked");
+    let back = call(
+        &gw,
+        "PATCH",
+        &format!("/keys/{key_id}"),
+        &owner,
+        r#"{"status":"active"}"#,
+    )
+    .await;
+    assert_eq!(back.status, 400, "{}", back.body);
+    let missing = call(&gw, "GET", "/keys/999999", &owner, "").await;
+    assert_eq!(missing.status, 404);
+}

@@ -18,6 +18,7 @@ impl fmt::Display for AccountId {
 }
 
 /// Where an upstream account stands in its credential lifecycle.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lifecycle {

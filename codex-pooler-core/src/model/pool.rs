@@ -18,6 +18,7 @@ impl fmt::Display for PoolId {
 }
 
 /// Whether a pool serves traffic.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolStatus {

@@ -25,9 +25,11 @@ use crate::model::{AccountId, KeyId, PoolId, Snapshot};
 use crate::request::{PoolContext, PoolRequest, RequestFacts, Route, RouteClass, RouteFamily};
 
 /// One account the plan left out, with the reason and its details.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExcludedAccount {
     /// The account.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub account: AccountId,
     /// Why (the first failing check, as the request record would keep it).
     #[serde(flatten)]
@@ -35,10 +37,12 @@ pub struct ExcludedAccount {
 }
 
 /// The client error a request would get when nothing is eligible.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DryRunRejection {
     /// The stable error code (`no_eligible_account`, `usage_limit_reached`, `model_not_found`,
     /// `pool_disabled`, ...).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub code: ErrorCode,
     /// The HTTP status it is answered with.
     pub status: u16,
@@ -60,11 +64,14 @@ impl From<&PoolerError> for DryRunRejection {
 }
 
 /// What the planner would do for the next request of a [`RouteQuery`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DryRun {
     /// The pool.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub pool: PoolId,
     /// The route class.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub route_class: RouteClass,
     /// The model planned for (none for routes that are not model turns).
     pub model: Option<String>,
@@ -73,8 +80,10 @@ pub struct DryRun {
     /// The pool's routing strategy.
     pub strategy: &'static str,
     /// The account the request would go to first; `None` when it would be refused.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub chosen: Option<AccountId>,
     /// The accounts it would try, in order (the attempt budget deep).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<i64>))]
     pub candidates: Vec<AccountId>,
     /// How many accounts passed every check.
     pub eligible: usize,

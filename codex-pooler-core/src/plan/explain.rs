@@ -89,6 +89,7 @@ impl std::fmt::Display for ExplainReason {
 }
 
 /// One quota window as an operator sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct WindowReport {
     /// `short` (the 5-hour window), `weekly` or `monthly`.
@@ -110,6 +111,7 @@ impl From<&WindowView> for WindowReport {
 }
 
 /// One reason, with the details that belong to it (absent fields are left out).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReasonReport {
     /// The stable reason string (`account_paused`, `quota_exhausted`, `circuit_open`, ...).
@@ -171,13 +173,17 @@ impl ReasonReport {
 }
 
 /// Whether one account is routable now for a [`RouteQuery`], and every reason it is not.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccountExplanation {
     /// The pool asked about.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub pool: PoolId,
     /// The account asked about.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub account: AccountId,
     /// The route class asked about.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub route_class: RouteClass,
     /// The model the checks used (none for routes that are not model turns).
     pub model: Option<String>,

@@ -58,6 +58,7 @@ pub struct RunwayAccount {
 }
 
 /// Where a pool's window is heading.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outlook {
@@ -193,6 +194,7 @@ fn resets(
 }
 
 /// One window of a pool's runway.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WindowRunway {
     /// `short` (the 5-hour window), `weekly` or `monthly`.
@@ -255,9 +257,11 @@ impl WindowRunway {
 }
 
 /// A pool's quota runway, per window.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PoolRunway {
     /// The pool.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub pool: PoolId,
     /// Its slug.
     pub slug: String,

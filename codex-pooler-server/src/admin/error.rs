@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 403 `owner_required`: the route is the owner's.
     #[error("only an owner may do this")]
     OwnerRequired,
+    /// 403 `account_shared`: the account also serves pools outside the caller's scope.
+    #[error("account {0} also serves pools outside your scope; ask an owner to change it")]
+    SharedAccount(i64),
     /// 404 `not_found`.
     #[error("{0} not found")]
     NotFound(String),
@@ -72,7 +75,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::OwnerRequired => StatusCode::FORBIDDEN,
+            Self::OwnerRequired | Self::SharedAccount(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -85,6 +88,7 @@ impl ApiError {
         match self {
             Self::Unauthorized { code, .. } => code,
             Self::OwnerRequired => "owner_required",
+            Self::SharedAccount(_) => "account_shared",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Invalid(_) => "invalid_request",

@@ -6,13 +6,16 @@
 //! writes an audit event. The spec is served at `/openapi.json`, and a docs page at
 //! `/admin/api/docs/` from files inside the binary.
 
+pub mod accounts;
 pub mod audit_events;
 mod caller;
 mod error;
 mod extract;
+pub mod keys;
 pub mod operators;
 pub mod page;
 pub mod pools;
+pub mod routing;
 mod state;
 mod time;
 
@@ -43,6 +46,9 @@ pub const API_PREFIX: &str = "/admin/api/v1";
     modifiers(&BearerScheme),
     tags(
         (name = "pools", description = "Pools of upstream accounts"),
+        (name = "accounts", description = "Upstream Codex accounts"),
+        (name = "routing", description = "Routing explanations, dry runs and quota runways"),
+        (name = "keys", description = "Pool API keys"),
         (name = "operators", description = "Operators and their tokens"),
         (name = "audit", description = "Audit events"),
     )
@@ -71,6 +77,9 @@ impl Modify for BearerScheme {
 fn api() -> OpenApiRouter<AdminState> {
     let v1 = OpenApiRouter::new()
         .merge(pools::routes())
+        .merge(accounts::routes())
+        .merge(routing::routes())
+        .merge(keys::routes())
         .merge(operators::routes())
         .merge(audit_events::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_PREFIX, v1)

@@ -36,8 +36,31 @@ pub async fn import(
 ) -> Result<UpstreamAccount, ServerError> {
     let pool = pool_named(store, options.pool).await?;
     let bytes = read_limited(options.auth_json)?;
-    let auth = import_auth_json(&bytes, SystemTime::now())?;
-    if let Some(url) = options.base_url {
+    let account = import_bytes(
+        store,
+        sealer,
+        &pool,
+        &bytes,
+        options.base_url,
+        options.label,
+    )
+    .await?;
+    say_imported(&account, &pool);
+    Ok(account)
+}
+
+/// Imports the bytes of an `auth.json` as a new account of `pool`, printing nothing. Nothing
+/// is written unless the whole file is valid and names an account not imported yet.
+pub async fn import_bytes(
+    store: &dyn PoolStore,
+    sealer: &SecretSealer,
+    pool: &Pool,
+    bytes: &[u8],
+    base_url: Option<&str>,
+    label: Option<&str>,
+) -> Result<UpstreamAccount, ServerError> {
+    let auth = import_auth_json(bytes, SystemTime::now())?;
+    if let Some(url) = base_url {
         validate_base_url(url)?;
     }
     if let Some(existing) = existing_account(store, &auth).await? {
@@ -46,7 +69,7 @@ pub async fn import(
             existing.id, existing.label
         )));
     }
-    add_account(store, sealer, &pool, &auth, options.base_url, options.label).await
+    create_assigned(store, sealer, pool, &auth, base_url, label).await
 }
 
 /// The stored account with the same ChatGPT account and user, if any.
@@ -70,10 +93,28 @@ pub(crate) async fn add_account(
     base_url: Option<&str>,
     label: Option<&str>,
 ) -> Result<UpstreamAccount, ServerError> {
+    let account = create_assigned(store, sealer, pool, auth, base_url, label).await?;
+    say_imported(&account, pool);
+    Ok(account)
+}
+
+/// Stores `auth` as a new account of `pool` (sealed, active, default models).
+async fn create_assigned(
+    store: &dyn PoolStore,
+    sealer: &SecretSealer,
+    pool: &Pool,
+    auth: &ImportedAuth,
+    base_url: Option<&str>,
+    label: Option<&str>,
+) -> Result<UpstreamAccount, ServerError> {
     let account = store
         .create_account(auth.new_account(sealer, label, base_url))
         .await?;
     store.assign(pool.id, account.id).await?;
+    Ok(account)
+}
+
+fn say_imported(account: &UpstreamAccount, pool: &Pool) {
     println!(
         "imported upstream {} ({}, plan {}) into pool {}",
         account.id,
@@ -81,7 +122,6 @@ pub(crate) async fn add_account(
         account.plan_type.as_deref().unwrap_or("unknown"),
         pool.slug
     );
-    Ok(account)
 }
 
 /// Prints every upstream account, with the handle the routing receipt names it by.

@@ -11,6 +11,7 @@ use codex_pooler_core::store::{NewKey, PoolStore};
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
 
 pub use client_auth::{NEVER_STALE, REFRESH_PLACEHOLDER, client_auth_json};
+pub(crate) use policy::check as check_policy;
 pub use policy::{list, set_policy};
 
 use super::pool_named;

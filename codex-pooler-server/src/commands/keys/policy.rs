@@ -77,7 +77,7 @@ pub async fn set_policy(
 }
 
 /// Refuses rules that contradict each other.
-pub(super) fn check(policy: &KeyPolicy) -> Result<(), ServerError> {
+pub(crate) fn check(policy: &KeyPolicy) -> Result<(), ServerError> {
     if let Some(model) = &policy.enforced_model
         && !policy.allowed_models.is_empty()
         && !policy.allowed_models.contains(model)
