@@ -12,15 +12,29 @@ use codex_pooler_tower::{Pooler, PoolerLayer};
 use serde_json::json;
 use tower::Layer as _;
 
+use super::metrics::MetricsEndpoint;
 use crate::store::SqlStore;
 
 /// The server's router: `/healthz`, `/readyz`, and the pooled routes answered by [`PoolerLayer`]
 /// in front of them.
 pub fn router(store: Arc<SqlStore>, pooler: Pooler) -> Router {
-    let base = Router::new()
+    router_with_metrics(store, pooler, None)
+}
+
+/// [`router`], with `GET /metrics` when `metrics` is given (not a pooled path: scrapes are not
+/// counted as traffic).
+pub fn router_with_metrics(
+    store: Arc<SqlStore>,
+    pooler: Pooler,
+    metrics: Option<MetricsEndpoint>,
+) -> Router {
+    let mut base = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(store);
+    if let Some(metrics) = metrics {
+        base = base.merge(metrics.router());
+    }
     // The pooler wraps the whole router, so it sees requests for paths no route matches
     // (such as /v1/responses) before the router's 404.
     let pooled = PoolerLayer::new(pooler).layer(base);

@@ -4,9 +4,11 @@ mod app;
 mod demo;
 mod gateway;
 mod listen;
+mod metrics;
 mod tls;
 
-pub use app::router;
+pub use app::{router, router_with_metrics};
+pub use metrics::{METRICS_TOKEN_ENV, MetricsEndpoint};
 pub use tls::{TlsConfig, TlsError};
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -42,8 +44,10 @@ async fn serve(
     let demo_state = demo::checked(place, &*store).await?;
     let (sealer, hasher) = settings.crypto(&store).await?;
     let demo = demo::start(demo_state.as_ref(), &*store, &sealer, &hasher).await?;
-    let gateway = gateway::start(store.clone(), sealer, hasher, &args).await?;
-    let app = router(store, gateway.pooler().clone());
+    let gateway_metrics = std::sync::Arc::new(codex_pooler_tower::metrics::GatewayMetrics::new());
+    let endpoint = metrics::endpoint(&args, &gateway_metrics)?;
+    let gateway = gateway::start(store.clone(), sealer, hasher, &args, gateway_metrics).await?;
+    let app = router_with_metrics(store, gateway.pooler().clone(), endpoint);
     let welcome = |origin: &str| demo::welcome(demo.as_ref(), place, origin);
     let served = listen::serve(&args, tls, app, welcome).await;
     gateway.shutdown().await;

@@ -78,7 +78,7 @@ impl Collector for LiveCollector {
         let counter = ConstCounter::new(dropped);
         let metric = encoder.encode_descriptor(
             "record_queue_dropped",
-            "Request records dropped because the record queue was full",
+            "Request records dropped because the record queue was full.",
             None,
             counter.metric_type(),
         )?;
@@ -94,7 +94,7 @@ impl Collector for LiveCollector {
 
         let mut quota = encoder.encode_descriptor(
             "quota_used_percent",
-            "Used percent of each known quota window, per account handle and window",
+            "Used percent of each known quota window, per account handle and window.",
             None,
             MetricType::Gauge,
         )?;
@@ -113,7 +113,7 @@ impl Collector for LiveCollector {
 
         let mut circuits = encoder.encode_descriptor(
             "circuit_state",
-            "Circuit breaker phase per account handle and route class: 1 for the current state (the worst over models)",
+            "Circuit breaker phase per account handle and route class: 1 for the current state (the worst over models).",
             None,
             MetricType::Gauge,
         )?;

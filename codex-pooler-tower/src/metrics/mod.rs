@@ -40,10 +40,14 @@ mod open_stream;
 mod pool_tag;
 #[cfg(test)]
 mod tests;
+mod text_format;
 
 pub use families::GatewayMetrics;
 pub use labels::{RefreshOutcome, ReloadOutcome, StreamKind};
 pub use open_stream::OpenStream;
+pub use text_format::{
+    OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, openmetrics_text, prometheus_text,
+};
 
 pub(crate) use attempts::AttemptsLayer;
 pub(crate) use observe::ObserveLayer;
