@@ -15,7 +15,7 @@ pub use crate::catalog::{CatalogError, PoolCatalog, parse_catalog};
 use crate::continuity::ContinuityBook;
 pub use crate::continuity::{ContinuityConfig, ContinuityKeys, Pin, PinKind, SessionIds};
 use crate::error::PoolerError;
-use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
+use crate::health::{AttemptGuard, CircuitPhase, HealthBook, HealthConfig, HealthExclusion};
 use crate::key_meter::{KeyMeter, MeterUse};
 use crate::key_usage::{KeyTotals, KeyTotalsBook};
 use crate::model::{AccountId, KeyId, KeyLimits, Pool, PoolId, UpstreamAccount};
@@ -319,6 +319,12 @@ impl LiveState {
     /// The merged model catalog of `accounts`.
     pub fn pool_catalog(&self, accounts: &[Arc<UpstreamAccount>]) -> PoolCatalog {
         self.catalog.pool_catalog(accounts)
+    }
+
+    /// The worst circuit phase of each (account, route class) seen so far, over every model, as
+    /// of `now`, ordered by account and class (for metrics and operators).
+    pub fn circuit_phases(&self, now: SystemTime) -> Vec<(AccountId, RouteClass, CircuitPhase)> {
+        self.health.circuit_phases(now)
     }
 
     /// Claims a concurrency slot on `account` for an attempt at `model` starting at `now`, as

@@ -143,6 +143,14 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
+    /// Serve `GET /metrics` only to `Authorization: Bearer <token>`, the token being this
+    /// file's content (the environment variable `CODEX_POOLER_METRICS_TOKEN` is the other way
+    /// to give it; the file wins).
+    #[arg(long, value_name = "PATH")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Do not serve `GET /metrics` (it answers 404).
+    #[arg(long, conflicts_with = "metrics_token_file")]
+    pub no_metrics: bool,
     /// Start a simulated Codex backend with three accounts in a `demo` pool and print a key.
     /// The demo keeps its data in a throwaway directory removed when it stops; with
     /// `--data-dir` or `--database-url` on the command line it uses that store instead, and

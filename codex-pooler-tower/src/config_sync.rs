@@ -15,6 +15,7 @@ use codex_pooler_core::store::{PoolStore, SecretKind, StoreError};
 use tokio::task::JoinHandle;
 
 use crate::credentials::SecretSealer;
+use crate::metrics::{GatewayMetrics, ReloadOutcome};
 use crate::upstream::{AccessToken, StaticCredentials};
 
 /// Loads configuration from a store into memory and keeps it fresh.
@@ -24,6 +25,7 @@ pub struct ConfigSync {
     sealer: Arc<SecretSealer>,
     snapshot: SnapshotHandle,
     credentials: Arc<StaticCredentials>,
+    metrics: Option<Arc<GatewayMetrics>>,
 }
 
 impl ConfigSync {
@@ -34,9 +36,17 @@ impl ConfigSync {
             sealer: Arc::new(sealer),
             snapshot: SnapshotHandle::default(),
             credentials: Arc::new(StaticCredentials::new()),
+            metrics: None,
         };
         this.reload().await?;
         Ok(this)
+    }
+
+    /// Counts the reloads [`run`](Self::run) makes (and the failed polls) in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The snapshot handle requests read.
@@ -99,13 +109,22 @@ impl ConfigSync {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match self.sync_once().await {
-                Ok(true) => tracing::info!(
-                    version = self.snapshot.load().version(),
-                    "configuration reloaded"
-                ),
-                Ok(false) => {}
-                Err(err) => tracing::warn!(error = %err, "configuration reload failed"),
+            let outcome = match self.sync_once().await {
+                Ok(true) => {
+                    tracing::info!(
+                        version = self.snapshot.load().version(),
+                        "configuration reloaded"
+                    );
+                    Some(ReloadOutcome::Reloaded)
+                }
+                Ok(false) => None,
+                Err(err) => {
+                    tracing::warn!(error = %err, "configuration reload failed");
+                    Some(ReloadOutcome::Failed)
+                }
+            };
+            if let (Some(metrics), Some(outcome)) = (&self.metrics, outcome) {
+                metrics.count_reload(outcome);
             }
         }
     }

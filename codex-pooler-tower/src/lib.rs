@@ -20,6 +20,7 @@ mod key_policy;
 pub mod keys;
 mod known_file;
 mod local_routes;
+pub mod metrics;
 pub mod observe;
 pub mod pooler;
 mod read_body;

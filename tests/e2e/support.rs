@@ -52,8 +52,9 @@ pub(crate) fn binary() -> &'static Path {
 
 /// The environment variables that name the database and the secret keys: removed from every
 /// child process, so tests see the embedded defaults unless they set them.
-const CONFIG_ENV: [&str; 4] = [
+const CONFIG_ENV: [&str; 5] = [
     "CODEX_POOLER_DATABASE_URL",
+    "CODEX_POOLER_METRICS_TOKEN",
     "CODEX_POOLER_SECRET_KEY",
     "CODEX_POOLER_SECRET_KEY_VERSION",
     "CODEX_POOLER_PREVIOUS_SECRET_KEYS",

@@ -17,7 +17,6 @@ use std::task::Waker;
 use std::time::Duration;
 use std::time::SystemTime;
 
-#[cfg(test)]
 use super::circuit::CircuitPhase;
 use super::circuit::{Admission, CircuitBreaker, after};
 use super::guard::AttemptGuard;
@@ -387,6 +386,35 @@ impl HealthBook {
                 .duration_since(now)
                 .is_ok_and(|left| !left.is_zero() && left <= self.shared.config.demote_for)
         })
+    }
+
+    /// The worst phase of each (account, route class) circuit the book has seen, over every
+    /// model, as of `now`, ordered by account and class: what a metrics scrape reads.
+    pub(crate) fn circuit_phases(
+        &self,
+        now: SystemTime,
+    ) -> Vec<(AccountId, RouteClass, CircuitPhase)> {
+        let mut worst: HashMap<(AccountId, RouteClass), CircuitPhase> = HashMap::new();
+        let state = self.shared.lock();
+        for (account, health) in &state.accounts {
+            for m in health.models.values() {
+                for (class, breaker) in &m.circuits {
+                    let phase = breaker.phase(now);
+                    worst
+                        .entry((*account, *class))
+                        .and_modify(|p| {
+                            if phase.severity() > p.severity() {
+                                *p = phase;
+                            }
+                        })
+                        .or_insert(phase);
+                }
+            }
+        }
+        drop(state);
+        let mut out: Vec<_> = worst.into_iter().map(|((a, c), p)| (a, c, p)).collect();
+        out.sort_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
+        out
     }
 
     /// Every circuit the book has seen, as of `now`, ordered by account, model and class.

@@ -23,15 +23,38 @@ use super::HealthConfig;
 use super::outcome::{AttemptOutcome, CircuitSignal};
 
 /// The phase of a circuit, for operators and metrics.
-#[cfg(test)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum CircuitPhase {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CircuitPhase {
     /// Requests flow.
     Closed,
     /// Requests are refused until the open duration ends.
     Open,
     /// One probe may go (or is in flight).
     HalfOpen,
+}
+
+impl CircuitPhase {
+    /// Every phase, in order of severity.
+    pub const ALL: [Self; 3] = [Self::Closed, Self::HalfOpen, Self::Open];
+
+    /// Stable name for operators and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+
+    /// How severe the phase is: closed 0, half-open 1, open 2 (an account's worst circuit
+    /// stands for it).
+    pub const fn severity(self) -> u8 {
+        match self {
+            Self::Closed => 0,
+            Self::HalfOpen => 1,
+            Self::Open => 2,
+        }
+    }
 }
 
 /// How a breaker admitted one attempt; handed back when its outcome is recorded.
@@ -87,7 +110,6 @@ impl CircuitBreaker {
     }
 
     /// The phase at `now`.
-    #[cfg(test)]
     pub(super) fn phase(&self, now: SystemTime) -> CircuitPhase {
         match self.state {
             State::Closed => CircuitPhase::Closed,

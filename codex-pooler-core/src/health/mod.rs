@@ -53,6 +53,7 @@ mod slot_wait;
 mod tests;
 
 pub(crate) use book::HealthBook;
+pub use circuit::CircuitPhase;
 pub(crate) use config::HealthConfig;
 pub use exclusion::HealthExclusion;
 pub use guard::AttemptGuard;

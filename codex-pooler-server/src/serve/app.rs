@@ -12,18 +12,24 @@ use codex_pooler_tower::{Pooler, PoolerLayer};
 use serde_json::json;
 use tower::Layer as _;
 
+use super::metrics::MetricsEndpoint;
 use crate::admin::{self, AdminState};
 use crate::store::SqlStore;
 
 /// The server's router: the operator API (`/admin/api/v1`, `/openapi.json`, the docs page),
-/// `/healthz`, `/readyz`, and the pooled routes answered by [`PoolerLayer`] in front of the rest.
-pub fn router(admin: AdminState) -> Router {
+/// `/healthz`, `/readyz`, `GET /metrics` when `metrics` is given (not a pooled path: scrapes are
+/// not counted as traffic), and the pooled routes answered by [`PoolerLayer`] in front of the
+/// rest.
+pub fn router(admin: AdminState, metrics: Option<MetricsEndpoint>) -> Router {
     let store = admin.store.clone();
     let pooler: Pooler = admin.pooler.clone();
-    let base = Router::new()
+    let mut base = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(store);
+    if let Some(metrics) = metrics {
+        base = base.merge(metrics.router());
+    }
     // The pooler wraps the whole router, so it sees requests for paths no route matches
     // (such as /v1/responses) before the router's 404.
     let pooled = PoolerLayer::new(pooler).layer(base);

@@ -15,20 +15,23 @@ use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::credentials::SecretSealer;
 use codex_pooler_tower::gateway::{Gateway, GatewayError, GatewaySettings, RunningGateway};
 use codex_pooler_tower::keys::KeyHasher;
+use codex_pooler_tower::metrics::GatewayMetrics;
 use codex_pooler_tower::refresh::RefreshPolicy;
 
 use crate::cli::ServeArgs;
 use crate::error::ServerError;
 
-/// Builds the gateway over `store` and starts its background tasks.
+/// Builds the gateway over `store`, recording into `metrics`, and starts its background tasks.
 pub(crate) async fn start(
     store: Arc<dyn PoolStore>,
     sealer: SecretSealer,
     hasher: KeyHasher,
     args: &ServeArgs,
+    metrics: Arc<GatewayMetrics>,
 ) -> Result<RunningGateway, ServerError> {
     let gateway = Gateway::builder(store, sealer, hasher)
         .settings(settings(args))
+        .metrics(metrics)
         .build()
         .await
         .map_err(|err| match err {

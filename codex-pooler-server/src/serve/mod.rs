@@ -4,9 +4,11 @@ mod app;
 mod demo;
 mod gateway;
 mod listen;
+mod metrics;
 mod tls;
 
 pub use app::router;
+pub use metrics::{METRICS_TOKEN_ENV, MetricsEndpoint};
 pub use tls::{TlsConfig, TlsError};
 
 use std::sync::Arc;
@@ -46,13 +48,19 @@ async fn serve(
     let (sealer, hasher) = settings.crypto(&store).await?;
     let demo = demo::start(demo_state.as_ref(), &*store, &sealer, &hasher).await?;
     let admin_sealer = Arc::new(settings.sealer()?);
-    let gateway = gateway::start(store.clone(), sealer, hasher.clone(), &args).await?;
-    let app = router(AdminState {
-        store,
-        hasher,
-        sealer: admin_sealer,
-        pooler: gateway.pooler().clone(),
-    });
+    let gateway_metrics = Arc::new(codex_pooler_tower::metrics::GatewayMetrics::new());
+    let endpoint = metrics::endpoint(&args, &gateway_metrics)?;
+    let gateway =
+        gateway::start(store.clone(), sealer, hasher.clone(), &args, gateway_metrics).await?;
+    let app = router(
+        AdminState {
+            store,
+            hasher,
+            sealer: admin_sealer,
+            pooler: gateway.pooler().clone(),
+        },
+        endpoint,
+    );
     let welcome = |origin: &str| demo::welcome(demo.as_ref(), place, origin);
     let served = listen::serve(&args, tls, app, welcome).await;
     gateway.shutdown().await;

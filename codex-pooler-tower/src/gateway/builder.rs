@@ -14,6 +14,7 @@ use crate::config_sync::ConfigSync;
 use crate::credentials::SecretSealer;
 use crate::job_context::JobContext;
 use crate::keys::KeyHasher;
+use crate::metrics::GatewayMetrics;
 use crate::pooler::{Pooler, PoolerBuilder};
 use crate::records::RecordWriter;
 use crate::refresh::{HttpTokenEndpoint, RefreshingCredentials, TokenEndpoint};
@@ -36,6 +37,7 @@ pub struct GatewayBuilder {
     token_endpoint: Option<Arc<dyn TokenEndpoint>>,
     upstream_tls: Option<rustls::ClientConfig>,
     configure_pooler: Option<ConfigurePooler>,
+    metrics: Option<Arc<GatewayMetrics>>,
 }
 
 impl fmt::Debug for GatewayBuilder {
@@ -45,6 +47,7 @@ impl fmt::Debug for GatewayBuilder {
             .field("token_endpoint", &self.token_endpoint)
             .field("upstream_tls", &self.upstream_tls.is_some())
             .field("configure_pooler", &self.configure_pooler.is_some())
+            .field("metrics", &self.metrics.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -62,6 +65,7 @@ impl GatewayBuilder {
             token_endpoint: None,
             upstream_tls: None,
             configure_pooler: None,
+            metrics: None,
         }
     }
 
@@ -94,6 +98,15 @@ impl GatewayBuilder {
         self
     }
 
+    /// Records metrics into `metrics` (register it into your registry first): the pooler's
+    /// requests, attempts and streams, token refreshes, configuration reloads and record-queue
+    /// drops. Default: none.
+    #[must_use]
+    pub fn metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Changes the pooler's builder (a routing strategy, attempts, body limits) after the
     /// gateway has set credentials, records, workspace routes, the upstream origin, websocket
     /// and dispatch settings on it.
@@ -111,7 +124,10 @@ impl GatewayBuilder {
     /// [`Gateway::spawn`].
     pub async fn build(self) -> Result<Gateway, GatewayError> {
         let settings = self.settings;
-        let sync = ConfigSync::load(Arc::clone(&self.store), self.sealer).await?;
+        let mut sync = ConfigSync::load(Arc::clone(&self.store), self.sealer).await?;
+        if let Some(metrics) = &self.metrics {
+            sync = sync.with_metrics(Arc::clone(metrics));
+        }
         let endpoint: Arc<dyn TokenEndpoint> = match (self.token_endpoint, &self.upstream_tls) {
             (Some(endpoint), _) => endpoint,
             (None, Some(tls)) => Arc::new(HttpTokenEndpoint::with_tls_config(
@@ -122,17 +138,18 @@ impl GatewayBuilder {
         };
         // Everything that talks to upstream gets this source, so each sees refreshed tokens and
         // triggers refreshes through the same single flight per account.
-        let credentials = Arc::new(
-            RefreshingCredentials::builder(
-                sync.credentials(),
-                Arc::clone(&self.store),
-                sync.sealer(),
-                endpoint,
-            )
-            .policy(settings.refresh.clone())
-            .clock(Arc::clone(&self.clock))
-            .build(),
-        );
+        let mut refresher = RefreshingCredentials::builder(
+            sync.credentials(),
+            Arc::clone(&self.store),
+            sync.sealer(),
+            endpoint,
+        )
+        .policy(settings.refresh.clone())
+        .clock(Arc::clone(&self.clock));
+        if let Some(metrics) = &self.metrics {
+            refresher = refresher.metrics(Arc::clone(metrics));
+        }
+        let credentials = Arc::new(refresher.build());
         let records = Arc::new(RecordWriter::spawn(
             Arc::clone(&self.store),
             settings.records,
@@ -151,6 +168,10 @@ impl GatewayBuilder {
             .clock(Arc::clone(&self.clock));
         if let Some(tls) = &self.upstream_tls {
             pooler = pooler.upstream_tls(tls.clone());
+        }
+        if let Some(metrics) = self.metrics {
+            metrics.bind_record_drops(records.dropped_counter());
+            pooler = pooler.metrics(metrics);
         }
         if let Some(configure) = self.configure_pooler {
             pooler = configure(pooler);

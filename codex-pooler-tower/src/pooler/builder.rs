@@ -21,6 +21,7 @@ use crate::key_policy::KeyPolicyLayer;
 use crate::keys::KeyHasher;
 use crate::known_file::KnownFileLayer;
 use crate::local_routes::LocalRoutesLayer;
+use crate::metrics::{AttemptsLayer, GatewayMetrics, ObserveLayer, PoolTagLayer};
 use crate::read_body::ReadBodyLayer;
 use crate::records::RecordLayer;
 use crate::records::{DiscardRecords, MeteredRecords, RecordSink};
@@ -55,6 +56,7 @@ pub struct PoolerBuilder {
     websocket: WebsocketSettings,
     routes: WorkspaceRoutes,
     upload_hosts: Vec<String>,
+    metrics: Option<Arc<GatewayMetrics>>,
 }
 
 impl PoolerBuilder {
@@ -76,6 +78,7 @@ impl PoolerBuilder {
             websocket: WebsocketSettings::default(),
             routes: WorkspaceRoutes::default(),
             upload_hosts: Vec::new(),
+            metrics: None,
         }
     }
 
@@ -183,9 +186,21 @@ impl PoolerBuilder {
         self
     }
 
+    /// Records into `metrics` (default: nothing is recorded, and the stack has no metrics
+    /// layer). The metrics' scrape-time gauges read this pooler's live state and
+    /// configuration.
+    #[must_use]
+    pub fn metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Builds the pooler: its shared state and the stack every pooled request goes down, in
     /// the order it runs (one `ServiceBuilder` list, erased only after it):
     ///
+    /// 0. With [`metrics`](Self::metrics), `Observe` (`metrics/`): counts the request, its time in
+    ///    flight, latency and time to first byte; `PoolTag` under `Authenticate` tells it the
+    ///    pool. `Attempts` (`metrics/`) over the upstream services counts each attempt.
     /// 1. `Authenticate` (`auth/`): the Pool API key; the caller's `PoolContext` goes in the
     ///    request extensions. Refused keys stop here. `V1Gate` (`v1/`) right below it
     ///    answers 403 `v1_compatibility_disabled` for a pool with `/v1` switched off.
@@ -248,6 +263,10 @@ impl PoolerBuilder {
             })
             .with_max_attempts(self.max_attempts);
         let (live, clock) = (&self.live, &self.clock);
+        if let Some(metrics) = &self.metrics {
+            metrics.bind(self.snapshot.clone(), Arc::clone(live), Arc::clone(clock));
+        }
+        let attempts = self.metrics.clone().map(AttemptsLayer::new);
         let replanner = Replanner::new(
             &planner,
             self.snapshot.clone(),
@@ -267,6 +286,7 @@ impl PoolerBuilder {
         let websocket = ServiceBuilder::new()
             .layer(plan.clone())
             .layer(dispatch.clone())
+            .option_layer(attempts.clone())
             .service(WebsocketUpstream::new(
                 connector.clone(),
                 Arc::clone(live),
@@ -286,14 +306,17 @@ impl PoolerBuilder {
             },
             models_etags: ModelsEtags::default(),
             files,
+            metrics: self.metrics.clone(),
         });
         let session_ids = self.hasher.session_ids();
         let stack = ServiceBuilder::new()
+            .option_layer(self.metrics.clone().map(ObserveLayer::new))
             .layer(AuthenticateLayer::new(
                 self.snapshot.clone(),
                 self.hasher,
                 Arc::clone(clock),
             ))
+            .option_layer(self.metrics.as_ref().map(|_| PoolTagLayer))
             .layer(V1GateLayer::new(self.snapshot.clone()))
             .layer(UpgradeLayer::new(Arc::clone(&shared)))
             .layer(LocalRoutesLayer::new(Arc::clone(&shared)))
@@ -320,6 +343,7 @@ impl PoolerBuilder {
             .layer(LearnFileLayer::new(Arc::clone(live), Arc::clone(clock)))
             .layer(plan)
             .layer(dispatch)
+            .option_layer(attempts)
             .service(upstream);
         Pooler {
             shared,

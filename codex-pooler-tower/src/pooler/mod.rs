@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     pub(crate) models_etags: models_etag::ModelsEtags,
     /// The `/v1/files` uploads' metadata, per key.
     pub(crate) files: crate::v1::FileCatalog,
+    /// Where metrics go, if anywhere.
+    pub(crate) metrics: Option<Arc<crate::metrics::GatewayMetrics>>,
 }
 
 impl Pooler {
@@ -90,6 +92,11 @@ impl Pooler {
     #[cfg(test)]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// The metrics it records into, if any.
+    pub fn metrics(&self) -> Option<&Arc<crate::metrics::GatewayMetrics>> {
+        self.shared.metrics.as_ref()
     }
 
     /// The configuration snapshot handle.

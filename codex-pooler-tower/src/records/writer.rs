@@ -63,6 +63,11 @@ impl RecordWriter {
         }
     }
 
+    /// The drop count itself, for metrics read at scrape time.
+    pub(crate) fn dropped_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.dropped)
+    }
+
     /// Records dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

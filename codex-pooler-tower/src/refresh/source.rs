@@ -15,6 +15,7 @@ use super::policy::{Freshness, HeldToken, RefreshPolicy};
 use super::slot::{RefreshFuture, Slot, SlotState};
 use super::{RefreshReason, TokenEndpoint, task};
 use crate::credentials::{SecretSealer, SecretString};
+use crate::metrics::GatewayMetrics;
 use crate::upstream::{AccessToken, CredentialError, CredentialSource};
 
 /// A credential source that refreshes each account's access token before it expires, and once
@@ -36,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) endpoint: Arc<dyn TokenEndpoint>,
     pub(crate) policy: RefreshPolicy,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Counts refresh outcomes, if set.
+    pub(crate) metrics: Option<Arc<GatewayMetrics>>,
     slots: Mutex<HashMap<AccountId, Arc<Slot>>>,
 }
 
@@ -57,6 +60,7 @@ pub struct RefreshingCredentialsBuilder {
     endpoint: Arc<dyn TokenEndpoint>,
     policy: RefreshPolicy,
     clock: Arc<dyn Clock>,
+    metrics: Option<Arc<GatewayMetrics>>,
 }
 
 impl RefreshingCredentialsBuilder {
@@ -74,6 +78,13 @@ impl RefreshingCredentialsBuilder {
         self
     }
 
+    /// Counts each refresh's outcome in `metrics` (default: not counted).
+    #[must_use]
+    pub fn metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Builds the source.
     pub fn build(self) -> RefreshingCredentials {
         RefreshingCredentials {
@@ -84,6 +95,7 @@ impl RefreshingCredentialsBuilder {
                 endpoint: self.endpoint,
                 policy: self.policy,
                 clock: self.clock,
+                metrics: self.metrics,
                 slots: Mutex::new(HashMap::new()),
             }),
         }
@@ -106,6 +118,7 @@ impl RefreshingCredentials {
             endpoint,
             policy: RefreshPolicy::default(),
             clock: Arc::new(SystemClock),
+            metrics: None,
         }
     }
 

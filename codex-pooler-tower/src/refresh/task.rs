@@ -22,6 +22,7 @@ use super::policy::{Freshness, HeldToken};
 use super::slot::{Fingerprint, Slot, fingerprint};
 use super::source::Shared;
 use super::{RefreshError, RefreshReason, TokenGrant};
+use crate::metrics::RefreshOutcome;
 use crate::upstream::{AccessToken, CredentialError};
 
 /// Runs refresh `id` of `account` and marks it finished.
@@ -35,6 +36,16 @@ pub(crate) async fn run(
 ) -> Result<AccessToken, CredentialError> {
     let result = refresh(&shared, &slot, &account, reason, &held).await;
     slot.lock().finish(id);
+    if let Some(metrics) = &shared.metrics {
+        metrics.count_refresh(match &result {
+            Ok(_) => RefreshOutcome::Success,
+            Err(CredentialError::ReauthRequired(_)) => RefreshOutcome::ReauthRequired,
+            Err(CredentialError::NotStored(_)) => RefreshOutcome::NotStored,
+            Err(CredentialError::RefreshFailed(_) | CredentialError::Missing(_)) => {
+                RefreshOutcome::Failed
+            }
+        });
+    }
     result
 }
 

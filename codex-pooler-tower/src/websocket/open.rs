@@ -148,7 +148,15 @@ pub(crate) async fn upgrade<B>(
         in_flight: None,
         transcript: super::transcript::Transcript::default(),
     };
-    tokio::spawn(relay::run(session, on_upgrade, socket));
+    let open = session
+        .shared
+        .metrics
+        .as_ref()
+        .map(|m| m.open_stream(crate::metrics::StreamKind::Websocket));
+    tokio::spawn(async move {
+        let _open = open;
+        relay::run(session, on_upgrade, socket).await;
+    });
     response
 }
 
