@@ -26,6 +26,8 @@ mod keys;
 mod migration;
 mod pool_store;
 mod pools;
+// Quota evidence.
+mod quota_evidence;
 mod records;
 mod sealed;
 mod sqlite_file;
