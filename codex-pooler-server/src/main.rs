@@ -10,7 +10,7 @@ use codex_pooler_fake_upstream::{self as fake_upstream, FakeAccount, FakeConfig}
 use codex_pooler_server::cli::{
     Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, SecretsCommand, UpstreamsCommand,
 };
-use codex_pooler_server::commands::{keys, login, pools, secrets, upstreams};
+use codex_pooler_server::commands::{keys, login, pools, quota, secrets, upstreams};
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::serve;
 use codex_pooler_server::settings::Settings;
@@ -186,6 +186,10 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                 }
                 UpstreamsCommand::Resume { id } => {
                     upstreams::set_lifecycle(&*store, id, Lifecycle::Active).await
+                }
+                // Quota evidence.
+                UpstreamsCommand::Quota { pool, id, json } => {
+                    quota::show(&*store, pool.as_deref(), id, json).await
                 }
             }
         }

@@ -21,6 +21,7 @@ mod hot_path;
 mod key_policy;
 mod output_items;
 mod quiet;
+mod quota_evidence;
 mod quota_windows;
 mod receipt;
 mod recovery;

@@ -4,6 +4,8 @@
 pub mod keys;
 pub mod login;
 pub mod pools;
+// Quota evidence.
+pub mod quota;
 pub mod secrets;
 pub mod upstreams;
 
