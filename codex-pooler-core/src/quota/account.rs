@@ -88,7 +88,7 @@ impl AccountQuota {
             .windows
             .iter()
             .map(|w| {
-                let mut w = w.clone();
+                let mut w = *w;
                 w.value.observed_at = w.observed_at;
                 w
             })

@@ -13,7 +13,10 @@ use std::time::SystemTime;
 use super::{Credits, Evidence, QuotaWindow};
 use crate::model::AccountId;
 
-/// The durable quota evidence of one account (see the [module docs](self)).
+/// The durable quota evidence of one account: the best reading per window kind, a
+/// `usage_limit_reached` exhaustion and the credit status, each with its source and observation
+/// time (so restored evidence is as fresh, or as stale, as when it was written). The usage API's
+/// `allowed` flag, plan type and named limit families are not kept: they count only while fresh.
 ///
 /// An account with nothing in it ([`is_empty`](Self::is_empty)) has no evidence left: a store
 /// saving it drops what it held for the account.

@@ -87,9 +87,8 @@ pub(crate) async fn load(db: &DatabaseConnection) -> Result<Vec<AccountEvidence>
         .await
         .map_err(backend)?
     {
-        let account = row.account_id;
-        let window = window_from_row(row)?;
-        entry(&mut by_account, account).windows.push(window);
+        let window = window_from_row(&row)?;
+        entry(&mut by_account, row.account_id).windows.push(window);
     }
     for row in quota_account::Entity::find()
         .all(db)
@@ -172,7 +171,7 @@ fn source(column: &str, s: &str) -> Result<EvidenceSource, StoreError> {
     EvidenceSource::parse(s).ok_or_else(|| bad(column, s, "is not an evidence source"))
 }
 
-fn window_from_row(row: quota_window::Model) -> Result<Evidence<QuotaWindow>, StoreError> {
+fn window_from_row(row: &quota_window::Model) -> Result<Evidence<QuotaWindow>, StoreError> {
     let slot = WindowSlot::parse(&row.slot)
         .ok_or_else(|| bad("quota_windows.slot", &row.slot, "is not a window slot"))?;
     let observed_at = time("quota_windows.observed_at", row.observed_at)?;
