@@ -20,8 +20,8 @@ use crate::key_meter::{KeyMeter, MeterUse};
 use crate::key_usage::{KeyTotals, KeyTotalsBook};
 use crate::model::{AccountId, KeyId, KeyLimits, Pool, PoolId, UpstreamAccount};
 use crate::quota::{
-    AccountQuota, EvidenceSource, PoolRunway, QuotaBook, QuotaView, QuotaWindow, RunwayAccount,
-    UsageLimit, UsageSnapshot, WindowKind, WindowRunway, project,
+    AccountEvidence, AccountQuota, EvidenceSource, PoolRunway, QuotaBook, QuotaChanges, QuotaView,
+    QuotaWindow, RunwayAccount, UsageLimit, UsageSnapshot, WindowKind, WindowRunway, project,
 };
 use crate::record::TokenUsage;
 use crate::request::PoolRequest;
@@ -205,6 +205,26 @@ impl LiveState {
     /// A copy of the quota evidence held for `account`, if any.
     pub fn account_quota(&self, account: AccountId) -> Option<AccountQuota> {
         self.quota.get(account)
+    }
+
+    /// Restores quota evidence read back from a store (a gateway does this once, at start,
+    /// before serving): each account's evidence replaces what is held for it, readings keeping
+    /// their source and observation time.
+    pub fn restore_quota(&self, evidence: &[AccountEvidence]) {
+        self.quota.restore(evidence);
+    }
+
+    /// The position in the quota journal the next change will get: where a writer of durable
+    /// evidence starts from.
+    pub fn quota_position(&self) -> u64 {
+        self.quota.journal_end()
+    }
+
+    /// The durable evidence of every account whose quota evidence changed from journal
+    /// position `from` on, and the position to ask from next. Cheap: one read lock, a copy of
+    /// the changed accounts' readings.
+    pub fn quota_changes_since(&self, from: u64) -> QuotaChanges {
+        self.quota.changes_since(from)
     }
 
     /// Drops the quota evidence held for `account` (it left the pool, or its evidence is void).

@@ -420,6 +420,19 @@ pub enum UpstreamsCommand {
         /// The account id.
         id: i64,
     },
+    // Quota evidence.
+    /// Show each account's quota evidence as running gateways last wrote it (every few
+    /// seconds): per window the used percent, reset, source and age; accounts with none say so.
+    Quota {
+        /// Only the accounts of this pool.
+        #[arg(long)]
+        pool: Option<String>,
+        /// Only this account (see `upstreams list`).
+        id: Option<i64>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `codex-pooler keys ...`.

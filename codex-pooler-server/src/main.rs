@@ -11,7 +11,9 @@ use codex_pooler_server::cli::{
     Cli, Command, GlobalArgs, KeysCommand, OperatorsCommand, PoolsCommand, SecretsCommand,
     TokensCommand, UpstreamsCommand,
 };
-use codex_pooler_server::commands::{audit, keys, login, operators, pools, secrets, upstreams};
+use codex_pooler_server::commands::{
+    audit, keys, login, operators, pools, quota, secrets, upstreams,
+};
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::operators::{OperatorStatus, Role, TokenKind};
 use codex_pooler_server::serve;
@@ -206,6 +208,10 @@ async fn run_command(
                 }
                 UpstreamsCommand::Resume { id } => {
                     upstreams::set_lifecycle(&*store, id, Lifecycle::Active).await
+                }
+                // Quota evidence.
+                UpstreamsCommand::Quota { pool, id, json } => {
+                    quota::show(&*store, pool.as_deref(), id, json).await
                 }
             }
         }

@@ -12,6 +12,7 @@ pub mod catalog_sync;
 pub mod config_sync;
 pub mod credentials;
 pub mod decode;
+pub mod evidence;
 mod facts;
 mod file_learning;
 pub mod gateway;

@@ -1,5 +1,5 @@
-//! The request path makes no store call: configuration is read from memory, records are written
-//! in batches off the path.
+//! The request path makes no store call: configuration is read from memory, records and quota
+//! evidence are written in batches off the path.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,6 +11,7 @@ use codex_pooler_fake_upstream::{FakeAccount, FakeConfig, FakeUpstream};
 use codex_pooler_server::store::SqlStore;
 use codex_pooler_test_kit::{CountCalls, HookedStore, StoreCall};
 use codex_pooler_tower::credentials::{SealingKey, SecretSealer, import_auth_json};
+use codex_pooler_tower::evidence::{EvidenceWriter, EvidenceWriterConfig};
 use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
 use codex_pooler_tower::records::{RecordWriter, RecordWriterConfig};
 use codex_pooler_tower::{ConfigSync, Pooler, PoolerLayer};
@@ -19,7 +20,7 @@ use tower::Layer;
 use crate::support::*;
 
 /// A store that counts every call, over a real SQLite store: `insert_records` calls are record
-/// batches, every other call a read.
+/// batches, `save_quota_evidence` calls evidence flushes, every other call a read.
 type Counting = HookedStore<SqlStore, CountCalls>;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,12 +76,22 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
         .credentials(sync.credentials())
         .records(writer.clone())
         .build();
+    // The evidence flush runs only when asked here (its interval is longer than the test), so
+    // every evidence write below is the flush's, none a request's.
+    let evidence = EvidenceWriter::new(
+        Arc::clone(&dyn_store),
+        Arc::clone(pooler.live()),
+        EvidenceWriterConfig {
+            flush_interval: std::time::Duration::from_secs(3_600),
+        },
+    );
     let app = Router::new().fallback_service(PoolerLayer::new(pooler).layer(Router::new()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let reads_before = store.hook().total_except(StoreCall::InsertRecords);
+    assert_eq!(store.hook().count(StoreCall::SaveQuotaEvidence), 0);
     let n = 60;
     for i in 0..n {
         let reply = post_responses(
@@ -97,6 +108,19 @@ async fn requests_make_no_store_calls_and_records_are_batched() {
         reads_before,
         "the request path called the store"
     );
+    // Every answer carried quota headers; one flush writes the one account's latest evidence.
+    assert_eq!(evidence.flush().await.unwrap(), 1);
+    assert_eq!(store.hook().count(StoreCall::SaveQuotaEvidence), 1);
+    assert_eq!(
+        evidence.flush().await.unwrap(),
+        0,
+        "nothing new, nothing written"
+    );
+    assert_eq!(store.hook().count(StoreCall::SaveQuotaEvidence), 1);
+    let saved = store.inner().load_quota_evidence().await.unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].account, account.id);
+    assert!(!saved[0].windows.is_empty());
     writer.shutdown().await;
     let batches = store.hook().count(StoreCall::InsertRecords);
     assert!(

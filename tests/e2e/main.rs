@@ -23,6 +23,7 @@ mod metrics;
 mod operator_api;
 mod output_items;
 mod quiet;
+mod quota_evidence;
 mod quota_windows;
 mod receipt;
 mod recovery;

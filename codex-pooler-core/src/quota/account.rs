@@ -21,9 +21,10 @@ use std::time::{Duration, SystemTime};
 
 use super::source::{SIMULTANEOUS, effective_precedence, supersedes};
 use super::{
-    Credits, Evidence, EvidenceSource, NamedLimit, QuotaView, QuotaWindow, UsageLimit,
-    UsageSnapshot, WindowKind, WindowView, WindowViews,
+    AccountEvidence, Credits, Evidence, EvidenceSource, NamedLimit, QuotaView, QuotaWindow,
+    UsageLimit, UsageSnapshot, WindowKind, WindowView, WindowViews,
 };
+use crate::model::AccountId;
 
 /// How long a `usage_limit_reached` without a reset time keeps an account out.
 pub(crate) const UNTIMED_LIMIT_COOLDOWN: Duration = Duration::from_secs(300);
@@ -67,6 +68,39 @@ impl AccountQuota {
     /// How long readings count.
     pub fn freshness(&self) -> Duration {
         self.freshness
+    }
+
+    /// The durable part of this evidence, for `account` (see [`AccountEvidence`]).
+    pub fn evidence(&self, account: AccountId) -> AccountEvidence {
+        AccountEvidence {
+            account,
+            windows: self.windows.clone(),
+            exhausted_until: self.limit,
+            credits: self.credits.clone(),
+        }
+    }
+
+    /// Evidence restored from a store, counting for `freshness`. Each reading keeps its source
+    /// and observation time, so stale evidence stays stale and a proven exhaustion holds until
+    /// its reset; two windows of one kind keep the later reading.
+    pub fn restored(evidence: &AccountEvidence, freshness: Duration) -> Self {
+        let mut windows: Vec<Evidence<QuotaWindow>> = evidence
+            .windows
+            .iter()
+            .map(|w| {
+                let mut w = *w;
+                w.value.observed_at = w.observed_at;
+                w
+            })
+            .collect();
+        windows.sort_by_key(|w| (w.value.kind(), std::cmp::Reverse(w.observed_at)));
+        windows.dedup_by_key(|w| w.value.kind());
+        Self {
+            windows,
+            limit: evidence.exhausted_until,
+            credits: evidence.credits.clone(),
+            ..Self::new(freshness)
+        }
     }
 
     /// The best reading per window kind, short first (including readings that no longer count;

@@ -9,8 +9,9 @@ use super::history::SpendHistory;
 use super::journal::Journal;
 use super::runway::{RunwayAccount, nominal_minutes};
 use super::{
-    AccountQuota, DEFAULT_FRESHNESS, EvidenceSource, QuotaView, QuotaWindow, UsageLimit,
-    UsageSnapshot, WindowKind, credits_from_headers, named_limits_from_headers,
+    AccountEvidence, AccountQuota, DEFAULT_FRESHNESS, EvidenceSource, QuotaChanges, QuotaView,
+    QuotaWindow, UsageLimit, UsageSnapshot, WindowKind, credits_from_headers,
+    named_limits_from_headers,
     windows_from_headers,
 };
 #[cfg(test)]
@@ -246,6 +247,50 @@ impl QuotaBook {
         accounts.map.remove(&account);
         accounts.history.remove(&account);
         accounts.journal.push(account);
+    }
+
+    // Durable evidence: restored at start, read back by the background flush.
+
+    /// Replaces what the book holds for each account of `evidence` with that evidence (empty
+    /// entries are skipped), as restored from a store when a gateway starts. The changes are
+    /// journalled, so caches catch up.
+    pub(crate) fn restore(&self, evidence: &[AccountEvidence]) {
+        let freshness = self.freshness;
+        let mut accounts = self.write();
+        for e in evidence.iter().filter(|e| !e.is_empty()) {
+            accounts
+                .map
+                .insert(e.account, AccountQuota::restored(e, freshness));
+            accounts.journal.push(e.account);
+        }
+    }
+
+    /// The journal position the next change will get.
+    pub(crate) fn journal_end(&self) -> u64 {
+        self.read().journal.end()
+    }
+
+    /// The durable evidence of every account changed from journal position `from` on, read
+    /// under one lock; when the journal no longer reaches back to `from`, every account's.
+    pub(crate) fn changes_since(&self, from: u64) -> QuotaChanges {
+        let book = self.read();
+        let mut ids: Vec<AccountId> = match book.journal.since(from) {
+            Some(ids) => ids.to_vec(),
+            None => book.map.keys().copied().collect(),
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        QuotaChanges {
+            end: book.journal.end(),
+            accounts: ids
+                .into_iter()
+                .map(|id| {
+                    book.map
+                        .get(&id)
+                        .map_or_else(|| AccountEvidence::empty(id), |q| q.evidence(id))
+                })
+                .collect(),
+        }
     }
 
     /// Runs `f` on the book under one read lock (see [`QuotaReader`]); `f` must not touch this

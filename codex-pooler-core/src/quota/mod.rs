@@ -10,6 +10,10 @@
 //! [`LiveState::exhausted_until`](crate::live::LiveState::exhausted_until); strategies read a
 //! [`QuotaView`].
 //!
+//! The durable part of the book ([`AccountEvidence`]) is written to the store in the background
+//! and restored when a gateway starts; [`live_quota_report`] and [`stored_quota_report`] show
+//! it to operators.
+//!
 //! ```
 //! use codex_pooler_core::clock::from_unix_seconds;
 //! use codex_pooler_core::model::AccountId;
@@ -36,8 +40,10 @@ mod history;
 mod journal;
 mod limit_body;
 mod named;
+mod report;
 mod runway;
 mod source;
+mod stored;
 mod usage_payload;
 mod view;
 mod window;
@@ -53,8 +59,13 @@ pub use history::SPEND_LOOKBACK;
 pub use limit_body::{UsageLimit, parse_usage_limit};
 pub use named::NamedLimit;
 pub(crate) use named::named_limits_from_headers;
+pub use report::{
+    AccountQuotaReport, CreditsReport, LimitReport, ReportScope, WindowReport, live_quota_report,
+    stored_quota_report,
+};
 pub use runway::{Outlook, PoolRunway, Projection, RunwayAccount, WindowRunway, project};
 pub use source::{Evidence, EvidenceSource, SIMULTANEOUS};
+pub use stored::{AccountEvidence, QuotaChanges};
 pub use usage_payload::{UsagePayloadError, UsageSnapshot, parse_usage_payload};
 pub use view::{QuotaView, WindowView, WindowViews};
 pub use window::{QuotaWindow, WindowKind, WindowSlot};

@@ -54,6 +54,11 @@ impl EvidenceSource {
             Self::UsageApi => "usage_api",
         }
     }
+
+    /// Parses the stable name [`as_str`](Self::as_str) gives.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 impl fmt::Display for EvidenceSource {
@@ -135,6 +140,10 @@ mod tests {
         assert_eq!(p, [90, 80, 80, 60]);
         assert_eq!(EvidenceSource::UsageApi.to_string(), "usage_api");
         assert_eq!(effective_precedence(EvidenceSource::StreamEvent, false), 70);
+        for source in EvidenceSource::ALL {
+            assert_eq!(EvidenceSource::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(EvidenceSource::parse("headers"), None);
     }
 
     #[test]

@@ -14,6 +14,25 @@ pub enum WindowSlot {
     Tertiary,
 }
 
+impl WindowSlot {
+    /// Every slot, in header order.
+    pub const ALL: [Self; 3] = [Self::Primary, Self::Secondary, Self::Tertiary];
+
+    /// Stable name for storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Secondary => "secondary",
+            Self::Tertiary => "tertiary",
+        }
+    }
+
+    /// Parses the stable name [`as_str`](Self::as_str) gives.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
 /// A rate-limit window: how much of it is used and when it resets.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuotaWindow {
@@ -127,5 +146,9 @@ mod tests {
         );
         assert!(WindowKind::Short < WindowKind::Weekly && WindowKind::Weekly < WindowKind::Monthly);
         assert_eq!(WindowKind::Monthly.as_str(), "monthly");
+        for slot in WindowSlot::ALL {
+            assert_eq!(WindowSlot::parse(slot.as_str()), Some(slot));
+        }
+        assert_eq!(WindowSlot::parse("third"), None);
     }
 }

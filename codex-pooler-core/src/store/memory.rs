@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: a [`PoolStore`] held in process memory.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -10,6 +10,7 @@ use crate::model::{
     AccountId, Assignment, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
     PoolStatus, UpstreamAccount,
 };
+use crate::quota::AccountEvidence;
 use crate::record::RequestRecord;
 
 /// The most records a memory store keeps; older ones are dropped first.
@@ -33,6 +34,7 @@ struct Inner {
     assignments: Vec<Assignment>,
     keys: Vec<PoolApiKey>,
     records: Vec<RequestRecord>,
+    evidence: BTreeMap<AccountId, AccountEvidence>,
 }
 
 impl Inner {
@@ -288,5 +290,26 @@ impl PoolStore for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    // Quota evidence.
+
+    async fn save_quota_evidence(&self, evidence: &[AccountEvidence]) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        for e in evidence {
+            if !s.accounts.iter().any(|a| a.id == e.account) {
+                continue;
+            }
+            if e.is_empty() {
+                s.evidence.remove(&e.account);
+            } else {
+                s.evidence.insert(e.account, e.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_quota_evidence(&self) -> Result<Vec<AccountEvidence>, StoreError> {
+        Ok(self.lock().evidence.values().cloned().collect())
     }
 }

@@ -18,6 +18,7 @@ use crate::model::{
     AccountId, Assignment, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
     PoolStatus, UpstreamAccount,
 };
+use crate::quota::AccountEvidence;
 use crate::record::RequestRecord;
 
 pub use memory::MemoryStore;
@@ -148,6 +149,12 @@ pub enum StoreError {
 ///
 /// Every configuration write bumps the version returned by [`PoolStore::version`], so running
 /// gateways (possibly several replicas sharing one database) notice the change and reload.
+///
+/// Durable quota evidence ([`save_quota_evidence`](Self::save_quota_evidence),
+/// [`load_quota_evidence`](Self::load_quota_evidence)) is on this trait rather than on a trait
+/// of its own: a gateway holds one `Arc<dyn PoolStore>`, and the evidence lives in the same
+/// database, migrations and transactions as the configuration, so a second trait would only
+/// make every embedder build, pass and keep two handles to one store.
 #[async_trait]
 pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
     /// Creates a pool.
@@ -219,4 +226,15 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// The most recent request records, newest first.
     async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError>;
+
+    // Quota evidence: written in batches by the gateway's background flush, read back when a
+    // gateway starts and by `upstreams quota`.
+
+    /// Saves the latest quota evidence of each account in `evidence`, replacing what was held
+    /// for it; an [empty](AccountEvidence::is_empty) entry drops it. Accounts the store does not
+    /// hold (deleted since) are skipped. Does not touch the configuration version.
+    async fn save_quota_evidence(&self, evidence: &[AccountEvidence]) -> Result<(), StoreError>;
+
+    /// The quota evidence held for every account, by account id.
+    async fn load_quota_evidence(&self) -> Result<Vec<AccountEvidence>, StoreError>;
 }

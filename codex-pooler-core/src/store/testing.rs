@@ -45,6 +45,7 @@ use crate::model::{
     AccountId, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
     UpstreamAccount,
 };
+use crate::quota::AccountEvidence;
 use crate::record::RequestRecord;
 
 /// One [`PoolStore`] method, as a [`StoreHook`] sees it.
@@ -87,6 +88,11 @@ pub enum StoreCall {
     InsertRecords,
     /// [`PoolStore::recent_records`].
     RecentRecords,
+    // Quota evidence.
+    /// [`PoolStore::save_quota_evidence`].
+    SaveQuotaEvidence,
+    /// [`PoolStore::load_quota_evidence`].
+    LoadQuotaEvidence,
 }
 
 /// What a [`HookedStore`] asks before each call.
@@ -309,5 +315,14 @@ impl<S: PoolStore, H: StoreHook> PoolStore for HookedStore<S, H> {
     async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
         self.hook.before(StoreCall::RecentRecords)?;
         self.inner.recent_records(limit).await
+    }
+    // Quota evidence.
+    async fn save_quota_evidence(&self, e: &[AccountEvidence]) -> Result<(), StoreError> {
+        self.hook.before(StoreCall::SaveQuotaEvidence)?;
+        self.inner.save_quota_evidence(e).await
+    }
+    async fn load_quota_evidence(&self) -> Result<Vec<AccountEvidence>, StoreError> {
+        self.hook.before(StoreCall::LoadQuotaEvidence)?;
+        self.inner.load_quota_evidence().await
     }
 }

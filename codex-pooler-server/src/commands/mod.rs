@@ -6,6 +6,8 @@ pub mod keys;
 pub mod login;
 pub mod operators;
 pub mod pools;
+// Quota evidence.
+pub mod quota;
 pub mod secrets;
 pub mod upstreams;
 

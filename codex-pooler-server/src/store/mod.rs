@@ -29,6 +29,8 @@ mod operator_tokens;
 mod operators;
 mod pool_store;
 mod pools;
+// Quota evidence.
+mod quota_evidence;
 mod records;
 mod sealed;
 mod sqlite_file;

@@ -5,12 +5,13 @@ use codex_pooler_core::model::{
     AccountId, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
     UpstreamAccount,
 };
+use codex_pooler_core::quota::AccountEvidence;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::store::{
     NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState,
 };
 
-use super::{SqlStore, accounts, assignments, keys, pools, records, state, txn};
+use super::{SqlStore, accounts, assignments, keys, pools, quota_evidence, records, state, txn};
 
 #[async_trait]
 impl PoolStore for SqlStore {
@@ -100,5 +101,15 @@ impl PoolStore for SqlStore {
 
     async fn recent_records(&self, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
         records::recent(&self.db, limit).await
+    }
+
+    // Quota evidence.
+
+    async fn save_quota_evidence(&self, evidence: &[AccountEvidence]) -> Result<(), StoreError> {
+        quota_evidence::save(&self.db, evidence).await
+    }
+
+    async fn load_quota_evidence(&self) -> Result<Vec<AccountEvidence>, StoreError> {
+        quota_evidence::load(&self.db).await
     }
 }

@@ -12,6 +12,7 @@ use super::{GatewayError, GatewaySettings, RunningGateway};
 use crate::catalog_sync::CatalogSync;
 use crate::config_sync::ConfigSync;
 use crate::credentials::SecretSealer;
+use crate::evidence::EvidenceWriter;
 use crate::job_context::JobContext;
 use crate::keys::KeyHasher;
 use crate::metrics::GatewayMetrics;
@@ -120,8 +121,8 @@ impl GatewayBuilder {
     }
 
     /// Loads the configuration, then builds the token refresher, the record writer (its task
-    /// starts here: the pooler submits to it) and the pooler. Nothing else runs until
-    /// [`Gateway::spawn`].
+    /// starts here: the pooler submits to it) and the pooler, and restores the stored quota
+    /// evidence into the pooler's live state. Nothing else runs until [`Gateway::spawn`].
     pub async fn build(self) -> Result<Gateway, GatewayError> {
         let settings = self.settings;
         let mut sync = ConfigSync::load(Arc::clone(&self.store), self.sealer).await?;
@@ -177,6 +178,7 @@ impl GatewayBuilder {
             pooler = configure(pooler);
         }
         let pooler = pooler.build();
+        let evidence = restore_evidence(&self.store, pooler.live(), &settings).await;
         let mut jobs = JobContext::new(
             sync.snapshot(),
             credentials.clone(),
@@ -192,11 +194,36 @@ impl GatewayBuilder {
             sync,
             credentials,
             records,
+            evidence,
             pooler,
             jobs,
             settings,
         })
     }
+}
+
+/// Loads the stored quota evidence into `live` (an account exhausted before a restart stays
+/// avoided until its reset) and builds the writer that keeps the store up to date. Evidence is
+/// advisory: when it cannot be read, the gateway starts without it, and says so.
+async fn restore_evidence(
+    store: &Arc<dyn PoolStore>,
+    live: &Arc<codex_pooler_core::live::LiveState>,
+    settings: &GatewaySettings,
+) -> Arc<EvidenceWriter> {
+    match store.load_quota_evidence().await {
+        Ok(evidence) => {
+            live.restore_quota(&evidence);
+            tracing::debug!(accounts = evidence.len(), "quota evidence restored");
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the stored quota evidence; starting without it");
+        }
+    }
+    Arc::new(EvidenceWriter::new(
+        Arc::clone(store),
+        Arc::clone(live),
+        settings.evidence,
+    ))
 }
 
 /// A built gateway: the pooler and everything it needs, not yet running in the background.
@@ -206,6 +233,7 @@ pub struct Gateway {
     pub(super) sync: ConfigSync,
     pub(super) credentials: Arc<RefreshingCredentials>,
     pub(super) records: Arc<RecordWriter>,
+    pub(super) evidence: Arc<EvidenceWriter>,
     pub(super) pooler: Pooler,
     pub(super) jobs: JobContext,
     pub(super) settings: GatewaySettings,
@@ -241,6 +269,11 @@ impl Gateway {
         &self.records
     }
 
+    /// The writer that flushes the live quota evidence to the store.
+    pub fn evidence(&self) -> &Arc<EvidenceWriter> {
+        &self.evidence
+    }
+
     /// What the background jobs share: snapshot, credentials, live state, workspace routes.
     pub fn jobs(&self) -> &JobContext {
         &self.jobs
@@ -252,8 +285,8 @@ impl Gateway {
     }
 
     /// Starts, on the current tokio runtime, the configuration reload, the token refresher,
-    /// workspace discovery, the catalog sync and (unless turned off) the usage probe, all under
-    /// one shutdown: [`RunningGateway::shutdown`].
+    /// workspace discovery, the catalog sync, the quota evidence flush and (unless turned off)
+    /// the usage probe, all under one shutdown: [`RunningGateway::shutdown`].
     pub fn spawn(self) -> RunningGateway {
         let mut drain = Drain::new();
         let settings = &self.settings;
@@ -277,6 +310,7 @@ impl Gateway {
                 .interval(settings.catalog_interval)
                 .run(),
         );
+        drain.spawn("evidence_flush", Arc::clone(&self.evidence).run());
         if let Some(interval) = settings.usage_probe_interval {
             drain.spawn(
                 "usage_probe",

@@ -8,7 +8,7 @@ use crate::pooler::Pooler;
 ///
 /// Call [`shutdown`](Self::shutdown) once the server in front of it has stopped taking
 /// requests. Dropping it instead stops the tasks without settling refreshes or flushing
-/// records.
+/// records and evidence.
 #[derive(Debug)]
 pub struct RunningGateway {
     gateway: Gateway,
@@ -36,7 +36,8 @@ impl RunningGateway {
     /// 2. waits, at most [`GatewaySettings::refresh_settle`](super::GatewaySettings::refresh_settle),
     ///    for token refreshes in flight, so none is cut between the token answer and the store
     ///    write;
-    /// 3. flushes the queued request records to the store.
+    /// 3. flushes the queued request records to the store;
+    /// 4. writes the quota evidence changed since the last flush.
     pub async fn shutdown(self) {
         let Self { gateway, drain } = self;
         drain.drain().await;
@@ -45,5 +46,6 @@ impl RunningGateway {
             .settle(gateway.settings.refresh_settle)
             .await;
         gateway.records.shutdown().await;
+        gateway.evidence.shutdown().await;
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use codex_pooler_core::dispatch::DispatchConfig;
 
 use crate::catalog_sync::DEFAULT_CATALOG_INTERVAL;
+use crate::evidence::EvidenceWriterConfig;
 use crate::records::RecordWriterConfig;
 use crate::refresh::{DEFAULT_TOKEN_ENDPOINT, RefreshPolicy};
 use crate::upstream::DEFAULT_UPSTREAM_BASE_URL;
@@ -40,6 +41,8 @@ pub struct GatewaySettings {
     pub websocket: WebsocketSettings,
     /// How request records are batched into the store.
     pub records: RecordWriterConfig,
+    /// How often the live quota evidence is flushed to the store.
+    pub evidence: EvidenceWriterConfig,
     /// Hosts `/v1/files` uploads may PUT bytes to besides each account's base URL host (the
     /// backend's `upload_url` is a pre-signed blob URL; any other host is refused).
     pub trusted_upload_hosts: Vec<String>,
@@ -58,6 +61,7 @@ impl Default for GatewaySettings {
             dispatch: DispatchConfig::default(),
             websocket: WebsocketSettings::default(),
             records: RecordWriterConfig::default(),
+            evidence: EvidenceWriterConfig::default(),
             trusted_upload_hosts: Vec::new(),
         }
     }

@@ -59,6 +59,9 @@ use codex_pooler_core::model::{
     AccountId, Assignment, EffortRule, KeyId, KeyLimits, KeyPolicy, KeyStatus, Lifecycle, PoolId,
     PoolStatus, ReasoningEffort,
 };
+use codex_pooler_core::quota::{
+    AccountEvidence, Credits, Evidence, EvidenceSource, QuotaWindow, WindowSlot,
+};
 use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
 use codex_pooler_core::request::RouteClass;
 use codex_pooler_core::store::{
@@ -106,6 +109,8 @@ macro_rules! pool_store_conformance {
             versions,
             load_state,
             records,
+            // Quota evidence.
+            quota_evidence,
         );
     };
     (@cases $module:ident, $fixture:expr; $($case:ident),* $(,)?) => {
@@ -639,4 +644,130 @@ pub async fn records(store: &dyn PoolStore) {
     assert_eq!(all.len(), 8 + big.len());
     assert_eq!(all[0], big[big.len() - 1]);
     assert_eq!(all[all.len() - 1], first[0]);
+}
+
+// Quota evidence.
+
+/// A window reading in `slot` of `minutes`, `used` percent, observed at `at(observed)`.
+fn reading(
+    slot: WindowSlot,
+    minutes: Option<u32>,
+    used: f64,
+    resets: Option<u64>,
+    source: EvidenceSource,
+    observed: u64,
+) -> Evidence<QuotaWindow> {
+    Evidence::new(
+        QuotaWindow {
+            slot,
+            used_percent: used,
+            window_minutes: minutes,
+            resets_at: resets.map(at),
+            observed_at: at(observed),
+        },
+        source,
+        at(observed),
+    )
+}
+
+/// Quota evidence: saved per account (every field round-trips, stale or not), replaced whole
+/// by the next save, dropped by an empty one; accounts the store does not hold are skipped;
+/// the configuration version never moves.
+pub async fn quota_evidence(store: &dyn PoolStore) {
+    assert!(store.load_quota_evidence().await.expect("load").is_empty());
+    let a = store.create_account(new_account("qa")).await.expect("a");
+    let b = store.create_account(new_account("qb")).await.expect("b");
+    let before = version(store).await;
+    let t = 1_763_000_000_000;
+    let full = AccountEvidence {
+        account: a.id,
+        windows: vec![
+            reading(
+                WindowSlot::Primary,
+                Some(300),
+                100.0,
+                Some(t + 3_600_000),
+                EvidenceSource::ErrorBody,
+                t,
+            ),
+            reading(
+                WindowSlot::Secondary,
+                None,
+                37.5,
+                None,
+                EvidenceSource::StreamEvent,
+                t - 86_400_000,
+            ),
+            reading(
+                WindowSlot::Tertiary,
+                Some(43_200),
+                12.25,
+                Some(t + 20 * 86_400_000),
+                EvidenceSource::UsageApi,
+                t + 1,
+            ),
+        ],
+        exhausted_until: Some(Evidence::new(
+            at(t + 3_600_000),
+            EvidenceSource::ErrorBody,
+            at(t),
+        )),
+        credits: Some(Evidence::new(
+            Credits {
+                has_credits: true,
+                unlimited: false,
+                balance: Some("12.50".to_owned()),
+            },
+            EvidenceSource::ResponseHeaders,
+            at(t + 2),
+        )),
+    };
+    let windows_only = AccountEvidence {
+        account: b.id,
+        windows: vec![reading(
+            WindowSlot::Primary,
+            Some(10_080),
+            5.0,
+            None,
+            EvidenceSource::ResponseHeaders,
+            t,
+        )],
+        exhausted_until: None,
+        credits: None,
+    };
+    let mut missing = full.clone();
+    missing.account = AccountId(MISSING);
+    store
+        .save_quota_evidence(&[full.clone(), windows_only.clone(), missing])
+        .await
+        .expect("save");
+    assert_eq!(
+        store.load_quota_evidence().await.expect("load"),
+        [full.clone(), windows_only.clone()]
+    );
+    assert_eq!(version(store).await, before, "evidence is no configuration");
+
+    // A later save replaces the account's evidence whole; an empty one drops it.
+    let mut fewer = full.clone();
+    fewer.windows.truncate(1);
+    fewer.credits = None;
+    let limit_only = AccountEvidence {
+        windows: Vec::new(),
+        exhausted_until: full.exhausted_until,
+        ..AccountEvidence::empty(b.id)
+    };
+    store
+        .save_quota_evidence(&[fewer.clone(), limit_only.clone()])
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.load_quota_evidence().await.expect("load"),
+        [fewer.clone(), limit_only]
+    );
+    store
+        .save_quota_evidence(&[AccountEvidence::empty(b.id)])
+        .await
+        .expect("drop");
+    store.save_quota_evidence(&[]).await.expect("nothing");
+    assert_eq!(store.load_quota_evidence().await.expect("load"), [fewer]);
 }

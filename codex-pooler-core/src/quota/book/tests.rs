@@ -1,7 +1,7 @@
 use super::*;
 use crate::clock::from_unix_seconds;
 use crate::quota::account::UNTIMED_LIMIT_COOLDOWN;
-use crate::quota::{WindowKind, WindowSlot};
+use crate::quota::{Evidence, WindowKind, WindowSlot};
 
 fn window(slot: WindowSlot, used: f64, reset: Option<i64>, now: SystemTime) -> QuotaWindow {
     QuotaWindow {
@@ -148,4 +148,72 @@ fn usage_snapshots_and_events_merge() {
     assert_eq!(book.get(a).unwrap().plan_type(), Some("plus"));
     book.observe_credits(a, EvidenceSource::StreamEvent, Credits::default(), now);
     book.observe_named_limits(a, EvidenceSource::StreamEvent, &[], now);
+}
+
+#[test]
+fn changes_since_reports_each_changed_account_once_and_restore_keeps_ages() {
+    let t0 = from_unix_seconds(1_000);
+    let book = QuotaBook::new();
+    let start = book.journal_end();
+    let (a, b) = (AccountId(1), AccountId(2));
+    book.observe_windows(a, &[window(WindowSlot::Primary, 40.0, Some(9_000), t0)]);
+    book.observe_windows(a, &[window(WindowSlot::Primary, 50.0, Some(9_000), t0)]);
+    book.observe_limit(
+        b,
+        UsageLimit {
+            resets_at: Some(from_unix_seconds(5_000)),
+        },
+        t0,
+    );
+    let changes = book.changes_since(start);
+    assert_eq!(changes.end, book.journal_end());
+    let ids: Vec<AccountId> = changes.accounts.iter().map(|e| e.account).collect();
+    assert_eq!(ids, [a, b]);
+    assert_eq!(changes.accounts[0].windows[0].value.used_percent, 50.0);
+    assert_eq!(
+        changes.accounts[1].exhausted_until.map(|l| l.value),
+        Some(from_unix_seconds(5_000))
+    );
+    // Nothing changed since: nothing to write.
+    assert!(book.changes_since(changes.end).accounts.is_empty());
+    // A forgotten account comes back empty (its stored rows are dropped).
+    book.forget(a);
+    let forgotten = book.changes_since(changes.end);
+    assert!(forgotten.accounts[0].is_empty() && forgotten.accounts[0].account == a);
+    // A reader that fell off the journal gets every account.
+    assert_eq!(book.changes_since(u64::MAX).accounts.len(), 1);
+
+    // Restored much later, b is still out until its reset, and a stale window stays stale.
+    let later = from_unix_seconds(4_000);
+    let fresh = QuotaBook::new();
+    let stale = AccountEvidence {
+        account: a,
+        windows: vec![Evidence::new(
+            window(WindowSlot::Primary, 50.0, Some(9_000), t0),
+            EvidenceSource::StreamEvent,
+            t0,
+        )],
+        exhausted_until: None,
+        credits: None,
+    };
+    fresh.restore(&[
+        stale,
+        changes.accounts[1].clone(),
+        AccountEvidence::empty(AccountId(3)),
+    ]);
+    assert_eq!(
+        fresh.exhausted_until(b, later),
+        Some(from_unix_seconds(5_000))
+    );
+    let restored = fresh.get(a).unwrap();
+    assert_eq!(restored.windows()[0].observed_at, t0);
+    assert_eq!(restored.windows()[0].source, EvidenceSource::StreamEvent);
+    assert!(!restored.counts(&restored.windows()[0], later));
+    assert!(!fresh.view(a, later).known);
+    assert!(fresh.get(AccountId(3)).is_none());
+    assert_eq!(
+        fresh.changes_since(0).accounts.len(),
+        2,
+        "restores are journalled"
+    );
 }

@@ -13,6 +13,9 @@ pub(crate) mod operator_token;
 pub(crate) mod pool;
 pub(crate) mod pool_api_key;
 pub(crate) mod pool_assignment;
+// Quota evidence.
+pub(crate) mod quota_account;
+pub(crate) mod quota_window;
 pub(crate) mod request_record;
 pub(crate) mod upstream_account;
 pub(crate) mod upstream_secret;
