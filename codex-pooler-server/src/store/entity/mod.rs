@@ -5,6 +5,7 @@
 //! milliseconds, so SQLite and PostgreSQL hold the same values.
 
 pub(crate) mod config_version;
+pub(crate) mod daily_usage;
 pub(crate) mod hashing_key;
 pub(crate) mod pool;
 pub(crate) mod pool_api_key;
