@@ -8,9 +8,10 @@ use codex_pooler_core::model::{KeyStatus, Lifecycle};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_fake_upstream::{self as fake_upstream, FakeAccount, FakeConfig};
 use codex_pooler_server::cli::{
-    Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, SecretsCommand, UpstreamsCommand,
+    Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, RecordsCommand, SecretsCommand,
+    UpstreamsCommand,
 };
-use codex_pooler_server::commands::{keys, login, pools, secrets, upstreams};
+use codex_pooler_server::commands::{keys, login, pools, records, secrets, upstreams, usage};
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::serve;
 use codex_pooler_server::settings::Settings;
@@ -222,6 +223,16 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                     keys::set_status(&*store, &key, KeyStatus::Revoked).await
                 }
             }
+        }
+        Command::Records { command } => {
+            let store = settings.open_store().await?;
+            match command {
+                RecordsCommand::List(args) => records::list(&store, &args).await,
+            }
+        }
+        Command::Usage(args) => {
+            let store = settings.open_store().await?;
+            usage::show(&store, &args).await
         }
         Command::Secrets { command } => {
             let store = settings.open_store().await?;

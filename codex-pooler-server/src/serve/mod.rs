@@ -4,6 +4,7 @@ mod app;
 mod demo;
 mod gateway;
 mod listen;
+mod retention;
 mod tls;
 
 pub use app::router;
@@ -43,9 +44,11 @@ async fn serve(
     let (sealer, hasher) = settings.crypto(&store).await?;
     let demo = demo::start(demo_state.as_ref(), &*store, &sealer, &hasher).await?;
     let gateway = gateway::start(store.clone(), sealer, hasher, &args).await?;
+    let retention = retention::RetentionJob::start(store.clone(), retention::policies(&args));
     let app = router(store, gateway.pooler().clone());
     let welcome = |origin: &str| demo::welcome(demo.as_ref(), place, origin);
     let served = listen::serve(&args, tls, app, welcome).await;
+    retention.stop();
     gateway.shutdown().await;
     demo::stop(demo);
     tracing::info!("codex-pooler stopped");
