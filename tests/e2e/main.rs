@@ -23,6 +23,7 @@ mod output_items;
 mod quiet;
 mod quota_windows;
 mod receipt;
+mod records;
 mod recovery;
 mod refresh;
 mod routing;

@@ -168,3 +168,124 @@ pub(crate) fn key_label(state: &StoreState, id: KeyId) -> String {
         .find(|k| k.id == id)
         .map_or_else(|| id.to_string(), |k| k.prefix.clone())
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use codex_pooler_core::model::{KeyPolicy, KeyStatus, Pool, PoolApiKey, PoolStatus};
+
+    use super::*;
+
+    /// One pool `team` (id 1) with one key `cpk_abc` (id 7).
+    pub(crate) fn state() -> StoreState {
+        StoreState {
+            pools: vec![Pool {
+                id: PoolId(1),
+                slug: "team".to_owned(),
+                status: PoolStatus::Active,
+                strategy: None,
+                v1_enabled: true,
+            }],
+            keys: vec![PoolApiKey {
+                id: KeyId(7),
+                pool: PoolId(1),
+                name: "k".to_owned(),
+                prefix: "cpk_abc".to_owned(),
+                hash: [0; 32],
+                key_version: 1,
+                status: KeyStatus::Active,
+                expires_at: None,
+                policy: KeyPolicy::default(),
+            }],
+            ..StoreState::default()
+        }
+    }
+
+    fn refused(args: RecordsListArgs) -> String {
+        match query(&args, &state()) {
+            Err(err) => err.to_string(),
+            Ok(q) => panic!("accepted: {q:?}"),
+        }
+    }
+
+    #[test]
+    fn names_resolve_and_values_parse() {
+        let args = RecordsListArgs {
+            pool: Some("team".to_owned()),
+            key: Some("7".to_owned()),
+            account: Some(3),
+            model: Some("gpt-5.5".to_owned()),
+            status: Some("4xx".to_owned()),
+            route: Some("compact".to_owned()),
+            since: Some("2026-12-03T00:00:00Z".to_owned()),
+            until: Some("2026-12-04T00:00:00+01:00".to_owned()),
+            limit: Some(500),
+            cursor: Some("c".to_owned()),
+            json: true,
+        };
+        let (filter, page) = query(&args, &state()).expect("query");
+        assert_eq!(filter.pool, Some(PoolId(1)));
+        assert_eq!(filter.key, Some(KeyId(7)));
+        assert_eq!(filter.account, Some(AccountId(3)));
+        assert_eq!(filter.status, Some(StatusFilter::Class(4)));
+        assert_eq!(filter.route, Some(RouteClass::Compact));
+        assert_eq!(filter.since, parse_rfc3339("2026-12-03T00:00:00Z"));
+        assert_eq!(filter.until, parse_rfc3339("2026-12-03T23:00:00Z"));
+        assert_eq!(page.limit, Some(500));
+        let by_prefix = RecordsListArgs {
+            key: Some("cpk_abc".to_owned()),
+            ..RecordsListArgs::default()
+        };
+        assert_eq!(
+            query(&by_prefix, &state()).expect("query").0.key,
+            Some(KeyId(7))
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_clearly() {
+        let with = |f: fn(&mut RecordsListArgs)| {
+            let mut args = RecordsListArgs::default();
+            f(&mut args);
+            refused(args)
+        };
+        assert_eq!(
+            with(|a| a.pool = Some("nope".to_owned())),
+            "no pool named \"nope\"; create it with `codex-pooler pools create nope`"
+        );
+        assert_eq!(
+            with(|a| a.key = Some("cpk_zzz".to_owned())),
+            "no key with prefix or id \"cpk_zzz\""
+        );
+        assert_eq!(
+            with(|a| a.status = Some("4x".to_owned())),
+            "--status: bad status \"4x\": use an HTTP status (429) or a class (1xx to 5xx)"
+        );
+        assert!(
+            with(|a| a.route = Some("chat".to_owned()))
+                .starts_with("--route \"chat\" is not a route class; use one of responses, "),
+        );
+        assert_eq!(
+            with(|a| a.since = Some("yesterday".to_owned())),
+            "--since \"yesterday\" is not an RFC 3339 time (like 2026-12-03T00:00:00Z)"
+        );
+        assert_eq!(
+            with(|a| a.until = Some("2026-12-03".to_owned())),
+            "--until \"2026-12-03\" is not an RFC 3339 time (like 2026-12-03T00:00:00Z)"
+        );
+        assert_eq!(
+            with(|a| {
+                a.since = Some("2026-12-03T00:00:00Z".to_owned());
+                a.until = Some("2026-12-03T00:00:00Z".to_owned());
+            }),
+            "--since must be before --until"
+        );
+        assert_eq!(
+            with(|a| a.limit = Some(0)),
+            "--limit 0 is out of range: use 1 to 500"
+        );
+        assert_eq!(
+            with(|a| a.limit = Some(501)),
+            "--limit 501 is out of range: use 1 to 500"
+        );
+    }
+}

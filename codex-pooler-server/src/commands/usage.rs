@@ -102,3 +102,60 @@ fn line(day: &str, pool: &str, key: &str, c: &UsageCounts) -> String {
         c.total_tokens
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use codex_pooler_core::model::{KeyId, PoolId};
+
+    use super::*;
+    use crate::commands::records::tests::state;
+
+    fn args(pool: Option<&str>, key: Option<&str>, days: u32) -> UsageArgs {
+        UsageArgs {
+            pool: pool.map(str::to_owned),
+            key: key.map(str::to_owned),
+            days,
+            json: false,
+        }
+    }
+
+    #[test]
+    fn a_key_gets_its_days_and_a_pool_its_own() {
+        let today = UtcDay(20_000);
+        let q = query(&args(None, Some("cpk_abc"), 7), &state(), today).expect("query");
+        assert_eq!((q.from, q.to), (UtcDay(19_994), today));
+        assert_eq!((q.key, q.grouping), (Some(KeyId(7)), UsageGrouping::Key));
+        let q = query(&args(Some("team"), None, 1), &state(), today).expect("query");
+        assert_eq!((q.from, q.to), (today, today));
+        assert_eq!((q.pool, q.grouping), (Some(PoolId(1)), UsageGrouping::Pool));
+        let q = query(&args(None, None, 366), &state(), today).expect("query");
+        assert_eq!(
+            (q.pool, q.key, q.grouping),
+            (None, None, UsageGrouping::Pool)
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_clearly() {
+        let refused = |a: UsageArgs| match query(&a, &state(), UtcDay(20_000)) {
+            Err(err) => err.to_string(),
+            Ok(q) => panic!("accepted: {q:?}"),
+        };
+        assert_eq!(
+            refused(args(None, None, 0)),
+            "--days 0 is out of range: use 1 to 366"
+        );
+        assert_eq!(
+            refused(args(None, None, 367)),
+            "--days 367 is out of range: use 1 to 366"
+        );
+        assert_eq!(
+            refused(args(Some("nope"), None, 7)),
+            "no pool named \"nope\"; create it with `codex-pooler pools create nope`"
+        );
+        assert_eq!(
+            refused(args(None, Some("99"), 7)),
+            "no key with prefix or id \"99\""
+        );
+    }
+}
