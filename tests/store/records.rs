@@ -35,9 +35,9 @@ fn sample(i: u64) -> RequestRecord {
         KeyId(10 + (i % 3) as i64),
         route,
         model,
-        i % 2 == 0,
+        i.is_multiple_of(2),
     );
-    r.account = (i % 5 != 0).then(|| AccountId(100 + (i % 2) as i64));
+    r.account = (!i.is_multiple_of(5)).then(|| AccountId(100 + (i % 2) as i64));
     r.status = [200, 200, 429, 502, 400, 200][(i % 6) as usize];
     r.attempts = 1;
     r.latency_ms = i * 10;
@@ -89,7 +89,7 @@ fn ids(rows: &[RecordRow]) -> Vec<i64> {
 
 /// Rows newest first: by arrival time, then id, both descending.
 fn newest_first(rows: &mut [RecordRow]) {
-    rows.sort_by(|a, b| (b.received_at, b.id).cmp(&(a.received_at, a.id)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.received_at, r.id)));
 }
 
 pub(crate) async fn every_filter(store: &SqlStore) {
@@ -335,15 +335,15 @@ pub(crate) async fn bad_pages(store: &SqlStore) {
     assert_eq!(rest.next_cursor, None);
 }
 
+/// Usage rows by (day, pool, key).
+type Rows = BTreeMap<(UtcDay, i64, Option<i64>), UsageCounts>;
+
 /// What the rollups should say, added up from `records` in the test.
 fn expected_usage(
     records: &[RequestRecord],
     grouping: UsageGrouping,
     keep: impl Fn(&RequestRecord) -> bool,
-) -> (
-    BTreeMap<(UtcDay, i64, Option<i64>), UsageCounts>,
-    UsageCounts,
-) {
+) -> (Rows, UsageCounts) {
     let mut rows = BTreeMap::new();
     let mut total = UsageCounts::default();
     for r in records.iter().filter(|r| keep(r)) {
@@ -351,9 +351,11 @@ fn expected_usage(
             UsageGrouping::Key => Some(r.key.0),
             UsageGrouping::Pool => None,
         };
-        let mut c = UsageCounts::default();
-        c.requests = 1;
-        c.errors = u64::from(r.status >= 400);
+        let mut c = UsageCounts {
+            requests: 1,
+            errors: u64::from(r.status >= 400),
+            ..UsageCounts::default()
+        };
         if let Some(u) = r.usage {
             c.input_tokens = u.input_tokens;
             c.cached_input_tokens = u.cached_input_tokens;

@@ -200,8 +200,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn refused(args: RecordsListArgs) -> String {
-        match query(&args, &state()) {
+    fn refused(args: &RecordsListArgs) -> String {
+        match query(args, &state()) {
             Err(err) => err.to_string(),
             Ok(q) => panic!("accepted: {q:?}"),
         }
@@ -246,7 +246,7 @@ pub(crate) mod tests {
         let with = |f: fn(&mut RecordsListArgs)| {
             let mut args = RecordsListArgs::default();
             f(&mut args);
-            refused(args)
+            refused(&args)
         };
         assert_eq!(
             with(|a| a.pool = Some("nope".to_owned())),
