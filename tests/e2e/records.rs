@@ -175,3 +175,58 @@ fn bad_record_and_usage_input_is_refused() {
         "{both}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_prunes_old_records_at_start_and_keeps_their_usage() {
+    use codex_pooler_core::model::{KeyId, PoolId};
+    use codex_pooler_core::record::RequestRecord;
+    use codex_pooler_core::request::RouteClass;
+    use codex_pooler_core::store::PoolStore;
+    use std::time::{Duration, SystemTime};
+
+    let pool = TestPool::new(&["acct-a"], |_, _| {});
+    let url = format!("sqlite://{}", pool.data.join("codex-pooler.db").display());
+    let store = codex_pooler_server::store::SqlStore::connect(&url)
+        .await
+        .unwrap();
+    let old = |days: u64| {
+        let mut r = RequestRecord::new(
+            SystemTime::now() - Duration::from_secs(days * 86_400),
+            PoolId(1),
+            KeyId(1),
+            RouteClass::Responses,
+            Some("gpt-5.1-codex".to_owned()),
+            true,
+        );
+        r.status = 200;
+        r
+    };
+    store
+        .insert_records(&[old(12), old(5), old(1)])
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+
+    let gateway = Gateway::start(
+        &pool.data,
+        &[
+            "--usage-probe-interval-secs",
+            "0",
+            "--record-retention-days",
+            "3",
+        ],
+    );
+    let log = pool.data.with_extension("server.log");
+    eventually("the retention pass at start", || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("retention deleted old rows")
+    })
+    .await;
+    gateway.stop();
+
+    let page = json(&pool.data, &["records", "list", "--json"]);
+    assert_eq!(page["records"].as_array().unwrap().len(), 1, "{page}");
+    let usage = json(&pool.data, &["usage", "--days", "30", "--json"]);
+    assert_eq!(usage["total"]["requests"], 3, "{usage}");
+}

@@ -101,7 +101,47 @@ impl RetentionJob {
 
 #[cfg(test)]
 mod tests {
+    use codex_pooler_core::model::{KeyId, PoolId};
+    use codex_pooler_core::record::RequestRecord;
+    use codex_pooler_core::request::RouteClass;
+    use codex_pooler_core::store::PoolStore;
+
     use super::*;
+    use crate::store::{PageRequest, RecordFilter};
+
+    fn record(at: SystemTime) -> RequestRecord {
+        RequestRecord::new(at, PoolId(1), KeyId(1), RouteClass::Responses, None, true)
+    }
+
+    #[tokio::test]
+    async fn a_pass_prunes_each_policy_by_its_keep_time() {
+        let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+        let now = SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        store
+            .insert_records(&[record(now - 3 * day), record(now - day / 2), record(now)])
+            .await
+            .unwrap();
+        let remaining = |store: &SqlStore| {
+            let store = store.clone();
+            async move {
+                store
+                    .records(&RecordFilter::default(), &PageRequest::default())
+                    .await
+                    .unwrap()
+                    .records
+                    .len()
+            }
+        };
+        pass(&store, &[], now).await;
+        assert_eq!(remaining(&store).await, 3, "no policy: nothing goes");
+        let two_days = keep(RetentionTarget::REQUEST_RECORDS, 2).unwrap();
+        pass(&store, &[two_days], now).await;
+        assert_eq!(remaining(&store).await, 2);
+        let one_day = keep(RetentionTarget::REQUEST_RECORDS, 1).unwrap();
+        pass(&store, &[one_day], now + day).await;
+        assert_eq!(remaining(&store).await, 1);
+    }
 
     #[test]
     fn zero_days_keeps_forever() {
