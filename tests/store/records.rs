@@ -530,6 +530,36 @@ pub(crate) async fn retention_prunes_old_records_and_keeps_rollups(store: &SqlSt
     );
 }
 
+pub(crate) async fn concurrent_prunes_share_the_work(store: &SqlStore) {
+    let old_at = SystemTime::now() - Duration::from_secs(40 * 86_400);
+    let records: Vec<RequestRecord> = (0..60)
+        .map(|i| {
+            let mut r = sample(i);
+            r.received_at = old_at;
+            r
+        })
+        .collect();
+    store.insert_records(&records).await.expect("insert");
+    let cutoff = SystemTime::now() - Duration::from_secs(30 * 86_400);
+    let (a, b, c) = tokio::join!(
+        store.prune(RetentionTarget::REQUEST_RECORDS, cutoff, 4),
+        store.prune(RetentionTarget::REQUEST_RECORDS, cutoff, 4),
+        store.prune(RetentionTarget::REQUEST_RECORDS, cutoff, 4),
+    );
+    let (a, b, c) = (a.expect("a"), b.expect("b"), c.expect("c"));
+    // A pass may stop early while another holds the last rows; a second pass finishes.
+    let rest = store
+        .prune(RetentionTarget::REQUEST_RECORDS, cutoff, 4)
+        .await
+        .expect("rest");
+    assert_eq!(
+        a + b + c + rest,
+        60,
+        "each row deleted once: {a} {b} {c} {rest}"
+    );
+    assert!(all(store, &RecordFilter::default()).await.is_empty());
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -561,4 +591,5 @@ on_both_backends!(
     bad_pages,
     rollups_equal_records,
     retention_prunes_old_records_and_keeps_rollups,
+    concurrent_prunes_share_the_work,
 );

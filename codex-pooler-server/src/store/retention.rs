@@ -4,8 +4,8 @@
 //! ([`RetentionTarget`]). Each batch is one short `DELETE ... WHERE id IN (SELECT id ...
 //! LIMIT n)` statement in its own transaction, so a SQLite writer never holds the lock for
 //! long and the gateway's record writer gets in between batches. Several replicas pruning one
-//! PostgreSQL database at once are safe: a row two of them pick is deleted by one, and the
-//! other's statement simply counts it no more.
+//! PostgreSQL database at once are safe: on PostgreSQL a batch picks its rows `FOR UPDATE SKIP
+//! LOCKED`, so replicas take disjoint batches and never wait on (or deadlock with) each other.
 //!
 //! Adding a table is one constant, for example audit events:
 //! `RetentionTarget { table: "audit_events", time_column: "at_ms" }`.
@@ -13,8 +13,8 @@
 use std::time::SystemTime;
 
 use codex_pooler_core::store::StoreError;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use serde::Serialize;
 
 use super::convert::millis;
@@ -49,13 +49,16 @@ pub(crate) async fn prune_batch(
 ) -> Result<u64, StoreError> {
     let table = Alias::new(target.table);
     let id = Alias::new("id");
-    let oldest = Query::select()
+    let mut oldest = Query::select()
         .column(id.clone())
         .from(table.clone())
         .and_where(Expr::col(Alias::new(target.time_column)).lt(millis(before)))
         .order_by(id.clone(), sea_orm::Order::Asc)
         .limit(batch)
         .to_owned();
+    if db.get_database_backend() == DbBackend::Postgres {
+        oldest.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
     let delete = Query::delete()
         .from_table(table)
         .and_where(Expr::col(id).in_subquery(oldest))
