@@ -96,6 +96,14 @@ pub enum Command {
         #[command(subcommand)]
         command: OperatorsCommand,
     },
+    /// Read request records (metadata only), newest first.
+    Records {
+        /// The records command.
+        #[command(subcommand)]
+        command: RecordsCommand,
+    },
+    /// Show requests, errors and tokens per day, with a total (kept beyond record retention).
+    Usage(UsageArgs),
     /// Rotate the secret key and see which key versions stored values use.
     Secrets {
         /// The secrets command.
@@ -233,6 +241,14 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub token_refresh_backoff_ms: u64,
+    /// Delete request records older than this many days, at start and then hourly (0: keep
+    /// them forever). Daily usage rollups are kept either way.
+    #[arg(long, env = "CODEX_POOLER_RECORD_RETENTION_DAYS", default_value_t = 30)]
+    pub record_retention_days: u64,
+    /// Delete audit events older than this many days, at start and then hourly (0: keep them
+    /// forever).
+    #[arg(long, env = "CODEX_POOLER_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u64,
 }
 
 /// `codex-pooler operators ...`.
@@ -560,4 +576,67 @@ pub enum SecretsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `codex-pooler records ...`.
+#[derive(Debug, Subcommand)]
+pub enum RecordsCommand {
+    /// List request records, newest first; with more pages, the next `--cursor` is printed on
+    /// stderr (or in the JSON).
+    List(RecordsListArgs),
+}
+
+/// `codex-pooler records list`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RecordsListArgs {
+    /// Only this pool's records (its slug).
+    #[arg(long, value_name = "SLUG")]
+    pub pool: Option<String>,
+    /// Only this key's records (its prefix or id).
+    #[arg(long, value_name = "PREFIX_OR_ID")]
+    pub key: Option<String>,
+    /// Only records served by this upstream account (see `upstreams list`).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<i64>,
+    /// Only records of this requested model.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Only this HTTP status (429) or status class (4xx).
+    #[arg(long, value_name = "429|4xx")]
+    pub status: Option<String>,
+    /// Only this route class (responses, responses_websocket, compact, models, ...).
+    #[arg(long, value_name = "CLASS")]
+    pub route: Option<String>,
+    /// Only requests that arrived at or after this time (RFC 3339, 2026-12-03T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    pub since: Option<String>,
+    /// Only requests that arrived before this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    pub until: Option<String>,
+    /// Records per page (1 to 500) [default: 50].
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Continue after the page that printed this cursor.
+    #[arg(long, value_name = "C")]
+    pub cursor: Option<String>,
+    /// Print the page as JSON: `{"records": [...], "next_cursor": ...}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `codex-pooler usage`.
+#[derive(Debug, Clone, Args)]
+pub struct UsageArgs {
+    /// One row per day for this pool (its slug) [default: one row per pool per day].
+    #[arg(long, value_name = "SLUG", conflicts_with = "key")]
+    pub pool: Option<String>,
+    /// One row per day for this key (its prefix or id).
+    #[arg(long, value_name = "PREFIX_OR_ID")]
+    pub key: Option<String>,
+    /// How many UTC days, ending today (1 to 366).
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    pub days: u32,
+    /// Print the report as JSON: `{"from", "to", "grouping", "rows": [...], "total": {...}}`.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -8,11 +8,11 @@ use codex_pooler_core::model::{KeyStatus, Lifecycle};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_fake_upstream::{self as fake_upstream, FakeAccount, FakeConfig};
 use codex_pooler_server::cli::{
-    Cli, Command, GlobalArgs, KeysCommand, OperatorsCommand, PoolsCommand, SecretsCommand,
-    TokensCommand, UpstreamsCommand,
+    Cli, Command, GlobalArgs, KeysCommand, OperatorsCommand, PoolsCommand, RecordsCommand,
+    SecretsCommand, TokensCommand, UpstreamsCommand,
 };
 use codex_pooler_server::commands::{
-    audit, keys, login, operators, pools, quota, secrets, upstreams,
+    audit, keys, login, operators, pools, quota, records, secrets, upstreams, usage,
 };
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::operators::{OperatorStatus, Role, TokenKind};
@@ -258,6 +258,16 @@ async fn run_command(
         Command::Operators { command } => {
             let store = settings.open_store().await?;
             run_operators(command, &settings, &store).await
+        }
+        Command::Records { command } => {
+            let store = settings.open_store().await?;
+            match command {
+                RecordsCommand::List(args) => records::list(&store, &args).await,
+            }
+        }
+        Command::Usage(args) => {
+            let store = settings.open_store().await?;
+            usage::show(&store, &args).await
         }
         Command::Secrets { command } => {
             let store = settings.open_store().await?;

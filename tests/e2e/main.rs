@@ -26,6 +26,7 @@ mod quiet;
 mod quota_evidence;
 mod quota_windows;
 mod receipt;
+mod records;
 mod recovery;
 mod refresh;
 mod routing;

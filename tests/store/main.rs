@@ -10,6 +10,8 @@ use codex_pooler_core::store::{MemoryStore, PoolStore};
 use codex_pooler_test_kit::pool_store_conformance;
 use codex_pooler_test_kit::store_conformance::{self as suite, StoreFixture};
 
+mod records;
+
 pool_store_conformance!(memory, async { Some(MemoryStore::new()) });
 pool_store_conformance!(sqlite, async {
     Some(crate::temp_sqlite::TempSqlite::new().await)

@@ -13,7 +13,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{PathParams, QueryParams};
 use super::page::{PageParams, next_cursor};
 use super::state::AdminState;
-use super::time::{parse_rfc3339, rfc3339};
+use crate::store::{parse_rfc3339, rfc3339};
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::operators::OperatorId;
 

@@ -16,7 +16,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, PathParams};
 use super::pools::scoped_pool;
 use super::state::AdminState;
-use super::time::rfc3339;
+use crate::store::rfc3339;
 use crate::audit::NewAuditEvent;
 use crate::commands::keys::{KeySpec, check_policy, create_key};
 

@@ -17,7 +17,7 @@ pub mod page;
 pub mod pools;
 pub mod routing;
 mod state;
-mod time;
+
 
 use axum::Router;
 use axum::http::Uri;

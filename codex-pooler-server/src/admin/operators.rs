@@ -19,7 +19,7 @@ use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, PathParams};
 use super::state::AdminState;
-use super::time::rfc3339;
+use crate::store::rfc3339;
 use crate::audit::NewAuditEvent;
 use crate::operators::{
     NewOperator, Operator, OperatorId, OperatorStatus, OperatorToken, Role, TokenId, TokenKind,

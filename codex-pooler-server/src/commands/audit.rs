@@ -54,7 +54,9 @@ pub fn describe(command: &Command) -> Option<NewAuditEvent> {
             },
             OperatorsCommand::List { .. } => return None,
         },
-        Command::Secrets { .. }
+        Command::Records { .. }
+        | Command::Usage(_)
+        | Command::Secrets { .. }
         | Command::Serve(_)
         | Command::Openapi
         | Command::FakeUpstream { .. } => return None,

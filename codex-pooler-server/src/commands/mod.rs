@@ -6,13 +6,14 @@ pub mod keys;
 pub mod login;
 pub mod operators;
 pub mod pools;
-// Quota evidence.
 pub mod quota;
+pub mod records;
 pub mod secrets;
 pub mod upstreams;
+pub mod usage;
 
-use codex_pooler_core::model::Pool;
-use codex_pooler_core::store::PoolStore;
+use codex_pooler_core::model::{Pool, PoolApiKey};
+use codex_pooler_core::store::{PoolStore, StoreState};
 
 use crate::error::ServerError;
 
@@ -23,4 +24,22 @@ pub(crate) async fn pool_named(store: &dyn PoolStore, slug: &str) -> Result<Pool
             "no pool named {slug:?}; create it with `codex-pooler pools create {slug}`"
         ))
     })
+}
+
+/// The pool named `slug` in `state`, or the same message as [`pool_named`].
+pub(crate) fn pool_in<'a>(state: &'a StoreState, slug: &str) -> Result<&'a Pool, ServerError> {
+    state.pools.iter().find(|p| p.slug == slug).ok_or_else(|| {
+        ServerError::Usage(format!(
+            "no pool named {slug:?}; create it with `codex-pooler pools create {slug}`"
+        ))
+    })
+}
+
+/// The key with prefix or id `key` in `state`.
+pub(crate) fn key_in<'a>(state: &'a StoreState, key: &str) -> Result<&'a PoolApiKey, ServerError> {
+    state
+        .keys
+        .iter()
+        .find(|k| k.prefix == key || k.id.0.to_string() == key)
+        .ok_or_else(|| ServerError::Usage(format!("no key with prefix or id {key:?}")))
 }

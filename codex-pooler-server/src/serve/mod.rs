@@ -5,6 +5,7 @@ mod demo;
 mod gateway;
 mod listen;
 mod metrics;
+mod retention;
 mod tls;
 
 pub use app::router;
@@ -52,6 +53,7 @@ async fn serve(
     let endpoint = metrics::endpoint(&args, &gateway_metrics)?;
     let gateway =
         gateway::start(store.clone(), sealer, hasher.clone(), &args, gateway_metrics).await?;
+    let retention = retention::RetentionJob::start(store.clone(), retention::policies(&args));
     let app = router(
         AdminState {
             store,
@@ -63,6 +65,7 @@ async fn serve(
     );
     let welcome = |origin: &str| demo::welcome(demo.as_ref(), place, origin);
     let served = listen::serve(&args, tls, app, welcome).await;
+    retention.stop();
     gateway.shutdown().await;
     demo::stop(demo);
     tracing::info!("codex-pooler stopped");

@@ -29,20 +29,34 @@ mod operator_tokens;
 mod operators;
 mod pool_store;
 mod pools;
-// Quota evidence.
 mod quota_evidence;
+mod record_query;
 mod records;
+mod retention;
+mod scope;
 mod sealed;
 mod sqlite_file;
 mod state;
+mod timestamp;
 mod txn;
+mod usage;
+
+use std::time::SystemTime;
 
 use codex_pooler_core::store::StoreError;
 use sea_orm::{Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 pub use operator_tokens::{NewOperatorToken, StoredOperatorToken};
+pub use record_query::{
+    BadStatus, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest, RecordFilter, RecordPage,
+    RecordQueryError, RecordRow, StatusFilter,
+};
+pub use retention::{DEFAULT_BATCH, RetentionTarget};
+pub use scope::PoolScope;
 pub use sealed::{ResealError, Resealed, ResealedSecret, SealedInventory, StoredSecret};
+pub use timestamp::{UtcDay, parse_rfc3339, rfc3339};
+pub use usage::{UsageCounts, UsageGrouping, UsageQuery, UsageReport, UsageRow};
 
 #[cfg(doc)]
 use codex_pooler_core::store::PoolStore;
@@ -106,5 +120,59 @@ impl SqlStore {
     /// [`StoreError::Backend`] when closing fails.
     pub async fn close(self) -> Result<(), StoreError> {
         self.db.close().await.map_err(error::backend)
+    }
+
+    /// One page of the request records `filter` matches, newest first (see [`RecordPage`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RecordQueryError::BadPageSize`] for a page size of 0 or above [`MAX_PAGE_SIZE`],
+    /// [`RecordQueryError::BadCursor`] for a cursor no page handed out, and
+    /// [`RecordQueryError::Store`] when the database fails.
+    pub async fn records(
+        &self,
+        filter: &RecordFilter,
+        page: &PageRequest,
+    ) -> Result<RecordPage, RecordQueryError> {
+        record_query::page(&self.db, filter, page).await
+    }
+
+    /// The request record with id `id`, or `None` when there is none or its pool is outside
+    /// `scope`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails.
+    pub async fn record(
+        &self,
+        id: i64,
+        scope: &PoolScope,
+    ) -> Result<Option<RecordRow>, StoreError> {
+        record_query::by_id(&self.db, id, scope).await
+    }
+
+    /// Daily usage per key or per pool over a day range, with the total (from the rollups,
+    /// which outlive record retention).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails.
+    pub async fn usage(&self, query: &UsageQuery) -> Result<UsageReport, StoreError> {
+        usage::report(&self.db, query).await
+    }
+
+    /// Deletes the rows of `target` older than `before`, `batch` rows per statement (see
+    /// [`RetentionTarget`]); returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the database fails; batches deleted before stay deleted.
+    pub async fn prune(
+        &self,
+        target: RetentionTarget,
+        before: SystemTime,
+        batch: u64,
+    ) -> Result<u64, StoreError> {
+        retention::prune(&self.db, target, before, batch).await
     }
 }

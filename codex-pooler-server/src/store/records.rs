@@ -1,4 +1,4 @@
-//! Request records: batched appends and the most recent rows.
+//! Request records: batched appends (with their daily usage rollups) and the most recent rows.
 
 use codex_pooler_core::model::{AccountId, KeyId, PoolId};
 use codex_pooler_core::record::{RequestRecord, TokenUsage};
@@ -9,13 +9,15 @@ use super::convert::{bad, millis, signed, time, unsigned};
 use super::entity::request_record;
 use super::error::backend;
 use super::txn::{begin_write, finish};
+use super::usage;
 
 /// Rows per `INSERT` statement, well under SQLite's and PostgreSQL's bound-parameter limits
 /// (19 parameters a row).
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Appends `records` in one transaction (one multi-row `INSERT` per 500 records). Does not
-/// touch the configuration version.
+/// Appends `records` in one transaction (one multi-row `INSERT` per 500 records), adding their
+/// counts to the daily usage rollups in the same transaction. Does not touch the configuration
+/// version.
 pub(crate) async fn insert(
     db: &DatabaseConnection,
     records: &[RequestRecord],
@@ -32,7 +34,7 @@ pub(crate) async fn insert(
                 .await
                 .map_err(backend)?;
         }
-        Ok(())
+        usage::add(&txn, records).await
     }
     .await;
     finish(txn, result).await
@@ -98,7 +100,7 @@ fn to_row(r: &RequestRecord) -> Result<request_record::ActiveModel, StoreError> 
     })
 }
 
-fn from_row(row: request_record::Model) -> Result<RequestRecord, StoreError> {
+pub(crate) fn from_row(row: request_record::Model) -> Result<RequestRecord, StoreError> {
     let token = |column: &str, v: Option<i64>| -> Result<u64, StoreError> {
         v.map_or(Ok(0), |v| unsigned(column, v))
     };

@@ -6,6 +6,7 @@
 
 pub(crate) mod audit_event;
 pub(crate) mod config_version;
+pub(crate) mod daily_usage;
 pub(crate) mod hashing_key;
 pub(crate) mod operator;
 pub(crate) mod operator_pool;

@@ -12,6 +12,7 @@ mod m20261203_000004_key_policy;
 mod m20261203_000005_pool_v1;
 mod m20261203_000006_record_dropped;
 mod m20261203_000007_operators;
+mod m20261203_000008_records_usage;
 mod m20261203_000009_quota_evidence;
 
 /// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
@@ -28,7 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_pool_v1::Migration),
             Box::new(m20261203_000006_record_dropped::Migration),
             Box::new(m20261203_000007_operators::Migration),
-                        Box::new(m20261203_000009_quota_evidence::Migration),
+            Box::new(m20261203_000008_records_usage::Migration),
+            Box::new(m20261203_000009_quota_evidence::Migration),
         ]
     }
 }
