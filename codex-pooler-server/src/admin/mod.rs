@@ -14,7 +14,7 @@ pub mod operators;
 pub mod page;
 pub mod pools;
 mod state;
-mod time;
+pub(crate) mod time;
 
 use axum::Router;
 use axum::http::Uri;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::admin::AdminState;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::ServerError;
+use crate::mcp::McpSettings;
 use crate::settings::Settings;
 
 /// Runs the gateway until SIGINT or SIGTERM, then drains and flushes request records.
@@ -47,12 +48,18 @@ async fn serve(
     let demo = demo::start(demo_state.as_ref(), &*store, &sealer, &hasher).await?;
     let admin_sealer = Arc::new(settings.sealer()?);
     let gateway = gateway::start(store.clone(), sealer, hasher.clone(), &args).await?;
-    let app = router(AdminState {
-        store,
-        hasher,
-        sealer: admin_sealer,
-        pooler: gateway.pooler().clone(),
+    let mcp = args.mcp.then(|| McpSettings {
+        allowed_hosts: args.mcp_allowed_hosts.clone(),
     });
+    let app = router(
+        AdminState {
+            store,
+            hasher,
+            sealer: admin_sealer,
+            pooler: gateway.pooler().clone(),
+        },
+        mcp.as_ref(),
+    );
     let welcome = |origin: &str| demo::welcome(demo.as_ref(), place, origin);
     let served = listen::serve(&args, tls, app, welcome).await;
     gateway.shutdown().await;
