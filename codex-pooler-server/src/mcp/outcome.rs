@@ -1,5 +1,7 @@
 //! A tool's answer: its JSON as structured content (and as text), or the REST API's error body
 //! as a tool error.
+//!
+//! MCP structured content is a JSON object, so a list answers `{"data": [...]}`.
 
 use rmcp::model::CallToolResult;
 use serde::Serialize;
@@ -15,7 +17,8 @@ pub(crate) fn answer<T: Serialize>(result: Result<T, ApiError>) -> CallToolResul
             ApiError::Internal
         })
     }) {
-        Ok(value) => CallToolResult::structured(value),
+        Ok(value @ serde_json::Value::Object(_)) => CallToolResult::structured(value),
+        Ok(other) => CallToolResult::structured(serde_json::json!({ "data": other })),
         Err(err) => CallToolResult::structured_error(error_json(&err)),
     }
 }
@@ -48,5 +51,10 @@ mod tests {
         let ok = answer(Ok(serde_json::json!({"a": 1})));
         assert_eq!(ok.is_error, Some(false));
         assert_eq!(ok.structured_content, Some(serde_json::json!({"a": 1})));
+        let list = answer(Ok(vec![1, 2]));
+        assert_eq!(
+            list.structured_content,
+            Some(serde_json::json!({"data": [1, 2]}))
+        );
     }
 }

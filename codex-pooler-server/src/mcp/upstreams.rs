@@ -2,7 +2,8 @@
 //! windows from the running gateway's live state, and routability in each of their pools.
 //!
 //! An account is shown by its store id and label only: never its tokens, its ChatGPT account
-//! or user id, its email or its base URL.
+//! or user id, its email or its base URL. A label that looks like an email address (an import
+//! without `--label` uses the account's email) is shown as `upstream-<id>` instead.
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,7 +25,7 @@ use crate::operators::Scope;
 pub(crate) struct UpstreamView {
     /// The account's store id: the handle other tools take.
     id: i64,
-    /// Its operator-chosen label.
+    /// Its operator-chosen label (`upstream-<id>` when the label is an email address).
     label: String,
     /// The ChatGPT plan, as sent (`plus`, `pro`, ...).
     plan_type: Option<String>,
@@ -140,7 +141,7 @@ fn view(
         .collect();
     UpstreamView {
         id: account.id.0,
-        label: account.label.clone(),
+        label: shown_label(account),
         plan_type: account.plan_type.clone(),
         lifecycle: account.lifecycle,
         models: account.models.clone(),
@@ -150,7 +151,29 @@ fn view(
     }
 }
 
+/// The label, unless it could be an email address.
+fn shown_label(account: &UpstreamAccount) -> String {
+    if account.label.contains('@') {
+        format!("upstream-{}", account.id.0)
+    } else {
+        account.label.clone()
+    }
+}
+
 fn unix_millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_labels_are_not_shown() {
+        let account = UpstreamAccount::new(AccountId(4), "ann@example.com");
+        assert_eq!(shown_label(&account), "upstream-4");
+        let account = UpstreamAccount::new(AccountId(4), "team-laptop");
+        assert_eq!(shown_label(&account), "team-laptop");
+    }
 }
