@@ -2,7 +2,7 @@
 //!
 //! Off unless `serve --mcp` turns it on. Every request carries
 //! `Authorization: Bearer <operator MCP token>` (`cxp-mcp-...`), checked against the store on
-//! each request ([`auth`]), so a revoked token stops working at once. The tools answer metadata
+//! each request (`auth.rs`), so a revoked token stops working at once. The tools answer metadata
 //! only, scoped like the REST API: an admin sees only their pools, and anything else is "not
 //! found". rmcp refuses a `Host` header outside the loopback names and `--mcp-allowed-host`.
 //! See `docs/mcp.md`.
