@@ -165,6 +165,17 @@ pub struct ServeArgs {
     /// refuses one that holds accounts other than the demo's.
     #[arg(long)]
     pub demo: bool,
+    /// Serve the read-only operator MCP endpoint at `/mcp` (operator MCP tokens only). Off,
+    /// `/mcp` answers 404.
+    #[arg(long, env = "CODEX_POOLER_MCP")]
+    pub mcp: bool,
+    /// A `Host` (`name` or `name:port`) `/mcp` accepts beside the loopback names (repeatable).
+    #[arg(
+        long = "mcp-allowed-host",
+        env = "CODEX_POOLER_MCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub mcp_allowed_hosts: Vec<String>,
     /// Origin for upstream accounts without their own base URL.
     #[arg(
         long,

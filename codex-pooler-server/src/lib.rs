@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod mcp;
 pub mod operators;
 mod private_files;
 pub mod secret_keys;

@@ -19,6 +19,7 @@ mod headers;
 mod history_notes;
 mod hot_path;
 mod key_policy;
+mod mcp;
 mod metrics;
 mod operator_api;
 mod output_items;

@@ -46,7 +46,7 @@ pub struct OperatorView {
 }
 
 impl OperatorView {
-    fn of(operator: &Operator, slugs: &BTreeMap<PoolId, String>) -> Self {
+    pub(crate) fn of(operator: &Operator, slugs: &BTreeMap<PoolId, String>) -> Self {
         Self {
             id: operator.id.0,
             name: operator.name.clone(),
@@ -573,7 +573,7 @@ async fn operator_or_404(state: &AdminState, id: OperatorId) -> Result<Operator,
 }
 
 /// Every pool's slug by id.
-async fn pool_slugs(state: &AdminState) -> Result<BTreeMap<PoolId, String>, ApiError> {
+pub(crate) async fn pool_slugs(state: &AdminState) -> Result<BTreeMap<PoolId, String>, ApiError> {
     let config = state.store.load_state().await?;
     Ok(config.pools.into_iter().map(|p| (p.id, p.slug)).collect())
 }

@@ -14,13 +14,18 @@ use tower::Layer as _;
 
 use super::metrics::MetricsEndpoint;
 use crate::admin::{self, AdminState};
+use crate::mcp::{self, McpSettings};
 use crate::store::SqlStore;
 
 /// The server's router: the operator API (`/admin/api/v1`, `/openapi.json`, the docs page),
-/// `/healthz`, `/readyz`, `GET /metrics` when `metrics` is given (not a pooled path: scrapes are
-/// not counted as traffic), and the pooled routes answered by [`PoolerLayer`] in front of the
-/// rest.
-pub fn router(admin: AdminState, metrics: Option<MetricsEndpoint>) -> Router {
+/// `/mcp` when `mcp` is given, `/healthz`, `/readyz`, `GET /metrics` when `metrics` is given
+/// (not a pooled path: scrapes are not counted as traffic), and the pooled routes answered by
+/// [`PoolerLayer`] in front of the rest.
+pub fn router(
+    admin: AdminState,
+    metrics: Option<MetricsEndpoint>,
+    mcp: Option<&McpSettings>,
+) -> Router {
     let store = admin.store.clone();
     let pooler: Pooler = admin.pooler.clone();
     let mut base = Router::new()
@@ -33,8 +38,13 @@ pub fn router(admin: AdminState, metrics: Option<MetricsEndpoint>) -> Router {
     // The pooler wraps the whole router, so it sees requests for paths no route matches
     // (such as /v1/responses) before the router's 404.
     let pooled = PoolerLayer::new(pooler).layer(base);
-    // The operator API is outside the pooler: operator tokens never meet the pooled stack.
-    admin::router(admin).fallback_service(pooled)
+    // The operator API and /mcp are outside the pooler: operator tokens never meet the pooled
+    // stack. Without --mcp, /mcp is an unknown path like any other.
+    let operator = match mcp {
+        Some(settings) => admin::router(admin.clone()).merge(mcp::router(admin, settings)),
+        None => admin::router(admin),
+    };
+    operator.fallback_service(pooled)
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::admin::AdminState;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::ServerError;
+use crate::mcp::McpSettings;
 use crate::settings::Settings;
 
 /// Runs the gateway until SIGINT or SIGTERM, then drains and flushes request records.
@@ -54,6 +55,9 @@ async fn serve(
     let gateway =
         gateway::start(store.clone(), sealer, hasher.clone(), &args, gateway_metrics).await?;
     let retention = retention::RetentionJob::start(store.clone(), retention::policies(&args));
+    let mcp = args.mcp.then(|| McpSettings {
+        allowed_hosts: args.mcp_allowed_hosts.clone(),
+    });
     let app = router(
         AdminState {
             store,
@@ -62,6 +66,7 @@ async fn serve(
             pooler: gateway.pooler().clone(),
         },
         endpoint,
+        mcp.as_ref(),
     );
     let welcome = |origin: &str| demo::welcome(demo.as_ref(), place, origin);
     let served = listen::serve(&args, tls, app, welcome).await;
