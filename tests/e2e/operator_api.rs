@@ -480,4 +480,70 @@ async fn accounts_keys_and_routing_questions() {
     assert_eq!(back.status, 400, "{}", back.body);
     let missing = call(&gw, "GET", "/keys/999999", &owner, "").await;
     assert_eq!(missing.status, 404);
+
+    // The turn above is recorded (records are written in batches) and counted in the key's
+    // daily usage; the account's quota view answers.
+    let keys = call(&gw, "GET", "/pools/team/keys", &owner, "")
+        .await
+        .json();
+    let team_key = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| pool.key.contains(k["prefix"].as_str().unwrap()))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let mut records = call(&gw, "GET", "/records?pool=team&status=2xx", &owner, "").await;
+    for _ in 0..300 {
+        if records.json()["data"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        records = call(&gw, "GET", "/records?pool=team&status=2xx", &owner, "").await;
+    }
+    let rows = records.json()["data"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1, "{}", records.body);
+    assert_eq!(rows[0]["key_id"], team_key);
+    let one = call(
+        &gw,
+        "GET",
+        &format!("/records/{}", rows[0]["id"]),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    let usage = call(
+        &gw,
+        "GET",
+        &format!("/keys/{team_key}/usage?days=2"),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    assert_eq!(
+        usage.json()["usage"]["total"]["requests"],
+        1,
+        "{}",
+        usage.body
+    );
+    let bad_days = call(
+        &gw,
+        "GET",
+        &format!("/keys/{team_key}/usage?days=0"),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(bad_days.status, 400);
+    let bad_status = call(&gw, "GET", "/records?status=7xx", &owner, "").await;
+    assert_eq!(bad_status.status, 400, "{}", bad_status.body);
+    let quota = call(&gw, "GET", &format!("/accounts/{chosen}/quota"), &owner, "").await;
+    assert_eq!(quota.status, 200, "{}", quota.body);
+    assert_eq!(quota.json()["accounts"].as_array().unwrap().len(), 1);
 }

@@ -11,8 +11,7 @@ use super::runway::{RunwayAccount, nominal_minutes};
 use super::{
     AccountEvidence, AccountQuota, DEFAULT_FRESHNESS, EvidenceSource, QuotaChanges, QuotaView,
     QuotaWindow, UsageLimit, UsageSnapshot, WindowKind, credits_from_headers,
-    named_limits_from_headers,
-    windows_from_headers,
+    named_limits_from_headers, windows_from_headers,
 };
 #[cfg(test)]
 use super::{Credits, NamedLimit};

@@ -21,9 +21,9 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, PathParams, QueryParams};
 use super::pools::scoped_pool;
 use super::state::AdminState;
-use crate::store::rfc3339;
 use crate::audit::NewAuditEvent;
 use crate::commands::upstreams::import_bytes;
+use crate::store::rfc3339;
 
 /// An upstream account as the API shows it: metadata, never a token.
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,9 +13,9 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{PathParams, QueryParams};
 use super::page::{PageParams, next_cursor};
 use super::state::AdminState;
-use crate::store::{parse_rfc3339, rfc3339};
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::operators::OperatorId;
+use crate::store::{parse_rfc3339, rfc3339};
 
 /// An audit event as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

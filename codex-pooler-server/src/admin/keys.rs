@@ -16,9 +16,9 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, PathParams};
 use super::pools::scoped_pool;
 use super::state::AdminState;
-use crate::store::rfc3339;
 use crate::audit::NewAuditEvent;
 use crate::commands::keys::{KeySpec, check_policy, create_key};
+use crate::store::rfc3339;
 
 /// A Pool API key as the API shows it (never its secret or hash).
 #[derive(Debug, Serialize, ToSchema)]

@@ -15,9 +15,9 @@ pub mod keys;
 pub mod operators;
 pub mod page;
 pub mod pools;
+pub mod records;
 pub mod routing;
 mod state;
-
 
 use axum::Router;
 use axum::http::Uri;
@@ -49,6 +49,7 @@ pub const API_PREFIX: &str = "/admin/api/v1";
         (name = "accounts", description = "Upstream Codex accounts"),
         (name = "routing", description = "Routing explanations, dry runs and quota runways"),
         (name = "keys", description = "Pool API keys"),
+        (name = "records", description = "Request records and daily usage"),
         (name = "operators", description = "Operators and their tokens"),
         (name = "audit", description = "Audit events"),
     )
@@ -80,6 +81,7 @@ fn api() -> OpenApiRouter<AdminState> {
         .merge(accounts::routes())
         .merge(routing::routes())
         .merge(keys::routes())
+        .merge(records::routes())
         .merge(operators::routes())
         .merge(audit_events::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_PREFIX, v1)

@@ -19,12 +19,12 @@ use super::caller::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, PathParams};
 use super::state::AdminState;
-use crate::store::rfc3339;
 use crate::audit::NewAuditEvent;
 use crate::operators::{
     NewOperator, Operator, OperatorId, OperatorStatus, OperatorToken, Role, TokenId, TokenKind,
     issue_token, validate_label, validate_name,
 };
+use crate::store::rfc3339;
 
 /// An operator as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::McpState;
 use super::args::{KeyArg, PoolFilter};
 use crate::admin::pools::scoped_pool;
-use crate::store::rfc3339;
 use crate::admin::{ApiError, Caller};
+use crate::store::rfc3339;
 
 /// A Pool API key, as metadata.
 #[derive(Debug, Serialize)]

@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::McpState;
 use super::args::{ListRecordsArgs, RecordArg};
 use crate::admin::pools::scoped_pool;
-use crate::store::rfc3339;
 use crate::admin::{ApiError, Caller};
 use crate::operators::Scope;
+use crate::store::rfc3339;
 
 /// How many of the newest records the tools look through.
 const WINDOW: usize = 2_000;

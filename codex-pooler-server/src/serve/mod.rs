@@ -52,8 +52,14 @@ async fn serve(
     let admin_sealer = Arc::new(settings.sealer()?);
     let gateway_metrics = Arc::new(codex_pooler_tower::metrics::GatewayMetrics::new());
     let endpoint = metrics::endpoint(&args, &gateway_metrics)?;
-    let gateway =
-        gateway::start(store.clone(), sealer, hasher.clone(), &args, gateway_metrics).await?;
+    let gateway = gateway::start(
+        store.clone(),
+        sealer,
+        hasher.clone(),
+        &args,
+        gateway_metrics,
+    )
+    .await?;
     let retention = retention::RetentionJob::start(store.clone(), retention::policies(&args));
     let mcp = args.mcp.then(|| McpSettings {
         allowed_hosts: args.mcp_allowed_hosts.clone(),
