@@ -335,8 +335,8 @@ async fn mcp_tools_scoping_auth_and_no_secrets() {
     assert_eq!(
         all["records_bad_limit"],
         json!({"error": true,
-            "value": {"error": {"code": "invalid_request", "message": "limit must be between 1 and 500"}},
-            "text": r#"{"error":{"code":"invalid_request","message":"limit must be between 1 and 500"}}"#}),
+            "value": {"error": {"code": "invalid_request", "message": "page size 0 is out of range: use 1 to 500"}},
+            "text": r#"{"error":{"code":"invalid_request","message":"page size 0 is out of range: use 1 to 500"}}"#}),
         "a refused call is a tool error with the REST API's body"
     );
     let events = ok(&all, "audit")["data"].as_array().unwrap().clone();
@@ -393,7 +393,7 @@ async fn mcp_tools_scoping_auth_and_no_secrets() {
     assert_eq!(ok(&scoped, "records")["data"].as_array().unwrap().len(), 1);
     assert_eq!(
         scoped["records_bad_limit"]["value"],
-        json!({"error": {"code": "invalid_request", "message": "limit must be between 1 and 500"}})
+        json!({"error": {"code": "invalid_request", "message": "page size 0 is out of range: use 1 to 500"}})
     );
     for e in ok(&scoped, "audit")["data"].as_array().unwrap() {
         assert_eq!(e["pool_id"], ok(&scoped, "pool")["id"], "{e}");

@@ -23,7 +23,6 @@ use super::extract::{PathParams, QueryParams};
 use super::keys::scoped_key;
 use super::pools::scoped_pool;
 use super::state::AdminState;
-use crate::operators::Scope;
 use crate::store::{
     PageRequest, PoolScope, RecordFilter, RecordQueryError, RecordRow, StatusFilter, UsageGrouping,
     UsageQuery, UsageReport, UtcDay,
@@ -131,7 +130,7 @@ async fn list_records(
         None => None,
     };
     let filter = RecordFilter {
-        scope: pool_scope(&caller.scope()),
+        scope: PoolScope::from(&caller.scope()),
         pool,
         key: p.key.map(KeyId),
         account: p.account.map(AccountId),
@@ -189,7 +188,7 @@ async fn get_record(
 ) -> Result<Json<RecordView>, ApiError> {
     state
         .store
-        .record(id, &pool_scope(&caller.scope()))
+        .record(id, &PoolScope::from(&caller.scope()))
         .await?
         .map(|record| Json(RecordView { record }))
         .ok_or_else(|| ApiError::NotFound(format!("record {id}")))
@@ -294,7 +293,7 @@ async fn usage(
     }
     let to = UtcDay::today();
     let mut query = UsageQuery {
-        scope: pool_scope(&caller.scope()),
+        scope: PoolScope::from(&caller.scope()),
         pool: None,
         key: None,
         from: to.minus(days - 1),
@@ -305,11 +304,4 @@ async fn usage(
     Ok(Json(UsageView {
         usage: state.store.usage(&query).await?,
     }))
-}
-
-fn pool_scope(scope: &Scope) -> PoolScope {
-    match scope.pool_filter() {
-        None => PoolScope::All,
-        Some(pools) => PoolScope::Pools(pools),
-    }
 }

@@ -47,3 +47,12 @@ impl Scope {
         }
     }
 }
+
+impl From<&Scope> for crate::store::PoolScope {
+    fn from(scope: &Scope) -> Self {
+        match scope.pool_filter() {
+            None => Self::All,
+            Some(pools) => Self::Pools(pools),
+        }
+    }
+}
