@@ -460,6 +460,23 @@ pub enum UpstreamsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Say whether an account is routable in a pool now and every reason it is not, by the
+    /// planner's own checks over the stored configuration and quota evidence (circuit state
+    /// lives in each gateway: ask a running one with `GET /admin/api/v1/pools/{pool}/accounts/
+    /// {id}/routability`).
+    Explain {
+        /// The account (see `upstreams list`).
+        id: i64,
+        /// The pool.
+        #[arg(long)]
+        pool: String,
+        /// The model of the request to explain.
+        #[arg(long, default_value = "gpt-5.1-codex")]
+        model: String,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `codex-pooler keys ...`.

@@ -213,6 +213,12 @@ async fn run_command(
                 UpstreamsCommand::Quota { pool, id, json } => {
                     quota::show(&*store, pool.as_deref(), id, json).await
                 }
+                UpstreamsCommand::Explain {
+                    id,
+                    pool,
+                    model,
+                    json,
+                } => quota::explain(&*store, id, &pool, &model, json).await,
             }
         }
         Command::Keys { command } => {

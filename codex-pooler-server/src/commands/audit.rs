@@ -21,7 +21,9 @@ pub fn describe(command: &Command) -> Option<NewAuditEvent> {
             UpstreamsCommand::Login { pool, .. } => ("account.login", "pool", pool.clone()),
             UpstreamsCommand::Pause { id } => ("account.pause", "account", id.to_string()),
             UpstreamsCommand::Resume { id } => ("account.resume", "account", id.to_string()),
-            UpstreamsCommand::List | UpstreamsCommand::Quota { .. } => return None,
+            UpstreamsCommand::List
+            | UpstreamsCommand::Quota { .. }
+            | UpstreamsCommand::Explain { .. } => return None,
         },
         Command::Keys { command } => match command {
             KeysCommand::Create { pool, .. } => ("key.create", "pool", pool.clone()),

@@ -8,8 +8,11 @@
 use std::time::SystemTime;
 
 use codex_pooler_core::clock::from_unix_seconds;
+use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::{AccountId, Snapshot};
+use codex_pooler_core::plan::{RouteQuery, explain_account};
 use codex_pooler_core::quota::{AccountQuotaReport, ReportScope, stored_quota_report};
+use codex_pooler_core::request::RouteClass;
 use codex_pooler_core::store::PoolStore;
 
 use super::pool_named;
@@ -47,6 +50,46 @@ pub async fn show(
         return Ok(());
     }
     print_table(&report, now);
+    Ok(())
+}
+
+/// Prints whether account `id` is routable in `pool` for a turn of `model`, with every reason
+/// it is not: the planner's checks over the stored configuration and the quota evidence gateways
+/// last wrote (circuit state is each gateway's own and not in the store).
+pub async fn explain(
+    store: &dyn PoolStore,
+    id: i64,
+    pool: &str,
+    model: &str,
+    json: bool,
+) -> Result<(), ServerError> {
+    let pool = pool_named(store, pool).await?;
+    let snapshot = Snapshot::build(store.load_state().await?);
+    let live = LiveState::new();
+    live.restore_quota(&store.load_quota_evidence().await?);
+    let query = RouteQuery::new(pool.id, RouteClass::Responses, Some(model));
+    let explained = explain_account(&snapshot, &live, &query, AccountId(id), SystemTime::now())
+        .map_err(|e| ServerError::Usage(format!("{e}; see `codex-pooler upstreams list`")))?;
+    if json {
+        let out = serde_json::to_string(&explained)
+            .map_err(|e| ServerError::Usage(format!("cannot encode the explanation: {e}")))?;
+        println!("{out}");
+        return Ok(());
+    }
+    if explained.routable {
+        println!(
+            "upstream {id} is routable in pool {} for {model}",
+            pool.slug
+        );
+    } else {
+        println!(
+            "upstream {id} is not routable in pool {} for {model}:",
+            pool.slug
+        );
+        for reason in &explained.reasons {
+            println!("  {}", reason.reason);
+        }
+    }
     Ok(())
 }
 
