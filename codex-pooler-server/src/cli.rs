@@ -260,6 +260,13 @@ pub struct ServeArgs {
     /// forever).
     #[arg(long, env = "CODEX_POOLER_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     pub audit_retention_days: u64,
+    /// The OAuth issuer device-code logins started through the operator API go to.
+    #[arg(
+        long,
+        env = "CODEX_POOLER_LOGIN_ISSUER",
+        default_value = codex_pooler_tower::refresh::DEFAULT_ISSUER
+    )]
+    pub login_issuer: String,
 }
 
 /// `codex-pooler operators ...`.

@@ -547,3 +547,49 @@ async fn accounts_keys_and_routing_questions() {
     assert_eq!(quota.status, 200, "{}", quota.body);
     assert_eq!(quota.json()["accounts"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_code_login_through_the_api() {
+    let pool = TestPool::new(&["acct-dev"], |_, _| {});
+    let owner = last_line(&cli_ok(
+        &pool.data,
+        &["operators", "create-owner", "--name", "root"],
+    ));
+    pool.fake
+        .update_config(|config| config.oauth.device_account = Some("acct-dev".to_owned()));
+    let issuer = pool.fake.base_url();
+    let gateway = Gateway::start(&pool.data, &["--login-issuer", &issuer]);
+    let gw = gateway.url();
+
+    let started = call(&gw, "POST", "/pools/team/device-logins", &owner, "{}").await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    assert_eq!(started.json()["status"], "pending");
+    assert!(started.json()["user_code"].is_string());
+    let id = started.json()["id"].as_i64().unwrap();
+    let mut login = call(&gw, "GET", &format!("/device-logins/{id}"), &owner, "").await;
+    for _ in 0..500 {
+        if login.json()["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        login = call(&gw, "GET", &format!("/device-logins/{id}"), &owner, "").await;
+    }
+    assert_eq!(login.json()["status"], "completed", "{}", login.body);
+    let accounts = call(&gw, "GET", "/accounts", &owner, "").await.json();
+    assert_eq!(
+        login.json()["account_id"],
+        accounts[0]["id"],
+        "the stored account got new tokens"
+    );
+    let missing = call(&gw, "GET", "/device-logins/999", &owner, "").await;
+    assert_eq!(missing.status, 404);
+    let bad_origin = call(
+        &gw,
+        "POST",
+        "/pools/team/device-logins",
+        &owner,
+        r#"{"base_url":"not a url"}"#,
+    )
+    .await;
+    assert_eq!(bad_origin.status, 400, "{}", bad_origin.body);
+}

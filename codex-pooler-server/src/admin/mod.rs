@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit_events;
 mod caller;
+pub mod device_logins;
 mod error;
 mod extract;
 pub mod keys;
@@ -79,6 +80,7 @@ fn api() -> OpenApiRouter<AdminState> {
     let v1 = OpenApiRouter::new()
         .merge(pools::routes())
         .merge(accounts::routes())
+        .merge(device_logins::routes())
         .merge(routing::routes())
         .merge(keys::routes())
         .merge(records::routes())

@@ -6,6 +6,7 @@ use codex_pooler_tower::Pooler;
 use codex_pooler_tower::credentials::SecretSealer;
 use codex_pooler_tower::keys::KeyHasher;
 
+use super::device_logins::DeviceLogins;
 use crate::audit::NewAuditEvent;
 use crate::store::SqlStore;
 
@@ -20,6 +21,10 @@ pub struct AdminState {
     pub sealer: Arc<SecretSealer>,
     /// The running gateway's pooler, for live views (quota, routing explanations).
     pub pooler: Pooler,
+    /// The OAuth issuer device-code logins go to.
+    pub login_issuer: String,
+    /// Device-code logins this process started.
+    pub logins: DeviceLogins,
 }
 
 impl AdminState {

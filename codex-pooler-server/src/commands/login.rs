@@ -14,13 +14,13 @@
 use std::io::Write as _;
 use std::time::SystemTime;
 
-use codex_pooler_core::model::{Lifecycle, UpstreamAccount};
+use codex_pooler_core::model::{Lifecycle, Pool, UpstreamAccount};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_tower::credentials::{SecretSealer, import_auth_json};
-use codex_pooler_tower::refresh::{DeviceLogin, LoginError, LoginTokens};
+use codex_pooler_tower::refresh::{DeviceCode, DeviceLogin, LoginError, LoginTokens};
 
 use super::pool_named;
-use super::upstreams::{add_account, existing_account, validate_base_url};
+use super::upstreams::{create_assigned, existing_account, say_imported, validate_base_url};
 use crate::error::ServerError;
 
 /// Options of `upstreams login`.
@@ -46,19 +46,91 @@ pub async fn login(
     if let Some(url) = options.base_url {
         validate_base_url(url)?;
     }
-    let device = DeviceLogin::new(options.issuer).map_err(|e| login_failed(&e))?;
-    let code = device.request_code().await.map_err(|e| login_failed(&e))?;
+    let (device, code) = start(options.issuer).await?;
     println!(
         "To add a ChatGPT account to pool {}:\n  1. open {}\n  2. sign in and enter the code {}\n\
          (the code expires in 15 minutes; never share it) waiting...",
         pool.slug, code.verification_url, code.user_code
     );
     let _ = std::io::stdout().flush();
-    let tokens = device.complete(&code).await.map_err(|e| login_failed(&e))?;
+    let done = finish(
+        store,
+        sealer,
+        &pool,
+        &device,
+        &code,
+        options.base_url,
+        options.label,
+    )
+    .await?;
+    match done {
+        LoggedIn::Added(account) => {
+            say_imported(&account, &pool);
+            Ok(account)
+        }
+        LoggedIn::Renewed(account) => {
+            println!(
+                "logged in again: upstream {} ({}) has new tokens, is {} and serves pool {}",
+                account.id,
+                account.label,
+                account.lifecycle.as_str(),
+                pool.slug
+            );
+            Ok(account)
+        }
+    }
+}
+
+/// What a completed login did.
+#[derive(Debug, Clone)]
+pub enum LoggedIn {
+    /// A new account joined the pool.
+    Added(UpstreamAccount),
+    /// A stored account got new tokens (and left `reauth_required` and the like).
+    Renewed(UpstreamAccount),
+}
+
+impl LoggedIn {
+    /// The account, either way.
+    pub fn account(&self) -> &UpstreamAccount {
+        match self {
+            Self::Added(a) | Self::Renewed(a) => a,
+        }
+    }
+}
+
+/// Asks `issuer` for a user code.
+///
+/// # Errors
+///
+/// [`ServerError::Usage`] when the issuer is not a URL or refuses.
+pub async fn start(issuer: &str) -> Result<(DeviceLogin, DeviceCode), ServerError> {
+    let device = DeviceLogin::new(issuer).map_err(|e| login_failed(&e))?;
+    let code = device.request_code().await.map_err(|e| login_failed(&e))?;
+    Ok((device, code))
+}
+
+/// Waits for the operator to enter `code`, then validates the tokens like an `auth.json` import
+/// and stores them: a new account of `pool`, or new tokens for the same account already stored.
+///
+/// # Errors
+///
+/// [`ServerError::Usage`] when the login fails or times out, or the tokens are refused.
+pub async fn finish(
+    store: &dyn PoolStore,
+    sealer: &SecretSealer,
+    pool: &Pool,
+    device: &DeviceLogin,
+    code: &DeviceCode,
+    base_url: Option<&str>,
+    label: Option<&str>,
+) -> Result<LoggedIn, ServerError> {
+    let tokens = device.complete(code).await.map_err(|e| login_failed(&e))?;
     let auth = import_auth_json(&auth_json(&tokens), SystemTime::now())?;
 
     let Some(existing) = existing_account(store, &auth).await? else {
-        return add_account(store, sealer, &pool, &auth, options.base_url, options.label).await;
+        let account = create_assigned(store, sealer, pool, &auth, base_url, label).await?;
+        return Ok(LoggedIn::Added(account));
     };
     store
         .replace_secrets(existing.id, auth.sealed_tokens(sealer))
@@ -81,14 +153,7 @@ pub async fn login(
     } else {
         existing.lifecycle
     };
-    println!(
-        "logged in again: upstream {} ({}) has new tokens, is {} and serves pool {}",
-        existing.id,
-        existing.label,
-        lifecycle.as_str(),
-        pool.slug
-    );
-    Ok(existing.with_lifecycle(lifecycle))
+    Ok(LoggedIn::Renewed(existing.with_lifecycle(lifecycle)))
 }
 
 /// The tokens as the `auth.json` the Codex CLI would write, for the import checks.

@@ -84,22 +84,8 @@ pub(crate) async fn existing_account(
         .find(|a| a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id))
 }
 
-/// Stores `auth` as a new account of `pool` (sealed, active, default models) and says so.
-pub(crate) async fn add_account(
-    store: &dyn PoolStore,
-    sealer: &SecretSealer,
-    pool: &Pool,
-    auth: &ImportedAuth,
-    base_url: Option<&str>,
-    label: Option<&str>,
-) -> Result<UpstreamAccount, ServerError> {
-    let account = create_assigned(store, sealer, pool, auth, base_url, label).await?;
-    say_imported(&account, pool);
-    Ok(account)
-}
-
 /// Stores `auth` as a new account of `pool` (sealed, active, default models).
-async fn create_assigned(
+pub(crate) async fn create_assigned(
     store: &dyn PoolStore,
     sealer: &SecretSealer,
     pool: &Pool,
@@ -114,7 +100,7 @@ async fn create_assigned(
     Ok(account)
 }
 
-fn say_imported(account: &UpstreamAccount, pool: &Pool) {
+pub(crate) fn say_imported(account: &UpstreamAccount, pool: &Pool) {
     println!(
         "imported upstream {} ({}, plan {}) into pool {}",
         account.id,

@@ -62,6 +62,8 @@ mod tests {
             hasher,
             sealer: Arc::new(SecretSealer::new(vec![key], 1).unwrap()),
             pooler,
+            login_issuer: "http://127.0.0.1:9".to_owned(),
+            logins: crate::admin::device_logins::DeviceLogins::default(),
         }
     }
 

@@ -15,6 +15,7 @@ pub use tls::{TlsConfig, TlsError};
 use std::sync::Arc;
 
 use crate::admin::AdminState;
+use crate::admin::device_logins::DeviceLogins;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::ServerError;
 use crate::mcp::McpSettings;
@@ -70,6 +71,8 @@ async fn serve(
             hasher,
             sealer: admin_sealer,
             pooler: gateway.pooler().clone(),
+            login_issuer: args.login_issuer.clone(),
+            logins: DeviceLogins::default(),
         },
         endpoint,
         mcp.as_ref(),
