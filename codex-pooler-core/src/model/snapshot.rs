@@ -10,7 +10,9 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
-use crate::model::{AccountId, Assignment, KeyId, Pool, PoolApiKey, PoolId, UpstreamAccount};
+use crate::model::{
+    AccountId, Assignment, KeyId, Lifecycle, Pool, PoolApiKey, PoolId, UpstreamAccount,
+};
 use crate::store::StoreState;
 
 /// An immutable view of the pooler's configuration.
@@ -30,9 +32,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// Builds a snapshot from the store's state.
     pub fn build(state: StoreState) -> Self {
+        // Removed accounts are tombstones for the records: they never serve.
         let accounts: HashMap<AccountId, Arc<UpstreamAccount>> = state
             .accounts
             .into_iter()
+            .filter(|a| a.lifecycle != Lifecycle::Removed)
             .map(|a| (a.id, Arc::new(a)))
             .collect();
         let mut pool_accounts: HashMap<PoolId, Vec<Arc<UpstreamAccount>>> = HashMap::new();

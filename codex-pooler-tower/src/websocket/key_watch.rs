@@ -168,6 +168,7 @@ mod tests {
                 status: pool_status,
                 strategy: None,
                 v1_enabled: true,
+                waits: Default::default(),
             })
             .to_vec();
         Snapshot::build(StoreState {
