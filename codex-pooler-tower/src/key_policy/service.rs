@@ -124,6 +124,7 @@ mod tests {
                 status: KeyStatus::Active,
                 expires_at: None,
                 policy,
+                previous: None,
             }],
             ..StoreState::default()
         }))
