@@ -188,6 +188,9 @@ impl PoolStore for MemoryStore {
         account: AccountId,
         lifecycle: Lifecycle,
     ) -> Result<(), StoreError> {
+        if lifecycle == Lifecycle::Removed {
+            return self.remove_account(account).await;
+        }
         self.lock()
             .update_account(account, |a| a.lifecycle = lifecycle)
     }

@@ -199,7 +199,9 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new upstream account with its sealed secrets, active.
     async fn create_account(&self, account: NewAccount) -> Result<UpstreamAccount, StoreError>;
 
-    /// Sets an account's lifecycle state.
+    /// Sets an account's lifecycle state; setting [`Lifecycle::Removed`] is
+    /// [`remove_account`](Self::remove_account). A removed account refuses every change
+    /// ([`StoreError::Removed`]).
     async fn set_account_lifecycle(
         &self,
         account: AccountId,
