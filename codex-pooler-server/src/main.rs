@@ -4,13 +4,15 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use codex_pooler_core::model::{KeyStatus, Lifecycle};
+use codex_pooler_core::model::{KeyStatus, Lifecycle, PoolStatus};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_fake_upstream::{self as fake_upstream, FakeAccount, FakeConfig};
 use codex_pooler_server::cli::{
     Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, SecretsCommand, UpstreamsCommand,
 };
-use codex_pooler_server::commands::{keys, login, pools, secrets, upstreams};
+use codex_pooler_server::commands::{
+    keys, login, pool_lifecycle, pools, secrets, upstream_changes, upstreams,
+};
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::serve;
 use codex_pooler_server::settings::Settings;
@@ -131,7 +133,25 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                 PoolsCommand::SetStrategy { slug, strategy } => {
                     pools::set_strategy(&*store, &slug, &strategy).await
                 }
-                PoolsCommand::List => pools::list(&*store).await,
+                PoolsCommand::List { all, json } => pools::list(&*store, all, json).await,
+                PoolsCommand::Disable { slug, json } => {
+                    pool_lifecycle::set_status(&*store, &slug, PoolStatus::Disabled, json).await
+                }
+                PoolsCommand::Enable { slug, json } => {
+                    pool_lifecycle::set_status(&*store, &slug, PoolStatus::Active, json).await
+                }
+                PoolsCommand::Archive { slug, json } => {
+                    pool_lifecycle::set_status(&*store, &slug, PoolStatus::Archived, json).await
+                }
+                PoolsCommand::SetWaits {
+                    slug,
+                    busy_wait_secs,
+                    pin_wait_secs,
+                    json,
+                } => {
+                    pool_lifecycle::set_waits(&*store, &slug, busy_wait_secs, pin_wait_secs, json)
+                        .await
+                }
             }
         }
         Command::Upstreams { command } => {
@@ -177,9 +197,18 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                     .await
                     .map(drop)
                 }
-                UpstreamsCommand::List => {
+                UpstreamsCommand::List { all, json } => {
                     let (_, hasher) = settings.crypto(&store).await?;
-                    upstreams::list(&*store, &hasher.account_handles()).await
+                    upstreams::list(&*store, &hasher.account_handles(), all, json).await
+                }
+                UpstreamsCommand::Remove { id, json } => {
+                    upstream_changes::remove(&*store, id, json).await
+                }
+                UpstreamsCommand::Assign { id, pool, json } => {
+                    upstream_changes::assign(&*store, id, &pool, json).await
+                }
+                UpstreamsCommand::Unassign { id, pool, json } => {
+                    upstream_changes::unassign(&*store, id, &pool, json).await
                 }
                 UpstreamsCommand::Pause { id } => {
                     upstreams::set_lifecycle(&*store, id, Lifecycle::Paused).await
@@ -220,6 +249,10 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                 }
                 KeysCommand::Revoke { key } => {
                     keys::set_status(&*store, &key, KeyStatus::Revoked).await
+                }
+                KeysCommand::Rotate { key, grace_secs } => {
+                    let hasher = settings.secret_keys()?.current_hasher();
+                    keys::rotate(&*store, &hasher, &key, grace_secs).await
                 }
             }
         }

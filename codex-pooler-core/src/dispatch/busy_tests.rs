@@ -243,7 +243,11 @@ async fn a_pools_own_busy_wait_replaces_the_gateways() {
     assert!(!task.is_finished(), "it waits for a stream to end");
     h.clock.advance(Duration::from_secs(1));
     let outcome = task.await.unwrap();
-    assert_eq!(outcome.response.status(), 429, "the pool's 2 s, not the 60 s");
+    assert_eq!(
+        outcome.response.status(),
+        429,
+        "the pool's 2 s, not the 60 s"
+    );
     assert_eq!(h.upstream.calls(), [1, 2]);
 
     // A pool wait of zero never waits, whatever the gateway's.

@@ -72,7 +72,11 @@ impl Inner {
     }
 
     /// Changes pool `id` with `change` and bumps the version; an unknown pool is not found.
-    fn update_pool(&mut self, id: PoolId, change: impl FnOnce(&mut Pool)) -> Result<(), StoreError> {
+    fn update_pool(
+        &mut self,
+        id: PoolId,
+        change: impl FnOnce(&mut Pool),
+    ) -> Result<(), StoreError> {
         let pool = self
             .pools
             .iter_mut()

@@ -207,7 +207,10 @@ pub(crate) async fn remove(db: &DatabaseConnection, id: AccountId) -> Result<(),
 }
 
 /// Checks inside `db` that account `id` exists and is not a removed tombstone.
-pub(crate) async fn check_live<C: ConnectionTrait>(db: &C, id: AccountId) -> Result<(), StoreError> {
+pub(crate) async fn check_live<C: ConnectionTrait>(
+    db: &C,
+    id: AccountId,
+) -> Result<(), StoreError> {
     let row = upstream_account::Entity::find_by_id(id.0)
         .one(db)
         .await

@@ -176,7 +176,11 @@ fn policy_column(policy: &KeyPolicy) -> Result<Option<String>, StoreError> {
 /// A stored row as a [`PoolApiKey`].
 pub(crate) fn from_row(row: pool_api_key::Model) -> Result<PoolApiKey, StoreError> {
     let hash = hash_of("pool_api_keys.hash", &row.hash)?;
-    let previous = match (row.previous_hash, row.previous_key_version, row.previous_until) {
+    let previous = match (
+        row.previous_hash,
+        row.previous_key_version,
+        row.previous_until,
+    ) {
         (Some(hash), Some(version), Some(until)) => Some(PreviousSecret {
             hash: hash_of("pool_api_keys.previous_hash", &hash)?,
             key_version: unsigned("pool_api_keys.previous_key_version", version)?,

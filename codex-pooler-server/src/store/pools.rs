@@ -61,7 +61,12 @@ pub(crate) async fn set_status(
         if row.status == archived && status.as_str() != archived {
             return Err(StoreError::Archived(format!("pool {id}")));
         }
-        update(&txn, id, [(pool::Column::Status, Expr::value(status.as_str()))]).await
+        update(
+            &txn,
+            id,
+            [(pool::Column::Status, Expr::value(status.as_str()))],
+        )
+        .await
     }
     .await;
     finish(txn, result).await

@@ -672,9 +672,17 @@ pub async fn unassign(store: &dyn PoolStore) {
     );
 
     let cases = [
-        (a.id, x.id, format!("assignment of account {} to pool {} not found", x.id, a.id)),
+        (
+            a.id,
+            x.id,
+            format!("assignment of account {} to pool {} not found", x.id, a.id),
+        ),
         (PoolId(MISSING), x.id, format!("pool {MISSING} not found")),
-        (a.id, AccountId(MISSING), format!("account {MISSING} not found")),
+        (
+            a.id,
+            AccountId(MISSING),
+            format!("account {MISSING} not found"),
+        ),
     ];
     for (pool, account, message) in cases {
         let err = store.unassign(pool, account).await.expect_err(&message);
@@ -848,7 +856,10 @@ pub async fn pool_archive_and_waits(store: &dyn PoolStore) {
         busy_wait_secs: None,
         pin_wait_secs: Some(7),
     };
-    store.set_pool_waits(pool.id, half).await.expect("clear one");
+    store
+        .set_pool_waits(pool.id, half)
+        .await
+        .expect("clear one");
     let read = store.pool_by_slug("p").await.expect("read").expect("pool");
     assert_eq!(read.waits, half);
     let err = store

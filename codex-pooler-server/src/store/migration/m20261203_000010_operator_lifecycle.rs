@@ -42,8 +42,14 @@ fn columns() -> Vec<(DynIden, ColumnDef)> {
             PoolApiKeys::Table.into_iden(),
             big_integer_null(PoolApiKeys::PreviousUntil),
         ),
-        (Pools::Table.into_iden(), big_integer_null(Pools::BusyWaitSecs)),
-        (Pools::Table.into_iden(), big_integer_null(Pools::PinWaitSecs)),
+        (
+            Pools::Table.into_iden(),
+            big_integer_null(Pools::BusyWaitSecs),
+        ),
+        (
+            Pools::Table.into_iden(),
+            big_integer_null(Pools::PinWaitSecs),
+        ),
     ]
 }
 
@@ -54,7 +60,12 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (table, mut column) in columns() {
             manager
-                .alter_table(Table::alter().table(table).add_column(&mut column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())
@@ -64,7 +75,12 @@ impl MigrationTrait for Migration {
         for (table, column) in columns().into_iter().rev() {
             let name = column.get_column_name();
             manager
-                .alter_table(Table::alter().table(table).drop_column(Alias::new(name)).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .drop_column(Alias::new(name))
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())
