@@ -233,7 +233,7 @@ async fn a_rotated_keys_old_secret_works_during_the_grace_then_gets_invalid_api_
 
     let out = cli_ok(
         &pool.data,
-        &["keys", "rotate", &prefix, "--grace-secs", "4"],
+        &["keys", "rotate", &prefix, "--grace-secs", "5"],
     );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
@@ -248,7 +248,7 @@ async fn a_rotated_keys_old_secret_works_during_the_grace_then_gets_invalid_api_
     assert_eq!(
         lines[0],
         format!(
-            "rotated key {prefix} (id {}); the old secret works for 4 more seconds; the new one \
+            "rotated key {prefix} (id {}); the old secret works for 5 more seconds; the new one \
              is shown only once:",
             entry["id"]
         )
@@ -455,4 +455,49 @@ fn set_waits_changes_only_the_waits_given() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_websocket_on_a_rotated_keys_old_secret_closes_when_the_grace_ends() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    use crate::websocket::{
+        RESPONSES, closed, connect, create, exchange, fake_for, kinds, pool_of,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let creds = [fake_credentials("acct-ws-rot", "ws-rot@example.com")];
+    let fake = fake_for(&creds, |_| {});
+    let key = pool_of(dir.path(), &data, &fake, &creds);
+    let gateway = Gateway::start(&data, &[]);
+    let base = gateway.url();
+    let mut old = connect(&base, RESPONSES, Some(&key)).await.unwrap();
+    let served = exchange(&mut old, create(serde_json::json!({}))).await;
+    assert_eq!(kinds(&served).last(), Some(&"response.completed"));
+
+    let out = cli_ok(&data, &["keys", "rotate", &key[7..19], "--grace-secs", "5"]);
+    let new = out.lines().last().unwrap().to_owned();
+    eventually_async("the new secret", || async {
+        probe(&base, &new).await.0 == 200
+    })
+    .await;
+    let mut fresh = connect(&base, RESPONSES, Some(&new)).await.unwrap();
+    // The session on the old secret keeps serving during the grace, then is closed like a
+    // revoked key's, without a reload.
+    let during = exchange(&mut old, create(serde_json::json!({}))).await;
+    assert_eq!(kinds(&during).last(), Some(&"response.completed"));
+    let (code, reason) = closed(&mut old).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (CloseCode::Policy, "invalid_api_key")
+    );
+    // The session on the new secret goes on.
+    let after = exchange(&mut fresh, create(serde_json::json!({}))).await;
+    assert_eq!(kinds(&after).last(), Some(&"response.completed"));
+    assert!(
+        connect(&base, RESPONSES, Some(&key)).await.is_err(),
+        "the old secret opens nothing any more"
+    );
+    gateway.stop();
 }
