@@ -253,6 +253,10 @@ async fn a_rotated_keys_old_secret_works_during_the_grace_then_gets_invalid_api_
             entry["id"]
         )
     );
+    assert!(
+        entry["previous_secret_until"].as_i64().is_some(),
+        "the grace shows in keys list: {entry}"
+    );
     let new = lines[1].to_owned();
     assert_eq!(&new[7..19], prefix, "the key keeps its prefix and id");
     assert_ne!(new, pool.key);

@@ -186,6 +186,45 @@ mod tests {
     }
 
     #[test]
+    fn removed_accounts_are_left_out() {
+        use crate::model::{PoolStatus, PoolWaits};
+
+        let pool = Pool {
+            id: PoolId(1),
+            slug: "p".into(),
+            status: PoolStatus::Active,
+            strategy: None,
+            v1_enabled: true,
+            waits: PoolWaits::default(),
+        };
+        let live = UpstreamAccount::new(AccountId(1), "live");
+        let gone = UpstreamAccount::new(AccountId(2), "gone").with_lifecycle(Lifecycle::Removed);
+        let snapshot = Snapshot::build(StoreState {
+            pools: vec![pool],
+            accounts: vec![live, gone],
+            assignments: [1, 2]
+                .map(|a| Assignment {
+                    pool: PoolId(1),
+                    account: AccountId(a),
+                })
+                .to_vec(),
+            ..StoreState::default()
+        });
+        assert!(snapshot.account(AccountId(2)).is_none());
+        assert_eq!(snapshot.accounts().count(), 1);
+        let ids: Vec<_> = snapshot
+            .pool_accounts(PoolId(1))
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(
+            ids,
+            [AccountId(1)],
+            "even a stale assignment routes nothing to it"
+        );
+    }
+
+    #[test]
     fn changes_wake_once_per_batch_of_replacements() {
         let handle = SnapshotHandle::default();
         let mut changes = handle.changes();
