@@ -158,6 +158,14 @@ pub fn unix_seconds(t: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch (0 before it), as the operator surface's `*_ms` fields
+/// carry times.
+pub fn unix_millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// The time `secs` seconds after the Unix epoch (the epoch itself for negative input).
 pub fn from_unix_seconds(secs: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0))

@@ -18,9 +18,10 @@ use crate::error::PoolerError;
 use crate::health::{AttemptGuard, HealthBook, HealthConfig, HealthExclusion};
 use crate::key_meter::{KeyMeter, MeterUse};
 use crate::key_usage::{KeyTotals, KeyTotalsBook};
-use crate::model::{AccountId, KeyId, KeyLimits, PoolId, UpstreamAccount};
+use crate::model::{AccountId, KeyId, KeyLimits, Pool, PoolId, UpstreamAccount};
 use crate::quota::{
-    AccountQuota, EvidenceSource, QuotaBook, QuotaView, QuotaWindow, UsageLimit, UsageSnapshot,
+    AccountQuota, EvidenceSource, PoolRunway, QuotaBook, QuotaView, QuotaWindow, RunwayAccount,
+    UsageLimit, UsageSnapshot, WindowKind, WindowRunway, project,
 };
 use crate::record::TokenUsage;
 use crate::request::PoolRequest;
@@ -217,6 +218,49 @@ impl LiveState {
         self.quota.exhausted_until(account, now)
     }
 
+    /// The quota runway of `pool`, whose accounts are `accounts`, at `now`: per window kind
+    /// (short and weekly, monthly when some account reports one), the headroom of its routable
+    /// accounts, their recent spend rate and when the pool runs dry at that rate (see
+    /// [`crate::quota::project`] for the formula).
+    pub fn pool_runway(
+        &self,
+        pool: &Pool,
+        accounts: &[Arc<UpstreamAccount>],
+        now: SystemTime,
+    ) -> PoolRunway {
+        let ids: Vec<AccountId> = accounts
+            .iter()
+            .filter(|a| a.lifecycle.is_routable())
+            .map(|a| a.id)
+            .collect();
+        let mut windows = Vec::new();
+        for kind in [WindowKind::Short, WindowKind::Weekly, WindowKind::Monthly] {
+            let inputs: Vec<RunwayAccount> = self
+                .quota
+                .runway_inputs(&ids, kind, now)
+                .into_iter()
+                .flatten()
+                .collect();
+            if kind == WindowKind::Monthly && inputs.is_empty() {
+                continue;
+            }
+            let projection = project(&inputs, now);
+            windows.push(WindowRunway::new(
+                kind,
+                &projection,
+                inputs.len(),
+                ids.len() - inputs.len(),
+                now,
+            ));
+        }
+        PoolRunway {
+            pool: pool.id,
+            slug: pool.slug.clone(),
+            windows,
+            evaluated_at_ms: crate::clock::unix_millis(now),
+        }
+    }
+
     /// A later `previous_response_id` naming response `id` must reach `account`.
     pub fn learn_response_id(&self, pool: PoolId, id: &str, account: AccountId, now: SystemTime) {
         self.continuity.learn_response_id(pool, id, account, now);
@@ -388,6 +432,77 @@ mod tests {
         assert_eq!(
             live.last_successes(&[AccountId(1), AccountId(2)]),
             [None, Some(from_unix_seconds(5))]
+        );
+    }
+
+    #[test]
+    fn pool_runway_from_observed_spend() {
+        use crate::model::{Lifecycle, PoolStatus};
+        use crate::quota::{Outlook, WindowSlot};
+        let live = LiveState::new();
+        let t0 = from_unix_seconds(1_000_000);
+        let window = |used_percent, at: SystemTime, minutes, reset: i64| QuotaWindow {
+            slot: WindowSlot::Primary,
+            used_percent,
+            window_minutes: Some(minutes),
+            resets_at: Some(from_unix_seconds(reset)),
+            observed_at: at,
+        };
+        let half_hour = std::time::Duration::from_secs(1800);
+        for id in [1, 2] {
+            for (used, at) in [(10.0, t0), (20.0, t0 + half_hour)] {
+                live.observe_windows(
+                    AccountId(id),
+                    EvidenceSource::StreamEvent,
+                    &[
+                        window(used, at, 300, 1_100_000),
+                        window(5.0, at, 10_080, 1_500_000),
+                    ],
+                    at,
+                );
+            }
+        }
+        let pool = Pool {
+            id: PoolId(1),
+            slug: "team".into(),
+            status: PoolStatus::Active,
+            strategy: None,
+            v1_enabled: true,
+            waits: Default::default(),
+        };
+        let accounts: Vec<Arc<UpstreamAccount>> = [
+            (1, Lifecycle::Active),
+            (2, Lifecycle::Active),
+            (3, Lifecycle::Active),
+            (4, Lifecycle::Paused),
+        ]
+        .into_iter()
+        .map(|(id, l)| Arc::new(UpstreamAccount::new(AccountId(id), "a").with_lifecycle(l)))
+        .collect();
+        let now = t0 + half_hour;
+        let runway = live.pool_runway(&pool, &accounts, now);
+        assert_eq!(runway.slug, "team");
+        let windows: Vec<&str> = runway.windows.iter().map(|w| w.window).collect();
+        assert_eq!(windows, ["short", "weekly"]);
+        let short = &runway.windows[0];
+        // Two accounts with readings (the paused one is left out, the third has none), each
+        // 10 points in half an hour: 40 points an hour, 160 left: dry in 4 hours, before the
+        // window resets (at 1 100 000, 27 h later).
+        assert_eq!((short.accounts, short.accounts_without_evidence), (2, 1));
+        assert_eq!(short.spend_points_per_hour, Some(40.0));
+        assert_eq!(short.headroom_points, 160.0);
+        assert_eq!(short.outlook, Outlook::RunsDry);
+        assert_eq!(short.time_to_dry_seconds, Some(4 * 3600));
+        // The weekly window saw no spend.
+        assert_eq!(runway.windows[1].outlook, Outlook::Idle);
+        // Two idle hours later the readings are stale but their resets ahead: still counted,
+        // nothing spent in the last hour.
+        let later = live.pool_runway(&pool, &accounts, now + 4 * half_hour);
+        let short = &later.windows[0];
+        assert_eq!((short.accounts, short.headroom_points), (2, 160.0));
+        assert_eq!(
+            (short.spend_points_per_hour, short.outlook),
+            (Some(0.0), Outlook::Idle)
         );
     }
 

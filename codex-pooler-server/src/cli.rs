@@ -90,12 +90,21 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage operators (an owner and pool-scoped admins) and their API and MCP tokens.
+    Operators {
+        /// The operator command.
+        #[command(subcommand)]
+        command: OperatorsCommand,
+    },
     /// Rotate the secret key and see which key versions stored values use.
     Secrets {
         /// The secrets command.
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Print the operator REST API's OpenAPI document (what `/openapi.json` serves), to generate
+    /// clients without a running server.
+    Openapi,
     /// Run only the simulated Codex backend (for benchmarks and experiments).
     #[command(hide = true)]
     FakeUpstream {
@@ -216,6 +225,101 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub token_refresh_backoff_ms: u64,
+}
+
+/// `codex-pooler operators ...`.
+#[derive(Debug, Subcommand)]
+pub enum OperatorsCommand {
+    /// Create an owner (who may do everything) with an operator API token; the token is printed
+    /// once, as the last line of output.
+    CreateOwner {
+        /// A unique name.
+        #[arg(long)]
+        name: String,
+        /// Expire the token after this many days.
+        #[arg(long, value_name = "DAYS")]
+        token_expires_in_days: Option<u64>,
+    },
+    /// Create an admin scoped to some pools, with an operator API token; the token is printed
+    /// once, as the last line of output.
+    CreateAdmin {
+        /// A unique name.
+        #[arg(long)]
+        name: String,
+        /// A pool the admin may see and change (repeatable).
+        #[arg(long = "pool", value_name = "SLUG", required = true)]
+        pools: Vec<String>,
+        /// Expire the token after this many days.
+        #[arg(long, value_name = "DAYS")]
+        token_expires_in_days: Option<u64>,
+    },
+    /// List operators.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the pools an admin may see and change.
+    SetPools {
+        /// The operator's name.
+        name: String,
+        /// A pool (repeatable).
+        #[arg(long = "pool", value_name = "SLUG", required = true)]
+        pools: Vec<String>,
+    },
+    /// Disable an operator: every token of theirs is refused.
+    Disable {
+        /// The operator's name.
+        name: String,
+    },
+    /// Enable a disabled operator.
+    Enable {
+        /// The operator's name.
+        name: String,
+    },
+    /// Manage an operator's tokens.
+    Tokens {
+        /// The token command.
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+}
+
+/// `codex-pooler operators tokens ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Issue a token; it is printed once, as the last line of output.
+    Create {
+        /// The operator's name.
+        #[arg(long)]
+        operator: String,
+        /// `api` (the REST API) or `mcp` (`/mcp`).
+        #[arg(long, default_value = "api", value_parser = ["api", "mcp"])]
+        kind: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Expire the token after this many days.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u64>,
+    },
+    /// List an operator's tokens (prefixes only).
+    List {
+        /// The operator's name.
+        #[arg(long)]
+        operator: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token.
+    Revoke {
+        /// The operator's name.
+        #[arg(long)]
+        operator: String,
+        /// The token's id or prefix.
+        token: String,
+    },
 }
 
 /// `codex-pooler pools ...`.

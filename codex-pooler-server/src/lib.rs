@@ -4,9 +4,12 @@
 //! [`commands`] carries out operator commands against the store, and [`serve`] runs the gateway
 //! (the tower [`PoolerLayer`](codex_pooler_tower::PoolerLayer) in front of an axum router).
 
+pub mod admin;
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod operators;
 mod private_files;
 pub mod secret_keys;
 pub mod serve;

@@ -8,12 +8,14 @@ use codex_pooler_core::model::{KeyStatus, Lifecycle, PoolStatus};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_fake_upstream::{self as fake_upstream, FakeAccount, FakeConfig};
 use codex_pooler_server::cli::{
-    Cli, Command, GlobalArgs, KeysCommand, PoolsCommand, SecretsCommand, UpstreamsCommand,
+    Cli, Command, GlobalArgs, KeysCommand, OperatorsCommand, PoolsCommand, SecretsCommand,
+    TokensCommand, UpstreamsCommand,
 };
 use codex_pooler_server::commands::{
-    keys, login, pool_lifecycle, pools, secrets, upstream_changes, upstreams,
+    audit, keys, login, operators, pool_lifecycle, pools, secrets, upstream_changes, upstreams,
 };
 use codex_pooler_server::error::ServerError;
+use codex_pooler_server::operators::{OperatorStatus, Role, TokenKind};
 use codex_pooler_server::serve;
 use codex_pooler_server::settings::Settings;
 use codex_pooler_tower::credentials::import_auth_json;
@@ -97,7 +99,25 @@ fn fake_accounts(
 /// [`Cli::parse_with_flags`]).
 async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
     let settings = Settings::resolve(&cli.global);
-    match cli.command {
+    let Some(event) = audit::describe(&cli.command) else {
+        return run_command(cli.command, &settings, flags).await;
+    };
+    let result = run_command(cli.command, &settings, flags).await;
+    // A command that could not open the store has nothing to audit into.
+    if let Ok(store) = settings.open_store().await {
+        audit::record(&store, event, &result).await;
+    }
+    result
+}
+
+/// Runs one command against the store `settings` name.
+async fn run_command(
+    command: Command,
+    settings: &Settings,
+    flags: &GlobalArgs,
+) -> Result<(), ServerError> {
+    let settings = settings.clone();
+    match command {
         Command::Serve(args) if args.demo => serve::run_demo(flags, args).await,
         Command::Serve(args) => serve::run(settings, args).await,
         Command::FakeUpstream {
@@ -256,6 +276,16 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                 }
             }
         }
+        Command::Openapi => {
+            let spec = codex_pooler_server::admin::openapi_json()
+                .map_err(|e| ServerError::Usage(format!("cannot render the spec: {e}")))?;
+            println!("{spec}");
+            Ok(())
+        }
+        Command::Operators { command } => {
+            let store = settings.open_store().await?;
+            run_operators(command, &settings, &store).await
+        }
         Command::Secrets { command } => {
             let store = settings.open_store().await?;
             match command {
@@ -263,5 +293,78 @@ async fn run(cli: Cli, flags: &GlobalArgs) -> Result<(), ServerError> {
                 SecretsCommand::Status { json } => secrets::status(&settings, &store, json).await,
             }
         }
+    }
+}
+
+async fn run_operators(
+    command: OperatorsCommand,
+    settings: &Settings,
+    store: &codex_pooler_server::store::SqlStore,
+) -> Result<(), ServerError> {
+    match command {
+        OperatorsCommand::CreateOwner {
+            name,
+            token_expires_in_days,
+        } => {
+            let (_, hasher) = settings.crypto(store).await?;
+            operators::create(
+                store,
+                &hasher,
+                &name,
+                Role::Owner,
+                &[],
+                token_expires_in_days,
+            )
+            .await
+        }
+        OperatorsCommand::CreateAdmin {
+            name,
+            pools,
+            token_expires_in_days,
+        } => {
+            let (_, hasher) = settings.crypto(store).await?;
+            operators::create(
+                store,
+                &hasher,
+                &name,
+                Role::Admin,
+                &pools,
+                token_expires_in_days,
+            )
+            .await
+        }
+        OperatorsCommand::List { json } => operators::list(store, json).await,
+        OperatorsCommand::SetPools { name, pools } => {
+            operators::set_pools(store, &name, &pools).await
+        }
+        OperatorsCommand::Disable { name } => {
+            operators::set_status(store, &name, OperatorStatus::Disabled).await
+        }
+        OperatorsCommand::Enable { name } => {
+            operators::set_status(store, &name, OperatorStatus::Active).await
+        }
+        OperatorsCommand::Tokens { command } => match command {
+            TokensCommand::Create {
+                operator,
+                kind,
+                label,
+                expires_in_days,
+            } => {
+                let (_, hasher) = settings.crypto(store).await?;
+                let kind = if kind == "mcp" {
+                    TokenKind::Mcp
+                } else {
+                    TokenKind::Api
+                };
+                operators::create_token(store, &hasher, &operator, kind, &label, expires_in_days)
+                    .await
+            }
+            TokensCommand::List { operator, json } => {
+                operators::list_tokens(store, &operator, json).await
+            }
+            TokensCommand::Revoke { operator, token } => {
+                operators::revoke_token(store, &operator, &token).await
+            }
+        },
     }
 }

@@ -19,6 +19,7 @@ mod headers;
 mod history_notes;
 mod hot_path;
 mod key_policy;
+mod operator_api;
 mod operator_lifecycle;
 mod output_items;
 mod quiet;

@@ -122,6 +122,49 @@ impl PartialEq<&str> for ExclusionReason {
     }
 }
 
+/// The checks that only configuration and the catalog decide (steps 1 and 2), in order: `None`
+/// for a check that passes. `serves` says whether the account serves the request's model
+/// (`true` when the request names none).
+///
+/// The planner (both its straightforward and its indexed path) and
+/// [`explain_account`](super::explain_account) run these same checks; the planner keeps the
+/// first failing one, the explanation all of them.
+pub(crate) fn fixed_checks(lifecycle: Lifecycle, serves: bool) -> [Option<Exclusion>; 2] {
+    [
+        (!lifecycle.is_routable()).then_some(Exclusion::NotRoutable(lifecycle)),
+        (!serves).then_some(Exclusion::ModelUnsupported),
+    ]
+}
+
+/// The checks the live books decide (steps 3 and 4), in order: the account's quota exhaustion
+/// (from its [`QuotaView`](crate::quota::QuotaView)) and its circuit's probe time (from its
+/// routing health).
+pub(crate) fn live_checks(
+    exhausted_until: Option<SystemTime>,
+    circuit_open_until: Option<SystemTime>,
+) -> [Option<Exclusion>; 2] {
+    [
+        quota_check(exhausted_until),
+        circuit_check(circuit_open_until),
+    ]
+}
+
+/// Step 4 alone: the circuit exclusion, if the account's circuit is open until
+/// `circuit_open_until`.
+pub(crate) fn circuit_check(circuit_open_until: Option<SystemTime>) -> Option<Exclusion> {
+    circuit_open_until.map(|until| Exclusion::CircuitOpen { until })
+}
+
+/// Step 3 alone: the quota exclusion, if the account is exhausted until `exhausted_until`.
+pub(crate) fn quota_check(exhausted_until: Option<SystemTime>) -> Option<Exclusion> {
+    exhausted_until.map(|until| Exclusion::QuotaExhausted { until })
+}
+
+/// The first failing check of `checks`: the reason the planner records.
+pub(crate) fn first_failing<const N: usize>(checks: [Option<Exclusion>; N]) -> Option<Exclusion> {
+    checks.into_iter().flatten().next()
+}
+
 /// Runs the account checks in order; the first failing one is the reason. The planner runs the
 /// same checks batched over a pool; this one-account form is the tests' reference.
 #[cfg(test)]

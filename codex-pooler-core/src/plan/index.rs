@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::SOFT_PIN_MAX_USED_PERCENT;
+use super::eligibility::{first_failing, fixed_checks, quota_check};
 use crate::live::{AccountMap, LiveState};
 use crate::model::{AccountId, UpstreamAccount};
 use crate::plan::Exclusion;
@@ -106,13 +107,7 @@ impl PoolIndex {
             let serves = supported
                 .as_ref()
                 .is_none_or(|s| s.get(i).copied().unwrap_or(false));
-            let fixed = if !account.lifecycle.is_routable() {
-                Some(Exclusion::NotRoutable(account.lifecycle))
-            } else if !serves {
-                Some(Exclusion::ModelUnsupported)
-            } else {
-                None
-            };
+            let fixed = first_failing(fixed_checks(account.lifecycle, serves));
             slots.push(Slot {
                 id: account.id,
                 fixed,
@@ -231,9 +226,8 @@ impl PoolIndex {
         if let Some(at) = until {
             self.expiries.insert((at, position));
         }
-        if let Some(until) = view.exhausted_until {
-            self.excluded
-                .insert(position, Exclusion::QuotaExhausted { until });
+        if let Some(exclusion) = quota_check(view.exhausted_until) {
+            self.excluded.insert(position, exclusion);
         } else {
             // Ranks never fall while the view holds: the rank just before it ends bounds them all.
             let last = until

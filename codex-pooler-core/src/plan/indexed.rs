@@ -18,6 +18,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::eligibility::circuit_check;
 use super::index::{PoolIndex, is_low};
 use super::{PinSkip, Rejection, RoutePlan};
 use crate::continuity::Pin;
@@ -149,11 +150,7 @@ pub(super) fn plan(
             return Err(e);
         }
         match loads.get(position) {
-            Some(Load {
-                circuit_open_until: Some(until),
-                ..
-            }) => Err(Exclusion::CircuitOpen { until: *until }),
-            Some(load) => Ok(load.group),
+            Some(load) => circuit_check(load.circuit_open_until).map_or(Ok(load.group), Err),
             None => Ok(0),
         }
     };
@@ -318,14 +315,7 @@ fn exclusions(index: &PoolIndex, health: &[(u32, Load)]) -> Vec<(AccountId, Excl
     let mut fixed = index.exclusions().peekable();
     let mut open = health
         .iter()
-        .filter_map(|(p, l)| {
-            Some((
-                *p,
-                Exclusion::CircuitOpen {
-                    until: l.circuit_open_until?,
-                },
-            ))
-        })
+        .filter_map(|(p, l)| Some((*p, circuit_check(l.circuit_open_until)?)))
         .peekable();
     let mut out = Vec::new();
     loop {

@@ -7,9 +7,12 @@
 
 mod budget;
 mod cache;
+mod dry_run;
 mod eligibility;
+mod explain;
 mod index;
 mod indexed;
+mod inspect_error;
 mod layer;
 mod planned;
 mod replan;
@@ -30,7 +33,12 @@ use cache::IndexCache;
 use index::PoolIndex;
 
 pub use budget::AttemptBudget;
+pub use dry_run::{DryRun, DryRunRejection, ExcludedAccount};
 pub use eligibility::{Exclusion, ExclusionReason};
+pub use explain::{
+    AccountExplanation, ExplainReason, ReasonReport, RouteQuery, WindowReport, explain_account,
+};
+pub use inspect_error::InspectError;
 pub use layer::PlanLayer;
 pub use planned::PlannedRequest;
 pub use replan::Replanner;
@@ -443,13 +451,13 @@ fn check_accounts(
     let mut kept: Vec<usize> = Vec::with_capacity(accounts.len());
     let mut ids: Vec<AccountId> = Vec::with_capacity(accounts.len());
     for (i, account) in accounts.iter().enumerate() {
-        if !account.lifecycle.is_routable() {
-            excluded.push((i, Exclusion::NotRoutable(account.lifecycle)));
-        } else if model.is_some() && !supported.get(i).copied().unwrap_or(false) {
-            excluded.push((i, Exclusion::ModelUnsupported));
-        } else {
-            kept.push(i);
-            ids.push(account.id);
+        let serves = model.is_none() || supported.get(i).copied().unwrap_or(false);
+        match eligibility::first_failing(eligibility::fixed_checks(account.lifecycle, serves)) {
+            Some(exclusion) => excluded.push((i, exclusion)),
+            None => {
+                kept.push(i);
+                ids.push(account.id);
+            }
         }
     }
     let health =
@@ -466,10 +474,9 @@ fn check_accounts(
         let Some(account) = accounts.get(i) else {
             return;
         };
-        if let Some(until) = quota.exhausted_until {
-            excluded.push((i, Exclusion::QuotaExhausted { until }));
-        } else if let Some(until) = health.circuit_open_until {
-            excluded.push((i, Exclusion::CircuitOpen { until }));
+        let checks = eligibility::live_checks(quota.exhausted_until, health.circuit_open_until);
+        if let Some(exclusion) = eligibility::first_failing(checks) {
+            excluded.push((i, exclusion));
         } else {
             let group = usize::from(health.is_busy()) * 2 + usize::from(health.demoted);
             groups[group].push(Candidate {
@@ -577,6 +584,8 @@ fn dominant_reason(exclusions: &[&Exclusion]) -> &'static str {
         .map_or("no_accounts", |(code, _)| code.as_str())
 }
 
+#[cfg(test)]
+mod dry_run_props;
 #[cfg(test)]
 mod index_props;
 #[cfg(test)]

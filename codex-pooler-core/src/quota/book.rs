@@ -5,10 +5,13 @@ use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 
+use super::history::SpendHistory;
 use super::journal::Journal;
+use super::runway::{RunwayAccount, nominal_minutes};
 use super::{
     AccountQuota, DEFAULT_FRESHNESS, EvidenceSource, QuotaView, QuotaWindow, UsageLimit,
-    UsageSnapshot, credits_from_headers, named_limits_from_headers, windows_from_headers,
+    UsageSnapshot, WindowKind, credits_from_headers, named_limits_from_headers,
+    windows_from_headers,
 };
 #[cfg(test)]
 use super::{Credits, NamedLimit};
@@ -31,6 +34,8 @@ pub(crate) struct QuotaBook {
 struct Accounts {
     map: AccountMap<AccountQuota>,
     journal: Journal,
+    /// Recent readings per account, for spend rates.
+    history: AccountMap<SpendHistory>,
 }
 
 /// A read-locked book, for a cache that catches up with it: what changed since a journal
@@ -239,6 +244,7 @@ impl QuotaBook {
     pub(crate) fn forget(&self, account: AccountId) {
         let mut accounts = self.write();
         accounts.map.remove(&account);
+        accounts.history.remove(&account);
         accounts.journal.push(account);
     }
 
@@ -252,12 +258,59 @@ impl QuotaBook {
 
     fn update(&self, account: AccountId, f: impl FnOnce(&mut AccountQuota)) {
         let freshness = self.freshness;
-        let mut accounts = self.write();
-        f(accounts
+        let mut guard = self.write();
+        let accounts = &mut *guard;
+        let quota = accounts
             .map
             .entry(account)
-            .or_insert_with(|| AccountQuota::new(freshness)));
+            .or_insert_with(|| AccountQuota::new(freshness));
+        f(quota);
+        accounts
+            .history
+            .entry(account)
+            .or_default()
+            .note(quota.windows());
         accounts.journal.push(account);
+    }
+
+    /// For each of `accounts`, in order, under one read lock: its [`RunwayAccount`] for window
+    /// `kind` at `now`, or `None` without a reading of that kind whose reset is ahead (or,
+    /// without a reset time, that still counts).
+    pub(crate) fn runway_inputs(
+        &self,
+        accounts: &[AccountId],
+        kind: WindowKind,
+        now: SystemTime,
+    ) -> Vec<Option<RunwayAccount>> {
+        let book = self.read();
+        accounts
+            .iter()
+            .map(|id| {
+                let quota = book.map.get(id)?;
+                // The best reading, even past freshness while its reset is ahead: used percent
+                // only grows until the reset, so an idle account's last reading still holds.
+                let reading = quota.window(kind).filter(|w| {
+                    w.value
+                        .resets_at
+                        .map_or(quota.counts(w, now), |at| at > now)
+                })?;
+                let window = &reading.value;
+                let minutes = window
+                    .window_minutes
+                    .unwrap_or_else(|| nominal_minutes(kind));
+                let exhausted = quota.view(now).exhausted_until.is_some();
+                Some(RunwayAccount {
+                    used_percent: if exhausted {
+                        100.0
+                    } else {
+                        window.used_percent.clamp(0.0, 100.0)
+                    },
+                    resets_at: window.resets_at,
+                    window: Duration::from_secs(u64::from(minutes.max(1)) * 60),
+                    rate_per_hour: book.history.get(id).and_then(|h| h.rate(kind, now)),
+                })
+            })
+            .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Accounts> {

@@ -1,8 +1,10 @@
 //! The operator commands. Each writes to the store; running servers pick the change up from the
 //! store's configuration version within their reload interval.
 
+pub mod audit;
 pub mod keys;
 pub mod login;
+pub mod operators;
 pub mod pool_lifecycle;
 pub mod pools;
 pub mod secrets;

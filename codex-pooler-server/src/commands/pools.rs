@@ -121,7 +121,7 @@ const fn on_off(enabled: bool) -> &'static str {
 }
 
 /// Checks a strategy name; `default` means none.
-fn strategy_name(name: &str) -> Result<Option<&'static str>, ServerError> {
+pub(crate) fn strategy_name(name: &str) -> Result<Option<&'static str>, ServerError> {
     if name == "default" {
         return Ok(None);
     }

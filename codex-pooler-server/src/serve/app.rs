@@ -1,4 +1,4 @@
-//! The HTTP surface: health endpoints plus the pooler in front of everything.
+//! The HTTP surface: health endpoints, the operator API, and the pooler in front of the rest.
 
 use std::sync::Arc;
 
@@ -12,11 +12,14 @@ use codex_pooler_tower::{Pooler, PoolerLayer};
 use serde_json::json;
 use tower::Layer as _;
 
+use crate::admin::{self, AdminState};
 use crate::store::SqlStore;
 
-/// The server's router: `/healthz`, `/readyz`, and the pooled routes answered by [`PoolerLayer`]
-/// in front of them.
-pub fn router(store: Arc<SqlStore>, pooler: Pooler) -> Router {
+/// The server's router: the operator API (`/admin/api/v1`, `/openapi.json`, the docs page),
+/// `/healthz`, `/readyz`, and the pooled routes answered by [`PoolerLayer`] in front of the rest.
+pub fn router(admin: AdminState) -> Router {
+    let store = admin.store.clone();
+    let pooler: Pooler = admin.pooler.clone();
     let base = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -24,7 +27,8 @@ pub fn router(store: Arc<SqlStore>, pooler: Pooler) -> Router {
     // The pooler wraps the whole router, so it sees requests for paths no route matches
     // (such as /v1/responses) before the router's 404.
     let pooled = PoolerLayer::new(pooler).layer(base);
-    Router::new().fallback_service(pooled)
+    // The operator API is outside the pooler: operator tokens never meet the pooled stack.
+    admin::router(admin).fallback_service(pooled)
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -9,6 +9,9 @@ mod tls;
 pub use app::router;
 pub use tls::{TlsConfig, TlsError};
 
+use std::sync::Arc;
+
+use crate::admin::AdminState;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::error::ServerError;
 use crate::settings::Settings;
@@ -42,8 +45,14 @@ async fn serve(
     let demo_state = demo::checked(place, &*store).await?;
     let (sealer, hasher) = settings.crypto(&store).await?;
     let demo = demo::start(demo_state.as_ref(), &*store, &sealer, &hasher).await?;
-    let gateway = gateway::start(store.clone(), sealer, hasher, &args).await?;
-    let app = router(store, gateway.pooler().clone());
+    let admin_sealer = Arc::new(settings.sealer()?);
+    let gateway = gateway::start(store.clone(), sealer, hasher.clone(), &args).await?;
+    let app = router(AdminState {
+        store,
+        hasher,
+        sealer: admin_sealer,
+        pooler: gateway.pooler().clone(),
+    });
     let welcome = |origin: &str| demo::welcome(demo.as_ref(), place, origin);
     let served = listen::serve(&args, tls, app, welcome).await;
     gateway.shutdown().await;

@@ -18,12 +18,15 @@
 
 mod accounts;
 mod assignments;
+mod audit;
 mod connect;
 mod convert;
 mod entity;
 mod error;
 mod keys;
 mod migration;
+mod operator_tokens;
+mod operators;
 mod pool_store;
 mod pools;
 mod records;
@@ -36,6 +39,7 @@ use codex_pooler_core::store::StoreError;
 use sea_orm::{Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
+pub use operator_tokens::{NewOperatorToken, StoredOperatorToken};
 pub use sealed::{ResealError, Resealed, ResealedSecret, SealedInventory, StoredSecret};
 
 #[cfg(doc)]

@@ -57,6 +57,12 @@ impl PoolKeyMaterial {
     /// # Ok::<(), codex_pooler_tower::keys::KeyFormatError>(())
     /// ```
     pub fn generate() -> GeneratedKey {
+        Self::generate_with_scheme(Self::SCHEME)
+    }
+
+    /// A new random key in the same shape under another scheme (`<scheme><prefix>-<secret>`),
+    /// for other bearer credentials such as operator tokens. `scheme` should end with `-`.
+    pub fn generate_with_scheme(scheme: &str) -> GeneratedKey {
         let mut prefix_bytes = [0_u8; Self::PREFIX_LEN / 2];
         OsRng.fill_bytes(&mut prefix_bytes);
         let mut prefix = String::with_capacity(Self::PREFIX_LEN);
@@ -64,7 +70,7 @@ impl PoolKeyMaterial {
             prefix.push(hex_digit(byte >> 4));
             prefix.push(hex_digit(byte & 0x0f));
         }
-        Self::with_new_secret(prefix)
+        Self::with_new_secret(scheme, prefix)
     }
 
     /// A new random secret for the key with `prefix`, for a rotation: the key keeps its prefix
@@ -88,15 +94,15 @@ impl PoolKeyMaterial {
         if !ok {
             return Err(KeyFormatError::BadPrefix);
         }
-        Ok(Self::with_new_secret(prefix.to_owned()))
+        Ok(Self::with_new_secret(Self::SCHEME, prefix.to_owned()))
     }
 
-    /// The key `sk-cxp-<prefix>-<new random secret>`.
-    fn with_new_secret(prefix: String) -> GeneratedKey {
+    /// The key `<scheme><prefix>-<new random secret>`.
+    fn with_new_secret(scheme: &str, prefix: String) -> GeneratedKey {
         let mut secret_bytes = [0_u8; 32];
         OsRng.fill_bytes(&mut secret_bytes);
-        let mut plaintext = String::with_capacity(Self::KEY_LEN);
-        plaintext.push_str(Self::SCHEME);
+        let mut plaintext = String::with_capacity(scheme.len() + Self::KEY_LEN);
+        plaintext.push_str(scheme);
         plaintext.push_str(&prefix);
         plaintext.push('-');
         URL_SAFE_NO_PAD.encode_string(secret_bytes, &mut plaintext);
@@ -129,10 +135,17 @@ pub struct ParsedKey<'a> {
 /// allocating. The secret part is checked for shape only; [`KeyHasher`](super::KeyHasher)
 /// decides whether it is right.
 pub fn parse_pool_key(key: &str) -> Result<ParsedKey<'_>, KeyFormatError> {
-    let rest = key
-        .strip_prefix(PoolKeyMaterial::SCHEME)
-        .ok_or(KeyFormatError::NotPoolKey)?;
-    if key.len() != PoolKeyMaterial::KEY_LEN {
+    parse_key_with_scheme(key, PoolKeyMaterial::SCHEME)
+}
+
+/// [`parse_pool_key`] for keys made by [`PoolKeyMaterial::generate_with_scheme`] with `scheme`
+/// ([`KeyFormatError::NotPoolKey`] then means "does not start with `scheme`").
+pub fn parse_key_with_scheme<'a>(
+    key: &'a str,
+    scheme: &str,
+) -> Result<ParsedKey<'a>, KeyFormatError> {
+    let rest = key.strip_prefix(scheme).ok_or(KeyFormatError::NotPoolKey)?;
+    if rest.len() != PoolKeyMaterial::PREFIX_LEN + 1 + PoolKeyMaterial::SECRET_LEN {
         return Err(KeyFormatError::WrongLength);
     }
     // Checked byte by byte, so non-ASCII input is refused without slicing inside a character.

@@ -31,4 +31,6 @@ mod material;
 
 pub use hasher::{HasherConfigError, KeyHasher};
 pub use hashing_key::{HashingKey, SealedHashingKey};
-pub use material::{GeneratedKey, KeyFormatError, ParsedKey, PoolKeyMaterial, parse_pool_key};
+pub use material::{
+    GeneratedKey, KeyFormatError, ParsedKey, PoolKeyMaterial, parse_key_with_scheme, parse_pool_key,
+};

@@ -255,7 +255,7 @@ impl PoolerBuilder {
             Arc::clone(clock),
         );
         let plan = PlanLayer::new(
-            planner,
+            planner.clone(),
             self.snapshot.clone(),
             Arc::clone(live),
             Arc::clone(clock),
@@ -276,6 +276,7 @@ impl PoolerBuilder {
             snapshot: self.snapshot.clone(),
             live: Arc::clone(live),
             clock: Arc::clone(clock),
+            planner,
             handles: self.hasher.account_handles(),
             records: Arc::clone(&self.records),
             websocket: WebsocketContext {

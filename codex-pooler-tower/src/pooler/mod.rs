@@ -21,6 +21,7 @@
 
 mod arrival;
 mod builder;
+mod inspect;
 mod layer;
 mod models_etag;
 mod service;
@@ -33,6 +34,7 @@ use codex_pooler_core::clock::Clock;
 use codex_pooler_core::dispatch::AccountHandles;
 use codex_pooler_core::live::LiveState;
 use codex_pooler_core::model::SnapshotHandle;
+use codex_pooler_core::plan::Planner;
 use http::{Request, Response};
 use tower::util::BoxCloneSyncService;
 
@@ -61,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) snapshot: SnapshotHandle,
     pub(crate) live: Arc<LiveState>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The planner the stack's `Plan` layer uses (for dry runs).
+    pub(crate) planner: Planner,
     /// Names serving accounts in the routing receipt.
     pub(crate) handles: AccountHandles,
     pub(crate) records: Arc<dyn RecordSink>,

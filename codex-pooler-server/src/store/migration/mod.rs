@@ -11,6 +11,7 @@ mod m20261201_000003_key_versions;
 mod m20261203_000004_key_policy;
 mod m20261203_000005_pool_v1;
 mod m20261203_000006_record_dropped;
+mod m20261203_000007_operators;
 mod m20261203_000010_operator_lifecycle;
 
 /// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_key_policy::Migration),
             Box::new(m20261203_000005_pool_v1::Migration),
             Box::new(m20261203_000006_record_dropped::Migration),
+            Box::new(m20261203_000007_operators::Migration),
             Box::new(m20261203_000010_operator_lifecycle::Migration),
         ]
     }
