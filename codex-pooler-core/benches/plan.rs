@@ -79,6 +79,7 @@ fn fixture(n: usize) -> (Snapshot, LiveState) {
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: Default::default(),
         }],
         assignments: accounts
             .iter()

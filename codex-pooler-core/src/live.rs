@@ -494,6 +494,7 @@ mod tests {
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: Default::default(),
         };
         let accounts: Vec<Arc<UpstreamAccount>> = [
             (1, Lifecycle::Active),

@@ -314,6 +314,7 @@ proptest! {
                 status: PoolStatus::Active,
                 strategy: Some(kind.as_str().to_owned()),
                 v1_enabled: true,
+                waits: Default::default(),
             }],
             assignments: accounts
                 .iter()

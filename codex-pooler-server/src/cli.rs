@@ -395,8 +395,77 @@ pub enum PoolsCommand {
         #[arg(value_name = "on|off", value_parser = on_off, action = clap::ArgAction::Set)]
         enabled: bool,
     },
-    /// List pools.
-    List,
+    /// List pools (archived ones only with `--all`).
+    List {
+        /// Also list archived pools.
+        #[arg(long)]
+        all: bool,
+        /// Print the pools as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a pool: its keys get 403 `pool_disabled` until it is enabled again.
+    Disable {
+        /// The pool's slug.
+        slug: String,
+        /// Print the pool as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a disabled pool (an archived pool cannot be enabled again).
+    Enable {
+        /// The pool's slug.
+        slug: String,
+        /// Print the pool as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Archive a pool for good: it serves nothing (its keys get 403 `pool_disabled`), is
+    /// hidden from `pools list` unless `--all`, and is never enabled again.
+    Archive {
+        /// The pool's slug.
+        slug: String,
+        /// Print the pool as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a pool's own waits for busy accounts, in place of `serve --busy-wait-secs` and
+    /// `--pin-wait-secs` (`default` goes back to the gateway's; a wait not given is kept).
+    SetWaits {
+        /// The pool's slug.
+        slug: String,
+        /// How long the pool's requests wait, in all, for accounts upstream refused for
+        /// concurrency, in seconds (0: never wait), or `default`.
+        #[arg(long, value_name = "SECS|default", value_parser = wait_setting)]
+        busy_wait_secs: Option<WaitSetting>,
+        /// How long a pinned thread of the pool waits for its own account, in seconds (0:
+        /// move at once), or `default`. At most the busy wait.
+        #[arg(long, value_name = "SECS|default", value_parser = wait_setting)]
+        pin_wait_secs: Option<WaitSetting>,
+        /// Print the pool as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A wait as `pools set-waits` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitSetting {
+    /// The gateway's own wait.
+    Default,
+    /// This many seconds.
+    Secs(u64),
+}
+
+/// Reads a wait: a number of seconds or `default`.
+fn wait_setting(value: &str) -> Result<WaitSetting, String> {
+    if value == "default" {
+        return Ok(WaitSetting::Default);
+    }
+    value
+        .parse()
+        .map(WaitSetting::Secs)
+        .map_err(|_| format!("expected a number of seconds or default, not {value:?}"))
 }
 
 /// Reads an `on`/`off` switch.
@@ -442,8 +511,47 @@ pub enum UpstreamsCommand {
         #[arg(long)]
         base_url: Option<String>,
     },
-    /// List upstream accounts.
-    List,
+    /// List upstream accounts (removed ones only with `--all`).
+    List {
+        /// Also list removed accounts.
+        #[arg(long)]
+        all: bool,
+        /// Print the accounts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account for good: its sealed tokens are deleted and it leaves every pool.
+    /// Its row stays (as `removed`) so request records still name it; requests it is serving
+    /// finish.
+    Remove {
+        /// The account id (see `upstreams list`).
+        id: i64,
+        /// Print the account as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add an account to a pool (it may serve several).
+    Assign {
+        /// The account id.
+        id: i64,
+        /// The pool's slug.
+        #[arg(long)]
+        pool: String,
+        /// Print the account as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take an account out of a pool.
+    Unassign {
+        /// The account id.
+        id: i64,
+        /// The pool's slug.
+        #[arg(long)]
+        pool: String,
+        /// Print the account as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause an account: it stops receiving traffic.
     Pause {
         /// The account id (see `upstreams list`).
@@ -537,6 +645,16 @@ pub enum KeysCommand {
     Revoke {
         /// The key's prefix or id.
         key: String,
+    },
+    /// Give a key a new secret, printed once as the last line of output. The key keeps its
+    /// id, prefix, policy and usage; the old secret keeps working for the grace period, then
+    /// gets 401 `invalid_api_key`.
+    Rotate {
+        /// The key's prefix or id.
+        key: String,
+        /// How long the old secret keeps working, in seconds (0: refused at once).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        grace_secs: u64,
     },
 }
 

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use codex_pooler_core::model::{KeyStatus, Lifecycle};
+use codex_pooler_core::model::{KeyStatus, Lifecycle, PoolStatus};
 use codex_pooler_core::store::PoolStore;
 use codex_pooler_fake_upstream::{self as fake_upstream, FakeAccount, FakeConfig};
 use codex_pooler_server::cli::{
@@ -12,7 +12,8 @@ use codex_pooler_server::cli::{
     SecretsCommand, TokensCommand, UpstreamsCommand,
 };
 use codex_pooler_server::commands::{
-    audit, keys, login, operators, pools, quota, records, secrets, upstreams, usage,
+    audit, keys, login, operators, pool_lifecycle, pools, quota, records, secrets,
+    upstream_changes, upstreams, usage,
 };
 use codex_pooler_server::error::ServerError;
 use codex_pooler_server::operators::{OperatorStatus, Role, TokenKind};
@@ -153,7 +154,25 @@ async fn run_command(
                 PoolsCommand::SetStrategy { slug, strategy } => {
                     pools::set_strategy(&*store, &slug, &strategy).await
                 }
-                PoolsCommand::List => pools::list(&*store).await,
+                PoolsCommand::List { all, json } => pools::list(&*store, all, json).await,
+                PoolsCommand::Disable { slug, json } => {
+                    pool_lifecycle::set_status(&*store, &slug, PoolStatus::Disabled, json).await
+                }
+                PoolsCommand::Enable { slug, json } => {
+                    pool_lifecycle::set_status(&*store, &slug, PoolStatus::Active, json).await
+                }
+                PoolsCommand::Archive { slug, json } => {
+                    pool_lifecycle::set_status(&*store, &slug, PoolStatus::Archived, json).await
+                }
+                PoolsCommand::SetWaits {
+                    slug,
+                    busy_wait_secs,
+                    pin_wait_secs,
+                    json,
+                } => {
+                    pool_lifecycle::set_waits(&*store, &slug, busy_wait_secs, pin_wait_secs, json)
+                        .await
+                }
             }
         }
         Command::Upstreams { command } => {
@@ -199,9 +218,18 @@ async fn run_command(
                     .await
                     .map(drop)
                 }
-                UpstreamsCommand::List => {
+                UpstreamsCommand::List { all, json } => {
                     let (_, hasher) = settings.crypto(&store).await?;
-                    upstreams::list(&*store, &hasher.account_handles()).await
+                    upstreams::list(&*store, &hasher.account_handles(), all, json).await
+                }
+                UpstreamsCommand::Remove { id, json } => {
+                    upstream_changes::remove(&*store, id, json).await
+                }
+                UpstreamsCommand::Assign { id, pool, json } => {
+                    upstream_changes::assign(&*store, id, &pool, json).await
+                }
+                UpstreamsCommand::Unassign { id, pool, json } => {
+                    upstream_changes::unassign(&*store, id, &pool, json).await
                 }
                 UpstreamsCommand::Pause { id } => {
                     upstreams::set_lifecycle(&*store, id, Lifecycle::Paused).await
@@ -252,6 +280,10 @@ async fn run_command(
                 }
                 KeysCommand::Revoke { key } => {
                     keys::set_status(&*store, &key, KeyStatus::Revoked).await
+                }
+                KeysCommand::Rotate { key, grace_secs } => {
+                    let hasher = settings.secret_keys()?.current_hasher();
+                    keys::rotate(&*store, &hasher, &key, grace_secs).await
                 }
             }
         }

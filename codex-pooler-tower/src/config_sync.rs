@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codex_pooler_core::model::{Snapshot, SnapshotHandle};
+use codex_pooler_core::model::{Lifecycle, Snapshot, SnapshotHandle};
 use codex_pooler_core::store::{PoolStore, SecretKind, StoreError};
 use tokio::task::JoinHandle;
 
@@ -74,7 +74,12 @@ impl ConfigSync {
     pub async fn reload(&self) -> Result<(), StoreError> {
         let state = self.store.load_state().await?;
         let mut tokens = HashMap::with_capacity(state.accounts.len());
-        for account in &state.accounts {
+        // A removed account is a tombstone without secrets; it never serves.
+        let serving = state
+            .accounts
+            .iter()
+            .filter(|a| a.lifecycle != Lifecycle::Removed);
+        for account in serving {
             let secrets = self.store.secrets(account.id).await?;
             let access = secrets.iter().find(|s| s.kind == SecretKind::AccessToken);
             match access.map(|s| self.sealer.open(&account.chatgpt_account_id, s)) {

@@ -153,6 +153,7 @@ impl Workload {
                 // The planner's default strategy: the one under test.
                 strategy: None,
                 v1_enabled: true,
+                waits: Default::default(),
             }],
             assignments: accounts
                 .iter()

@@ -76,3 +76,32 @@ async fn without_a_wait_the_refusal_reaches_the_client() {
     assert_eq!(pool.turns().len(), 2);
     gateway.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pools_own_busy_wait_replaces_the_gateways() {
+    // The gateway never waits, the pool does: the second turn waits and is served.
+    let pool = capped_pool();
+    crate::support::cli_ok(
+        &pool.data,
+        &["pools", "set-waits", "team", "--busy-wait-secs", "60"],
+    );
+    let gateway = Gateway::start(&pool.data, &["--busy-wait-secs", "0"]);
+    let (second, first) = overlapping_turns(&pool, &gateway).await;
+    assert_eq!(first, 200);
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(pool.turns().len(), 3);
+    gateway.stop();
+
+    // The gateway waits, the pool does not: the refusal reaches the client.
+    let pool = capped_pool();
+    crate::support::cli_ok(
+        &pool.data,
+        &["pools", "set-waits", "team", "--busy-wait-secs", "0"],
+    );
+    let gateway = pool.gateway();
+    let (second, first) = overlapping_turns(&pool, &gateway).await;
+    assert_eq!(first, 200);
+    assert_eq!(second.status, 429, "{}", second.body);
+    assert_eq!(pool.turns().len(), 2);
+    gateway.stop();
+}

@@ -22,6 +22,7 @@ mod key_policy;
 mod mcp;
 mod metrics;
 mod operator_api;
+mod operator_lifecycle;
 mod output_items;
 mod quiet;
 mod quota_evidence;

@@ -196,14 +196,14 @@ mod sql {
             .expect("status");
         store
             .connection()
-            .execute_unprepared("UPDATE pools SET status = 'archived'")
+            .execute_unprepared("UPDATE pools SET status = 'deleted'")
             .await
             .expect("corrupt the row");
         let err = store.load_state().await.expect_err("bad status");
         match err {
             StoreError::Backend(msg) => {
                 assert!(msg.contains("pools.status"), "{msg}");
-                assert!(msg.contains("archived"), "{msg}");
+                assert!(msg.contains("deleted"), "{msg}");
             }
             other => panic!("expected a backend error, got {other:?}"),
         }

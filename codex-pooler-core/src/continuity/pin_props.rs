@@ -99,7 +99,7 @@ proptest! {
         }
         let snapshot = Snapshot::build(StoreState {
             version: 1,
-            pools: vec![Pool { id: pool, slug: "p".into(), status: PoolStatus::Active, strategy: None, v1_enabled: true }],
+            pools: vec![Pool { id: pool, slug: "p".into(), status: PoolStatus::Active, strategy: None, v1_enabled: true, waits: Default::default() }],
             assignments: rows.iter().map(|a| Assignment { pool, account: a.id }).collect(),
             accounts: rows,
             keys: vec![],

@@ -89,6 +89,7 @@ struct Planned {
     request: crate::request::PoolRequest,
     plan: RoutePlan,
     replan: Option<Replanner>,
+    waits: crate::model::PoolWaits,
 }
 
 fn planned(ids: &[i64], pin: Option<PinKind>) -> Planned {
@@ -110,6 +111,7 @@ fn planned(ids: &[i64], pin: Option<PinKind>) -> Planned {
             soft_owner: None,
         },
         replan: None,
+        waits: crate::model::PoolWaits::default(),
     }
 }
 
@@ -156,6 +158,7 @@ impl Harness {
         let planned = PlannedRequest {
             request: planned.request,
             plan: planned.plan,
+            waits: planned.waits,
         };
         // Dispatch is always ready; its future is boxed and Send.
         let future = tower_service::Service::call(&mut svc, planned);
@@ -220,6 +223,41 @@ async fn a_wait_ends_at_busy_wait_and_upstreams_refusal_is_handed_on() {
     assert_eq!(outcome.response.status(), 429);
     assert_eq!(h.upstream.calls(), [1, 2]);
     assert_eq!(served(&outcome), Some(2));
+}
+
+#[tokio::test]
+async fn a_pools_own_busy_wait_replaces_the_gateways() {
+    let h = Harness::new(Upstream::answering(1, &[429, 429]).then(2, &[429, 429]));
+    let _on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
+    let _on_2: Vec<_> = h.fill(2).into_iter().take(2).collect();
+    let config = DispatchConfig {
+        busy_wait: Duration::from_secs(60),
+        pin_wait: Duration::ZERO,
+    };
+    let mut short = planned(&[1, 2], None);
+    short.waits.busy_wait_secs = Some(2);
+    let task = h.spawn(config, short);
+    settle().await;
+    h.clock.advance(Duration::from_secs(1));
+    settle().await;
+    assert!(!task.is_finished(), "it waits for a stream to end");
+    h.clock.advance(Duration::from_secs(1));
+    let outcome = task.await.unwrap();
+    assert_eq!(
+        outcome.response.status(),
+        429,
+        "the pool's 2 s, not the 60 s"
+    );
+    assert_eq!(h.upstream.calls(), [1, 2]);
+
+    // A pool wait of zero never waits, whatever the gateway's.
+    let h = Harness::new(Upstream::answering(1, &[429]));
+    let _on_1: Vec<_> = h.fill(1).into_iter().take(2).collect();
+    let mut none = planned(&[1], None);
+    none.waits.busy_wait_secs = Some(0);
+    let outcome = h.spawn(config, none).await.unwrap();
+    assert_eq!(outcome.response.status(), 429);
+    assert_eq!(h.upstream.calls(), [1]);
 }
 
 #[tokio::test]

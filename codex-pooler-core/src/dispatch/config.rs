@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::model::PoolWaits;
+
 /// How [`Dispatch`](super::Dispatch) treats accounts upstream refused for concurrency.
 ///
 /// A code-less 429 from an account with other attempts in flight is its per-account cap, and
@@ -34,6 +36,27 @@ impl Default for DispatchConfig {
 }
 
 impl DispatchConfig {
+    /// This configuration with a pool's own waits in place of the ones it sets.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use codex_pooler_core::dispatch::DispatchConfig;
+    /// use codex_pooler_core::model::PoolWaits;
+    ///
+    /// let waits = PoolWaits { busy_wait_secs: Some(5), pin_wait_secs: None };
+    /// let config = DispatchConfig::default().for_pool(waits);
+    /// assert_eq!(config.busy_wait, Duration::from_secs(5));
+    /// assert_eq!(config.pin_wait, DispatchConfig::default().pin_wait);
+    /// ```
+    #[must_use]
+    pub fn for_pool(self, waits: PoolWaits) -> Self {
+        Self {
+            busy_wait: waits.busy_wait().unwrap_or(self.busy_wait),
+            pin_wait: waits.pin_wait().unwrap_or(self.pin_wait),
+        }
+    }
+
     /// Never wait: hand on upstream's refusal, or move a pinned thread, at once.
     pub const fn no_wait() -> Self {
         Self {

@@ -117,6 +117,7 @@ where
     /// [`DispatchConfig::busy_wait`] is spent. A refused soft pin is waited for first, alone,
     /// for up to [`DispatchConfig::pin_wait`], before the request moves on.
     pub(super) async fn run(mut self, planned: PlannedRequest) -> Outcome {
+        self.config = self.config.for_pool(planned.waits);
         let mut p = self.start(planned);
         loop {
             for over_pass in [false, true] {
@@ -142,7 +143,9 @@ where
 
     /// The request's starting point.
     fn start(&self, planned: PlannedRequest) -> Progress {
-        let PlannedRequest { request, mut plan } = planned;
+        let PlannedRequest {
+            request, mut plan, ..
+        } = planned;
         let candidates = std::mem::take(&mut plan.candidates);
         let total = candidates.len();
         let start = self.clock.now();

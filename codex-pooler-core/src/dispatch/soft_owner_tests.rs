@@ -73,7 +73,11 @@ impl Fleet {
         let outcome = DispatchLayer::new(Arc::clone(&self.live), clock)
             .with_config(DispatchConfig::no_wait())
             .layer(upstream)
-            .oneshot(PlannedRequest { request, plan })
+            .oneshot(PlannedRequest {
+                request,
+                plan,
+                waits: Default::default(),
+            })
             .await
             .unwrap();
         assert!(outcome.response.status().is_success());

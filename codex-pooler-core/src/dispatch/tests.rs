@@ -68,6 +68,7 @@ fn planned(ids: &[i64]) -> PlannedRequest {
             pin_skipped: None,
             soft_owner: None,
         },
+        waits: Default::default(),
     }
 }
 

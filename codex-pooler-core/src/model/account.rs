@@ -36,11 +36,14 @@ pub enum Lifecycle {
     ReauthRequired,
     /// Disabled by an operator.
     Disabled,
+    /// Removed by an operator: its secrets are deleted and it is in no pool. The row stays as
+    /// a tombstone so request records can still name it; it never serves again.
+    Removed,
 }
 
 impl Lifecycle {
     /// Every lifecycle state, in a stable order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Active,
         Self::Paused,
         Self::RefreshDue,
@@ -48,6 +51,7 @@ impl Lifecycle {
         Self::RefreshFailed,
         Self::ReauthRequired,
         Self::Disabled,
+        Self::Removed,
     ];
 
     /// Whether model traffic may be sent to an account in this state.
@@ -65,6 +69,7 @@ impl Lifecycle {
             Self::RefreshFailed => "refresh_failed",
             Self::ReauthRequired => "reauth_required",
             Self::Disabled => "disabled",
+            Self::Removed => "removed",
         }
     }
 }

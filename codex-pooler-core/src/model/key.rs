@@ -77,12 +77,49 @@ pub struct PoolApiKey {
     /// What the key's requests may ask for, and how many.
     #[serde(default)]
     pub policy: KeyPolicy,
+    /// The secret the key had before its last rotation, still accepted until its grace period
+    /// ends; `None` when the key was never rotated or was rotated without grace.
+    #[serde(default)]
+    pub previous: Option<PreviousSecret>,
+}
+
+/// A rotated key's old secret during its grace period: accepted beside the new one until
+/// [`until`](Self::until), then refused like any wrong secret (`invalid_api_key`).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    /// Keyed hash (HMAC-SHA256) of the old key.
+    pub hash: [u8; 32],
+    /// The version of the hashing key that made `hash`.
+    pub key_version: u32,
+    /// When the old secret stops being accepted.
+    pub until: SystemTime,
+}
+
+impl PreviousSecret {
+    /// Whether the old secret is still accepted at `now`.
+    pub fn is_valid_at(&self, now: SystemTime) -> bool {
+        now < self.until
+    }
+}
+
+impl fmt::Debug for PreviousSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreviousSecret")
+            .field("key_version", &self.key_version)
+            .field("until", &self.until)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PoolApiKey {
     /// Whether the key has expired at `now`.
     pub fn is_expired(&self, now: SystemTime) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// The old secret of a rotation, while it is still accepted at `now`.
+    pub fn previous_at(&self, now: SystemTime) -> Option<&PreviousSecret> {
+        self.previous.as_ref().filter(|p| p.is_valid_at(now))
     }
 }
 
@@ -98,6 +135,7 @@ impl fmt::Debug for PoolApiKey {
             .field("status", &self.status)
             .field("expires_at", &self.expires_at)
             .field("policy", &self.policy)
+            .field("previous", &self.previous)
             .finish_non_exhaustive()
     }
 }

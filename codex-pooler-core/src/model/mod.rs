@@ -11,9 +11,9 @@ mod snapshot;
 pub use account::{AccountId, Lifecycle, UpstreamAccount};
 pub use assignment::Assignment;
 pub use catalog::DEFAULT_CODEX_MODELS;
-pub use key::{KeyId, KeyStatus, PoolApiKey};
+pub use key::{KeyId, KeyStatus, PoolApiKey, PreviousSecret};
 pub use key_policy::{EffortRule, KeyLimits, KeyPolicy, ReasoningEffort};
-pub use pool::{Pool, PoolId, PoolStatus};
+pub use pool::{Pool, PoolId, PoolStatus, PoolWaits};
 pub use snapshot::{Snapshot, SnapshotChanges, SnapshotHandle};
 
 /// The error for a status string that names no known variant.

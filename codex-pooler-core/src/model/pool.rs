@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,14 +27,21 @@ pub enum PoolStatus {
     Active,
     /// Keeps its configuration but answers every request with an error.
     Disabled,
+    /// Retired for good: serves nothing (its keys get the disabled-pool error), is hidden from
+    /// listings, and is never enabled again.
+    Archived,
 }
 
 impl PoolStatus {
+    /// Every status, in a stable order.
+    pub const ALL: [Self; 3] = [Self::Active, Self::Disabled, Self::Archived];
+
     /// The stored spelling.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::Disabled => "disabled",
+            Self::Archived => "archived",
         }
     }
 }
@@ -42,11 +50,10 @@ impl FromStr for PoolStatus {
     type Err = UnknownVariant;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "active" => Ok(Self::Active),
-            "disabled" => Ok(Self::Disabled),
-            other => Err(UnknownVariant::new("pool status", other)),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownVariant::new("pool status", s))
     }
 }
 
@@ -65,6 +72,33 @@ pub struct Pool {
     /// with it off every `/v1` request answers 403 `v1_compatibility_disabled`.
     #[serde(default = "v1_enabled_by_default")]
     pub v1_enabled: bool,
+    /// The pool's own busy and pin waits; unset ones use the gateway's.
+    #[serde(default)]
+    pub waits: PoolWaits,
+}
+
+/// A pool's overrides of the gateway's waits for busy accounts
+/// ([`DispatchConfig`](crate::dispatch::DispatchConfig)); `None` keeps the gateway's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PoolWaits {
+    /// Overrides [`DispatchConfig::busy_wait`](crate::dispatch::DispatchConfig::busy_wait), in
+    /// seconds.
+    pub busy_wait_secs: Option<u64>,
+    /// Overrides [`DispatchConfig::pin_wait`](crate::dispatch::DispatchConfig::pin_wait), in
+    /// seconds.
+    pub pin_wait_secs: Option<u64>,
+}
+
+impl PoolWaits {
+    /// The busy wait override as a duration.
+    pub fn busy_wait(self) -> Option<Duration> {
+        self.busy_wait_secs.map(Duration::from_secs)
+    }
+
+    /// The pin wait override as a duration.
+    pub fn pin_wait(self) -> Option<Duration> {
+        self.pin_wait_secs.map(Duration::from_secs)
+    }
 }
 
 /// A pool serves `/v1` unless an operator turns it off.
@@ -113,9 +147,9 @@ mod tests {
 
     #[test]
     fn status_round_trip() {
-        for s in [PoolStatus::Active, PoolStatus::Disabled] {
+        for s in PoolStatus::ALL {
             assert_eq!(s.as_str().parse::<PoolStatus>(), Ok(s));
         }
-        assert!("archived".parse::<PoolStatus>().is_err());
+        assert!("deleted".parse::<PoolStatus>().is_err());
     }
 }

@@ -10,7 +10,9 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
-use crate::model::{AccountId, Assignment, KeyId, Pool, PoolApiKey, PoolId, UpstreamAccount};
+use crate::model::{
+    AccountId, Assignment, KeyId, Lifecycle, Pool, PoolApiKey, PoolId, UpstreamAccount,
+};
 use crate::store::StoreState;
 
 /// An immutable view of the pooler's configuration.
@@ -30,9 +32,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// Builds a snapshot from the store's state.
     pub fn build(state: StoreState) -> Self {
+        // Removed accounts are tombstones for the records: they never serve.
         let accounts: HashMap<AccountId, Arc<UpstreamAccount>> = state
             .accounts
             .into_iter()
+            .filter(|a| a.lifecycle != Lifecycle::Removed)
             .map(|a| (a.id, Arc::new(a)))
             .collect();
         let mut pool_accounts: HashMap<PoolId, Vec<Arc<UpstreamAccount>>> = HashMap::new();
@@ -179,6 +183,45 @@ mod tests {
         future
             .poll(&mut Context::from_waker(Waker::noop()))
             .is_ready()
+    }
+
+    #[test]
+    fn removed_accounts_are_left_out() {
+        use crate::model::{PoolStatus, PoolWaits};
+
+        let pool = Pool {
+            id: PoolId(1),
+            slug: "p".into(),
+            status: PoolStatus::Active,
+            strategy: None,
+            v1_enabled: true,
+            waits: PoolWaits::default(),
+        };
+        let live = UpstreamAccount::new(AccountId(1), "live");
+        let gone = UpstreamAccount::new(AccountId(2), "gone").with_lifecycle(Lifecycle::Removed);
+        let snapshot = Snapshot::build(StoreState {
+            pools: vec![pool],
+            accounts: vec![live, gone],
+            assignments: [1, 2]
+                .map(|a| Assignment {
+                    pool: PoolId(1),
+                    account: AccountId(a),
+                })
+                .to_vec(),
+            ..StoreState::default()
+        });
+        assert!(snapshot.account(AccountId(2)).is_none());
+        assert_eq!(snapshot.accounts().count(), 1);
+        let ids: Vec<_> = snapshot
+            .pool_accounts(PoolId(1))
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(
+            ids,
+            [AccountId(1)],
+            "even a stale assignment routes nothing to it"
+        );
     }
 
     #[test]

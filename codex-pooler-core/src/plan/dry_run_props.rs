@@ -97,6 +97,7 @@ fn snapshot_of(
             },
             strategy: Some(strategy.as_str().to_owned()),
             v1_enabled: true,
+            waits: Default::default(),
         }],
         assignments: accounts
             .iter()

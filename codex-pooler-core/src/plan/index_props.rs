@@ -136,6 +136,7 @@ fn snapshot(accounts: &[(Lifecycle, bool)]) -> Snapshot {
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: Default::default(),
         }],
         assignments: rows
             .iter()

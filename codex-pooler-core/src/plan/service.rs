@@ -78,7 +78,17 @@ where
         let snapshot = self.snapshot.load();
         let now = self.clock.now();
         match self.planner.plan(&snapshot, &self.live, &request, now) {
-            Ok(plan) => Box::pin(self.inner.call(PlannedRequest { request, plan })),
+            Ok(plan) => {
+                let waits = snapshot
+                    .pool(request.ctx.pool)
+                    .map(|p| p.waits)
+                    .unwrap_or_default();
+                Box::pin(self.inner.call(PlannedRequest {
+                    request,
+                    plan,
+                    waits,
+                }))
+            }
             Err(rejection) => {
                 let response = S::Response::from(*rejection);
                 Box::pin(std::future::ready(Ok(response)))

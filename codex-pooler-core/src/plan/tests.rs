@@ -35,6 +35,7 @@ pub(crate) fn snapshot(status: PoolStatus, accounts: Vec<UpstreamAccount>) -> Sn
             status,
             strategy: None,
             v1_enabled: true,
+            waits: Default::default(),
         }],
         accounts,
         assignments,

@@ -5,10 +5,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState};
+use super::{KeyRotation, NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState};
 use crate::model::{
     AccountId, Assignment, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
-    PoolStatus, UpstreamAccount,
+    PoolStatus, PoolWaits, PreviousSecret, UpstreamAccount,
 };
 use crate::quota::AccountEvidence;
 use crate::record::RequestRecord;
@@ -47,18 +47,44 @@ impl Inner {
         self.version += 1;
     }
 
-    /// Changes account `id` with `change` and bumps the version.
+    /// Changes account `id` with `change` and bumps the version; unknown is not found, a
+    /// tombstone removed.
     fn update_account(
         &mut self,
         id: AccountId,
         change: impl FnOnce(&mut UpstreamAccount),
     ) -> Result<(), StoreError> {
-        let account = self
-            .accounts
+        self.live_account(id)?;
+        if let Some(account) = self.accounts.iter_mut().find(|a| a.id == id) {
+            change(account);
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// Checks that account `id` exists and is not a tombstone.
+    fn live_account(&self, id: AccountId) -> Result<(), StoreError> {
+        match self.accounts.iter().find(|a| a.id == id) {
+            None => Err(StoreError::NotFound(format!("account {id}"))),
+            Some(a) if a.lifecycle == Lifecycle::Removed => {
+                Err(StoreError::Removed(format!("account {id}")))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Changes pool `id` with `change` and bumps the version; an unknown pool is not found.
+    fn update_pool(
+        &mut self,
+        id: PoolId,
+        change: impl FnOnce(&mut Pool),
+    ) -> Result<(), StoreError> {
+        let pool = self
+            .pools
             .iter_mut()
-            .find(|a| a.id == id)
-            .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?;
-        change(account);
+            .find(|p| p.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("pool {id}")))?;
+        change(pool);
         self.bump();
         Ok(())
     }
@@ -101,6 +127,7 @@ impl PoolStore for MemoryStore {
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: PoolWaits::default(),
         };
         s.pools.push(pool.clone());
         s.bump();
@@ -109,14 +136,15 @@ impl PoolStore for MemoryStore {
 
     async fn set_pool_status(&self, pool: PoolId, status: PoolStatus) -> Result<(), StoreError> {
         let mut s = self.lock();
-        let p = s
+        let archived = s
             .pools
-            .iter_mut()
+            .iter()
             .find(|p| p.id == pool)
-            .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
-        p.status = status;
-        s.bump();
-        Ok(())
+            .is_some_and(|p| p.status == PoolStatus::Archived);
+        if archived && status != PoolStatus::Archived {
+            return Err(StoreError::Archived(format!("pool {pool}")));
+        }
+        s.update_pool(pool, |p| p.status = status)
     }
 
     async fn set_pool_strategy(
@@ -124,27 +152,12 @@ impl PoolStore for MemoryStore {
         pool: PoolId,
         strategy: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        let p = s
-            .pools
-            .iter_mut()
-            .find(|p| p.id == pool)
-            .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
-        p.strategy = strategy.map(str::to_owned);
-        s.bump();
-        Ok(())
+        self.lock()
+            .update_pool(pool, |p| p.strategy = strategy.map(str::to_owned))
     }
 
     async fn set_pool_v1_enabled(&self, pool: PoolId, enabled: bool) -> Result<(), StoreError> {
-        let mut s = self.lock();
-        let p = s
-            .pools
-            .iter_mut()
-            .find(|p| p.id == pool)
-            .ok_or_else(|| StoreError::NotFound(format!("pool {pool}")))?;
-        p.v1_enabled = enabled;
-        s.bump();
-        Ok(())
+        self.lock().update_pool(pool, |p| p.v1_enabled = enabled)
     }
 
     async fn pool_by_slug(&self, slug: &str) -> Result<Option<Pool>, StoreError> {
@@ -181,6 +194,9 @@ impl PoolStore for MemoryStore {
         account: AccountId,
         lifecycle: Lifecycle,
     ) -> Result<(), StoreError> {
+        if lifecycle == Lifecycle::Removed {
+            return self.remove_account(account).await;
+        }
         self.lock()
             .update_account(account, |a| a.lifecycle = lifecycle)
     }
@@ -191,9 +207,7 @@ impl PoolStore for MemoryStore {
         secrets: Vec<SealedSecret>,
     ) -> Result<(), StoreError> {
         let mut s = self.lock();
-        if !s.accounts.iter().any(|a| a.id == account) {
-            return Err(StoreError::NotFound(format!("account {account}")));
-        }
+        s.live_account(account)?;
         let held = s.secrets.entry(account).or_default();
         held.retain(|old| !secrets.iter().any(|new| new.kind == old.kind));
         held.extend(secrets);
@@ -215,9 +229,7 @@ impl PoolStore for MemoryStore {
         if !s.pools.iter().any(|p| p.id == pool) {
             return Err(StoreError::NotFound(format!("pool {pool}")));
         }
-        if !s.accounts.iter().any(|a| a.id == account) {
-            return Err(StoreError::NotFound(format!("account {account}")));
-        }
+        s.live_account(account)?;
         let link = Assignment { pool, account };
         if !s.assignments.contains(&link) {
             s.assignments.push(link);
@@ -244,6 +256,7 @@ impl PoolStore for MemoryStore {
             status: KeyStatus::Active,
             expires_at: new.expires_at,
             policy: new.policy,
+            previous: None,
         };
         s.keys.push(key.clone());
         s.bump();
@@ -256,6 +269,57 @@ impl PoolStore for MemoryStore {
 
     async fn set_key_policy(&self, key: KeyId, policy: KeyPolicy) -> Result<(), StoreError> {
         self.edit_key(key, |k| k.policy = policy)
+    }
+
+    async fn unassign(&self, pool: PoolId, account: AccountId) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        if !s.pools.iter().any(|p| p.id == pool) {
+            return Err(StoreError::NotFound(format!("pool {pool}")));
+        }
+        if !s.accounts.iter().any(|a| a.id == account) {
+            return Err(StoreError::NotFound(format!("account {account}")));
+        }
+        let link = Assignment { pool, account };
+        let before = s.assignments.len();
+        s.assignments.retain(|a| *a != link);
+        if s.assignments.len() == before {
+            return Err(StoreError::NotFound(format!(
+                "assignment of account {account} to pool {pool}"
+            )));
+        }
+        s.bump();
+        Ok(())
+    }
+
+    async fn remove_account(&self, account: AccountId) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        s.live_account(account)?;
+        s.secrets.remove(&account);
+        s.assignments.retain(|a| a.account != account);
+        s.update_account(account, |a| a.lifecycle = Lifecycle::Removed)
+    }
+
+    async fn rotate_key(
+        &self,
+        key: KeyId,
+        rotation: KeyRotation,
+    ) -> Result<PoolApiKey, StoreError> {
+        let mut rotated = None;
+        self.edit_key(key, |k| {
+            k.previous = rotation.grace_until.map(|until| PreviousSecret {
+                hash: k.hash,
+                key_version: k.key_version,
+                until,
+            });
+            k.hash = rotation.hash;
+            k.key_version = rotation.key_version;
+            rotated = Some(k.clone());
+        })?;
+        rotated.ok_or_else(|| StoreError::NotFound(format!("key {key}")))
+    }
+
+    async fn set_pool_waits(&self, pool: PoolId, waits: PoolWaits) -> Result<(), StoreError> {
+        self.lock().update_pool(pool, |p| p.waits = waits)
     }
 
     async fn version(&self) -> Result<u64, StoreError> {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     AccountId, Assignment, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId,
-    PoolStatus, UpstreamAccount,
+    PoolStatus, PoolWaits, UpstreamAccount,
 };
 use crate::quota::AccountEvidence;
 use crate::record::RequestRecord;
@@ -130,6 +130,27 @@ pub struct NewKey {
     pub policy: KeyPolicy,
 }
 
+/// A key's new secret, for [`PoolStore::rotate_key`] (the plaintext is never passed to the
+/// store).
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyRotation {
+    /// Keyed hash of the new key (same prefix, new secret).
+    pub hash: [u8; 32],
+    /// The version of the hashing key that made `hash`.
+    pub key_version: u32,
+    /// Until when the old secret stays accepted; `None` refuses it at once.
+    pub grace_until: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for KeyRotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRotation")
+            .field("key_version", &self.key_version)
+            .field("grace_until", &self.grace_until)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -140,6 +161,12 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The account was removed: it is a tombstone and cannot change or serve again.
+    #[error("{0} was removed")]
+    Removed(String),
+    /// The pool is archived: it cannot be enabled or disabled again.
+    #[error("{0} is archived for good: it cannot be enabled or disabled again")]
+    Archived(String),
     /// The backend failed.
     #[error("storage backend error: {0}")]
     Backend(String),
@@ -160,7 +187,7 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
     /// Creates a pool.
     async fn create_pool(&self, slug: &str) -> Result<Pool, StoreError>;
 
-    /// Sets a pool's status.
+    /// Sets a pool's status; an archived pool keeps its status ([`StoreError::Archived`]).
     async fn set_pool_status(&self, pool: PoolId, status: PoolStatus) -> Result<(), StoreError>;
 
     /// Sets a pool's routing strategy by name (`None`: the gateway's default).
@@ -179,7 +206,9 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new upstream account with its sealed secrets, active.
     async fn create_account(&self, account: NewAccount) -> Result<UpstreamAccount, StoreError>;
 
-    /// Sets an account's lifecycle state.
+    /// Sets an account's lifecycle state; setting [`Lifecycle::Removed`] is
+    /// [`remove_account`](Self::remove_account). A removed account refuses every change
+    /// ([`StoreError::Removed`]).
     async fn set_account_lifecycle(
         &self,
         account: AccountId,
@@ -214,6 +243,28 @@ pub trait PoolStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Replaces a key's whole policy.
     async fn set_key_policy(&self, key: KeyId, policy: KeyPolicy) -> Result<(), StoreError>;
+
+    // Operator lifecycle: unassigning and removing accounts, rotating keys, pool waits.
+
+    /// Takes an account out of a pool; unknown ids, and an account not in the pool, are
+    /// [`StoreError::NotFound`].
+    async fn unassign(&self, pool: PoolId, account: AccountId) -> Result<(), StoreError>;
+
+    /// Removes an account: its sealed secrets are deleted, it leaves every pool, and its row
+    /// stays as a [`Lifecycle::Removed`] tombstone that request records still name. Unknown:
+    /// [`StoreError::NotFound`]; already removed: [`StoreError::Removed`] (as is every later
+    /// change to it).
+    async fn remove_account(&self, account: AccountId) -> Result<(), StoreError>;
+
+    /// Gives a key a new secret under the same id and prefix (its policy, usage and records
+    /// stay attached), keeping the old one as the key's
+    /// [`previous`](crate::model::PoolApiKey::previous) secret until `grace_until`; returns
+    /// the key as stored. Unknown: [`StoreError::NotFound`].
+    async fn rotate_key(&self, key: KeyId, rotation: KeyRotation)
+    -> Result<PoolApiKey, StoreError>;
+
+    /// Sets a pool's own busy and pin waits (`None`: the gateway's).
+    async fn set_pool_waits(&self, pool: PoolId, waits: PoolWaits) -> Result<(), StoreError>;
 
     /// The current configuration version.
     async fn version(&self) -> Result<u64, StoreError>;

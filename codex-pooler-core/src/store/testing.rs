@@ -40,10 +40,10 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState};
+use super::{KeyRotation, NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState};
 use crate::model::{
     AccountId, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
-    UpstreamAccount,
+    PoolWaits, UpstreamAccount,
 };
 use crate::quota::AccountEvidence;
 use crate::record::RequestRecord;
@@ -80,6 +80,14 @@ pub enum StoreCall {
     SetKeyStatus,
     /// [`PoolStore::set_key_policy`].
     SetKeyPolicy,
+    /// [`PoolStore::unassign`].
+    Unassign,
+    /// [`PoolStore::remove_account`].
+    RemoveAccount,
+    /// [`PoolStore::rotate_key`].
+    RotateKey,
+    /// [`PoolStore::set_pool_waits`].
+    SetPoolWaits,
     /// [`PoolStore::version`].
     Version,
     /// [`PoolStore::load_state`].
@@ -299,6 +307,22 @@ impl<S: PoolStore, H: StoreHook> PoolStore for HookedStore<S, H> {
     async fn set_key_policy(&self, k: KeyId, p: KeyPolicy) -> Result<(), StoreError> {
         self.hook.before(StoreCall::SetKeyPolicy)?;
         self.inner.set_key_policy(k, p).await
+    }
+    async fn unassign(&self, p: PoolId, a: AccountId) -> Result<(), StoreError> {
+        self.hook.before(StoreCall::Unassign)?;
+        self.inner.unassign(p, a).await
+    }
+    async fn remove_account(&self, a: AccountId) -> Result<(), StoreError> {
+        self.hook.before(StoreCall::RemoveAccount)?;
+        self.inner.remove_account(a).await
+    }
+    async fn rotate_key(&self, k: KeyId, r: KeyRotation) -> Result<PoolApiKey, StoreError> {
+        self.hook.before(StoreCall::RotateKey)?;
+        self.inner.rotate_key(k, r).await
+    }
+    async fn set_pool_waits(&self, p: PoolId, w: PoolWaits) -> Result<(), StoreError> {
+        self.hook.before(StoreCall::SetPoolWaits)?;
+        self.inner.set_pool_waits(p, w).await
     }
     async fn version(&self) -> Result<u64, StoreError> {
         self.hook.before(StoreCall::Version)?;

@@ -114,6 +114,10 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound(what) => Self::NotFound(what),
             StoreError::Conflict(what) => Self::Conflict(what),
+            // A removed account or an archived pool refuses the change for good.
+            err @ (StoreError::Removed(_) | StoreError::Archived(_)) => {
+                Self::Invalid(err.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "operator api: store failure");
                 Self::Internal
@@ -133,5 +137,24 @@ impl From<ServerError> for ApiError {
                 Self::Internal
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removed_and_archived_refusals_are_invalid_requests_with_the_stores_message() {
+        let removed = ApiError::from(StoreError::Removed("account 3".to_owned()));
+        assert_eq!(removed.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(removed.code(), "invalid_request");
+        assert_eq!(removed.to_string(), "account 3 was removed");
+        let archived = ApiError::from(StoreError::Archived("pool 2".to_owned()));
+        assert_eq!(archived.code(), "invalid_request");
+        assert_eq!(
+            archived.to_string(),
+            "pool 2 is archived for good: it cannot be enabled or disabled again"
+        );
     }
 }

@@ -14,14 +14,23 @@ pub fn describe(command: &Command) -> Option<NewAuditEvent> {
             PoolsCommand::Create { slug, .. } => ("pool.create", "pool", slug.clone()),
             PoolsCommand::SetStrategy { slug, .. } => ("pool.set_strategy", "pool", slug.clone()),
             PoolsCommand::SetV1 { slug, .. } => ("pool.set_v1", "pool", slug.clone()),
-            PoolsCommand::List => return None,
+            PoolsCommand::Disable { slug, .. } => ("pool.disable", "pool", slug.clone()),
+            PoolsCommand::Enable { slug, .. } => ("pool.enable", "pool", slug.clone()),
+            PoolsCommand::Archive { slug, .. } => ("pool.archive", "pool", slug.clone()),
+            PoolsCommand::SetWaits { slug, .. } => ("pool.set_waits", "pool", slug.clone()),
+            PoolsCommand::List { .. } => return None,
         },
         Command::Upstreams { command } => match command {
             UpstreamsCommand::Import { pool, .. } => ("account.import", "pool", pool.clone()),
             UpstreamsCommand::Login { pool, .. } => ("account.login", "pool", pool.clone()),
             UpstreamsCommand::Pause { id } => ("account.pause", "account", id.to_string()),
             UpstreamsCommand::Resume { id } => ("account.resume", "account", id.to_string()),
-            UpstreamsCommand::List
+            UpstreamsCommand::Remove { id, .. } => ("account.remove", "account", id.to_string()),
+            UpstreamsCommand::Assign { id, .. } => ("account.assign", "account", id.to_string()),
+            UpstreamsCommand::Unassign { id, .. } => {
+                ("account.unassign", "account", id.to_string())
+            }
+            UpstreamsCommand::List { .. }
             | UpstreamsCommand::Quota { .. }
             | UpstreamsCommand::Explain { .. } => return None,
         },
@@ -31,6 +40,7 @@ pub fn describe(command: &Command) -> Option<NewAuditEvent> {
             KeysCommand::Pause { key } => ("key.pause", "key", key.clone()),
             KeysCommand::Resume { key } => ("key.resume", "key", key.clone()),
             KeysCommand::Revoke { key } => ("key.revoke", "key", key.clone()),
+            KeysCommand::Rotate { key, .. } => ("key.rotate", "key", key.clone()),
             KeysCommand::List { .. } => return None,
         },
         Command::Operators { command } => match command {

@@ -5,17 +5,28 @@ pub mod audit;
 pub mod keys;
 pub mod login;
 pub mod operators;
+pub mod pool_lifecycle;
 pub mod pools;
 pub mod quota;
 pub mod records;
 pub mod secrets;
+pub mod upstream_changes;
 pub mod upstreams;
 pub mod usage;
 
 use codex_pooler_core::model::{Pool, PoolApiKey};
 use codex_pooler_core::store::{PoolStore, StoreState};
+use serde::Serialize;
 
 use crate::error::ServerError;
+
+/// Prints `value` as one line of JSON (a command's `--json` output).
+pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), ServerError> {
+    let out = serde_json::to_string(value)
+        .map_err(|e| ServerError::Usage(format!("cannot encode the output: {e}")))?;
+    println!("{out}");
+    Ok(())
+}
 
 /// Finds a pool by slug or fails with a clear message.
 pub(crate) async fn pool_named(store: &dyn PoolStore, slug: &str) -> Result<Pool, ServerError> {

@@ -184,6 +184,7 @@ pub(crate) mod tests {
                 status: PoolStatus::Active,
                 strategy: None,
                 v1_enabled: true,
+                waits: Default::default(),
             }],
             keys: vec![PoolApiKey {
                 id: KeyId(7),
@@ -195,6 +196,7 @@ pub(crate) mod tests {
                 status: KeyStatus::Active,
                 expires_at: None,
                 policy: KeyPolicy::default(),
+                previous: None,
             }],
             ..StoreState::default()
         }

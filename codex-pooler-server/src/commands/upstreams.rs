@@ -6,12 +6,15 @@ use std::time::SystemTime;
 
 use codex_pooler_core::dispatch::AccountHandles;
 use codex_pooler_core::model::{AccountId, Lifecycle, Pool, UpstreamAccount};
-use codex_pooler_core::store::PoolStore;
+use codex_pooler_core::store::{PoolStore, StoreState};
 use codex_pooler_tower::credentials::{
     AUTH_JSON_MAX_BYTES, ImportedAuth, SecretSealer, import_auth_json,
 };
 
-use super::pool_named;
+use serde::Serialize;
+
+use super::upstream_changes::AccountView;
+use super::{pool_named, print_json};
 use crate::error::ServerError;
 
 /// Options of `upstreams import`.
@@ -72,7 +75,8 @@ pub async fn import_bytes(
     create_assigned(store, sealer, pool, &auth, base_url, label).await
 }
 
-/// The stored account with the same ChatGPT account and user, if any.
+/// The stored account with the same ChatGPT account and user, if any (a removed account is a
+/// tombstone: importing it again makes a new account).
 pub(crate) async fn existing_account(
     store: &dyn PoolStore,
     auth: &ImportedAuth,
@@ -81,6 +85,7 @@ pub(crate) async fn existing_account(
     Ok(state
         .accounts
         .into_iter()
+        .filter(|a| a.lifecycle != Lifecycle::Removed)
         .find(|a| a.chatgpt_account_id == auth.chatgpt_account_id && a.user_id == auth.user_id))
 }
 
@@ -110,24 +115,65 @@ pub(crate) fn say_imported(account: &UpstreamAccount, pool: &Pool) {
     );
 }
 
-/// Prints every upstream account, with the handle the routing receipt names it by.
-pub async fn list(store: &dyn PoolStore, handles: &AccountHandles) -> Result<(), ServerError> {
+/// One account as `upstreams list --json` prints it: metadata and the handle the routing
+/// receipt names it by, never a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedAccount {
+    /// The account.
+    #[serde(flatten)]
+    pub account: AccountView,
+    /// Its opaque handle.
+    pub handle: String,
+}
+
+/// The accounts `upstreams list` shows: removed ones only with `all`.
+pub fn listed_accounts(
+    state: &StoreState,
+    handles: &AccountHandles,
+    all: bool,
+) -> Vec<ListedAccount> {
+    state
+        .accounts
+        .iter()
+        .filter(|a| all || a.lifecycle != Lifecycle::Removed)
+        .filter_map(|a| {
+            Some(ListedAccount {
+                account: AccountView::of(state, a.id)?,
+                handle: handles.handle(a.id),
+            })
+        })
+        .collect()
+}
+
+/// Prints the upstream accounts (removed ones only with `all`), with the handle the routing
+/// receipt names each by: a table, or with `json` a JSON array.
+pub async fn list(
+    store: &dyn PoolStore,
+    handles: &AccountHandles,
+    all: bool,
+    json: bool,
+) -> Result<(), ServerError> {
     let state = store.load_state().await?;
+    let accounts = listed_accounts(&state, handles, all);
+    if json {
+        return print_json(&accounts);
+    }
     println!(
         "{:<6} {:<18} {:<28} {:<10} {:<16} {:<8}",
         "ID", "HANDLE", "LABEL", "PLAN", "LIFECYCLE", "POOLS"
     );
-    for a in &state.accounts {
+    for listed in &accounts {
+        let a = &listed.account;
         let pools: Vec<String> = state
             .assignments
             .iter()
-            .filter(|x| x.account == a.id)
+            .filter(|x| x.account.0 == a.id)
             .map(|x| x.pool.to_string())
             .collect();
         println!(
             "{:<6} {:<18} {:<28} {:<10} {:<16} {:<8}",
             a.id,
-            handles.handle(a.id),
+            listed.handle,
             a.label,
             a.plan_type.as_deref().unwrap_or("-"),
             a.lifecycle.as_str(),

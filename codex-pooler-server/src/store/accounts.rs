@@ -1,4 +1,4 @@
-//! Upstream accounts and their sealed secrets.
+//! Upstream accounts and their sealed secrets; removal leaves a tombstone row.
 
 use codex_pooler_core::model::{AccountId, Lifecycle, UpstreamAccount};
 use codex_pooler_core::store::{NewAccount, SealedSecret, SecretKind, StoreError};
@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::convert::{bad, now_millis, parse, unsigned};
-use super::entity::{upstream_account, upstream_secret};
+use super::entity::{pool_assignment, upstream_account, upstream_secret};
 use super::error::{backend, missing_or_conflict};
 use super::txn::{begin_write, bump, finish};
 
@@ -60,12 +60,15 @@ pub(crate) async fn create(
     Ok(account)
 }
 
-/// Sets an account's lifecycle state.
+/// Sets an account's lifecycle state (the removed one by [`remove`]).
 pub(crate) async fn set_lifecycle(
     db: &DatabaseConnection,
     id: AccountId,
     lifecycle: Lifecycle,
 ) -> Result<(), StoreError> {
+    if lifecycle == Lifecycle::Removed {
+        return remove(db, id).await;
+    }
     set_column(
         db,
         id,
@@ -90,7 +93,8 @@ pub(crate) async fn set_base_url(
     .await
 }
 
-/// Sets one column of an account (and its `updated_at`) and bumps the configuration version.
+/// Sets one column of an account (and its `updated_at`) and bumps the configuration version;
+/// an unknown account is not found, a removed one refused.
 async fn set_column(
     db: &DatabaseConnection,
     id: AccountId,
@@ -99,7 +103,8 @@ async fn set_column(
 ) -> Result<(), StoreError> {
     let txn = begin_write(db).await?;
     let result = async {
-        let updated = upstream_account::Entity::update_many()
+        check_live(&txn, id).await?;
+        upstream_account::Entity::update_many()
             .col_expr(column, Expr::value(value))
             .col_expr(
                 upstream_account::Column::UpdatedAt,
@@ -109,9 +114,6 @@ async fn set_column(
             .exec(&txn)
             .await
             .map_err(backend)?;
-        if updated.rows_affected == 0 {
-            return Err(not_found(id));
-        }
         bump(&txn).await
     }
     .await;
@@ -126,7 +128,8 @@ pub(crate) async fn replace_secrets(
 ) -> Result<(), StoreError> {
     let txn = begin_write(db).await?;
     let result = async {
-        let touched = upstream_account::Entity::update_many()
+        check_live(&txn, id).await?;
+        upstream_account::Entity::update_many()
             .col_expr(
                 upstream_account::Column::UpdatedAt,
                 Expr::value(now_millis()),
@@ -135,9 +138,6 @@ pub(crate) async fn replace_secrets(
             .exec(&txn)
             .await
             .map_err(backend)?;
-        if touched.rows_affected == 0 {
-            return Err(not_found(id));
-        }
         if !secrets.is_empty() {
             upstream_secret::Entity::delete_many()
                 .filter(upstream_secret::Column::AccountId.eq(id.0))
@@ -169,6 +169,57 @@ pub(crate) async fn secrets(
         .into_iter()
         .map(secret_from_row)
         .collect()
+}
+
+/// Removes an account: deletes its secrets and assignments and leaves its row as a
+/// [`Lifecycle::Removed`] tombstone. Unknown: not found; already removed: removed.
+pub(crate) async fn remove(db: &DatabaseConnection, id: AccountId) -> Result<(), StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        check_live(&txn, id).await?;
+        upstream_secret::Entity::delete_many()
+            .filter(upstream_secret::Column::AccountId.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        pool_assignment::Entity::delete_many()
+            .filter(pool_assignment::Column::AccountId.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        upstream_account::Entity::update_many()
+            .col_expr(
+                upstream_account::Column::Lifecycle,
+                Expr::value(Lifecycle::Removed.as_str()),
+            )
+            .col_expr(
+                upstream_account::Column::UpdatedAt,
+                Expr::value(now_millis()),
+            )
+            .filter(upstream_account::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        bump(&txn).await
+    }
+    .await;
+    finish(txn, result).await
+}
+
+/// Checks inside `db` that account `id` exists and is not a removed tombstone.
+pub(crate) async fn check_live<C: ConnectionTrait>(
+    db: &C,
+    id: AccountId,
+) -> Result<(), StoreError> {
+    let row = upstream_account::Entity::find_by_id(id.0)
+        .one(db)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| not_found(id))?;
+    if row.lifecycle == Lifecycle::Removed.as_str() {
+        return Err(StoreError::Removed(format!("account {id}")));
+    }
+    Ok(())
 }
 
 /// Whether account `id` exists.

@@ -2,7 +2,9 @@
 
 use codex_pooler_core::model::{AccountId, Assignment, PoolId};
 use codex_pooler_core::store::StoreError;
-use sea_orm::{ActiveValue, DatabaseConnection, EntityTrait, TryInsertResult};
+use sea_orm::{
+    ActiveValue, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TryInsertResult,
+};
 
 use super::convert::now_millis;
 use super::entity::pool_assignment;
@@ -21,9 +23,7 @@ pub(crate) async fn assign(
         if !pools::exists(&txn, pool).await? {
             return Err(StoreError::NotFound(format!("pool {pool}")));
         }
-        if !accounts::exists(&txn, account).await? {
-            return Err(accounts::not_found(account));
-        }
+        accounts::check_live(&txn, account).await?;
         let row = pool_assignment::ActiveModel {
             id: ActiveValue::NotSet,
             pool_id: ActiveValue::Set(pool.0),
@@ -55,6 +55,37 @@ pub(crate) async fn assign(
             Ok(())
         }
     }
+}
+
+/// Takes `account` out of `pool`; unknown ids, and an account not in the pool, are not found.
+pub(crate) async fn unassign(
+    db: &DatabaseConnection,
+    pool: PoolId,
+    account: AccountId,
+) -> Result<(), StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        if !pools::exists(&txn, pool).await? {
+            return Err(StoreError::NotFound(format!("pool {pool}")));
+        }
+        if !accounts::exists(&txn, account).await? {
+            return Err(accounts::not_found(account));
+        }
+        let deleted = pool_assignment::Entity::delete_many()
+            .filter(pool_assignment::Column::PoolId.eq(pool.0))
+            .filter(pool_assignment::Column::AccountId.eq(account.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        if deleted.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!(
+                "assignment of account {account} to pool {pool}"
+            )));
+        }
+        bump(&txn).await
+    }
+    .await;
+    finish(txn, result).await
 }
 
 /// A stored row as an [`Assignment`].

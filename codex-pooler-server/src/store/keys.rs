@@ -1,7 +1,7 @@
 //! Pool API keys.
 
-use codex_pooler_core::model::{KeyId, KeyPolicy, KeyStatus, PoolApiKey, PoolId};
-use codex_pooler_core::store::{NewKey, StoreError};
+use codex_pooler_core::model::{KeyId, KeyPolicy, KeyStatus, PoolApiKey, PoolId, PreviousSecret};
+use codex_pooler_core::store::{KeyRotation, NewKey, StoreError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
@@ -29,6 +29,9 @@ pub(crate) async fn create(db: &DatabaseConnection, new: NewKey) -> Result<PoolA
             expires_at: ActiveValue::Set(new.expires_at.map(millis)),
             created_at: ActiveValue::Set(now_millis()),
             policy: ActiveValue::Set(policy_column(&new.policy)?),
+            previous_hash: ActiveValue::Set(None),
+            previous_key_version: ActiveValue::Set(None),
+            previous_until: ActiveValue::Set(None),
         };
         let inserted = pool_api_key::Entity::insert(row)
             .exec(&txn)
@@ -55,7 +58,60 @@ pub(crate) async fn create(db: &DatabaseConnection, new: NewKey) -> Result<PoolA
         status: KeyStatus::Active,
         expires_at: new.expires_at,
         policy: new.policy,
+        previous: None,
     })
+}
+
+/// Gives a key a new hash, keeping the old one until `grace_until` (or not at all); returns
+/// the key as stored. An unknown key is not found.
+pub(crate) async fn rotate(
+    db: &DatabaseConnection,
+    id: KeyId,
+    rotation: KeyRotation,
+) -> Result<PoolApiKey, StoreError> {
+    let txn = begin_write(db).await?;
+    let result = async {
+        let row = pool_api_key::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound(format!("key {id}")))?;
+        let kept = rotation.grace_until.map(millis);
+        let mut update = pool_api_key::Entity::update_many()
+            .col_expr(
+                pool_api_key::Column::Hash,
+                Expr::value(rotation.hash.to_vec()),
+            )
+            .col_expr(
+                pool_api_key::Column::KeyVersion,
+                Expr::value(i64::from(rotation.key_version)),
+            )
+            .col_expr(pool_api_key::Column::PreviousUntil, Expr::value(kept));
+        let (old_hash, old_version) = match kept {
+            Some(_) => (Some(row.hash.clone()), Some(row.key_version)),
+            None => (None, None),
+        };
+        update = update
+            .col_expr(pool_api_key::Column::PreviousHash, Expr::value(old_hash))
+            .col_expr(
+                pool_api_key::Column::PreviousKeyVersion,
+                Expr::value(old_version),
+            );
+        update
+            .filter(pool_api_key::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(backend)?;
+        bump(&txn).await?;
+        pool_api_key::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound(format!("key {id}")))
+            .and_then(from_row)
+    }
+    .await;
+    finish(txn, result).await
 }
 
 /// Sets a key's status.
@@ -119,16 +175,30 @@ fn policy_column(policy: &KeyPolicy) -> Result<Option<String>, StoreError> {
 
 /// A stored row as a [`PoolApiKey`].
 pub(crate) fn from_row(row: pool_api_key::Model) -> Result<PoolApiKey, StoreError> {
-    let hash = <[u8; 32]>::try_from(row.hash.as_slice()).map_err(|_| {
-        bad(
-            "pool_api_keys.hash",
-            format!("a value of {} bytes", row.hash.len()),
-            "is not a 32-byte hash",
-        )
-    })?;
+    let hash = hash_of("pool_api_keys.hash", &row.hash)?;
+    let previous = match (
+        row.previous_hash,
+        row.previous_key_version,
+        row.previous_until,
+    ) {
+        (Some(hash), Some(version), Some(until)) => Some(PreviousSecret {
+            hash: hash_of("pool_api_keys.previous_hash", &hash)?,
+            key_version: unsigned("pool_api_keys.previous_key_version", version)?,
+            until: time("pool_api_keys.previous_until", until)?,
+        }),
+        (None, None, None) => None,
+        _ => {
+            return Err(bad(
+                "pool_api_keys.previous_hash",
+                "a partial previous secret",
+                "(previous_hash, previous_key_version and previous_until go together)",
+            ));
+        }
+    };
     Ok(PoolApiKey {
         id: KeyId(row.id),
         pool: PoolId(row.pool_id),
+        previous,
         status: parse("pool_api_keys.status", &row.status)?,
         expires_at: row
             .expires_at
@@ -147,5 +217,16 @@ pub(crate) fn from_row(row: pool_api_key::Model) -> Result<PoolApiKey, StoreErro
             .unwrap_or_default(),
         name: row.name,
         prefix: row.prefix,
+    })
+}
+
+/// A stored 32-byte hash read from `column`.
+fn hash_of(column: &str, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| {
+        bad(
+            column,
+            format!("a value of {} bytes", bytes.len()),
+            "is not a 32-byte hash",
+        )
     })
 }

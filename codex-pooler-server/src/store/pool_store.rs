@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use codex_pooler_core::model::{
     AccountId, KeyId, KeyPolicy, KeyStatus, Lifecycle, Pool, PoolApiKey, PoolId, PoolStatus,
-    UpstreamAccount,
+    PoolWaits, UpstreamAccount,
 };
 use codex_pooler_core::quota::AccountEvidence;
 use codex_pooler_core::record::RequestRecord;
 use codex_pooler_core::store::{
-    NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState,
+    KeyRotation, NewAccount, NewKey, PoolStore, SealedSecret, StoreError, StoreState,
 };
 
 use super::{SqlStore, accounts, assignments, keys, pools, quota_evidence, records, state, txn};
@@ -85,6 +85,26 @@ impl PoolStore for SqlStore {
 
     async fn set_key_policy(&self, key: KeyId, policy: KeyPolicy) -> Result<(), StoreError> {
         keys::set_policy(&self.db, key, &policy).await
+    }
+
+    async fn unassign(&self, pool: PoolId, account: AccountId) -> Result<(), StoreError> {
+        assignments::unassign(&self.db, pool, account).await
+    }
+
+    async fn remove_account(&self, account: AccountId) -> Result<(), StoreError> {
+        accounts::remove(&self.db, account).await
+    }
+
+    async fn rotate_key(
+        &self,
+        key: KeyId,
+        rotation: KeyRotation,
+    ) -> Result<PoolApiKey, StoreError> {
+        keys::rotate(&self.db, key, rotation).await
+    }
+
+    async fn set_pool_waits(&self, pool: PoolId, waits: PoolWaits) -> Result<(), StoreError> {
+        pools::set_waits(&self.db, pool, waits).await
     }
 
     async fn version(&self) -> Result<u64, StoreError> {

@@ -1,11 +1,13 @@
-//! Pools: create, change status, look up.
+//! Pools: create, change status, strategy, `/v1` switch and waits, look up.
 
-use codex_pooler_core::model::{Pool, PoolId, PoolStatus};
+use codex_pooler_core::model::{Pool, PoolId, PoolStatus, PoolWaits};
 use codex_pooler_core::store::StoreError;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ActiveValue, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 
-use super::convert::{now_millis, parse};
+use super::convert::{now_millis, parse, signed, unsigned};
 use super::entity::pool;
 use super::error::{backend, conflict_or_backend};
 use super::txn::{begin_write, bump, finish};
@@ -20,6 +22,8 @@ pub(crate) async fn create(db: &DatabaseConnection, slug: &str) -> Result<Pool, 
             status: ActiveValue::Set(PoolStatus::Active.as_str().to_owned()),
             strategy: ActiveValue::Set(None),
             v1_enabled: ActiveValue::Set(true),
+            busy_wait_secs: ActiveValue::Set(None),
+            pin_wait_secs: ActiveValue::Set(None),
             created_at: ActiveValue::Set(now_millis()),
         };
         let inserted = pool::Entity::insert(row)
@@ -33,13 +37,14 @@ pub(crate) async fn create(db: &DatabaseConnection, slug: &str) -> Result<Pool, 
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: PoolWaits::default(),
         })
     }
     .await;
     finish(txn, result).await
 }
 
-/// Sets a pool's status.
+/// Sets a pool's status; an archived pool keeps its status.
 pub(crate) async fn set_status(
     db: &DatabaseConnection,
     id: PoolId,
@@ -47,16 +52,21 @@ pub(crate) async fn set_status(
 ) -> Result<(), StoreError> {
     let txn = begin_write(db).await?;
     let result = async {
-        let updated = pool::Entity::update_many()
-            .col_expr(pool::Column::Status, Expr::value(status.as_str()))
-            .filter(pool::Column::Id.eq(id.0))
-            .exec(&txn)
+        let row = pool::Entity::find_by_id(id.0)
+            .one(&txn)
             .await
-            .map_err(backend)?;
-        if updated.rows_affected == 0 {
-            return Err(StoreError::NotFound(format!("pool {id}")));
+            .map_err(backend)?
+            .ok_or_else(|| not_found(id))?;
+        let archived = PoolStatus::Archived.as_str();
+        if row.status == archived && status.as_str() != archived {
+            return Err(StoreError::Archived(format!("pool {id}")));
         }
-        bump(&txn).await
+        update(
+            &txn,
+            id,
+            [(pool::Column::Status, Expr::value(status.as_str()))],
+        )
+        .await
     }
     .await;
     finish(txn, result).await
@@ -68,24 +78,8 @@ pub(crate) async fn set_strategy(
     id: PoolId,
     strategy: Option<&str>,
 ) -> Result<(), StoreError> {
-    let txn = begin_write(db).await?;
-    let result = async {
-        let updated = pool::Entity::update_many()
-            .col_expr(
-                pool::Column::Strategy,
-                Expr::value(strategy.map(str::to_owned)),
-            )
-            .filter(pool::Column::Id.eq(id.0))
-            .exec(&txn)
-            .await
-            .map_err(backend)?;
-        if updated.rows_affected == 0 {
-            return Err(StoreError::NotFound(format!("pool {id}")));
-        }
-        bump(&txn).await
-    }
-    .await;
-    finish(txn, result).await
+    let value = Expr::value(strategy.map(str::to_owned));
+    set_columns(db, id, [(pool::Column::Strategy, value)]).await
 }
 
 /// Turns a pool's `/v1` surface on or off.
@@ -94,21 +88,61 @@ pub(crate) async fn set_v1_enabled(
     id: PoolId,
     enabled: bool,
 ) -> Result<(), StoreError> {
+    set_columns(db, id, [(pool::Column::V1Enabled, Expr::value(enabled))]).await
+}
+
+/// Sets a pool's own waits.
+pub(crate) async fn set_waits(
+    db: &DatabaseConnection,
+    id: PoolId,
+    waits: PoolWaits,
+) -> Result<(), StoreError> {
+    let busy = waits
+        .busy_wait_secs
+        .map(|s| signed("pools.busy_wait_secs", s))
+        .transpose()?;
+    let pin = waits
+        .pin_wait_secs
+        .map(|s| signed("pools.pin_wait_secs", s))
+        .transpose()?;
+    let columns = [
+        (pool::Column::BusyWaitSecs, Expr::value(busy)),
+        (pool::Column::PinWaitSecs, Expr::value(pin)),
+    ];
+    set_columns(db, id, columns).await
+}
+
+/// Sets columns of a pool in a transaction of their own.
+async fn set_columns<const N: usize>(
+    db: &DatabaseConnection,
+    id: PoolId,
+    columns: [(pool::Column, SimpleExpr); N],
+) -> Result<(), StoreError> {
     let txn = begin_write(db).await?;
-    let result = async {
-        let updated = pool::Entity::update_many()
-            .col_expr(pool::Column::V1Enabled, Expr::value(enabled))
-            .filter(pool::Column::Id.eq(id.0))
-            .exec(&txn)
-            .await
-            .map_err(backend)?;
-        if updated.rows_affected == 0 {
-            return Err(StoreError::NotFound(format!("pool {id}")));
-        }
-        bump(&txn).await
-    }
-    .await;
+    let result = update(&txn, id, columns).await;
     finish(txn, result).await
+}
+
+/// Sets columns of a pool inside `txn` and bumps the version; an unknown pool is not found.
+async fn update<const N: usize>(
+    txn: &DatabaseTransaction,
+    id: PoolId,
+    columns: [(pool::Column, SimpleExpr); N],
+) -> Result<(), StoreError> {
+    let mut update = pool::Entity::update_many().filter(pool::Column::Id.eq(id.0));
+    for (column, value) in columns {
+        update = update.col_expr(column, value);
+    }
+    let updated = update.exec(txn).await.map_err(backend)?;
+    if updated.rows_affected == 0 {
+        return Err(not_found(id));
+    }
+    bump(txn).await
+}
+
+/// The error for a missing pool.
+fn not_found(id: PoolId) -> StoreError {
+    StoreError::NotFound(format!("pool {id}"))
 }
 
 /// Finds a pool by slug.
@@ -145,5 +179,15 @@ pub(crate) fn from_row(row: pool::Model) -> Result<Pool, StoreError> {
         slug: row.slug,
         strategy: row.strategy,
         v1_enabled: row.v1_enabled,
+        waits: PoolWaits {
+            busy_wait_secs: row
+                .busy_wait_secs
+                .map(|s| unsigned("pools.busy_wait_secs", s))
+                .transpose()?,
+            pin_wait_secs: row
+                .pin_wait_secs
+                .map(|s| unsigned("pools.pin_wait_secs", s))
+                .transpose()?,
+        },
     })
 }

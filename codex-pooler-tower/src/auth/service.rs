@@ -11,7 +11,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::authenticate;
+use super::authenticate_secret;
 use crate::keys::KeyHasher;
 
 /// Checks the request's Pool API key and puts its
@@ -58,9 +58,10 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let snapshot = self.snapshot.load();
-        match authenticate(request.headers(), &snapshot, &self.hasher, self.clock.now()) {
-            Ok(ctx) => {
+        match authenticate_secret(request.headers(), &snapshot, &self.hasher, self.clock.now()) {
+            Ok((ctx, matched)) => {
                 request.extensions_mut().insert(ctx);
+                request.extensions_mut().insert(matched);
                 self.inner.call(request).boxed()
             }
             Err(err) => {

@@ -41,6 +41,7 @@ pub(super) fn fixture() -> Fixture {
             status,
             expires_at: expires,
             policy: KeyPolicy::default(),
+            previous: None,
         });
         keys.push(plaintext);
     }
@@ -52,6 +53,7 @@ pub(super) fn fixture() -> Fixture {
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: Default::default(),
         }],
         accounts: vec![],
         assignments: vec![],
@@ -130,6 +132,54 @@ fn paused_revoked_and_expired_keys_get_their_codes() {
 }
 
 #[test]
+fn a_rotated_keys_old_secret_works_until_its_grace_ends() {
+    use codex_pooler_core::model::PreviousSecret;
+
+    let mut f = fixture();
+    let old = f.keys[0].clone();
+    let prefix = old[7..19].to_owned();
+    let new = PoolKeyMaterial::rotate(&prefix).unwrap();
+    let grace_end = from_unix_seconds(2_000);
+    let mut state = StoreState {
+        version: 2,
+        pools: f.snapshot.pools().cloned().collect(),
+        keys: vec![f.snapshot.key(KeyId(1)).unwrap().clone()],
+        ..StoreState::default()
+    };
+    let key = &mut state.keys[0];
+    key.previous = Some(PreviousSecret {
+        hash: key.hash,
+        key_version: key.key_version,
+        until: grace_end,
+    });
+    key.hash = f.hasher.hash(new.plaintext.expose());
+    f.snapshot = Snapshot::build(state);
+    let at = |secret: &str, now| {
+        let h = headers(&format!("Bearer {secret}"));
+        authenticate_secret(&h, &f.snapshot, &f.hasher, now)
+            .map(|(ctx, matched)| (ctx.key, matched))
+            .map_err(|e| e.code().as_str())
+    };
+    let during = from_unix_seconds(1_999);
+    let new_hash = f.hasher.hash(new.plaintext.expose());
+    let old_hash = f.hasher.hash(&old);
+    assert_eq!(
+        at(new.plaintext.expose(), during),
+        Ok((KeyId(1), MatchedSecret(new_hash)))
+    );
+    assert_eq!(at(&old, during), Ok((KeyId(1), MatchedSecret(old_hash))));
+    // At the end of the grace the old secret is a wrong one; the new one goes on.
+    assert_eq!(at(&old, grace_end), Err("invalid_api_key"));
+    assert!(at(new.plaintext.expose(), grace_end).is_ok());
+    // A wrong secret is refused during the grace too.
+    let stranger = PoolKeyMaterial::rotate(&prefix).unwrap();
+    assert_eq!(
+        at(stranger.plaintext.expose(), during),
+        Err("invalid_api_key")
+    );
+}
+
+#[test]
 fn each_key_is_checked_under_the_hashing_key_of_its_version() {
     use crate::keys::HashingKey;
 
@@ -154,6 +204,7 @@ fn each_key_is_checked_under_the_hashing_key_of_its_version() {
             status: KeyStatus::Active,
             expires_at: None,
             policy: KeyPolicy::default(),
+            previous: None,
         })
         .collect();
     let snapshot = Snapshot::build(StoreState {
@@ -164,6 +215,7 @@ fn each_key_is_checked_under_the_hashing_key_of_its_version() {
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: Default::default(),
         }],
         accounts: vec![],
         assignments: vec![],

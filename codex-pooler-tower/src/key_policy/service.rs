@@ -112,6 +112,7 @@ mod tests {
                 status: PoolStatus::Active,
                 strategy: None,
                 v1_enabled: true,
+                waits: Default::default(),
             }],
             keys: vec![PoolApiKey {
                 id: KeyId(1),
@@ -123,6 +124,7 @@ mod tests {
                 status: KeyStatus::Active,
                 expires_at: None,
                 policy,
+                previous: None,
             }],
             ..StoreState::default()
         }))

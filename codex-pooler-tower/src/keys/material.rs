@@ -64,15 +64,43 @@ impl PoolKeyMaterial {
     /// for other bearer credentials such as operator tokens. `scheme` should end with `-`.
     pub fn generate_with_scheme(scheme: &str) -> GeneratedKey {
         let mut prefix_bytes = [0_u8; Self::PREFIX_LEN / 2];
-        let mut secret_bytes = [0_u8; 32];
         OsRng.fill_bytes(&mut prefix_bytes);
-        OsRng.fill_bytes(&mut secret_bytes);
-
         let mut prefix = String::with_capacity(Self::PREFIX_LEN);
         for byte in prefix_bytes {
             prefix.push(hex_digit(byte >> 4));
             prefix.push(hex_digit(byte & 0x0f));
         }
+        Self::with_new_secret(scheme, prefix)
+    }
+
+    /// A new random secret for the key with `prefix`, for a rotation: the key keeps its prefix
+    /// (and so its row and listing), only the secret changes. A `prefix` that is not 12
+    /// lowercase hex digits is refused.
+    ///
+    /// ```
+    /// use codex_pooler_tower::keys::{PoolKeyMaterial, parse_pool_key};
+    ///
+    /// let key = PoolKeyMaterial::generate();
+    /// let rotated = PoolKeyMaterial::rotate(&key.prefix)?;
+    /// assert_eq!(parse_pool_key(rotated.plaintext.expose())?.prefix, key.prefix);
+    /// assert_ne!(rotated.plaintext.expose(), key.plaintext.expose());
+    /// # Ok::<(), codex_pooler_tower::keys::KeyFormatError>(())
+    /// ```
+    pub fn rotate(prefix: &str) -> Result<GeneratedKey, KeyFormatError> {
+        let ok = prefix.len() == Self::PREFIX_LEN
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !ok {
+            return Err(KeyFormatError::BadPrefix);
+        }
+        Ok(Self::with_new_secret(Self::SCHEME, prefix.to_owned()))
+    }
+
+    /// The key `<scheme><prefix>-<new random secret>`.
+    fn with_new_secret(scheme: &str, prefix: String) -> GeneratedKey {
+        let mut secret_bytes = [0_u8; 32];
+        OsRng.fill_bytes(&mut secret_bytes);
         let mut plaintext = String::with_capacity(scheme.len() + Self::KEY_LEN);
         plaintext.push_str(scheme);
         plaintext.push_str(&prefix);

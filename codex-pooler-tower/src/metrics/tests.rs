@@ -29,6 +29,7 @@ fn snapshot() -> SnapshotHandle {
             status: PoolStatus::Active,
             strategy: None,
             v1_enabled: true,
+            waits: Default::default(),
         }],
         accounts: vec![
             UpstreamAccount::new(AccountId(7), "alice@example.com".to_owned())

@@ -108,6 +108,7 @@ mod tests {
             status: PoolStatus::Active,
             strategy: Some("rotation".into()),
             v1_enabled: true,
+            waits: Default::default(),
         };
         let account = |id, lifecycle| {
             UpstreamAccount::new(AccountId(id), format!("a{id}"))

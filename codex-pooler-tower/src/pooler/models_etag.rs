@@ -130,6 +130,7 @@ mod tests {
                 status: PoolStatus::Active,
                 strategy: None,
                 v1_enabled: true,
+                waits: Default::default(),
             }],
             accounts: vec![UpstreamAccount::new(AccountId(1), "a").with_chatgpt_account_id("acc")],
             assignments: vec![Assignment {

@@ -106,6 +106,7 @@ mod tests {
                 status: PoolStatus::Active,
                 strategy: None,
                 v1_enabled: enabled,
+                waits: Default::default(),
             }],
             accounts: vec![],
             assignments: vec![],

@@ -10,6 +10,8 @@
 //! - the key paused, revoked or expired: `1008` with `api_key_paused`, `api_key_revoked` or
 //!   `api_key_expired`;
 //! - the key rotated or deleted (its prefix gone, or its hash changed): `1008 invalid_api_key`;
+//!   a session opened with a rotated key's old secret ends so when the rotation's grace period
+//!   ends (a timer, like the expiry), and at once for a rotation without grace;
 //! - the key's pool disabled: `1008 pool_disabled`;
 //! - the key moved to another pool: `1012 api_key_moved_pool` (the key still works: a new socket
 //!   is routed in its new pool).
@@ -41,8 +43,8 @@ pub(crate) struct SessionKey {
     pub(crate) prefix: String,
     pub(crate) id: KeyId,
     pub(crate) pool: PoolId,
-    /// Its hash at the upgrade; `None` when the snapshot did not have it (any hash is then
-    /// accepted).
+    /// The stored hash its secret matched at the upgrade (the key's current one, or a rotated
+    /// key's previous one); `None` when unknown (any hash is then accepted).
     pub(crate) hash: Option<[u8; 32]>,
 }
 
@@ -50,10 +52,12 @@ impl SessionKey {
     /// What ends the session under `snapshot` at `now`, if anything does.
     pub(crate) fn check(&self, snapshot: &Snapshot, now: SystemTime) -> Option<KeyChange> {
         let refused = |error| Some(KeyChange::Refused(error));
-        let Some(key) = snapshot
-            .key_by_prefix(&self.prefix)
-            .filter(|k| k.id == self.id && self.hash.is_none_or(|h| h == k.hash))
-        else {
+        let Some(key) = snapshot.key_by_prefix(&self.prefix).filter(|k| {
+            k.id == self.id
+                && self.hash.is_none_or(|h| {
+                    h == k.hash || k.previous_at(now).is_some_and(|old| old.hash == h)
+                })
+        }) else {
             return refused(PoolerError::invalid_api_key());
         };
         match key.status {
@@ -73,10 +77,18 @@ impl SessionKey {
         }
     }
 
+    /// When the session's secret stops being accepted without a configuration change: the
+    /// key's expiry, or sooner the end of the grace period of the old secret it was opened with.
     fn expires_at(&self, snapshot: &Snapshot) -> Option<SystemTime> {
-        snapshot
-            .key_by_prefix(&self.prefix)
-            .and_then(|k| k.expires_at)
+        let key = snapshot.key_by_prefix(&self.prefix)?;
+        let grace_end = key
+            .previous
+            .filter(|old| self.hash.is_some_and(|h| h == old.hash && h != key.hash))
+            .map(|old| old.until);
+        match (key.expires_at, grace_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -157,6 +169,7 @@ mod tests {
             status: KeyStatus::Active,
             expires_at: Some(from_unix_seconds(2_000)),
             policy: Default::default(),
+            previous: None,
         }
     }
 
@@ -168,6 +181,7 @@ mod tests {
                 status: pool_status,
                 strategy: None,
                 v1_enabled: true,
+                waits: Default::default(),
             })
             .to_vec();
         Snapshot::build(StoreState {
@@ -236,6 +250,69 @@ mod tests {
         assert_eq!(
             reason(ended.now_or_never()).as_deref(),
             Some("api_key_revoked")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_on_a_rotated_keys_old_secret_ends_with_the_grace() {
+        use std::pin::pin;
+
+        use codex_pooler_core::clock::ManualClock;
+        use codex_pooler_core::model::{PreviousSecret, SnapshotHandle};
+        use futures_util::FutureExt;
+
+        use crate::credentials::SealingKey;
+        use crate::keys::KeyHasher;
+        use crate::pooler::Pooler;
+
+        // The key [1; 32] rotated to [2; 32] at 1000, the old secret good until 1500.
+        let rotated = PoolApiKey {
+            hash: [2; 32],
+            expires_at: None,
+            previous: Some(PreviousSecret {
+                hash: [1; 32],
+                key_version: 1,
+                until: from_unix_seconds(1_500),
+            }),
+            ..key(1)
+        };
+        let clock = Arc::new(ManualClock::at_unix(1_000));
+        let handle = SnapshotHandle::new(snapshot(rotated.clone(), PoolStatus::Active));
+        let hasher = KeyHasher::from_sealing_key(&SealingKey::from_bytes([7; 32], 1));
+        let pooler = Pooler::builder(handle.clone(), hasher)
+            .clock(clock.clone())
+            .build();
+
+        // A session on the new secret is not touched by the old one's grace.
+        let on_new = SessionKey {
+            hash: Some([2; 32]),
+            ..session_key()
+        };
+        let later = from_unix_seconds(1_500);
+        assert_eq!(on_new.expires_at(&handle.load()), None);
+        assert_eq!(reason(on_new.check(&handle.load(), later)), None);
+
+        // A session on the old one wakes at the end of the grace and ends then.
+        let mut watch = KeyWatch::new(Arc::clone(pooler.shared()), session_key());
+        let mut ended = pin!(watch.ended());
+        assert!((&mut ended).now_or_never().is_none(), "within the grace");
+        clock.advance(Duration::from_secs(499));
+        assert!((&mut ended).now_or_never().is_none());
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            reason(ended.now_or_never()).as_deref(),
+            Some("invalid_api_key")
+        );
+
+        // Rotated without grace: a session on the old secret ends at the reload.
+        let no_grace = PoolApiKey {
+            previous: None,
+            ..rotated
+        };
+        let at = from_unix_seconds(1_000);
+        assert_eq!(
+            reason(session_key().check(&snapshot(no_grace, PoolStatus::Active), at)).as_deref(),
+            Some("invalid_api_key")
         );
     }
 

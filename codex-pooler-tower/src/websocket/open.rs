@@ -56,6 +56,11 @@ pub(crate) async fn upgrade<B>(
     let Some(key_prefix) = key_prefix(request.headers()) else {
         return PoolerError::invalid_api_key().to_response();
     };
+    // The hash the client's secret matched (a rotated key's old one during its grace).
+    let matched = request
+        .extensions()
+        .get::<crate::auth::MatchedSecret>()
+        .map(|m| m.0);
     let (parts, body) = request.into_parts();
     drop(body);
     let snapshot = shared.snapshot.load();
@@ -129,7 +134,7 @@ pub(crate) async fn upgrade<B>(
     );
     let client_message_limit = shared.websocket.settings.client_message_limit(&headers);
     let key = SessionKey {
-        hash: shared.snapshot.load().key(ctx.key).map(|k| k.hash),
+        hash: matched.or_else(|| shared.snapshot.load().key(ctx.key).map(|k| k.hash)),
         prefix: key_prefix,
         id: ctx.key,
         pool: ctx.pool,

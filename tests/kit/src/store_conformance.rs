@@ -57,7 +57,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use codex_pooler_core::error::ErrorCode;
 use codex_pooler_core::model::{
     AccountId, Assignment, EffortRule, KeyId, KeyLimits, KeyPolicy, KeyStatus, Lifecycle, PoolId,
-    PoolStatus, ReasoningEffort,
+    PoolStatus, PoolWaits, PreviousSecret, ReasoningEffort,
 };
 use codex_pooler_core::quota::{
     AccountEvidence, Credits, Evidence, EvidenceSource, QuotaWindow, WindowSlot,
@@ -65,7 +65,7 @@ use codex_pooler_core::quota::{
 use codex_pooler_core::record::{RecordEnd, RequestRecord, TokenUsage};
 use codex_pooler_core::request::RouteClass;
 use codex_pooler_core::store::{
-    MemoryStore, NewAccount, NewKey, PoolStore, SealedSecret, SecretKind, StoreError,
+    KeyRotation, MemoryStore, NewAccount, NewKey, PoolStore, SealedSecret, SecretKind, StoreError,
 };
 
 /// A fresh, empty store for one conformance case, and whatever must live as long as it.
@@ -111,6 +111,10 @@ macro_rules! pool_store_conformance {
             records,
             // Quota evidence.
             quota_evidence,
+            unassign,
+            remove_account,
+            rotate_key,
+            pool_archive_and_waits,
         );
     };
     (@cases $module:ident, $fixture:expr; $($case:ident),* $(,)?) => {
@@ -350,14 +354,18 @@ pub async fn accounts_and_secrets(store: &dyn PoolStore) {
     assert_eq!(state.accounts, vec![account, bare]);
 }
 
-/// Account lifecycle changes are stored and bump the version.
+/// Account lifecycle changes are stored and bump the version (removal has its own case).
 pub async fn lifecycle(store: &dyn PoolStore) {
     let account = store
         .create_account(new_account("cycle"))
         .await
         .expect("create");
     let mut expected = 1;
-    for lifecycle in Lifecycle::ALL.into_iter().rev() {
+    let settable = Lifecycle::ALL
+        .into_iter()
+        .rev()
+        .filter(|l| *l != Lifecycle::Removed);
+    for lifecycle in settable {
         store
             .set_account_lifecycle(account.id, lifecycle)
             .await
@@ -770,4 +778,260 @@ pub async fn quota_evidence(store: &dyn PoolStore) {
         .expect("drop");
     store.save_quota_evidence(&[]).await.expect("nothing");
     assert_eq!(store.load_quota_evidence().await.expect("load"), [fewer]);
+}
+
+/// Unassigning: the link goes and the version moves; unknown pools and accounts, and an
+/// account not in the pool, are not found and change nothing.
+pub async fn unassign(store: &dyn PoolStore) {
+    let a = store.create_pool("a").await.expect("pool a");
+    let b = store.create_pool("b").await.expect("pool b");
+    let x = store.create_account(new_account("x")).await.expect("x");
+    store.assign(a.id, x.id).await.expect("assign a-x");
+    store.assign(b.id, x.id).await.expect("assign b-x");
+    let before = version(store).await;
+
+    store.unassign(a.id, x.id).await.expect("unassign a-x");
+    assert_eq!(version(store).await, before + 1);
+    let state = store.load_state().await.expect("load");
+    assert_eq!(
+        state.assignments,
+        vec![Assignment {
+            pool: b.id,
+            account: x.id
+        }],
+        "only b keeps x"
+    );
+
+    let cases = [
+        (
+            a.id,
+            x.id,
+            format!("assignment of account {} to pool {} not found", x.id, a.id),
+        ),
+        (PoolId(MISSING), x.id, format!("pool {MISSING} not found")),
+        (
+            a.id,
+            AccountId(MISSING),
+            format!("account {MISSING} not found"),
+        ),
+    ];
+    for (pool, account, message) in cases {
+        let err = store.unassign(pool, account).await.expect_err(&message);
+        assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+        assert_eq!(err.to_string(), message);
+    }
+    assert_eq!(version(store).await, before + 1, "failures change nothing");
+}
+
+/// Removing an account: its secrets and assignments go, its row stays as a `removed` tombstone
+/// that refuses every later change; unknown accounts are not found.
+pub async fn remove_account(store: &dyn PoolStore) {
+    let a = store.create_pool("a").await.expect("pool a");
+    let b = store.create_pool("b").await.expect("pool b");
+    let x = store.create_account(new_account("x")).await.expect("x");
+    let y = store.create_account(new_account("y")).await.expect("y");
+    store.assign(a.id, x.id).await.expect("assign a-x");
+    store.assign(b.id, x.id).await.expect("assign b-x");
+    store.assign(a.id, y.id).await.expect("assign a-y");
+    let before = version(store).await;
+
+    store.remove_account(x.id).await.expect("remove x");
+    assert_eq!(version(store).await, before + 1);
+    assert!(store.secrets(x.id).await.expect("secrets").is_empty());
+    assert_eq!(store.secrets(y.id).await.expect("y secrets").len(), 2);
+    let before = before + 1;
+    let state = store.load_state().await.expect("load");
+    assert_eq!(
+        state.assignments,
+        vec![Assignment {
+            pool: a.id,
+            account: y.id
+        }]
+    );
+    let tombstone = state
+        .accounts
+        .iter()
+        .find(|acc| acc.id == x.id)
+        .expect("the row stays");
+    // Setting the removed lifecycle is removing: y's secrets and assignments go too.
+    store
+        .set_account_lifecycle(y.id, Lifecycle::Removed)
+        .await
+        .expect("remove y by lifecycle");
+    assert!(store.secrets(y.id).await.expect("y secrets").is_empty());
+    assert!(
+        store
+            .load_state()
+            .await
+            .expect("load")
+            .assignments
+            .is_empty()
+    );
+    assert_eq!(tombstone.lifecycle, Lifecycle::Removed);
+    assert_eq!(tombstone.label, "x", "records can still name it");
+
+    let removed = format!("account {} was removed", x.id);
+    let err = store.remove_account(x.id).await.expect_err("twice");
+    assert!(matches!(err, StoreError::Removed(_)), "{err:?}");
+    assert_eq!(err.to_string(), removed);
+    let err = store.assign(a.id, x.id).await.expect_err("assign removed");
+    assert_eq!(err.to_string(), removed);
+    let err = store
+        .set_account_lifecycle(x.id, Lifecycle::Active)
+        .await
+        .expect_err("revive removed");
+    assert_eq!(err.to_string(), removed);
+    let err = store
+        .replace_secrets(x.id, vec![secret(SecretKind::AccessToken, 9)])
+        .await
+        .expect_err("new secrets for removed");
+    assert_eq!(err.to_string(), removed);
+    let err = store
+        .set_account_base_url(x.id, Some("https://example.com"))
+        .await
+        .expect_err("origin of removed");
+    assert_eq!(err.to_string(), removed);
+    assert!(store.secrets(x.id).await.expect("secrets").is_empty());
+
+    let err = store
+        .remove_account(AccountId(MISSING))
+        .await
+        .expect_err("unknown");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(err.to_string(), format!("account {MISSING} not found"));
+    assert_eq!(version(store).await, before + 1, "only y's removal since");
+}
+
+/// Rotating a key: same id, prefix and policy, a new hash, the old one kept as the previous
+/// secret until the grace ends (or dropped without grace); unknown keys are not found.
+pub async fn rotate_key(store: &dyn PoolStore) {
+    let pool = store.create_pool("p").await.expect("pool");
+    let mut spec = new_key(pool.id, "aaaaaaaaaaaa");
+    spec.policy.allowed_models = vec!["gpt-5.1-codex".to_owned()];
+    let key = store.create_key(spec).await.expect("key");
+    let before = version(store).await;
+
+    let until = at(1_800_000_000_000);
+    let rotated = store
+        .rotate_key(
+            key.id,
+            KeyRotation {
+                hash: [9; 32],
+                key_version: 4,
+                grace_until: Some(until),
+            },
+        )
+        .await
+        .expect("rotate");
+    assert_eq!(version(store).await, before + 1);
+    assert_eq!(
+        (rotated.id, rotated.prefix.as_str(), rotated.pool),
+        (key.id, "aaaaaaaaaaaa", pool.id)
+    );
+    assert_eq!((rotated.hash, rotated.key_version), ([9; 32], 4));
+    assert_eq!(rotated.policy, key.policy, "the policy stays attached");
+    assert_eq!(
+        rotated.previous,
+        Some(PreviousSecret {
+            hash: key.hash,
+            key_version: key.key_version,
+            until,
+        })
+    );
+    let stored = store.load_state().await.expect("load").keys;
+    assert_eq!(stored, vec![rotated.clone()], "as stored");
+
+    // Again without grace: the secret before is dropped at once.
+    let again = store
+        .rotate_key(
+            key.id,
+            KeyRotation {
+                hash: [8; 32],
+                key_version: 4,
+                grace_until: None,
+            },
+        )
+        .await
+        .expect("rotate again");
+    assert_eq!((again.hash, again.previous), ([8; 32], None));
+    assert_eq!(store.load_state().await.expect("load").keys, vec![again]);
+
+    let err = store
+        .rotate_key(
+            KeyId(MISSING),
+            KeyRotation {
+                hash: [1; 32],
+                key_version: 1,
+                grace_until: None,
+            },
+        )
+        .await
+        .expect_err("unknown");
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    assert_eq!(err.to_string(), format!("key {MISSING} not found"));
+    assert_eq!(version(store).await, before + 2);
+}
+
+/// Archiving a pool is for good; a pool's own waits are kept and cleared.
+pub async fn pool_archive_and_waits(store: &dyn PoolStore) {
+    let pool = store.create_pool("p").await.expect("pool");
+    assert_eq!(pool.waits, PoolWaits::default());
+    let waits = PoolWaits {
+        busy_wait_secs: Some(0),
+        pin_wait_secs: Some(7),
+    };
+    store.set_pool_waits(pool.id, waits).await.expect("waits");
+    let read = store.pool_by_slug("p").await.expect("read").expect("pool");
+    assert_eq!(read.waits, waits);
+    let half = PoolWaits {
+        busy_wait_secs: None,
+        pin_wait_secs: Some(7),
+    };
+    store
+        .set_pool_waits(pool.id, half)
+        .await
+        .expect("clear one");
+    let read = store.pool_by_slug("p").await.expect("read").expect("pool");
+    assert_eq!(read.waits, half);
+    let err = store
+        .set_pool_waits(PoolId(MISSING), waits)
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.to_string(), format!("pool {MISSING} not found"));
+
+    store
+        .set_pool_status(pool.id, PoolStatus::Disabled)
+        .await
+        .expect("disable");
+    store
+        .set_pool_status(pool.id, PoolStatus::Archived)
+        .await
+        .expect("archive");
+    let before = version(store).await;
+    for status in [PoolStatus::Active, PoolStatus::Disabled] {
+        let err = store
+            .set_pool_status(pool.id, status)
+            .await
+            .expect_err("archived is for good");
+        assert!(matches!(err, StoreError::Archived(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "pool {} is archived for good: it cannot be enabled or disabled again",
+                pool.id
+            )
+        );
+    }
+    store
+        .set_pool_status(pool.id, PoolStatus::Archived)
+        .await
+        .expect("archiving again is harmless");
+    assert_eq!(version(store).await, before + 1);
+    let read = store.pool_by_slug("p").await.expect("read").expect("pool");
+    assert_eq!(read.status, PoolStatus::Archived);
+    let err = store
+        .set_pool_status(PoolId(MISSING), PoolStatus::Archived)
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.to_string(), format!("pool {MISSING} not found"));
 }

@@ -11,6 +11,7 @@ fn snapshot() -> Snapshot {
         status: PoolStatus::Active,
         strategy: None,
         v1_enabled: true,
+        waits: Default::default(),
     };
     Snapshot::build(StoreState {
         version: 1,

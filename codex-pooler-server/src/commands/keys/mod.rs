@@ -2,6 +2,7 @@
 
 mod client_auth;
 mod policy;
+mod rotate;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -13,6 +14,7 @@ use codex_pooler_tower::keys::{KeyHasher, PoolKeyMaterial};
 pub use client_auth::{NEVER_STALE, REFRESH_PLACEHOLDER, client_auth_json};
 pub(crate) use policy::check as check_policy;
 pub use policy::{list, set_policy};
+pub use rotate::{RotatedKey, rotate, rotate_key};
 
 use super::pool_named;
 use crate::error::ServerError;

@@ -18,6 +18,9 @@ struct ListedKey<'a> {
     /// Unix seconds.
     expires_at: Option<i64>,
     policy: &'a KeyPolicy,
+    /// Unix seconds: until when the secret before the last rotation is still accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_secret_until: Option<i64>,
 }
 
 impl<'a> From<&'a PoolApiKey> for ListedKey<'a> {
@@ -30,6 +33,9 @@ impl<'a> From<&'a PoolApiKey> for ListedKey<'a> {
             status: key.status.as_str(),
             expires_at: key.expires_at.map(codex_pooler_core::clock::unix_seconds),
             policy: &key.policy,
+            previous_secret_until: key
+                .previous
+                .map(|p| codex_pooler_core::clock::unix_seconds(p.until)),
         }
     }
 }

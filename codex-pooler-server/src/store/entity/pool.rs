@@ -18,6 +18,10 @@ pub(crate) struct Model {
     pub(crate) strategy: Option<String>,
     /// Whether the pool's keys may use `/v1` (default true).
     pub(crate) v1_enabled: bool,
+    /// The pool's own busy wait in seconds; NULL for the gateway's.
+    pub(crate) busy_wait_secs: Option<i64>,
+    /// The pool's own pin wait in seconds; NULL for the gateway's.
+    pub(crate) pin_wait_secs: Option<i64>,
     /// Unix milliseconds.
     pub(crate) created_at: i64,
 }

@@ -28,6 +28,12 @@ pub(crate) struct Model {
     pub(crate) created_at: i64,
     /// `KeyPolicy` as compact JSON; NULL when the key has no rules.
     pub(crate) policy: Option<String>,
+    /// The 32-byte keyed hash of the secret before the last rotation, while it is accepted.
+    pub(crate) previous_hash: Option<Vec<u8>>,
+    /// The version of the hashing key that made `previous_hash`.
+    pub(crate) previous_key_version: Option<i64>,
+    /// When `previous_hash` stops being accepted, unix milliseconds.
+    pub(crate) previous_until: Option<i64>,
 }
 
 // The hash has no business in logs, like `PoolApiKey`'s own Debug.
@@ -41,6 +47,8 @@ impl std::fmt::Debug for Model {
             .field("key_version", &self.key_version)
             .field("status", &self.status)
             .field("policy", &self.policy)
+            .field("previous_key_version", &self.previous_key_version)
+            .field("previous_until", &self.previous_until)
             .finish_non_exhaustive()
     }
 }

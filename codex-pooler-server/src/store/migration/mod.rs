@@ -14,6 +14,7 @@ mod m20261203_000006_record_dropped;
 mod m20261203_000007_operators;
 mod m20261203_000008_records_usage;
 mod m20261203_000009_quota_evidence;
+mod m20261203_000010_operator_lifecycle;
 
 /// Runs the pooler's migrations (sea-orm-migration keeps its bookkeeping in `seaql_migrations`).
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_operators::Migration),
             Box::new(m20261203_000008_records_usage::Migration),
             Box::new(m20261203_000009_quota_evidence::Migration),
+            Box::new(m20261203_000010_operator_lifecycle::Migration),
         ]
     }
 }
