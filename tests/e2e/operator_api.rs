@@ -593,3 +593,131 @@ async fn device_code_login_through_the_api() {
     .await;
     assert_eq!(bad_origin.status, 400, "{}", bad_origin.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_waits_membership_removal_and_rotation() {
+    let pool = TestPool::new(&["acct-x", "acct-y"], |_, _| {});
+    cli_ok(&pool.data, &["pools", "create", "spare"]);
+    let owner = last_line(&cli_ok(
+        &pool.data,
+        &["operators", "create-owner", "--name", "root"],
+    ));
+    let gateway = pool.gateway();
+    let gw = gateway.url();
+    let accounts = call(&gw, "GET", "/accounts", &owner, "").await.json();
+    let x = accounts[0]["id"].as_i64().unwrap();
+    let y = accounts[1]["id"].as_i64().unwrap();
+
+    let waits = call(
+        &gw,
+        "PUT",
+        "/pools/team/waits",
+        &owner,
+        r#"{"busy_wait_secs":5,"pin_wait_secs":2}"#,
+    )
+    .await;
+    assert_eq!(waits.status, 200, "{}", waits.body);
+    assert_eq!(waits.json()["busy_wait_secs"], 5);
+    let bad = call(
+        &gw,
+        "PUT",
+        "/pools/team/waits",
+        &owner,
+        r#"{"busy_wait_secs":1,"pin_wait_secs":2}"#,
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    let assigned = call(
+        &gw,
+        "PUT",
+        &format!("/pools/spare/accounts/{x}"),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.body);
+    assert_eq!(
+        assigned.json()["pools"],
+        serde_json::json!(["team", "spare"])
+    );
+    let out = call(
+        &gw,
+        "DELETE",
+        &format!("/pools/spare/accounts/{x}"),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(
+        out.json()["pools"],
+        serde_json::json!(["team"]),
+        "{}",
+        out.body
+    );
+    let not_in = call(
+        &gw,
+        "DELETE",
+        &format!("/pools/spare/accounts/{x}"),
+        &owner,
+        "",
+    )
+    .await;
+    assert_eq!(not_in.status, 404, "{}", not_in.body);
+
+    let removed = call(&gw, "DELETE", &format!("/accounts/{y}"), &owner, "").await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    let again = call(&gw, "DELETE", &format!("/accounts/{y}"), &owner, "").await;
+    assert_eq!(again.status, 400, "{}", again.body);
+
+    let keys = call(&gw, "GET", "/pools/team/keys", &owner, "")
+        .await
+        .json();
+    let key_id = keys[0]["id"].as_i64().unwrap();
+    let rotated = call(
+        &gw,
+        "POST",
+        &format!("/keys/{key_id}/rotate"),
+        &owner,
+        r#"{"grace_secs":600}"#,
+    )
+    .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let secret = rotated.json()["secret"].as_str().unwrap().to_owned();
+    assert_ne!(secret, pool.key);
+    assert_eq!(rotated.json()["key"]["id"], key_id);
+    let too_long = call(
+        &gw,
+        "POST",
+        &format!("/keys/{key_id}/rotate"),
+        &owner,
+        r#"{"grace_secs":9999999}"#,
+    )
+    .await;
+    assert_eq!(too_long.status, 400, "{}", too_long.body);
+
+    let archived = call(&gw, "POST", "/pools/spare/archive", &owner, "").await;
+    assert_eq!(archived.json()["status"], "archived", "{}", archived.body);
+    let revive = call(
+        &gw,
+        "PATCH",
+        "/pools/spare",
+        &owner,
+        r#"{"status":"active"}"#,
+    )
+    .await;
+    assert_eq!(revive.status, 400, "{}", revive.body);
+
+    let audit = call(&gw, "GET", "/audit-events?limit=100", &owner, "").await;
+    for action in [
+        "pool.set_waits",
+        "account.assign",
+        "account.unassign",
+        "account.remove",
+        "key.rotate",
+        "pool.archive",
+    ] {
+        assert!(audit.body.contains(action), "{action} not audited");
+    }
+    assert!(!audit.body.contains(&secret));
+}

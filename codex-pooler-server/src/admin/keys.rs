@@ -109,7 +109,7 @@ async fn list_keys(
             .keys
             .iter()
             .filter(|k| k.pool == pool.id)
-            .map(|k| view(&config, k))
+            .map(|k| key_view(&config, k))
             .collect(),
     ))
 }
@@ -175,7 +175,7 @@ async fn create_pool_key(
             Ok((
                 StatusCode::CREATED,
                 Json(CreatedKeyView {
-                    key: view(&config, &created.key),
+                    key: key_view(&config, &created.key),
                     secret: created.plaintext,
                 }),
             ))
@@ -205,7 +205,7 @@ async fn get_key(
 ) -> Result<Json<KeyView>, ApiError> {
     let config = state.store.load_state().await?;
     let key = scoped_key(&config, &caller, KeyId(id))?;
-    Ok(Json(view(&config, key)))
+    Ok(Json(key_view(&config, key)))
 }
 
 /// Pauses or resumes a key, or replaces its policy.
@@ -310,7 +310,7 @@ async fn finish(
             state.audit(event).await;
             let config = state.store.load_state().await?;
             let key = scoped_key(&config, caller, id)?;
-            Ok(Json(view(&config, key)))
+            Ok(Json(key_view(&config, key)))
         }
         Err(err) => {
             state.audit(event.failed(err.code())).await;
@@ -332,7 +332,7 @@ pub(crate) fn scoped_key<'a>(
         .ok_or_else(|| ApiError::NotFound(format!("key {id}")))
 }
 
-fn view(config: &StoreState, k: &PoolApiKey) -> KeyView {
+pub(crate) fn key_view(config: &StoreState, k: &PoolApiKey) -> KeyView {
     KeyView {
         id: k.id.0,
         pool: config

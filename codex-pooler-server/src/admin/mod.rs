@@ -13,6 +13,7 @@ pub mod device_logins;
 mod error;
 mod extract;
 pub mod keys;
+pub mod lifecycle;
 pub mod operators;
 pub mod page;
 pub mod pools;
@@ -84,6 +85,7 @@ fn api() -> OpenApiRouter<AdminState> {
         .merge(routing::routes())
         .merge(keys::routes())
         .merge(records::routes())
+        .merge(lifecycle::routes())
         .merge(operators::routes())
         .merge(audit_events::routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_PREFIX, v1)

@@ -24,13 +24,17 @@ pub struct PoolView {
     pub id: i64,
     /// Unique name, used in paths.
     pub slug: String,
-    /// `active` or `disabled`.
+    /// `active`, `disabled` or `archived`.
     #[schema(example = "active")]
     pub status: String,
     /// The routing strategy, or `null` for the gateway's default.
     pub strategy: Option<String>,
     /// Whether the pool's keys may use `/v1`.
     pub v1_enabled: bool,
+    /// The pool's own busy wait in seconds, or `null` for the gateway's.
+    pub busy_wait_secs: Option<u64>,
+    /// The pool's own pin wait in seconds, or `null` for the gateway's.
+    pub pin_wait_secs: Option<u64>,
     /// How many upstream accounts are assigned.
     pub accounts: u64,
     /// How many Pool API keys it has.
@@ -51,6 +55,8 @@ impl PoolView {
             status: pool.status.as_str().to_owned(),
             strategy: pool.strategy.clone(),
             v1_enabled: pool.v1_enabled,
+            busy_wait_secs: pool.waits.busy_wait_secs,
+            pin_wait_secs: pool.waits.pin_wait_secs,
             accounts: accounts as u64,
             keys: keys as u64,
         }
@@ -284,7 +290,7 @@ pub(crate) async fn scoped_pool(
     }
 }
 
-async fn pool_view(state: &AdminState, slug: &str) -> Result<PoolView, ApiError> {
+pub(crate) async fn pool_view(state: &AdminState, slug: &str) -> Result<PoolView, ApiError> {
     let config = state.store.load_state().await?;
     config
         .pools
