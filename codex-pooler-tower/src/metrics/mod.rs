@@ -17,7 +17,7 @@
 //! metrics.register(&mut registry);
 //! let mut text = String::new();
 //! prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-//! assert!(text.contains("codex_pooler_requests_total"));
+//! assert!(text.contains("codex_pooler_requests_in_flight"), "{text}");
 //! ```
 //!
 //! Every label takes its values from a closed set (route classes, status classes, outcomes,
