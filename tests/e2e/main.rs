@@ -31,6 +31,7 @@ mod records;
 mod recovery;
 mod refresh;
 mod routing;
+mod schemathesis;
 mod sdk;
 mod secrets;
 mod surface;

@@ -131,6 +131,7 @@ async fn list_accounts(
     params(("account" = i64, Path, description = "The account's id")),
     responses(
         (status = 200, body = AccountView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
@@ -207,6 +208,7 @@ async fn import_account(
     params(("account" = i64, Path, description = "The account's id")),
     responses(
         (status = 200, body = AccountView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),

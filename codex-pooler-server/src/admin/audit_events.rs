@@ -140,6 +140,7 @@ async fn list_audit_events(
     params(("event" = i64, Path, description = "The event's id")),
     responses(
         (status = 200, body = AuditEventView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),

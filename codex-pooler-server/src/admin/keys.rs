@@ -92,6 +92,7 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     params(("pool" = String, Path, description = "The pool's slug")),
     responses(
         (status = 200, body = Vec<KeyView>),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
@@ -193,6 +194,7 @@ async fn create_pool_key(
     params(("key" = i64, Path, description = "The key's id")),
     responses(
         (status = 200, body = KeyView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
@@ -276,6 +278,7 @@ async fn update_key(
     params(("key" = i64, Path, description = "The key's id")),
     responses(
         (status = 200, body = KeyView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),

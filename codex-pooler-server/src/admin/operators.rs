@@ -220,6 +220,7 @@ async fn create_my_token(
     params(("token" = i64, Path, description = "The token's id")),
     responses(
         (status = 204),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
@@ -239,6 +240,7 @@ async fn revoke_my_token(
     get, path = "/operators", tag = "operators",
     responses(
         (status = 200, body = Vec<OperatorView>),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
     ),
@@ -328,6 +330,7 @@ async fn create_operator(
     params(("operator" = i64, Path, description = "The operator's id")),
     responses(
         (status = 200, body = OperatorView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -414,6 +417,7 @@ async fn update_operator(
     params(("operator" = i64, Path, description = "The operator's id")),
     responses(
         (status = 200, body = Vec<TokenView>),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -464,6 +468,7 @@ async fn create_token(
     ),
     responses(
         (status = 204),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),

@@ -99,6 +99,7 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     get, path = "/pools", tag = "pools",
     responses(
         (status = 200, body = Vec<PoolView>),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -181,6 +182,7 @@ async fn create_pool(
     params(("pool" = String, Path, description = "The pool's slug")),
     responses(
         (status = 200, body = PoolView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),

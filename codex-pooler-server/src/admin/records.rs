@@ -177,6 +177,7 @@ async fn list_records(
     params(("record" = i64, Path, description = "The record's id")),
     responses(
         (status = 200, body = RecordView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
@@ -255,6 +256,7 @@ async fn pool_usage(
     params(("account" = i64, Path, description = "The account's id")),
     responses(
         (status = 200, body = QuotaReportView),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),

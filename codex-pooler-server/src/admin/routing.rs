@@ -123,6 +123,7 @@ async fn dry_run(
     params(("pool" = String, Path, description = "The pool's slug")),
     responses(
         (status = 200, body = PoolRunway),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
