@@ -102,6 +102,7 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
         (status = 200, body = AuditPage),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

@@ -54,10 +54,12 @@ pub struct CreatedKeyView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
-    /// A name for operators.
+    /// A name for operators (1-64 characters).
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Expire the key after this many days (1-3650).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u64>,
     /// Model, effort and limit rules; none when absent.
     #[serde(default)]

@@ -121,7 +121,12 @@ pub struct MeView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOperator {
-    /// Unique name.
+    /// Unique name (1-64 characters, no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$"
+    )]
     pub name: String,
     /// `owner` or `admin`.
     pub role: Role,
@@ -148,10 +153,16 @@ pub struct UpdateOperator {
 pub struct CreateToken {
     /// `api` or `mcp`.
     pub kind: TokenKind,
-    /// A label to recognise it by.
+    /// A label to recognise it by (1-64 characters, no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$"
+    )]
     pub label: String,
     /// Expire it after this many days (1-3650); no expiry when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u64>,
 }
 

@@ -86,6 +86,7 @@ pub struct RecordParams {
     /// RFC 3339: only records before.
     pub until: Option<String>,
     /// Rows per page: 1-500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
