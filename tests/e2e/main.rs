@@ -15,6 +15,7 @@ mod continuity;
 mod demo;
 mod embed_example;
 mod errors;
+mod generated_client;
 mod headers;
 mod history_notes;
 mod hot_path;

@@ -181,7 +181,7 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
 /// The calling operator.
 #[utoipa::path(
     get, path = "/me", tag = "operators",
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Success", body = MeView), (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody)),
     security(("operator_token" = []))
 )]
 async fn me(State(state): State<AdminState>, caller: Caller) -> Result<Json<MeView>, ApiError> {
@@ -195,7 +195,7 @@ async fn me(State(state): State<AdminState>, caller: Caller) -> Result<Json<MeVi
 /// The calling operator's tokens.
 #[utoipa::path(
     get, path = "/me/tokens", tag = "operators",
-    responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Success", body = Vec<TokenView>), (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody)),
     security(("operator_token" = []))
 )]
 async fn list_my_tokens(
@@ -210,9 +210,9 @@ async fn list_my_tokens(
     post, path = "/me/tokens", tag = "operators",
     request_body = CreateToken,
     responses(
-        (status = 201, body = CreatedTokenView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 201, description = "Created", body = CreatedTokenView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -230,10 +230,10 @@ async fn create_my_token(
     delete, path = "/me/tokens/{token}", tag = "operators",
     params(("token" = i64, Path, description = "The token's id")),
     responses(
-        (status = 204),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 204, description = "Done; no body"),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -250,10 +250,10 @@ async fn revoke_my_token(
 #[utoipa::path(
     get, path = "/operators", tag = "operators",
     responses(
-        (status = 200, body = Vec<OperatorView>),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 200, description = "Success", body = Vec<OperatorView>),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -277,11 +277,11 @@ async fn list_operators(
     post, path = "/operators", tag = "operators",
     request_body = CreateOperator,
     responses(
-        (status = 201, body = OperatorView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody),
+        (status = 201, description = "Created", body = OperatorView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 409, description = "Conflicts with what exists: `conflict`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -340,11 +340,11 @@ async fn create_operator(
     get, path = "/operators/{operator}", tag = "operators",
     params(("operator" = i64, Path, description = "The operator's id")),
     responses(
-        (status = 200, body = OperatorView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = OperatorView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -365,11 +365,11 @@ async fn get_operator(
     params(("operator" = i64, Path, description = "The operator's id")),
     request_body = UpdateOperator,
     responses(
-        (status = 200, body = OperatorView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = OperatorView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -427,11 +427,11 @@ async fn update_operator(
     get, path = "/operators/{operator}/tokens", tag = "operators",
     params(("operator" = i64, Path, description = "The operator's id")),
     responses(
-        (status = 200, body = Vec<TokenView>),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = Vec<TokenView>),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -451,11 +451,11 @@ async fn list_tokens(
     params(("operator" = i64, Path, description = "The operator's id")),
     request_body = CreateToken,
     responses(
-        (status = 201, body = CreatedTokenView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 201, description = "Created", body = CreatedTokenView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -478,11 +478,11 @@ async fn create_token(
         ("token" = i64, Path, description = "The token's id"),
     ),
     responses(
-        (status = 204),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 204, description = "Done; no body"),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
