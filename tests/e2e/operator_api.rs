@@ -71,6 +71,13 @@ async fn owner_admin_scoping_tokens_and_audit() {
     assert_eq!(bad.json()["error"]["code"], "invalid_request");
     let unknown_field = call(&gw, "POST", "/pools", &owner, r#"{"slug":"x","colour":1}"#).await;
     assert_eq!(unknown_field.status, 400, "{}", unknown_field.body);
+    // serde would read a struct from an array; a body must be an object.
+    let array = call(&gw, "PATCH", "/pools/gamma", &owner, "[null, null]").await;
+    assert_eq!(array.status, 400, "{}", array.body);
+    assert_eq!(
+        array.json(),
+        serde_json::json!({"error": {"code": "invalid_request", "message": "the request body must be a JSON object"}})
+    );
     let patched = call(
         &gw,
         "PATCH",

@@ -93,10 +93,10 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     get, path = "/accounts", tag = "accounts",
     params(AccountFilter),
     responses(
-        (status = 200, body = Vec<AccountView>),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = Vec<AccountView>),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -130,9 +130,10 @@ async fn list_accounts(
     get, path = "/accounts/{account}", tag = "accounts",
     params(("account" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, body = AccountView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = AccountView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -153,10 +154,10 @@ async fn get_account(
     params(("pool" = String, Path, description = "The pool's slug")),
     request_body = ImportAccount,
     responses(
-        (status = 201, body = AccountView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 201, description = "Created", body = AccountView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -206,10 +207,11 @@ async fn import_account(
     post, path = "/accounts/{account}/pause", tag = "accounts",
     params(("account" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, body = AccountView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = AccountView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -233,11 +235,11 @@ async fn pause_account(
     post, path = "/accounts/{account}/resume", tag = "accounts",
     params(("account" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, body = AccountView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = AccountView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

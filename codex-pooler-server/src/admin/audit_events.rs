@@ -99,9 +99,10 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     get, path = "/audit-events", tag = "audit",
     params(AuditFilter, PageParams),
     responses(
-        (status = 200, body = AuditPage),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "Success", body = AuditPage),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -139,9 +140,10 @@ async fn list_audit_events(
     get, path = "/audit-events/{event}", tag = "audit",
     params(("event" = i64, Path, description = "The event's id")),
     responses(
-        (status = 200, body = AuditEventView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = AuditEventView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

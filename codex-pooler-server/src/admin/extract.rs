@@ -7,7 +7,10 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
-/// A JSON request body; a malformed one is 400 `invalid_request`.
+/// The message for a body that is JSON but not an object.
+const NOT_AN_OBJECT: &str = "the request body must be a JSON object";
+
+/// A JSON request body (an object); a malformed one is 400 `invalid_request`.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Body<T>(pub(crate) T);
 
@@ -19,10 +22,18 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state)
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|axum::Json(v)| Self(v))
-            .map_err(|e: JsonRejection| ApiError::Invalid(e.body_text()))
+            .map_err(|e: JsonRejection| ApiError::Invalid(e.body_text()))?;
+        // serde reads a struct from an array too; every body here is an object.
+        if !value.is_object() {
+            return Err(ApiError::Invalid(NOT_AN_OBJECT.to_owned()));
+        }
+        serde_json::from_value(value).map(Self).map_err(|e| {
+            ApiError::Invalid(format!(
+                "Failed to deserialize the JSON body into the target type: {e}"
+            ))
+        })
     }
 }
 

@@ -54,10 +54,12 @@ pub struct CreatedKeyView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
-    /// A name for operators.
+    /// A name for operators (1-64 characters).
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Expire the key after this many days (1-3650).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u64>,
     /// Model, effort and limit rules; none when absent.
     #[serde(default)]
@@ -91,9 +93,10 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     get, path = "/pools/{pool}/keys", tag = "keys",
     params(("pool" = String, Path, description = "The pool's slug")),
     responses(
-        (status = 200, body = Vec<KeyView>),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = Vec<KeyView>),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -120,10 +123,10 @@ async fn list_keys(
     params(("pool" = String, Path, description = "The pool's slug")),
     request_body = CreateKey,
     responses(
-        (status = 201, body = CreatedKeyView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 201, description = "Created", body = CreatedKeyView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -192,9 +195,10 @@ async fn create_pool_key(
     get, path = "/keys/{key}", tag = "keys",
     params(("key" = i64, Path, description = "The key's id")),
     responses(
-        (status = 200, body = KeyView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = KeyView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -214,10 +218,10 @@ async fn get_key(
     params(("key" = i64, Path, description = "The key's id")),
     request_body = UpdateKey,
     responses(
-        (status = 200, body = KeyView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = KeyView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -275,9 +279,10 @@ async fn update_key(
     post, path = "/keys/{key}/revoke", tag = "keys",
     params(("key" = i64, Path, description = "The key's id")),
     responses(
-        (status = 200, body = KeyView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = KeyView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

@@ -121,7 +121,12 @@ pub struct MeView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOperator {
-    /// Unique name.
+    /// Unique name (1-64 characters, no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$"
+    )]
     pub name: String,
     /// `owner` or `admin`.
     pub role: Role,
@@ -148,10 +153,16 @@ pub struct UpdateOperator {
 pub struct CreateToken {
     /// `api` or `mcp`.
     pub kind: TokenKind,
-    /// A label to recognise it by.
+    /// A label to recognise it by (1-64 characters, no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$"
+    )]
     pub label: String,
     /// Expire it after this many days (1-3650); no expiry when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u64>,
 }
 
@@ -170,7 +181,7 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
 /// The calling operator.
 #[utoipa::path(
     get, path = "/me", tag = "operators",
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Success", body = MeView), (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody)),
     security(("operator_token" = []))
 )]
 async fn me(State(state): State<AdminState>, caller: Caller) -> Result<Json<MeView>, ApiError> {
@@ -184,7 +195,7 @@ async fn me(State(state): State<AdminState>, caller: Caller) -> Result<Json<MeVi
 /// The calling operator's tokens.
 #[utoipa::path(
     get, path = "/me/tokens", tag = "operators",
-    responses((status = 200, body = Vec<TokenView>), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Success", body = Vec<TokenView>), (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody)),
     security(("operator_token" = []))
 )]
 async fn list_my_tokens(
@@ -199,9 +210,9 @@ async fn list_my_tokens(
     post, path = "/me/tokens", tag = "operators",
     request_body = CreateToken,
     responses(
-        (status = 201, body = CreatedTokenView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 201, description = "Created", body = CreatedTokenView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -219,9 +230,10 @@ async fn create_my_token(
     delete, path = "/me/tokens/{token}", tag = "operators",
     params(("token" = i64, Path, description = "The token's id")),
     responses(
-        (status = 204),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 204, description = "Done; no body"),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -238,9 +250,10 @@ async fn revoke_my_token(
 #[utoipa::path(
     get, path = "/operators", tag = "operators",
     responses(
-        (status = 200, body = Vec<OperatorView>),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 200, description = "Success", body = Vec<OperatorView>),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -264,11 +277,11 @@ async fn list_operators(
     post, path = "/operators", tag = "operators",
     request_body = CreateOperator,
     responses(
-        (status = 201, body = OperatorView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody),
+        (status = 201, description = "Created", body = OperatorView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 409, description = "Conflicts with what exists: `conflict`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -327,10 +340,11 @@ async fn create_operator(
     get, path = "/operators/{operator}", tag = "operators",
     params(("operator" = i64, Path, description = "The operator's id")),
     responses(
-        (status = 200, body = OperatorView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = OperatorView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -351,11 +365,11 @@ async fn get_operator(
     params(("operator" = i64, Path, description = "The operator's id")),
     request_body = UpdateOperator,
     responses(
-        (status = 200, body = OperatorView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = OperatorView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -413,10 +427,11 @@ async fn update_operator(
     get, path = "/operators/{operator}/tokens", tag = "operators",
     params(("operator" = i64, Path, description = "The operator's id")),
     responses(
-        (status = 200, body = Vec<TokenView>),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = Vec<TokenView>),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -436,11 +451,11 @@ async fn list_tokens(
     params(("operator" = i64, Path, description = "The operator's id")),
     request_body = CreateToken,
     responses(
-        (status = 201, body = CreatedTokenView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 201, description = "Created", body = CreatedTokenView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -463,10 +478,11 @@ async fn create_token(
         ("token" = i64, Path, description = "The token's id"),
     ),
     responses(
-        (status = 204),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 204, description = "Done; no body"),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

@@ -104,8 +104,9 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
 #[utoipa::path(
     get, path = "/pools", tag = "pools",
     responses(
-        (status = 200, body = Vec<PoolView>),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "Success", body = Vec<PoolView>),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -130,11 +131,11 @@ async fn list_pools(
     post, path = "/pools", tag = "pools",
     request_body = CreatePool,
     responses(
-        (status = 201, body = PoolView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody),
+        (status = 201, description = "Created", body = PoolView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Only an owner may do this: `owner_required`", body = ErrorBody),
+        (status = 409, description = "Conflicts with what exists: `conflict`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -186,9 +187,10 @@ async fn create_pool(
     get, path = "/pools/{pool}", tag = "pools",
     params(("pool" = String, Path, description = "The pool's slug")),
     responses(
-        (status = 200, body = PoolView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = PoolView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -207,10 +209,10 @@ async fn get_pool(
     params(("pool" = String, Path, description = "The pool's slug")),
     request_body = UpdatePool,
     responses(
-        (status = 200, body = PoolView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = PoolView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

@@ -85,6 +85,7 @@ pub struct RecordParams {
     /// RFC 3339: only records before.
     pub until: Option<String>,
     /// Rows per page: 1-500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -113,10 +114,10 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     get, path = "/records", tag = "records",
     params(RecordParams),
     responses(
-        (status = 200, body = RecordPageView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = RecordPageView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -175,9 +176,10 @@ async fn list_records(
     get, path = "/records/{record}", tag = "records",
     params(("record" = i64, Path, description = "The record's id")),
     responses(
-        (status = 200, body = RecordView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = RecordView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -199,10 +201,10 @@ async fn get_record(
     get, path = "/keys/{key}/usage", tag = "records",
     params(("key" = i64, Path, description = "The key's id"), DaysParam),
     responses(
-        (status = 200, body = UsageView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = UsageView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -226,10 +228,10 @@ async fn key_usage(
     get, path = "/pools/{pool}/usage", tag = "records",
     params(("pool" = String, Path, description = "The pool's slug"), DaysParam),
     responses(
-        (status = 200, body = UsageView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = UsageView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -253,9 +255,10 @@ async fn pool_usage(
     get, path = "/accounts/{account}/quota", tag = "accounts",
     params(("account" = i64, Path, description = "The account's id")),
     responses(
-        (status = 200, body = QuotaReportView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = QuotaReportView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

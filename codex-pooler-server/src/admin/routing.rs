@@ -64,10 +64,10 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
         RouteParams,
     ),
     responses(
-        (status = 200, body = AccountExplanation),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = AccountExplanation),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -94,10 +94,10 @@ async fn explain_account(
     get, path = "/pools/{pool}/dry-run", tag = "routing",
     params(("pool" = String, Path, description = "The pool's slug"), RouteParams),
     responses(
-        (status = 200, body = DryRun),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = DryRun),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -122,9 +122,10 @@ async fn dry_run(
     get, path = "/pools/{pool}/runway", tag = "routing",
     params(("pool" = String, Path, description = "The pool's slug")),
     responses(
-        (status = 200, body = PoolRunway),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = PoolRunway),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or not in the caller's pools: `not_found`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
