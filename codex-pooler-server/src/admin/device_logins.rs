@@ -133,10 +133,10 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     params(("pool" = String, Path, description = "The pool's slug")),
     request_body = StartDeviceLogin,
     responses(
-        (status = 202, body = DeviceLoginView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 202, description = "Accepted", body = DeviceLoginView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -218,9 +218,9 @@ async fn start_login(
     get, path = "/device-logins/{login}", tag = "accounts",
     params(("login" = i64, Path, description = "The login's id")),
     responses(
-        (status = 200, body = DeviceLoginView),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = DeviceLoginView),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]

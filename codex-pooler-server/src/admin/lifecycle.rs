@@ -60,11 +60,11 @@ pub(crate) fn routes() -> OpenApiRouter<AdminState> {
     post, path = "/pools/{pool}/archive", tag = "pools",
     params(("pool" = String, Path, description = "The pool's slug")),
     responses(
-        (status = 200, body = PoolView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = PoolView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Forbidden: `owner_required` or `account_shared`", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -94,10 +94,10 @@ async fn archive_pool(
     params(("pool" = String, Path, description = "The pool's slug")),
     request_body = SetWaits,
     responses(
-        (status = 200, body = PoolView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = PoolView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -139,11 +139,11 @@ async fn set_waits(
     delete, path = "/accounts/{account}", tag = "accounts",
     params(("account" = i64, Path, description = "The account's id")),
     responses(
-        (status = 204),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 204, description = "Done"),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Forbidden: `owner_required` or `account_shared`", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -175,11 +175,11 @@ async fn remove_account(
         ("account" = i64, Path, description = "The account's id"),
     ),
     responses(
-        (status = 200, body = AccountView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = AccountView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Forbidden: `owner_required` or `account_shared`", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -199,11 +199,11 @@ async fn assign_account(
         ("account" = i64, Path, description = "The account's id"),
     ),
     responses(
-        (status = 200, body = AccountView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = AccountView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 403, description = "Forbidden: `owner_required` or `account_shared`", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -256,10 +256,10 @@ async fn membership(
     params(("key" = i64, Path, description = "The key's id")),
     request_body = RotateKey,
     responses(
-        (status = 200, body = CreatedKeyView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "Success", body = CreatedKeyView),
+        (status = 400, description = "A malformed request: `invalid_request`", body = ErrorBody),
+        (status = 401, description = "A missing, invalid, expired or revoked operator token", body = ErrorBody),
+        (status = 404, description = "Not found, or outside the caller's scope", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
