@@ -50,6 +50,14 @@ async fn demo_prints_a_working_key_and_avoids_the_full_account() {
     let data = dir.path().join("data");
     let gateway = Gateway::start(&data, &["--demo"]);
     let key = printed_key(&gateway).await;
+    // The welcome is printed in one go, but read line by line: wait for its last part.
+    eventually("the Codex CLI config in the welcome", || {
+        gateway
+            .stdout()
+            .join("\n")
+            .contains("model_provider = \"pooler\"")
+    })
+    .await;
     let printed = gateway.stdout().join("\n");
     assert!(printed.contains("curl -sN http://"), "{printed}");
     assert!(printed.contains("model_provider = \"pooler\""), "{printed}");
