@@ -112,10 +112,21 @@ async fn list_audit_events(
     QueryParams(filter): QueryParams<AuditFilter>,
     QueryParams(page): QueryParams<PageParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    list(&state, &caller, filter, &page).await.map(Json)
+}
+
+/// Audit events matching `filter`, newest first, in the caller's scope (the REST route and the
+/// MCP tool share it).
+pub(crate) async fn list(
+    state: &AdminState,
+    caller: &Caller,
+    filter: AuditFilter,
+    page: &PageParams,
+) -> Result<AuditPage, ApiError> {
     let limit = page.limit()?;
     let mut pools = caller.scope().pool_filter();
     if let Some(slug) = &filter.pool {
-        let pool = super::pools::scoped_pool(&state, &caller, slug).await?;
+        let pool = super::pools::scoped_pool(state, caller, slug).await?;
         pools = Some(vec![pool.id]);
     }
     let query = AuditQuery {
@@ -129,10 +140,10 @@ async fn list_audit_events(
     };
     let events = state.store.audit_events(&query).await?;
     let next = next_cursor(events.len(), limit, events.last().map(|e| e.id));
-    Ok(Json(AuditPage {
+    Ok(AuditPage {
         data: events.iter().map(AuditEventView::of).collect(),
         next_cursor: next,
-    }))
+    })
 }
 
 /// One audit event.
@@ -152,12 +163,21 @@ async fn get_audit_event(
     caller: Caller,
     PathParams(id): PathParams<i64>,
 ) -> Result<Json<AuditEventView>, ApiError> {
+    one(&state, &caller, id).await.map(Json)
+}
+
+/// One audit event in the caller's scope (the REST route and the MCP tool share it).
+pub(crate) async fn one(
+    state: &AdminState,
+    caller: &Caller,
+    id: i64,
+) -> Result<AuditEventView, ApiError> {
     let pools: Option<Vec<PoolId>> = caller.scope().pool_filter();
     state
         .store
         .audit_event(id, pools.as_deref())
         .await?
-        .map(|e| Json(AuditEventView::of(&e)))
+        .map(|e| AuditEventView::of(&e))
         .ok_or_else(|| ApiError::NotFound(format!("audit event {id}")))
 }
 

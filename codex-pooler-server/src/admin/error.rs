@@ -126,6 +126,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::store::RecordQueryError> for ApiError {
+    fn from(err: crate::store::RecordQueryError) -> Self {
+        match err {
+            crate::store::RecordQueryError::Store(err) => err.into(),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
 impl From<ServerError> for ApiError {
     fn from(err: ServerError) -> Self {
         match err {

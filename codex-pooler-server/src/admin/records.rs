@@ -24,8 +24,8 @@ use super::keys::scoped_key;
 use super::pools::scoped_pool;
 use super::state::AdminState;
 use crate::store::{
-    PageRequest, PoolScope, RecordFilter, RecordQueryError, RecordRow, StatusFilter, UsageGrouping,
-    UsageQuery, UsageReport, UtcDay,
+    PageRequest, PoolScope, RecordFilter, RecordRow, StatusFilter, UsageGrouping, UsageQuery,
+    UsageReport, UtcDay,
 };
 
 /// A page of request records.
@@ -157,14 +157,7 @@ async fn list_records(
         limit: p.limit,
         cursor: p.cursor.clone(),
     };
-    let found = state
-        .store
-        .records(&filter, &page)
-        .await
-        .map_err(|e| match e {
-            RecordQueryError::Store(e) => ApiError::from(e),
-            other => ApiError::Invalid(other.to_string()),
-        })?;
+    let found = state.store.records(&filter, &page).await?;
     Ok(Json(RecordPageView {
         data: found.records,
         next_cursor: found.next_cursor,

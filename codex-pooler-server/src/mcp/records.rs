@@ -11,7 +11,7 @@ use super::McpState;
 use super::args::{ListRecordsArgs, RecordArg};
 use crate::admin::pools::scoped_pool;
 use crate::admin::{ApiError, Caller};
-use crate::store::{PageRequest, PoolScope, RecordFilter, RecordQueryError, RecordRow};
+use crate::store::{PageRequest, PoolScope, RecordFilter, RecordRow};
 
 /// A request record, as metadata (never a body, prompt, header value, key or token).
 #[derive(Debug, Serialize)]
@@ -44,15 +44,7 @@ pub(crate) async fn list(
         limit: args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         cursor: None,
     };
-    let found = state
-        .admin
-        .store
-        .records(&filter, &page)
-        .await
-        .map_err(|e| match e {
-            RecordQueryError::Store(e) => ApiError::from(e),
-            other => ApiError::Invalid(other.to_string()),
-        })?;
+    let found = state.admin.store.records(&filter, &page).await?;
     let slugs = slugs(state).await?;
     Ok(found
         .records
